@@ -1,0 +1,187 @@
+//! Request extractors whose every rejection is a problem document naming the
+//! field: JSON bodies ([`ApiJson`]), query strings ([`ApiQuery`]) and path
+//! parameters ([`ApiPath`]).
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use crate::error::AppError;
+
+/// A JSON request body (`application/json`), deserialised strictly.
+///
+/// Errors: 415 for another content type, 413 over the body limit, 400 for
+/// malformed JSON, wrong types, missing or unknown fields (naming the field).
+#[derive(Debug, Clone)]
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        let is_json = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| {
+                let v = v.trim().to_ascii_lowercase();
+                v == "application/json" || (v.starts_with("application/") && v.ends_with("+json"))
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(AppError::UnsupportedMediaType(
+                "the request body must be JSON (Content-Type: application/json)".into(),
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| match rejection {
+            BytesRejection::FailedToBufferBody(e) if is_length_limit(&e) => AppError::PayloadTooLarge,
+            other => AppError::bad_field("body", other.body_text()),
+        })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+fn is_length_limit(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = source {
+        if e.is::<http_body_util::LengthLimitError>() || e.to_string().contains("length limit exceeded") {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
+/// Deserialise JSON, naming the field of the first error.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        let message = if inner.is_syntax() || inner.is_eof() {
+            format!("malformed JSON: {inner}")
+        } else {
+            strip_position(&inner.to_string())
+        };
+        let field = if path == "." || path.is_empty() {
+            named_field(&message).unwrap_or_else(|| "body".to_owned())
+        } else {
+            path
+        };
+        AppError::bad_field(field, message)
+    })?;
+    deserializer
+        .end()
+        .map_err(|e| AppError::bad_field("body", format!("malformed JSON: {e}")))?;
+    Ok(value)
+}
+
+/// The field named by serde's "unknown field `x`" and "missing field `x`" messages.
+fn named_field(message: &str) -> Option<String> {
+    let rest = message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("missing field `"))?;
+    rest.split('`').next().map(str::to_owned)
+}
+
+/// serde_json appends " at line 1 column 42"; for data errors the field name says more.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// A query string, deserialised strictly.
+///
+/// Errors: 400 naming the parameter (wrong type, unknown parameter, bad value).
+#[derive(Debug, Clone)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer)
+            .map(ApiQuery)
+            .map_err(|err| {
+                let path = err.path().to_string();
+                let field = if path == "." || path.is_empty() { "query".to_owned() } else { path };
+                AppError::bad_field(field, err.into_inner().to_string())
+            })
+    }
+}
+
+/// Path parameters.
+///
+/// Errors: 400 naming the parameter when it does not parse (e.g. not a UUID).
+#[derive(Debug, Clone)]
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(ApiPath(value)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => {
+                use axum::extract::path::ErrorKind;
+                let field = match e.kind() {
+                    ErrorKind::ParseErrorAtKey { key, .. } | ErrorKind::InvalidUtf8InPathParam { key } => key.clone(),
+                    ErrorKind::DeserializeError { key, .. } => key.clone(),
+                    _ => "path".to_owned(),
+                };
+                let message = match e.kind() {
+                    ErrorKind::ParseErrorAtKey { expected_type, .. } if expected_type.contains("Uuid") => {
+                        "must be a UUID".to_owned()
+                    }
+                    _ => e.body_text(),
+                };
+                Err(AppError::bad_field(field, message))
+            }
+            Err(other) => Err(AppError::bad_field("path", other.body_text())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        doctor_id: uuid::Uuid,
+        start: chrono::DateTime<chrono::Utc>,
+    }
+
+    fn field_of(err: AppError) -> String {
+        match err {
+            AppError::BadRequest { errors, .. } => errors.keys().next().unwrap().clone(),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn json_errors_name_the_field() {
+        let err = parse_json::<Body>(br#"{"doctor_id": "x", "start": "2026-01-01T00:00:00Z"}"#).unwrap_err();
+        assert_eq!(field_of(err), "doctor_id");
+        let err = parse_json::<Body>(br#"{"doctor_id": "00000000-0000-0000-0000-000000000000", "start": 5}"#).unwrap_err();
+        assert_eq!(field_of(err), "start");
+        let err = parse_json::<Body>(br#"{"doctor_id": "#).unwrap_err();
+        assert_eq!(field_of(err), "body");
+        let err = parse_json::<Body>(br#"{"doctor_id": "00000000-0000-0000-0000-000000000000", "start": "2026-01-01T00:00:00Z", "role": "admin"}"#).unwrap_err();
+        assert_eq!(field_of(err), "role");
+        let err = parse_json::<Body>(br#"{"doctor_id": "00000000-0000-0000-0000-000000000000"}"#).unwrap_err();
+        assert_eq!(field_of(err), "start");
+        let err = parse_json::<Body>(br#"{} {}"#).unwrap_err();
+        assert_eq!(field_of(err), "body");
+    }
+}

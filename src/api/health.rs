@@ -1,0 +1,42 @@
+//! Liveness and readiness, no authentication.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::responses::PublicErrors;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+/// Health status.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` for /health, `ready` for /ready.
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}
+
+/// Routes of this area.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(health)).routes(routes!(ready))
+}
+
+/// The process is up.
+#[utoipa::path(get, path = "/health", tag = "health", responses((status = 200, description = "The process is up", body = Health)))]
+pub async fn health() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+/// The database answers; 503 when it does not.
+#[utoipa::path(
+    get,
+    path = "/ready",
+    tag = "health",
+    responses((status = 200, description = "The database answers", body = Health), PublicErrors)
+)]
+pub async fn ready(State(state): State<AppState>) -> AppResult<Json<Health>> {
+    state.db.ping().await.map_err(|_| AppError::Unavailable)?;
+    Ok(Json(Health { status: "ready" }))
+}

@@ -1,0 +1,152 @@
+//! The one list shape (DRF style): `{"count", "next", "previous", "results"}`
+//! with `page` (1-based) and `page_size` (default 20, at most 100), and
+//! `ordering` over a per-list allow-list (`-field` for descending).
+
+use axum::extract::{FromRequestParts, OriginalUri};
+use axum::http::request::Parts;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::db::{PageRequest, Paged, Sort};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+/// Default rows per page.
+pub const DEFAULT_PAGE_SIZE: u64 = 20;
+/// Largest accepted `page_size`; more is refused (400), not clamped.
+pub const MAX_PAGE_SIZE: u64 = 100;
+
+/// One page of a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T> {
+    /// Items in the whole list.
+    pub count: u64,
+    /// Link to the next page, if any.
+    pub next: Option<String>,
+    /// Link to the previous page, if any.
+    pub previous: Option<String>,
+    /// The items of this page.
+    pub results: Vec<T>,
+}
+
+/// Validate `page` and `page_size`. Errors: 400 naming the parameter.
+pub fn page_request(page: Option<u64>, page_size: Option<u64>) -> AppResult<PageRequest> {
+    let page = page.unwrap_or(1);
+    if page == 0 {
+        return Err(AppError::bad_field("page", "must be 1 or more"));
+    }
+    let page_size = page_size.unwrap_or(DEFAULT_PAGE_SIZE);
+    if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
+        return Err(AppError::bad_field("page_size", format!("must be between 1 and {MAX_PAGE_SIZE}")));
+    }
+    if page.checked_mul(page_size).is_none_or(|n| n > i64::MAX as u64) {
+        return Err(AppError::bad_field("page", "is too large"));
+    }
+    Ok(PageRequest { page, page_size })
+}
+
+/// Parse `ordering` (`field`, `-field`, comma-separated) against `allowed`
+/// (API field → SQL column). Errors: 400 naming `ordering` and the allowed fields.
+pub fn ordering(raw: Option<&str>, allowed: &[(&'static str, &'static str)]) -> AppResult<Vec<Sort>> {
+    let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
+        return Ok(Vec::new());
+    };
+    raw.split(',')
+        .map(|part| {
+            let part = part.trim();
+            let (name, descending) = match part.strip_prefix('-') {
+                Some(name) => (name, true),
+                None => (part, false),
+            };
+            allowed
+                .iter()
+                .find(|(field, _)| *field == name)
+                .map(|(_, column)| Sort { column, descending })
+                .ok_or_else(|| {
+                    let names: Vec<&str> = allowed.iter().map(|(f, _)| *f).collect();
+                    AppError::bad_field("ordering", format!("unknown field {name:?}; use one of: {}", names.join(", ")))
+                })
+        })
+        .collect()
+}
+
+/// The request's path and query, to build `next`/`previous` links.
+#[derive(Debug, Clone)]
+pub struct PageLinks {
+    base: String,
+    path: String,
+    query: Vec<(String, String)>,
+}
+
+impl FromRequestParts<AppState> for PageLinks {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let uri = match parts.extensions.get::<OriginalUri>() {
+            Some(OriginalUri(uri)) => uri.clone(),
+            None => parts.uri.clone(),
+        };
+        let query = form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+            .filter(|(k, _)| k != "page")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        Ok(PageLinks {
+            base: state.config.public_url.clone().unwrap_or_default(),
+            path: uri.path().to_owned(),
+            query,
+        })
+    }
+}
+
+impl PageLinks {
+    fn link(&self, page: u64) -> String {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &self.query {
+            query.append_pair(k, v);
+        }
+        query.append_pair("page", &page.to_string());
+        format!("{}{}?{}", self.base, self.path, query.finish())
+    }
+
+    /// Turn a page of rows into the list shape, converting each row.
+    pub fn page<R, T>(&self, request: PageRequest, paged: Paged<R>, convert: impl FnMut(R) -> T) -> Page<T> {
+        let last_page = paged.count.div_ceil(request.page_size).max(1);
+        Page {
+            count: paged.count,
+            next: (request.page < last_page).then(|| self.link(request.page + 1)),
+            previous: (request.page > 1).then(|| self.link((request.page - 1).min(last_page))),
+            results: paged.rows.into_iter().map(convert).collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_size_over_the_maximum_is_refused_not_clamped() {
+        assert!(page_request(None, Some(101)).is_err());
+        assert!(page_request(Some(0), None).is_err());
+        assert_eq!(page_request(None, None).unwrap(), PageRequest { page: 1, page_size: 20 });
+    }
+
+    #[test]
+    fn ordering_uses_the_allow_list() {
+        let allowed = [("start", "a.start_at"), ("status", "a.status")];
+        let sorts = ordering(Some("-start,status"), &allowed).unwrap();
+        assert_eq!(sorts, [Sort { column: "a.start_at", descending: true }, Sort { column: "a.status", descending: false }]);
+        assert!(ordering(Some("password_hash"), &allowed).is_err());
+        assert!(ordering(Some(""), &allowed).unwrap().is_empty());
+    }
+
+    #[test]
+    fn links_keep_filters_and_replace_the_page() {
+        let links = PageLinks { base: String::new(), path: "/api/v1/doctors".into(), query: vec![("search".into(), "rahim khan".into())] };
+        let page = links.page(PageRequest { page: 2, page_size: 10 }, Paged { count: 35, rows: vec![1, 2] }, |x| x);
+        assert_eq!(page.next.as_deref(), Some("/api/v1/doctors?search=rahim+khan&page=3"));
+        assert_eq!(page.previous.as_deref(), Some("/api/v1/doctors?search=rahim+khan&page=1"));
+        let last = links.page(PageRequest { page: 4, page_size: 10 }, Paged { count: 35, rows: vec![1] }, |x| x);
+        assert_eq!(last.next, None);
+    }
+}

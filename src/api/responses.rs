@@ -1,0 +1,72 @@
+//! Error responses for the OpenAPI document: every operation lists the
+//! problem statuses it can answer with, all as RFC 9457 problem details.
+
+use utoipa::IntoResponses;
+
+use crate::error::Problem;
+
+/// Errors of operations anyone may call without a body.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum PublicErrors {
+    /// A parameter is malformed.
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(#[to_schema] Problem),
+    /// The database is not available.
+    #[response(status = 503, content_type = "application/problem+json")]
+    Unavailable(#[to_schema] Problem),
+}
+
+/// Errors of authenticated reads.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum ReadErrors {
+    /// A parameter is malformed (names the parameter).
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(#[to_schema] Problem),
+    /// No valid access token.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(#[to_schema] Problem),
+    /// The role may not do this.
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(#[to_schema] Problem),
+    /// No such resource, or one the caller may not see.
+    #[response(status = 404, content_type = "application/problem+json")]
+    NotFound(#[to_schema] Problem),
+    /// The database is not available.
+    #[response(status = 503, content_type = "application/problem+json")]
+    Unavailable(#[to_schema] Problem),
+}
+
+/// Errors of authenticated writes.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum WriteErrors {
+    /// Malformed JSON, wrong types, unknown fields or bad parameters (names the field).
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(#[to_schema] Problem),
+    /// No valid access token.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(#[to_schema] Problem),
+    /// The role may not do this.
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(#[to_schema] Problem),
+    /// No such resource, or one the caller may not see.
+    #[response(status = 404, content_type = "application/problem+json")]
+    NotFound(#[to_schema] Problem),
+    /// Conflicts with current state (slot taken, illegal transition, duplicate); `rule` says which.
+    #[response(status = 409, content_type = "application/problem+json")]
+    Conflict(#[to_schema] Problem),
+    /// The body is larger than allowed.
+    #[response(status = 413, content_type = "application/problem+json")]
+    TooLarge(#[to_schema] Problem),
+    /// The body is not JSON.
+    #[response(status = 415, content_type = "application/problem+json")]
+    UnsupportedMediaType(#[to_schema] Problem),
+    /// Well-formed but invalid values or a broken booking rule; `errors` and `rule` say which.
+    #[response(status = 422, content_type = "application/problem+json")]
+    Unprocessable(#[to_schema] Problem),
+    /// The database is not available.
+    #[response(status = 503, content_type = "application/problem+json")]
+    Unavailable(#[to_schema] Problem),
+}

@@ -1,0 +1,238 @@
+//! Users: staff accounts created by an admin, and the user shape every
+//! identity endpoint answers with.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use super::created;
+use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::pagination::{Page, PageLinks, ordering, page_request};
+use super::responses::{ReadErrors, WriteErrors};
+use super::rules;
+use garde::Validate;
+use crate::auth::accounts::{self, NewAccount};
+use crate::auth::policy::{Action, authorize};
+use crate::auth::Actor;
+use crate::db::{self, entities::user};
+use crate::domain::{Email, Phone, Role};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+/// A user as the API shows it (never the password hash).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UserOut {
+    pub id: Uuid,
+    #[schema(example = "rahim.uddin")]
+    pub username: String,
+    #[schema(example = "rahim@example.com")]
+    pub email: Option<String>,
+    /// E.164.
+    #[schema(example = "+8801712345678")]
+    pub phone: Option<String>,
+    pub role: Role,
+    pub first_name: String,
+    pub last_name: String,
+    /// Home facility of nurses and receptionists.
+    pub facility_id: Option<Uuid>,
+    pub is_active: bool,
+    /// The linked patient record (patients).
+    pub patient_id: Option<Uuid>,
+    /// The doctor profile (doctors).
+    pub doctor_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl UserOut {
+    /// Shape a user row; `actor` supplies the patient/doctor links when known.
+    pub fn new(row: user::Model, actor: Option<&Actor>) -> UserOut {
+        UserOut {
+            id: row.id,
+            username: row.username,
+            email: row.email,
+            phone: row.phone,
+            role: row.role,
+            first_name: row.first_name,
+            last_name: row.last_name,
+            facility_id: row.facility_id,
+            is_active: row.is_active,
+            patient_id: actor.and_then(|a| a.patient_id),
+            doctor_id: actor.and_then(|a| a.doctor_id),
+            created_at: row.created_at,
+        }
+    }
+}
+
+/// A new staff or admin account.
+#[derive(Debug, Deserialize, ToSchema, garde::Validate)]
+#[serde(deny_unknown_fields)]
+pub struct NewUserIn {
+    /// 3–150 of a–z, 0–9, `.`, `_`, `-`, starting with a letter (stored lower-case).
+    #[schema(example = "nasreen.akter")]
+    #[garde(custom(rules::username))]
+    pub username: String,
+    #[schema(example = "nasreen@clinic.example")]
+    #[garde(custom(rules::optional_email))]
+    pub email: Option<String>,
+    /// Any common notation; stored as E.164 (numbers without a country code are read as Bangladeshi).
+    #[schema(example = "01812345678")]
+    #[garde(custom(rules::optional_phone))]
+    pub phone: Option<String>,
+    /// 8–128 characters, not equal to the username, email or phone.
+    #[schema(example = "a long passphrase")]
+    #[garde(skip)]
+    pub password: String,
+    /// doctor, nurse, receptionist or admin (patients sign up or are registered by reception).
+    #[garde(skip)]
+    pub role: Role,
+    #[schema(example = "Nasreen")]
+    #[garde(custom(rules::text::<150>))]
+    pub first_name: String,
+    #[schema(example = "Akter")]
+    #[garde(custom(rules::text::<150>))]
+    pub last_name: String,
+    /// Home facility of nurses and receptionists.
+    #[garde(skip)]
+    pub facility_id: Option<Uuid>,
+}
+
+/// Build a validated account from request fields (already checked by garde).
+///
+/// Errors: 422 if a field does not parse after all.
+pub fn new_account(
+    username: &str,
+    email: Option<String>,
+    phone: Option<String>,
+    password: String,
+    role: Role,
+    first_name: &str,
+    last_name: &str,
+    facility_id: Option<Uuid>,
+) -> AppResult<NewAccount> {
+    let invalid = |field: &'static str| move |message: String| AppError::invalid_field(field, message);
+    Ok(NewAccount {
+        username: accounts::normalise_username(username).map_err(invalid("username"))?,
+        email: rules::clean(email).map(|e| Email::parse(&e)).transpose().map_err(invalid("email"))?,
+        phone: rules::clean(phone).map(|p| Phone::parse(&p)).transpose().map_err(invalid("phone"))?,
+        password,
+        role,
+        first_name: first_name.trim().to_owned(),
+        last_name: last_name.trim().to_owned(),
+        facility_id,
+    })
+}
+
+/// Routes of this area.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_users, create_user))
+        .routes(routes!(get_user))
+}
+
+/// Create a staff or admin account. Admin only.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users",
+    tag = "users",
+    request_body = NewUserIn,
+    responses((status = 201, description = "Created", body = UserOut), WriteErrors),
+    security(("bearer" = []))
+)]
+pub async fn create_user(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(body): ApiJson<NewUserIn>,
+) -> AppResult<(StatusCode, [(axum::http::HeaderName, String); 1], Json<UserOut>)> {
+    authorize(&actor, Action::UserCreate)?;
+    body.validate()?;
+    if body.role == Role::Patient {
+        return Err(AppError::invalid_field(
+            "role",
+            "patients sign up at /api/v1/auth/register or are registered at /api/v1/patients",
+        ));
+    }
+    if let Some(facility) = body.facility_id
+        && db::directory::find_facility(state.db.conn(), facility).await?.is_none()
+    {
+        return Err(AppError::invalid_field("facility_id", "no such facility"));
+    }
+    let account = new_account(
+        &body.username,
+        body.email,
+        body.phone,
+        body.password,
+        body.role,
+        &body.first_name,
+        &body.last_name,
+        body.facility_id,
+    )?;
+    let user = accounts::create_user(&state, account).await?;
+    Ok(created(format!("/api/v1/users/{}", user.id), UserOut::new(user, None)))
+}
+
+/// Filters of the user list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct UserListQuery {
+    /// Only users with this role.
+    pub role: Option<Role>,
+    /// Only active (true) or deactivated (false) users.
+    pub is_active: Option<bool>,
+    /// Text in username, names, email or phone.
+    pub search: Option<String>,
+    /// `username`, `last_name`, `created_at`, `role`; prefix `-` for descending.
+    pub ordering: Option<String>,
+    /// Page number, from 1.
+    pub page: Option<u64>,
+    /// Items per page, 1–100 (default 20).
+    pub page_size: Option<u64>,
+}
+
+/// List users. Admin only.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    tag = "users",
+    params(UserListQuery),
+    responses((status = 200, description = "A page of users", body = Page<UserOut>), ReadErrors),
+    security(("bearer" = []))
+)]
+pub async fn list_users(
+    State(state): State<AppState>,
+    actor: Actor,
+    links: PageLinks,
+    ApiQuery(query): ApiQuery<UserListQuery>,
+) -> AppResult<Json<Page<UserOut>>> {
+    authorize(&actor, Action::UserRead)?;
+    let page = page_request(query.page, query.page_size)?;
+    let order = ordering(query.ordering.as_deref(), db::users::USER_ORDERING)?;
+    let filter = db::users::UserFilter {
+        role: query.role,
+        is_active: query.is_active,
+        search: query.search.filter(|s| !s.trim().is_empty()),
+    };
+    let paged = db::users::list(state.db.conn(), &filter, &order, page).await?;
+    Ok(Json(links.page(page, paged, |row| UserOut::new(row, None))))
+}
+
+/// Read a user. Admin only.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    params(("id" = Uuid, Path, description = "User id")),
+    responses((status = 200, description = "The user", body = UserOut), ReadErrors),
+    security(("bearer" = []))
+)]
+pub async fn get_user(State(state): State<AppState>, actor: Actor, ApiPath(id): ApiPath<Uuid>) -> AppResult<Json<UserOut>> {
+    authorize(&actor, Action::UserRead)?;
+    let user = db::users::find(state.db.conn(), id).await?.ok_or(AppError::NotFound("user"))?;
+    let links = db::users::actor(state.db.conn(), id).await?;
+    Ok(Json(UserOut::new(user, links.as_ref())))
+}

@@ -1,0 +1,10 @@
+//! Identity and access: passwords, tokens, the authenticated [`Actor`] and the
+//! one [`policy`] every handler asks.
+
+pub mod accounts;
+mod actor;
+pub mod password;
+pub mod policy;
+pub mod token;
+
+pub use actor::Actor;

@@ -1,0 +1,254 @@
+//! One typed configuration, read once at start from flags, the environment and
+//! an optional `.env` file (flags win). Secrets never appear in `Debug`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use chrono::TimeDelta;
+use clap::{Args, ValueEnum};
+
+/// Where Carebook runs: development generates missing secrets, production refuses to start without them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Environment {
+    /// Local use: a missing JWT secret is generated and kept beside the database.
+    Development,
+    /// Real use: every secret must be given.
+    Production,
+}
+
+/// Settings shared by every subcommand, from flags or the environment.
+#[derive(Debug, Clone, Args)]
+pub struct ConfigArgs {
+    /// Database URL: `sqlite://PATH` (created if missing) or `postgres://…`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://carebook.db", global = true)]
+    pub database_url: String,
+    /// Address to listen on.
+    #[arg(long, env = "CAREBOOK_BIND", default_value = "127.0.0.1:8080", global = true)]
+    pub bind: SocketAddr,
+    /// Secret for signing access tokens (HS256, at least 32 bytes).
+    #[arg(long, env = "CAREBOOK_JWT_SECRET", hide_env_values = true, global = true)]
+    pub jwt_secret: Option<String>,
+    /// development or production.
+    #[arg(long = "env", env = "CAREBOOK_ENV", value_enum, default_value = "development", global = true)]
+    pub environment: Environment,
+    /// Log filter (tracing `EnvFilter` syntax).
+    #[arg(long, env = "CAREBOOK_LOG", default_value = "info,sqlx=warn,sea_orm=warn", global = true)]
+    pub log: String,
+    /// Public base URL used in absolute links (`next`/`previous`); relative links when unset.
+    #[arg(long, env = "CAREBOOK_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "CAREBOOK_BODY_LIMIT", default_value_t = 1024 * 1024, global = true)]
+    pub body_limit: usize,
+    /// Most database connections this node opens.
+    #[arg(long, env = "CAREBOOK_DB_MAX_CONNECTIONS", global = true)]
+    pub db_max_connections: Option<u32>,
+    /// Minimum notice before an appointment starts, in minutes.
+    #[arg(long, env = "CAREBOOK_MIN_NOTICE_MINUTES", default_value_t = 60, global = true)]
+    pub min_notice_minutes: u32,
+    /// How far ahead appointments can be booked, in days.
+    #[arg(long, env = "CAREBOOK_BOOKING_HORIZON_DAYS", default_value_t = 90, global = true)]
+    pub booking_horizon_days: u32,
+    /// Patients may cancel or reschedule up to this many minutes before the start.
+    #[arg(long, env = "CAREBOOK_CANCELLATION_WINDOW_MINUTES", default_value_t = 120, global = true)]
+    pub cancellation_window_minutes: u32,
+    /// A no-show may be recorded this many minutes after the start.
+    #[arg(long, env = "CAREBOOK_NO_SHOW_GRACE_MINUTES", default_value_t = 15, global = true)]
+    pub no_show_grace_minutes: u32,
+}
+
+/// A secret string that prints as `[redacted]`.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wrap a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret itself; use only where it is needed.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// The booking rules' numbers (DESIGN §4).
+#[derive(Debug, Clone, Copy)]
+pub struct BookingPolicy {
+    /// An appointment must start at least this far after now.
+    pub minimum_notice: TimeDelta,
+    /// An appointment must start no further than this after now.
+    pub horizon: TimeDelta,
+    /// Patients may cancel/reschedule only while the start is at least this far away.
+    pub cancellation_window: TimeDelta,
+    /// No-show may be recorded only this long after the start.
+    pub no_show_grace: TimeDelta,
+}
+
+impl Default for BookingPolicy {
+    fn default() -> Self {
+        BookingPolicy {
+            minimum_notice: TimeDelta::hours(1),
+            horizon: TimeDelta::days(90),
+            cancellation_window: TimeDelta::hours(2),
+            no_show_grace: TimeDelta::minutes(15),
+        }
+    }
+}
+
+/// The resolved configuration of a running Carebook.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Database URL (`sqlite://…` or `postgres://…`).
+    pub database_url: String,
+    /// Address to listen on.
+    pub bind: SocketAddr,
+    /// HS256 signing secret for access tokens.
+    pub jwt_secret: Secret,
+    /// Development or production.
+    pub environment: Environment,
+    /// Public base URL for absolute links, without a trailing slash.
+    pub public_url: Option<String>,
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+    /// Most database connections this node opens (None: a default per backend).
+    pub db_max_connections: Option<u32>,
+    /// Booking rules' numbers.
+    pub booking: BookingPolicy,
+}
+
+const MIN_SECRET_LEN: usize = 32;
+
+impl Config {
+    /// Resolve the configuration: validate values and find or create the JWT secret.
+    ///
+    /// Errors: a production start without `CAREBOOK_JWT_SECRET`, a secret shorter
+    /// than 32 bytes, or a secret file that cannot be read or written.
+    pub fn load(args: &ConfigArgs) -> anyhow::Result<Config> {
+        let database_url = normalise_database_url(&args.database_url)?;
+        let jwt_secret = match &args.jwt_secret {
+            Some(secret) if secret.len() >= MIN_SECRET_LEN => Secret::new(secret.clone()),
+            Some(_) => bail!("CAREBOOK_JWT_SECRET must be at least {MIN_SECRET_LEN} bytes"),
+            None if args.environment == Environment::Production => {
+                bail!("CAREBOOK_JWT_SECRET is required when CAREBOOK_ENV=production")
+            }
+            None => development_secret(&secret_path(&database_url))?,
+        };
+        Ok(Config {
+            database_url,
+            bind: args.bind,
+            jwt_secret,
+            environment: args.environment,
+            public_url: args.public_url.as_ref().map(|u| u.trim_end_matches('/').to_owned()),
+            body_limit: args.body_limit,
+            db_max_connections: args.db_max_connections,
+            booking: BookingPolicy {
+                minimum_notice: TimeDelta::minutes(args.min_notice_minutes.into()),
+                horizon: TimeDelta::days(args.booking_horizon_days.into()),
+                cancellation_window: TimeDelta::minutes(args.cancellation_window_minutes.into()),
+                no_show_grace: TimeDelta::minutes(args.no_show_grace_minutes.into()),
+            },
+        })
+    }
+
+    /// A configuration for tests: the given database, a fixed secret, defaults elsewhere.
+    pub fn for_tests(database_url: &str) -> Config {
+        Config {
+            database_url: database_url.to_owned(),
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            jwt_secret: Secret::new("test-secret-test-secret-test-secret-0123"),
+            environment: Environment::Development,
+            public_url: None,
+            body_limit: 1024 * 1024,
+            db_max_connections: None,
+            booking: BookingPolicy::default(),
+        }
+    }
+}
+
+/// Accept `sqlite:PATH`, `sqlite://PATH`, `postgres://…` and `postgresql://…`.
+fn normalise_database_url(url: &str) -> anyhow::Result<String> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(url.to_owned())
+    } else if let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        if rest.is_empty() {
+            bail!("DATABASE_URL: a SQLite URL needs a file path, e.g. sqlite://carebook.db");
+        }
+        Ok(format!("sqlite://{rest}"))
+    } else {
+        bail!("DATABASE_URL must start with sqlite:// or postgres:// (got a different scheme)")
+    }
+}
+
+/// Where a generated development secret is kept: beside the SQLite file, or in
+/// the working directory for PostgreSQL.
+fn secret_path(database_url: &str) -> PathBuf {
+    match database_url.strip_prefix("sqlite://") {
+        Some(rest) => {
+            let file = rest.split('?').next().unwrap_or(rest);
+            PathBuf::from(format!("{file}.jwt-secret"))
+        }
+        None => PathBuf::from(".carebook-jwt-secret"),
+    }
+}
+
+fn development_secret(path: &Path) -> anyhow::Result<Secret> {
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        let existing = existing.trim();
+        if existing.len() >= MIN_SECRET_LEN {
+            return Ok(Secret::new(existing));
+        }
+    }
+    let secret = crate::auth::token::random_token();
+    write_private(path, &secret).with_context(|| format!("writing {}", path.display()))?;
+    tracing::warn!(
+        path = %path.display(),
+        "CAREBOOK_JWT_SECRET is not set: generated a development secret and stored it beside the database; set CAREBOOK_JWT_SECRET in production"
+    );
+    Ok(Secret::new(secret))
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_are_normalised() {
+        assert_eq!(normalise_database_url("sqlite:x.db").unwrap(), "sqlite://x.db");
+        assert_eq!(normalise_database_url("sqlite://x.db").unwrap(), "sqlite://x.db");
+        assert!(normalise_database_url("postgres://u@h/db").is_ok());
+        assert!(normalise_database_url("mysql://h/db").is_err());
+        assert!(normalise_database_url("sqlite://").is_err());
+    }
+
+    #[test]
+    fn secret_lives_beside_sqlite_file() {
+        assert_eq!(secret_path("sqlite://data/c.db?mode=rwc"), PathBuf::from("data/c.db.jwt-secret"));
+        assert_eq!(secret_path("postgres://h/db"), PathBuf::from(".carebook-jwt-secret"));
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        assert_eq!(format!("{:?}", Secret::new("hunter2")), "[redacted]");
+    }
+}

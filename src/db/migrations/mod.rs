@@ -1,0 +1,66 @@
+//! Schema migrations, applied by `carebook migrate` and at every `serve`.
+//!
+//! Portable tables are written with sea-query builders; what only one
+//! database can do (PostgreSQL exclusion constraints, SQLite triggers) is raw
+//! SQL beside them. Every migration runs in a transaction on both databases.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_directory;
+mod m20261121_000002_identity;
+mod m20261121_000003_people;
+mod m20261121_000004_schedules;
+mod m20261121_000005_appointments;
+mod m20261121_000006_bd_geo;
+
+/// The ordered list of Carebook migrations.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261121_000001_directory::Migration),
+            Box::new(m20261121_000002_identity::Migration),
+            Box::new(m20261121_000003_people::Migration),
+            Box::new(m20261121_000004_schedules::Migration),
+            Box::new(m20261121_000005_appointments::Migration),
+            Box::new(m20261121_000006_bd_geo::Migration),
+        ]
+    }
+}
+
+/// `CREATE INDEX name ON table (columns…)`.
+pub(crate) fn index(name: &'static str, table: &'static str, columns: &[&'static str]) -> IndexCreateStatement {
+    let mut index = Index::create();
+    index.name(name).table(table);
+    for column in columns {
+        index.col(*column);
+    }
+    index.to_owned()
+}
+
+/// `CREATE UNIQUE INDEX name ON table (columns…)`.
+pub(crate) fn unique(name: &'static str, table: &'static str, columns: &[&'static str]) -> IndexCreateStatement {
+    index(name, table, columns).unique().to_owned()
+}
+
+/// A foreign key `table.column → target.id`.
+pub(crate) fn fk(
+    table: &'static str,
+    column: &'static str,
+    target: &'static str,
+    on_delete: ForeignKeyAction,
+) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .name(format!("fk_{table}_{column}"))
+        .from(table, column)
+        .to(target, "id")
+        .on_delete(on_delete)
+        .to_owned()
+}
+
+/// `column IN ('a', 'b', …)` for a check constraint.
+pub(crate) fn one_of(column: &'static str, values: &[&str]) -> SimpleExpr {
+    Expr::col(column).is_in(values.iter().map(|v| String::from(*v)))
+}

@@ -1,0 +1,187 @@
+//! The database: one code path for SQLite (default) and PostgreSQL.
+//!
+//! Entities are in [`entities`], migrations in [`migrations`], queries one
+//! file per area. Nothing here knows about HTTP.
+
+pub mod appointments;
+pub mod directory;
+pub mod entities;
+pub mod error;
+pub mod ids;
+pub mod migrations;
+pub mod patients;
+pub mod schedules;
+pub mod users;
+
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+};
+use sea_orm_migration::MigratorTrait;
+
+use migrations::Migrator;
+
+/// A connection pool to SQLite or PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct Db {
+    conn: DatabaseConnection,
+}
+
+impl Db {
+    /// Connect to `url` (`sqlite://PATH` or `postgres://…`).
+    ///
+    /// SQLite: the file is created if missing; WAL journal, foreign keys on,
+    /// 10 s busy timeout. PostgreSQL: a pool of `max_connections` (default 20).
+    pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<Db, DbErr> {
+        let mut options = ConnectOptions::new(url);
+        let sqlite = url.starts_with("sqlite:");
+        options
+            .max_connections(max_connections.unwrap_or(if sqlite { 8 } else { 20 }))
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .sqlx_logging(false);
+        if sqlite {
+            options.map_sqlx_sqlite_opts(|opts| {
+                opts.create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10))
+            });
+        }
+        let conn = Database::connect(options).await?;
+        Ok(Db { conn })
+    }
+
+    /// The pool, for sea-orm queries.
+    pub fn conn(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> DbBackend {
+        self.conn.get_database_backend()
+    }
+
+    /// Begin a transaction that will write.
+    ///
+    /// On SQLite it is `BEGIN IMMEDIATE`: the write lock is taken at once, so
+    /// the reads inside see the state the write will be applied to, and two
+    /// writers queue on the busy timeout instead of failing mid-way.
+    pub async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
+        let mut options = TransactionOptions::default();
+        if self.backend() == DbBackend::Sqlite {
+            options.sqlite_transaction_mode = Some(SqliteTransactionMode::Immediate);
+        }
+        self.conn.begin_with_options(options).await
+    }
+
+    /// Apply pending migrations. Safe when several nodes start at once: on
+    /// PostgreSQL they queue on an advisory lock, on SQLite on the write lock.
+    pub async fn migrate(&self) -> Result<(), DbErr> {
+        let txn = self.begin_write().await?;
+        if self.backend() == DbBackend::Postgres {
+            // Arbitrary constant: "carebook" in ASCII.
+            txn.execute_unprepared("SELECT pg_advisory_xact_lock(7161130590627749739)").await?;
+        }
+        Migrator::up(&txn, None).await?;
+        txn.commit().await
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.conn
+            .query_one_raw(Statement::from_string(self.backend(), "SELECT 1"))
+            .await
+            .map(|_| ())
+    }
+}
+
+use sea_orm::sea_query::{Alias, Expr, Order, Query, SelectStatement};
+use sea_orm::{ActiveModelTrait, EntityTrait, FromQueryResult, IntoActiveModel};
+
+/// Insert a complete row, writing every column.
+pub async fn insert_row<A>(
+    db: &impl ConnectionTrait,
+    row: <A::Entity as EntityTrait>::Model,
+) -> Result<(), DbErr>
+where
+    A: ActiveModelTrait + Send,
+    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+{
+    <A::Entity as EntityTrait>::insert(row.into_active_model().reset_all())
+        .exec_without_returning(db)
+        .await
+        .map(|_| ())
+}
+
+/// Which page of a list to read (1-based page number, rows per page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    /// 1-based page number.
+    pub page: u64,
+    /// Rows per page.
+    pub page_size: u64,
+}
+
+/// One page of rows and the total number of rows in the list.
+#[derive(Debug, Clone)]
+pub struct Paged<T> {
+    /// Rows in the whole list.
+    pub count: u64,
+    /// The rows of the requested page.
+    pub rows: Vec<T>,
+}
+
+/// A sort key: an SQL column expression from an allow-list, and its direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort {
+    /// Column expression, e.g. `a.start_at` (never user input).
+    pub column: &'static str,
+    /// Descending when true.
+    pub descending: bool,
+}
+
+/// Read one page of `query` in `order` (then by `tiebreak` for a stable
+/// order), with the total count, in two statements.
+pub async fn fetch_page<T: FromQueryResult + Send + Sync>(
+    db: &impl ConnectionTrait,
+    query: SelectStatement,
+    order: &[Sort],
+    tiebreak: &'static str,
+    page: PageRequest,
+) -> Result<Paged<T>, DbErr> {
+    let backend = db.get_database_backend();
+    let count_query = Query::select()
+        .expr_as(Expr::cust("COUNT(*)"), "n")
+        .from_subquery(query.clone(), Alias::new("listed"))
+        .to_owned();
+    let count = db
+        .query_one(&count_query)
+        .await?
+        .map(|row| row.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0);
+    let mut query = query;
+    for sort in order {
+        query.order_by_expr(Expr::cust(sort.column), if sort.descending { Order::Desc } else { Order::Asc });
+    }
+    query
+        .order_by_expr(Expr::cust(tiebreak), Order::Asc)
+        .limit(page.page_size)
+        .offset((page.page - 1).saturating_mul(page.page_size));
+    let rows = T::find_by_statement(backend.build(&query)).all(db).await?;
+    Ok(Paged {
+        count: count.max(0) as u64,
+        rows,
+    })
+}
+
+/// `LOWER(column) LIKE '%term%'` with LIKE wildcards in `term` escaped.
+pub fn contains_ci(column: &'static str, term: &str) -> sea_orm::sea_query::SimpleExpr {
+    let escaped = term.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    Expr::cust_with_values(format!("LOWER({column}) LIKE ? ESCAPE '\\'"), [format!("%{escaped}%")])
+}

@@ -1,0 +1,150 @@
+//! Patient records.
+
+use rand::Rng;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel};
+use uuid::Uuid;
+
+use super::entities::patient;
+use super::error::{Violation, violation};
+use super::{PageRequest, Paged, Sort, contains_ci, fetch_page};
+
+/// A new medical record number: `CB` and 10 random digits.
+pub fn new_medical_record_number() -> String {
+    format!("CB{:010}", rand::rng().random_range(0..10_000_000_000u64))
+}
+
+/// Insert a patient; an empty `medical_record_number` gets a generated one
+/// (regenerated on the rare collision).
+pub async fn insert(db: &impl ConnectionTrait, mut row: patient::Model) -> Result<patient::Model, DbErr> {
+    let generate = row.medical_record_number.is_empty();
+    for _ in 0..5 {
+        if generate {
+            row.medical_record_number = new_medical_record_number();
+        }
+        // A savepoint keeps a collision from aborting the caller's transaction on PostgreSQL.
+        match insert_once(db, &row).await {
+            Err(err) if generate && is_mrn_collision(&err) => continue,
+            other => return other.map(|_| row),
+        }
+    }
+    Err(DbErr::Custom("could not allocate a medical record number".into()))
+}
+
+async fn insert_once(db: &impl ConnectionTrait, row: &patient::Model) -> Result<(), DbErr> {
+    db.execute_unprepared("SAVEPOINT patient_insert").await?;
+    match super::insert_row::<patient::ActiveModel>(db, row.clone()).await {
+        Ok(()) => db.execute_unprepared("RELEASE SAVEPOINT patient_insert").await.map(|_| ()),
+        Err(err) => {
+            db.execute_unprepared("ROLLBACK TO SAVEPOINT patient_insert").await?;
+            db.execute_unprepared("RELEASE SAVEPOINT patient_insert").await?;
+            Err(err)
+        }
+    }
+}
+
+fn is_mrn_collision(err: &DbErr) -> bool {
+    matches!(violation(err), Some(Violation::Unique(name)) if name.contains("mrn") || name.contains("medical_record_number"))
+}
+
+/// A patient by id.
+pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<patient::Model>, DbErr> {
+    patient::Entity::find_by_id(id).one(db).await
+}
+
+/// Write every column of a changed patient.
+pub async fn update(db: &impl ConnectionTrait, row: patient::Model) -> Result<patient::Model, DbErr> {
+    row.into_active_model().reset_all().update(db).await
+}
+
+/// Who may see a patient list: everyone, the patients a doctor has
+/// appointments with, or the patients with appointments at a facility.
+#[derive(Debug, Clone, Copy)]
+pub enum PatientScope {
+    /// All patients.
+    All,
+    /// Patients with an appointment with this doctor.
+    TreatedBy(Uuid),
+    /// Patients with an appointment at this facility.
+    SeenAt(Uuid),
+    /// Only this patient.
+    Only(Uuid),
+}
+
+/// Filters of the patient list.
+#[derive(Debug, Clone, Default)]
+pub struct PatientFilter {
+    /// Text in names, medical record number, phone, email or national id.
+    pub search: Option<String>,
+}
+
+/// Orderings of the patient list.
+pub const PATIENT_ORDERING: &[(&str, &str)] = &[
+    ("last_name", "last_name"),
+    ("first_name", "first_name"),
+    ("created_at", "created_at"),
+    ("medical_record_number", "medical_record_number"),
+];
+
+/// One page of patients in `scope`.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    scope: PatientScope,
+    filter: &PatientFilter,
+    order: &[Sort],
+    page: PageRequest,
+) -> Result<Paged<patient::Model>, DbErr> {
+    let mut query = Query::select();
+    query.column(sea_orm::sea_query::Asterisk).from("patients");
+    match scope {
+        PatientScope::All => {}
+        PatientScope::Only(id) => {
+            query.and_where(Expr::col("id").eq(id));
+        }
+        PatientScope::TreatedBy(doctor) => {
+            query.and_where(Expr::cust_with_values(
+                "id IN (SELECT patient_id FROM appointments WHERE doctor_id = ?)",
+                [doctor],
+            ));
+        }
+        PatientScope::SeenAt(facility) => {
+            query.and_where(Expr::cust_with_values(
+                "id IN (SELECT patient_id FROM appointments WHERE facility_id = ?)",
+                [facility],
+            ));
+        }
+    }
+    if let Some(term) = &filter.search {
+        query.cond_where(
+            sea_orm::Condition::any()
+                .add(contains_ci("first_name", term))
+                .add(contains_ci("last_name", term))
+                .add(contains_ci("medical_record_number", term))
+                .add(contains_ci("COALESCE(phone, '')", term))
+                .add(contains_ci("COALESCE(email, '')", term))
+                .add(contains_ci("COALESCE(national_id, '')", term)),
+        );
+    }
+    fetch_page(db, query, order, "id", page).await
+}
+
+/// Whether the doctor has (or had) any appointment with the patient.
+pub async fn treated_by(db: &impl ConnectionTrait, patient_id: Uuid, doctor_id: Uuid) -> Result<bool, DbErr> {
+    has_appointment(db, patient_id, "doctor_id", doctor_id).await
+}
+
+/// Whether the patient has (or had) any appointment at the facility.
+pub async fn seen_at(db: &impl ConnectionTrait, patient_id: Uuid, facility_id: Uuid) -> Result<bool, DbErr> {
+    has_appointment(db, patient_id, "facility_id", facility_id).await
+}
+
+async fn has_appointment(db: &impl ConnectionTrait, patient_id: Uuid, column: &'static str, id: Uuid) -> Result<bool, DbErr> {
+    let query = Query::select()
+        .expr_as(Expr::val(1), "one")
+        .from("appointments")
+        .and_where(Expr::col("patient_id").eq(patient_id))
+        .and_where(Expr::col(column).eq(id))
+        .limit(1)
+        .to_owned();
+    Ok(db.query_one(&query).await?.is_some())
+}

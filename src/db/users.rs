@@ -1,0 +1,195 @@
+//! Users, the authenticated actor, and refresh tokens.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, JoinType, Query};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter};
+use uuid::Uuid;
+
+use super::entities::{refresh_token, user};
+use super::{PageRequest, Paged, Sort, contains_ci, fetch_page};
+use crate::auth::Actor;
+use crate::domain::Role;
+
+#[derive(FromQueryResult)]
+struct ActorRow {
+    id: Uuid,
+    role: Role,
+    facility_id: Option<Uuid>,
+    patient_id: Option<Uuid>,
+    doctor_id: Option<Uuid>,
+    doctor_facility_id: Option<Uuid>,
+}
+
+/// The active user `id` as an [`Actor`] (with their patient record or doctor
+/// profile), or None if there is no such active user. One query.
+pub async fn actor(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Actor>, DbErr> {
+    let query = Query::select()
+        .expr_as(Expr::cust("u.id"), "id")
+        .expr_as(Expr::cust("u.role"), "role")
+        .expr_as(Expr::cust("u.facility_id"), "facility_id")
+        .expr_as(Expr::cust("p.id"), "patient_id")
+        .expr_as(Expr::cust("d.id"), "doctor_id")
+        .expr_as(Expr::cust("d.facility_id"), "doctor_facility_id")
+        .from_as("users", "u")
+        .join_as(JoinType::LeftJoin, "patients", "p", Expr::cust("p.user_id = u.id"))
+        .join_as(JoinType::LeftJoin, "doctors", "d", Expr::cust("d.user_id = u.id"))
+        .and_where(Expr::cust_with_values("u.id = ?", [id]))
+        .and_where(Expr::cust_with_values("u.is_active = ?", [true]))
+        .to_owned();
+    let row = ActorRow::find_by_statement(db.get_database_backend().build(&query))
+        .one(db)
+        .await?;
+    Ok(row.map(|r| Actor {
+        user_id: r.id,
+        role: r.role,
+        patient_id: r.patient_id,
+        doctor_id: r.doctor_id,
+        facility_id: r.doctor_facility_id.or(r.facility_id),
+    }))
+}
+
+/// The user whose username, email or phone is one of the given normalised forms.
+pub async fn find_by_login(
+    db: &impl ConnectionTrait,
+    username: &str,
+    email: Option<&str>,
+    phone: Option<&str>,
+) -> Result<Option<user::Model>, DbErr> {
+    let mut condition = sea_orm::Condition::any().add(user::Column::Username.eq(username));
+    if let Some(email) = email {
+        condition = condition.add(user::Column::Email.eq(email));
+    }
+    if let Some(phone) = phone {
+        condition = condition.add(user::Column::Phone.eq(phone));
+    }
+    user::Entity::find().filter(condition).one(db).await
+}
+
+/// A user by id.
+pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<user::Model>, DbErr> {
+    user::Entity::find_by_id(id).one(db).await
+}
+
+/// Filters of the user list.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    /// Only this role.
+    pub role: Option<Role>,
+    /// Only active (true) or deactivated (false) users.
+    pub is_active: Option<bool>,
+    /// Text in username, names, email or phone.
+    pub search: Option<String>,
+}
+
+/// Orderings of the user list: API field → SQL column.
+pub const USER_ORDERING: &[(&str, &str)] = &[
+    ("username", "username"),
+    ("last_name", "last_name"),
+    ("created_at", "created_at"),
+    ("role", "role"),
+];
+
+/// One page of users.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    filter: &UserFilter,
+    order: &[Sort],
+    page: PageRequest,
+) -> Result<Paged<user::Model>, DbErr> {
+    let mut query = Query::select();
+    query.column(sea_orm::sea_query::Asterisk).from("users");
+    if let Some(role) = filter.role {
+        query.and_where(Expr::col("role").eq(role.as_str()));
+    }
+    if let Some(active) = filter.is_active {
+        query.and_where(Expr::col("is_active").eq(active));
+    }
+    if let Some(term) = &filter.search {
+        query.cond_where(
+            sea_orm::Condition::any()
+                .add(contains_ci("username", term))
+                .add(contains_ci("first_name", term))
+                .add(contains_ci("last_name", term))
+                .add(contains_ci("COALESCE(email, '')", term))
+                .add(contains_ci("COALESCE(phone, '')", term)),
+        );
+    }
+    fetch_page(db, query, order, "id", page).await
+}
+
+/// Store a new refresh token (its digest) in `family`.
+pub async fn insert_refresh_token(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    family_id: Uuid,
+    digest: String,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    super::insert_row::<refresh_token::ActiveModel>(
+        db,
+        refresh_token::Model {
+            id: Uuid::new_v4(),
+            user_id,
+            family_id,
+            token_hash: digest,
+            expires_at,
+            created_at: now,
+            used_at: None,
+            revoked_at: None,
+        },
+    )
+    .await
+}
+
+/// What presenting a refresh token found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshUse {
+    /// Valid and now spent: issue the next token of the family.
+    Rotated { user_id: Uuid, family_id: Uuid },
+    /// Already spent: the family has been revoked (token theft is likely).
+    Reused,
+    /// Unknown, expired or revoked.
+    Invalid,
+}
+
+/// Spend a refresh token. Of concurrent uses of one token exactly one
+/// rotates: the update only matches a token that is still unspent.
+pub async fn use_refresh_token(db: &impl ConnectionTrait, digest: &str, now: DateTime<Utc>) -> Result<RefreshUse, DbErr> {
+    let Some(token) = refresh_token::Entity::find()
+        .filter(refresh_token::Column::TokenHash.eq(digest))
+        .one(db)
+        .await?
+    else {
+        return Ok(RefreshUse::Invalid);
+    };
+    if token.revoked_at.is_some() || token.expires_at <= now {
+        return Ok(RefreshUse::Invalid);
+    }
+    let spent = refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
+        .filter(refresh_token::Column::Id.eq(token.id))
+        .filter(refresh_token::Column::UsedAt.is_null())
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    if spent.rows_affected == 1 {
+        return Ok(RefreshUse::Rotated {
+            user_id: token.user_id,
+            family_id: token.family_id,
+        });
+    }
+    revoke_family(db, token.family_id, now).await?;
+    Ok(RefreshUse::Reused)
+}
+
+/// Revoke every token of a family.
+pub async fn revoke_family(db: &impl ConnectionTrait, family_id: Uuid, now: DateTime<Utc>) -> Result<(), DbErr> {
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
+        .filter(refresh_token::Column::FamilyId.eq(family_id))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(db)
+        .await
+        .map(|_| ())
+}

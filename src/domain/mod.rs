@@ -1,0 +1,259 @@
+//! Domain vocabulary: the enumerations of DESIGN §3–4 and the newtypes that
+//! parse input at the edge (`Email`, `Phone`, `Money`, `TimeZone`).
+//!
+//! Enumerations are stored as their snake_case names in text columns and
+//! serialised the same way in JSON.
+
+mod email;
+mod money;
+mod phone;
+mod timezone;
+
+#[allow(unused_imports)]
+use sea_orm::sea_query::StringLen;
+
+pub use email::Email;
+pub use money::{Currency, Money};
+pub use phone::Phone;
+pub use timezone::TimeZone;
+
+/// Declares a closed set of snake_case names stored as text and sent as JSON strings.
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash,
+            serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+            sea_orm::EnumIter, sea_orm::DeriveActiveEnum,
+        )]
+        #[serde(rename_all = "snake_case")]
+        #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))", rename_all = "snake_case")]
+        pub enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stored and serialised name.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(format!(
+                        "must be one of: {}",
+                        [$($text),+].join(", ")
+                    )),
+                }
+            }
+        }
+    };
+}
+
+string_enum! {
+    /// A user's role (DESIGN §2). A user has exactly one.
+    Role {
+        /// System administrator: everything.
+        Admin = "admin",
+        /// Practitioner: own schedule, appointments and patients' clinical records.
+        Doctor = "doctor",
+        /// Clinical support at a facility.
+        Nurse = "nurse",
+        /// Front desk: registration, booking for anyone, check-in, billing.
+        Receptionist = "receptionist",
+        /// The person being treated.
+        Patient = "patient",
+    }
+}
+
+impl Role {
+    /// Staff roles that act for others (not the patient).
+    pub fn is_staff(self) -> bool {
+        !matches!(self, Role::Patient)
+    }
+}
+
+string_enum! {
+    /// Where an appointment is in its lifecycle (DESIGN §4).
+    AppointmentStatus {
+        /// Booked, waiting for confirmation by staff or the doctor.
+        Pending = "pending",
+        /// Booked and confirmed.
+        Confirmed = "confirmed",
+        /// The patient has arrived.
+        CheckedIn = "checked_in",
+        /// The consultation is under way.
+        InProgress = "in_progress",
+        /// The visit is over.
+        Completed = "completed",
+        /// Cancelled by the patient, staff or the doctor.
+        Cancelled = "cancelled",
+        /// The patient did not come.
+        NoShow = "no_show",
+    }
+}
+
+impl AppointmentStatus {
+    /// Statuses that hold the doctor's and patient's time.
+    pub const LIVE: &'static [AppointmentStatus] = &[
+        AppointmentStatus::Pending,
+        AppointmentStatus::Confirmed,
+        AppointmentStatus::CheckedIn,
+        AppointmentStatus::InProgress,
+    ];
+
+    /// Whether this status blocks time (pending, confirmed, checked in, in progress).
+    pub fn is_live(self) -> bool {
+        Self::LIVE.contains(&self)
+    }
+}
+
+string_enum! {
+    /// How the consultation takes place.
+    AppointmentKind {
+        /// At the facility.
+        InPerson = "in_person",
+        /// By video or phone.
+        Telemedicine = "telemedicine",
+    }
+}
+
+string_enum! {
+    /// What happened to an appointment, one per appointment event.
+    AppointmentAction {
+        /// Created.
+        Booked = "booked",
+        /// pending → confirmed.
+        Confirmed = "confirmed",
+        /// confirmed → checked_in.
+        CheckedIn = "checked_in",
+        /// checked_in → in_progress.
+        Started = "started",
+        /// in_progress → completed.
+        Completed = "completed",
+        /// confirmed → no_show.
+        NoShow = "no_show",
+        /// pending/confirmed → cancelled.
+        Cancelled = "cancelled",
+        /// Start and end moved.
+        Rescheduled = "rescheduled",
+    }
+}
+
+string_enum! {
+    /// Administrative sex (FHIR `AdministrativeGender`).
+    Sex {
+        /// Female.
+        Female = "female",
+        /// Male.
+        Male = "male",
+        /// Other.
+        Other = "other",
+        /// Not known.
+        Unknown = "unknown",
+    }
+}
+
+string_enum! {
+    /// What kind of place a facility is.
+    FacilityKind {
+        /// A hospital.
+        Hospital = "hospital",
+        /// A clinic or doctor's chamber.
+        Clinic = "clinic",
+        /// A diagnostic centre.
+        DiagnosticCentre = "diagnostic_centre",
+    }
+}
+
+string_enum! {
+    /// Level in the administrative area tree.
+    LocationKind {
+        /// Division (top level in Bangladesh).
+        Division = "division",
+        /// District (zila).
+        District = "district",
+        /// Upazila or thana.
+        Upazila = "upazila",
+    }
+}
+
+impl LocationKind {
+    /// The kind a child of this kind has, if any.
+    pub fn child(self) -> Option<LocationKind> {
+        match self {
+            LocationKind::Division => Some(LocationKind::District),
+            LocationKind::District => Some(LocationKind::Upazila),
+            LocationKind::Upazila => None,
+        }
+    }
+}
+
+string_enum! {
+    /// The shape of a time-off entry as it was given.
+    TimeOffKind {
+        /// One whole local day.
+        Day = "day",
+        /// Whole local days from a start date to an end date, inclusive.
+        DateRange = "date_range",
+        /// An exact range of instants.
+        DatetimeRange = "datetime_range",
+    }
+}
+
+string_enum! {
+    /// Blood group (ABO and RhD).
+    BloodGroup {
+        /// A RhD positive.
+        APositive = "a_positive",
+        /// A RhD negative.
+        ANegative = "a_negative",
+        /// B RhD positive.
+        BPositive = "b_positive",
+        /// B RhD negative.
+        BNegative = "b_negative",
+        /// AB RhD positive.
+        AbPositive = "ab_positive",
+        /// AB RhD negative.
+        AbNegative = "ab_negative",
+        /// O RhD positive.
+        OPositive = "o_positive",
+        /// O RhD negative.
+        ONegative = "o_negative",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enums_round_trip_through_their_names() {
+        for status in AppointmentStatus::ALL {
+            assert_eq!(status.as_str().parse::<AppointmentStatus>().unwrap(), *status);
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+        }
+        assert!("booked".parse::<AppointmentStatus>().is_err());
+    }
+
+    #[test]
+    fn live_statuses_are_the_four_that_hold_time() {
+        let live: Vec<_> = AppointmentStatus::ALL.iter().filter(|s| s.is_live()).collect();
+        assert_eq!(live.len(), 4);
+        assert!(!AppointmentStatus::Cancelled.is_live());
+        assert!(!AppointmentStatus::NoShow.is_live());
+    }
+}

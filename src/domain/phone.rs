@@ -1,0 +1,71 @@
+//! Phone numbers, normalised to E.164 (ITU-T E.164, `+8801712345678`).
+
+use std::fmt;
+
+use phonenumber::country;
+
+/// A valid phone number in E.164 form. National numbers without a country
+/// code are read as Bangladeshi (`01712345678` → `+8801712345678`), the
+/// convention of the systems Carebook replaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phone(String);
+
+impl Phone {
+    /// Parse and normalise. Errors: not a valid phone number for its country.
+    pub fn parse(input: &str) -> Result<Phone, String> {
+        let input = input.trim();
+        if input.is_empty() || input.len() > 32 {
+            return Err("is not a valid phone number".into());
+        }
+        let number = phonenumber::parse(Some(country::Id::BD), input)
+            .map_err(|_| "is not a valid phone number".to_owned())?;
+        if !phonenumber::is_valid(&number) {
+            return Err("is not a valid phone number".into());
+        }
+        Ok(Phone(number.format().mode(phonenumber::Mode::E164).to_string()))
+    }
+
+    /// Whether the input looks like a phone number at all (digits, spaces, `+`, `-`, brackets).
+    pub fn looks_like(input: &str) -> bool {
+        let input = input.trim();
+        input.chars().any(|c| c.is_ascii_digit())
+            && input.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c))
+    }
+
+    /// The E.164 form.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The E.164 form, owned.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Display for Phone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bangladeshi_numbers_normalise_to_e164() {
+        assert_eq!(Phone::parse("01712345678").unwrap().as_str(), "+8801712345678");
+        assert_eq!(Phone::parse("+880 1712-345678").unwrap().as_str(), "+8801712345678");
+        assert_eq!(Phone::parse("+1 212 555 0123").unwrap().as_str(), "+12125550123");
+    }
+
+    #[test]
+    fn nonsense_is_refused() {
+        assert!(Phone::parse("12").is_err());
+        assert!(Phone::parse("hello").is_err());
+        assert!(Phone::parse("").is_err());
+        assert!(Phone::looks_like("+880 17"));
+        assert!(!Phone::looks_like("rahim"));
+    }
+}

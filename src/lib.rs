@@ -1,0 +1,21 @@
+//! Carebook: a self-hostable backend for booking and running medical
+//! appointments. One binary, SQLite by default, PostgreSQL in production.
+//!
+//! Data flows one way: [`api`] → ([`auth`] policy, [`booking`], [`scheduling`])
+//! → [`db`]. [`scheduling`] is pure; [`db`] knows nothing of HTTP.
+
+pub mod api;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod request_id;
+pub mod scheduling;
+pub mod seed;
+pub mod server;
+pub mod state;
+
+pub use api::app;
+pub use state::AppState;

@@ -1,0 +1,87 @@
+//! The `carebook` command: serve (default), migrate, seed, create-admin.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use carebook::config::{Config, ConfigArgs};
+
+/// Carebook: book and run medical appointments.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(flatten)]
+    config: ConfigArgs,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Apply pending migrations, then serve the API (the default).
+    Serve,
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Load data into the database.
+    Seed {
+        /// A realistic demo clinic on the real Bangladesh locations (idempotent).
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Create an administrator (password from CAREBOOK_ADMIN_PASSWORD, else prompted).
+    CreateAdmin {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_new(&cli.config.log).unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let config = Config::load(&cli.config)?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let db = carebook::server::connect(&config).await?;
+            let listener = tokio::net::TcpListener::bind(config.bind)
+                .await
+                .with_context(|| format!("binding {}", config.bind))?;
+            let address = listener.local_addr()?;
+            println!("Carebook listening on http://{address}  (API docs: http://{address}/api/v1/openapi.json)");
+            carebook::server::serve(carebook::server::state(db, config), listener).await?;
+        }
+        Command::Migrate => {
+            carebook::server::connect(&config).await?;
+            println!("migrations applied");
+        }
+        Command::Seed { demo } => {
+            if !demo {
+                anyhow::bail!("nothing to seed: pass --demo");
+            }
+            let db = carebook::server::connect(&config).await?;
+            let report = carebook::seed::demo(&db, chrono::Utc::now()).await?;
+            println!("{report}");
+        }
+        Command::CreateAdmin { username, email } => {
+            let password = match std::env::var("CAREBOOK_ADMIN_PASSWORD") {
+                Ok(p) if !p.is_empty() => p,
+                _ => rpassword::prompt_password("Password for the new administrator: ")?,
+            };
+            let db = carebook::server::connect(&config).await?;
+            let state = carebook::server::state(db, config);
+            let user = carebook::auth::accounts::create_admin(&state, &username, &email, password)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.to_problem().detail.unwrap_or_default()))?;
+            println!("created administrator {} ({})", user.username, user.id);
+        }
+    }
+    Ok(())
+}

@@ -21,19 +21,45 @@ pub enum Environment {
 #[derive(Debug, Clone, Args)]
 pub struct ConfigArgs {
     /// Database URL: `sqlite://PATH` (created if missing) or `postgres://…`.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://carebook.db", global = true)]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://carebook.db",
+        global = true
+    )]
     pub database_url: String,
     /// Address to listen on.
-    #[arg(long, env = "CAREBOOK_BIND", default_value = "127.0.0.1:8080", global = true)]
+    #[arg(
+        long,
+        env = "CAREBOOK_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
     pub bind: SocketAddr,
     /// Secret for signing access tokens (HS256, at least 32 bytes).
-    #[arg(long, env = "CAREBOOK_JWT_SECRET", hide_env_values = true, global = true)]
+    #[arg(
+        long,
+        env = "CAREBOOK_JWT_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
     pub jwt_secret: Option<String>,
     /// development or production.
-    #[arg(long = "env", env = "CAREBOOK_ENV", value_enum, default_value = "development", global = true)]
+    #[arg(
+        long = "env",
+        env = "CAREBOOK_ENV",
+        value_enum,
+        default_value = "development",
+        global = true
+    )]
     pub environment: Environment,
     /// Log filter (tracing `EnvFilter` syntax).
-    #[arg(long, env = "CAREBOOK_LOG", default_value = "info,sqlx=warn,sea_orm=warn", global = true)]
+    #[arg(
+        long,
+        env = "CAREBOOK_LOG",
+        default_value = "info,sqlx=warn,sea_orm=warn",
+        global = true
+    )]
     pub log: String,
     /// Public base URL used in absolute links (`next`/`previous`); relative links when unset.
     #[arg(long, env = "CAREBOOK_PUBLIC_URL", global = true)]
@@ -45,16 +71,36 @@ pub struct ConfigArgs {
     #[arg(long, env = "CAREBOOK_DB_MAX_CONNECTIONS", global = true)]
     pub db_max_connections: Option<u32>,
     /// Minimum notice before an appointment starts, in minutes.
-    #[arg(long, env = "CAREBOOK_MIN_NOTICE_MINUTES", default_value_t = 60, global = true)]
+    #[arg(
+        long,
+        env = "CAREBOOK_MIN_NOTICE_MINUTES",
+        default_value_t = 60,
+        global = true
+    )]
     pub min_notice_minutes: u32,
     /// How far ahead appointments can be booked, in days.
-    #[arg(long, env = "CAREBOOK_BOOKING_HORIZON_DAYS", default_value_t = 90, global = true)]
+    #[arg(
+        long,
+        env = "CAREBOOK_BOOKING_HORIZON_DAYS",
+        default_value_t = 90,
+        global = true
+    )]
     pub booking_horizon_days: u32,
     /// Patients may cancel or reschedule up to this many minutes before the start.
-    #[arg(long, env = "CAREBOOK_CANCELLATION_WINDOW_MINUTES", default_value_t = 120, global = true)]
+    #[arg(
+        long,
+        env = "CAREBOOK_CANCELLATION_WINDOW_MINUTES",
+        default_value_t = 120,
+        global = true
+    )]
     pub cancellation_window_minutes: u32,
     /// A no-show may be recorded this many minutes after the start.
-    #[arg(long, env = "CAREBOOK_NO_SHOW_GRACE_MINUTES", default_value_t = 15, global = true)]
+    #[arg(
+        long,
+        env = "CAREBOOK_NO_SHOW_GRACE_MINUTES",
+        default_value_t = 15,
+        global = true
+    )]
     pub no_show_grace_minutes: u32,
 }
 
@@ -147,7 +193,10 @@ impl Config {
             bind: args.bind,
             jwt_secret,
             environment: args.environment,
-            public_url: args.public_url.as_ref().map(|u| u.trim_end_matches('/').to_owned()),
+            public_url: args
+                .public_url
+                .as_ref()
+                .map(|u| u.trim_end_matches('/').to_owned()),
             body_limit: args.body_limit,
             db_max_connections: args.db_max_connections,
             booking: BookingPolicy {
@@ -178,7 +227,10 @@ impl Config {
 fn normalise_database_url(url: &str) -> anyhow::Result<String> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(url.to_owned())
-    } else if let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+    } else if let Some(rest) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
         if rest.is_empty() {
             bail!("DATABASE_URL: a SQLite URL needs a file path, e.g. sqlite://carebook.db");
         }
@@ -234,8 +286,14 @@ mod tests {
 
     #[test]
     fn database_urls_are_normalised() {
-        assert_eq!(normalise_database_url("sqlite:x.db").unwrap(), "sqlite://x.db");
-        assert_eq!(normalise_database_url("sqlite://x.db").unwrap(), "sqlite://x.db");
+        assert_eq!(
+            normalise_database_url("sqlite:x.db").unwrap(),
+            "sqlite://x.db"
+        );
+        assert_eq!(
+            normalise_database_url("sqlite://x.db").unwrap(),
+            "sqlite://x.db"
+        );
         assert!(normalise_database_url("postgres://u@h/db").is_ok());
         assert!(normalise_database_url("mysql://h/db").is_err());
         assert!(normalise_database_url("sqlite://").is_err());
@@ -243,8 +301,14 @@ mod tests {
 
     #[test]
     fn secret_lives_beside_sqlite_file() {
-        assert_eq!(secret_path("sqlite://data/c.db?mode=rwc"), PathBuf::from("data/c.db.jwt-secret"));
-        assert_eq!(secret_path("postgres://h/db"), PathBuf::from(".carebook-jwt-secret"));
+        assert_eq!(
+            secret_path("sqlite://data/c.db?mode=rwc"),
+            PathBuf::from("data/c.db.jwt-secret")
+        );
+        assert_eq!(
+            secret_path("postgres://h/db"),
+            PathBuf::from(".carebook-jwt-secret")
+        );
     }
 
     #[test]

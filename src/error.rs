@@ -176,7 +176,9 @@ impl AppError {
                 rule.map(str::to_owned),
                 errors.clone(),
             ),
-            AppError::Unauthorized(why) => (blank(), Some((*why).to_owned()), None, FieldErrors::new()),
+            AppError::Unauthorized(why) => {
+                (blank(), Some((*why).to_owned()), None, FieldErrors::new())
+            }
             AppError::Forbidden(why) => (blank(), Some(why.clone()), None, FieldErrors::new()),
             AppError::NotFound(what) => (
                 blank(),
@@ -202,7 +204,9 @@ impl AppError {
                 None,
                 FieldErrors::new(),
             ),
-            AppError::UnsupportedMediaType(why) => (blank(), Some(why.clone()), None, FieldErrors::new()),
+            AppError::UnsupportedMediaType(why) => {
+                (blank(), Some(why.clone()), None, FieldErrors::new())
+            }
             AppError::TooManyRequests { retry_after } => (
                 blank(),
                 Some(format!("too many requests; retry after {retry_after} s")),
@@ -286,7 +290,10 @@ pub fn problem_response(problem: &Problem) -> Response {
     let body = serde_json::to_vec(problem).unwrap_or_default();
     (
         status,
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        )],
         body,
     )
         .into_response()
@@ -303,8 +310,15 @@ impl From<garde::Report> for AppError {
         let mut errors = FieldErrors::new();
         for (path, error) in report.iter() {
             let field = path.to_string();
-            let field = if field.is_empty() { "body".to_owned() } else { field };
-            errors.entry(field).or_default().push(error.message().to_string());
+            let field = if field.is_empty() {
+                "body".to_owned()
+            } else {
+                field
+            };
+            errors
+                .entry(field)
+                .or_default()
+                .push(error.message().to_string());
         }
         let detail = errors
             .iter()

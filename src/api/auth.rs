@@ -12,7 +12,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::extract::ApiJson;
 use super::responses::{ReadErrors, WriteErrors};
 use super::rules;
-use super::users::{UserOut, new_account};
+use super::users::{AccountFields, UserOut, new_account};
 use crate::auth::Actor;
 use crate::auth::accounts::{self, Tokens};
 use crate::db::{self, entities::patient, entities::user};
@@ -123,16 +123,16 @@ pub async fn register(
     ApiJson(body): ApiJson<RegisterIn>,
 ) -> AppResult<(StatusCode, Json<TokenOut>)> {
     body.validate()?;
-    let account = new_account(
-        &body.username,
-        body.email,
-        body.phone,
-        body.password,
-        Role::Patient,
-        &body.first_name,
-        &body.last_name,
-        None,
-    )?;
+    let account = new_account(AccountFields {
+        username: &body.username,
+        email: body.email,
+        phone: body.phone,
+        password: body.password,
+        role: Role::Patient,
+        first_name: &body.first_name,
+        last_name: &body.last_name,
+        facility_id: None,
+    })?;
     let details = patient::Model {
         id: uuid::Uuid::new_v4(),
         user_id: None,
@@ -157,7 +157,10 @@ pub async fn register(
     };
     let (user, _) = accounts::register_patient(&state, account, details).await?;
     let tokens = accounts::issue_tokens(&state, &user, None).await?;
-    Ok((StatusCode::CREATED, Json(token_out(&state, user, tokens).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(token_out(&state, user, tokens).await?),
+    ))
 }
 
 /// Log in with a username, email or phone number and a password.
@@ -168,7 +171,10 @@ pub async fn register(
     request_body = LoginIn,
     responses((status = 200, description = "Logged in", body = TokenOut), WriteErrors)
 )]
-pub async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<LoginIn>) -> AppResult<Json<TokenOut>> {
+pub async fn login(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<LoginIn>,
+) -> AppResult<Json<TokenOut>> {
     body.validate()?;
     let user = accounts::authenticate(&state, &body.username, &body.password).await?;
     let tokens = accounts::issue_tokens(&state, &user, None).await?;
@@ -184,7 +190,10 @@ pub async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<LoginIn
     request_body = RefreshIn,
     responses((status = 200, description = "New tokens", body = TokenOut), WriteErrors)
 )]
-pub async fn refresh(State(state): State<AppState>, ApiJson(body): ApiJson<RefreshIn>) -> AppResult<Json<TokenOut>> {
+pub async fn refresh(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RefreshIn>,
+) -> AppResult<Json<TokenOut>> {
     body.validate()?;
     let (user, tokens) = accounts::refresh(&state, &body.refresh).await?;
     Ok(Json(token_out(&state, user, tokens).await?))
@@ -201,6 +210,8 @@ pub async fn refresh(State(state): State<AppState>, ApiJson(body): ApiJson<Refre
 pub async fn me(State(state): State<AppState>, actor: Actor) -> AppResult<Json<UserOut>> {
     let user = db::users::find(state.db.conn(), actor.user_id)
         .await?
-        .ok_or(AppError::Unauthorized("the access token is invalid or expired"))?;
+        .ok_or(AppError::Unauthorized(
+            "the access token is invalid or expired",
+        ))?;
     Ok(Json(UserOut::new(user, Some(&actor))))
 }

@@ -37,10 +37,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 "the request body must be JSON (Content-Type: application/json)".into(),
             ));
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| match rejection {
-            BytesRejection::FailedToBufferBody(e) if is_length_limit(&e) => AppError::PayloadTooLarge,
-            other => AppError::bad_field("body", other.body_text()),
-        })?;
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|rejection| match rejection {
+                BytesRejection::FailedToBufferBody(e) if is_length_limit(&e) => {
+                    AppError::PayloadTooLarge
+                }
+                other => AppError::bad_field("body", other.body_text()),
+            })?;
         parse_json(&bytes).map(ApiJson)
     }
 }
@@ -48,7 +52,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 fn is_length_limit(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = source {
-        if e.is::<http_body_util::LengthLimitError>() || e.to_string().contains("length limit exceeded") {
+        if e.is::<http_body_util::LengthLimitError>()
+            || e.to_string().contains("length limit exceeded")
+        {
             return true;
         }
         source = e.source();
@@ -62,12 +68,15 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
-        let message = if inner.is_syntax() || inner.is_eof() {
+        let malformed = inner.is_syntax() || inner.is_eof();
+        let message = if malformed {
             format!("malformed JSON: {inner}")
         } else {
             strip_position(&inner.to_string())
         };
-        let field = if path == "." || path.is_empty() {
+        let field = if malformed {
+            "body".to_owned()
+        } else if path == "." || path.is_empty() {
             named_field(&message).unwrap_or_else(|| "body".to_owned())
         } else {
             path
@@ -107,12 +116,17 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
         let query = parts.uri.query().unwrap_or_default();
-        let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        let deserializer =
+            serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(deserializer)
             .map(ApiQuery)
             .map_err(|err| {
                 let path = err.path().to_string();
-                let field = if path == "." || path.is_empty() { "query".to_owned() } else { path };
+                let field = if path == "." || path.is_empty() {
+                    "query".to_owned()
+                } else {
+                    path
+                };
                 AppError::bad_field(field, err.into_inner().to_string())
             })
     }
@@ -133,12 +147,15 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
             Err(PathRejection::FailedToDeserializePathParams(e)) => {
                 use axum::extract::path::ErrorKind;
                 let field = match e.kind() {
-                    ErrorKind::ParseErrorAtKey { key, .. } | ErrorKind::InvalidUtf8InPathParam { key } => key.clone(),
+                    ErrorKind::ParseErrorAtKey { key, .. }
+                    | ErrorKind::InvalidUtf8InPathParam { key } => key.clone(),
                     ErrorKind::DeserializeError { key, .. } => key.clone(),
                     _ => "path".to_owned(),
                 };
                 let message = match e.kind() {
-                    ErrorKind::ParseErrorAtKey { expected_type, .. } if expected_type.contains("Uuid") => {
+                    ErrorKind::ParseErrorAtKey { expected_type, .. }
+                        if expected_type.contains("Uuid") =>
+                    {
                         "must be a UUID".to_owned()
                     }
                     _ => e.body_text(),
@@ -171,17 +188,22 @@ mod tests {
 
     #[test]
     fn json_errors_name_the_field() {
-        let err = parse_json::<Body>(br#"{"doctor_id": "x", "start": "2026-01-01T00:00:00Z"}"#).unwrap_err();
+        let err = parse_json::<Body>(br#"{"doctor_id": "x", "start": "2026-01-01T00:00:00Z"}"#)
+            .unwrap_err();
         assert_eq!(field_of(err), "doctor_id");
-        let err = parse_json::<Body>(br#"{"doctor_id": "00000000-0000-0000-0000-000000000000", "start": 5}"#).unwrap_err();
+        let err = parse_json::<Body>(
+            br#"{"doctor_id": "00000000-0000-0000-0000-000000000000", "start": 5}"#,
+        )
+        .unwrap_err();
         assert_eq!(field_of(err), "start");
         let err = parse_json::<Body>(br#"{"doctor_id": "#).unwrap_err();
         assert_eq!(field_of(err), "body");
         let err = parse_json::<Body>(br#"{"doctor_id": "00000000-0000-0000-0000-000000000000", "start": "2026-01-01T00:00:00Z", "role": "admin"}"#).unwrap_err();
         assert_eq!(field_of(err), "role");
-        let err = parse_json::<Body>(br#"{"doctor_id": "00000000-0000-0000-0000-000000000000"}"#).unwrap_err();
+        let err = parse_json::<Body>(br#"{"doctor_id": "00000000-0000-0000-0000-000000000000"}"#)
+            .unwrap_err();
         assert_eq!(field_of(err), "start");
-        let err = parse_json::<Body>(br#"{} {}"#).unwrap_err();
+        let err = parse_json::<Body>(br#"{"doctor_id": "00000000-0000-0000-0000-000000000000", "start": "2026-01-01T00:00:00Z"} {}"#).unwrap_err();
         assert_eq!(field_of(err), "body");
     }
 }

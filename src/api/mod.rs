@@ -1,12 +1,20 @@
 //! The HTTP API: one router per area, merged here with the OpenAPI document,
 //! the fallbacks and the middleware every request passes through.
 
+pub mod appointments;
 pub mod auth;
+pub mod doctors;
 pub mod extract;
+pub mod facilities;
 pub mod health;
+pub mod locations;
 pub mod pagination;
+pub mod patients;
 pub mod responses;
 pub mod rules;
+pub mod schedules;
+pub mod services;
+pub mod specialties;
 pub mod users;
 
 use std::time::Instant;
@@ -68,6 +76,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(health::router())
         .merge(auth::router())
         .merge(users::router())
+        .merge(locations::router())
+        .merge(specialties::router())
+        .merge(facilities::router())
+        .merge(services::router())
+        .merge(doctors::router())
+        .merge(patients::router())
+        .merge(schedules::router())
+        .merge(appointments::router())
 }
 
 /// The OpenAPI document of every route.
@@ -81,13 +97,19 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn app(state: AppState) -> NormalizePath<axum::Router> {
     let body_limit = state.config.body_limit;
     let (router, api) = routes().split_for_parts();
-    let spec = axum::body::Bytes::from(serde_json::to_vec(&api).expect("the OpenAPI document serialises"));
+    let spec =
+        axum::body::Bytes::from(serde_json::to_vec(&api).expect("the OpenAPI document serialises"));
     let router = router
         .route(
             "/api/v1/openapi.json",
             get(move || {
                 let spec = spec.clone();
-                async move { ([(CONTENT_TYPE, HeaderValue::from_static("application/json"))], spec) }
+                async move {
+                    (
+                        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+                        spec,
+                    )
+                }
             }),
         )
         .route("/", get(index))
@@ -162,7 +184,8 @@ async fn problem_details(request: Request, next: Next) -> Response {
     problem.status = status.as_u16();
     problem.title = status.canonical_reason().unwrap_or("Error").to_owned();
     if status == StatusCode::METHOD_NOT_ALLOWED {
-        problem.detail = Some("the method is not allowed on this resource; see the Allow header".into());
+        problem.detail =
+            Some("the method is not allowed on this resource; see the Allow header".into());
     }
     problem.instance = crate::request_id::current().map(|id| format!("urn:carebook:request:{id}"));
     let fresh = problem_response(&problem);
@@ -174,7 +197,10 @@ async fn problem_details(request: Request, next: Next) -> Response {
 }
 
 /// A `201 Created` with `Location` and a JSON body.
-pub fn created<T: Serialize>(location: String, body: T) -> (StatusCode, [(HeaderName, String); 1], Json<T>) {
+pub fn created<T: Serialize>(
+    location: String,
+    body: T,
+) -> (StatusCode, [(HeaderName, String); 1], Json<T>) {
     (StatusCode::CREATED, [(LOCATION, location)], Json(body))
 }
 

@@ -37,9 +37,15 @@ pub fn page_request(page: Option<u64>, page_size: Option<u64>) -> AppResult<Page
     }
     let page_size = page_size.unwrap_or(DEFAULT_PAGE_SIZE);
     if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
-        return Err(AppError::bad_field("page_size", format!("must be between 1 and {MAX_PAGE_SIZE}")));
+        return Err(AppError::bad_field(
+            "page_size",
+            format!("must be between 1 and {MAX_PAGE_SIZE}"),
+        ));
     }
-    if page.checked_mul(page_size).is_none_or(|n| n > i64::MAX as u64) {
+    if page
+        .checked_mul(page_size)
+        .is_none_or(|n| n > i64::MAX as u64)
+    {
         return Err(AppError::bad_field("page", "is too large"));
     }
     Ok(PageRequest { page, page_size })
@@ -47,7 +53,10 @@ pub fn page_request(page: Option<u64>, page_size: Option<u64>) -> AppResult<Page
 
 /// Parse `ordering` (`field`, `-field`, comma-separated) against `allowed`
 /// (API field → SQL column). Errors: 400 naming `ordering` and the allowed fields.
-pub fn ordering(raw: Option<&str>, allowed: &[(&'static str, &'static str)]) -> AppResult<Vec<Sort>> {
+pub fn ordering(
+    raw: Option<&str>,
+    allowed: &[(&'static str, &'static str)],
+) -> AppResult<Vec<Sort>> {
     let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
         return Ok(Vec::new());
     };
@@ -64,7 +73,10 @@ pub fn ordering(raw: Option<&str>, allowed: &[(&'static str, &'static str)]) -> 
                 .map(|(_, column)| Sort { column, descending })
                 .ok_or_else(|| {
                     let names: Vec<&str> = allowed.iter().map(|(f, _)| *f).collect();
-                    AppError::bad_field("ordering", format!("unknown field {name:?}; use one of: {}", names.join(", ")))
+                    AppError::bad_field(
+                        "ordering",
+                        format!("unknown field {name:?}; use one of: {}", names.join(", ")),
+                    )
                 })
         })
         .collect()
@@ -109,7 +121,12 @@ impl PageLinks {
     }
 
     /// Turn a page of rows into the list shape, converting each row.
-    pub fn page<R, T>(&self, request: PageRequest, paged: Paged<R>, convert: impl FnMut(R) -> T) -> Page<T> {
+    pub fn page<R, T>(
+        &self,
+        request: PageRequest,
+        paged: Paged<R>,
+        convert: impl FnMut(R) -> T,
+    ) -> Page<T> {
         let last_page = paged.count.div_ceil(request.page_size).max(1);
         Page {
             count: paged.count,
@@ -128,25 +145,73 @@ mod tests {
     fn page_size_over_the_maximum_is_refused_not_clamped() {
         assert!(page_request(None, Some(101)).is_err());
         assert!(page_request(Some(0), None).is_err());
-        assert_eq!(page_request(None, None).unwrap(), PageRequest { page: 1, page_size: 20 });
+        assert_eq!(
+            page_request(None, None).unwrap(),
+            PageRequest {
+                page: 1,
+                page_size: 20
+            }
+        );
     }
 
     #[test]
     fn ordering_uses_the_allow_list() {
         let allowed = [("start", "a.start_at"), ("status", "a.status")];
         let sorts = ordering(Some("-start,status"), &allowed).unwrap();
-        assert_eq!(sorts, [Sort { column: "a.start_at", descending: true }, Sort { column: "a.status", descending: false }]);
+        assert_eq!(
+            sorts,
+            [
+                Sort {
+                    column: "a.start_at",
+                    descending: true
+                },
+                Sort {
+                    column: "a.status",
+                    descending: false
+                }
+            ]
+        );
         assert!(ordering(Some("password_hash"), &allowed).is_err());
         assert!(ordering(Some(""), &allowed).unwrap().is_empty());
     }
 
     #[test]
     fn links_keep_filters_and_replace_the_page() {
-        let links = PageLinks { base: String::new(), path: "/api/v1/doctors".into(), query: vec![("search".into(), "rahim khan".into())] };
-        let page = links.page(PageRequest { page: 2, page_size: 10 }, Paged { count: 35, rows: vec![1, 2] }, |x| x);
-        assert_eq!(page.next.as_deref(), Some("/api/v1/doctors?search=rahim+khan&page=3"));
-        assert_eq!(page.previous.as_deref(), Some("/api/v1/doctors?search=rahim+khan&page=1"));
-        let last = links.page(PageRequest { page: 4, page_size: 10 }, Paged { count: 35, rows: vec![1] }, |x| x);
+        let links = PageLinks {
+            base: String::new(),
+            path: "/api/v1/doctors".into(),
+            query: vec![("search".into(), "rahim khan".into())],
+        };
+        let page = links.page(
+            PageRequest {
+                page: 2,
+                page_size: 10,
+            },
+            Paged {
+                count: 35,
+                rows: vec![1, 2],
+            },
+            |x| x,
+        );
+        assert_eq!(
+            page.next.as_deref(),
+            Some("/api/v1/doctors?search=rahim+khan&page=3")
+        );
+        assert_eq!(
+            page.previous.as_deref(),
+            Some("/api/v1/doctors?search=rahim+khan&page=1")
+        );
+        let last = links.page(
+            PageRequest {
+                page: 4,
+                page_size: 10,
+            },
+            Paged {
+                count: 35,
+                rows: vec![1],
+            },
+            |x| x,
+        );
         assert_eq!(last.next, None);
     }
 }

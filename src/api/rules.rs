@@ -26,7 +26,9 @@ pub fn text<const MAX: usize>(value: &str, _: &()) -> Result {
 /// Optional text of at most `MAX` characters.
 pub fn optional_text<const MAX: usize>(value: &Option<String>, _: &()) -> Result {
     match value {
-        Some(v) if v.chars().count() > MAX => Err(Error::new(format!("must be at most {MAX} characters"))),
+        Some(v) if v.chars().count() > MAX => {
+            Err(Error::new(format!("must be at most {MAX} characters")))
+        }
         _ => Ok(()),
     }
 }
@@ -72,7 +74,9 @@ pub fn optional_currency(value: &Option<String>, _: &()) -> Result {
 /// A non-negative decimal amount (at most two decimals; the currency's own
 /// exponent is checked when the amount is converted).
 pub fn amount(value: &str, _: &()) -> Result {
-    Money::parse(value, Currency::BDT).map(|_| ()).map_err(Error::new)
+    Money::parse(value, Currency::BDT)
+        .map(|_| ())
+        .map_err(Error::new)
 }
 
 /// An optional non-negative decimal amount.
@@ -86,4 +90,36 @@ pub fn optional_amount(value: &Option<String>, ctx: &()) -> Result {
 /// Trim and drop blank optional text.
 pub fn clean(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+/// A short code: 1–32 of A–Z, 0–9, `_`, `-` (case-insensitive; stored upper-case).
+pub fn code(value: &str, _: &()) -> Result {
+    let value = value.trim();
+    if value.is_empty() || value.len() > 32 {
+        return Err(Error::new("must be 1 to 32 characters"));
+    }
+    if !value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(Error::new("may contain only letters, digits, '_' and '-'"));
+    }
+    Ok(())
+}
+
+/// An optional patch value that may be set to null: `Some(None)` clears it.
+pub fn optional_phone_patch(value: &Option<Option<String>>, ctx: &()) -> Result {
+    match value {
+        Some(inner) => optional_phone(inner, ctx),
+        None => Ok(()),
+    }
+}
+
+/// Deserialise a field that distinguishes "absent" (`None`) from "null" (`Some(None)`).
+pub fn nullable<'de, D, T>(deserializer: D) -> std::result::Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
 }

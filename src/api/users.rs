@@ -15,14 +15,14 @@ use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{Page, PageLinks, ordering, page_request};
 use super::responses::{ReadErrors, WriteErrors};
 use super::rules;
-use garde::Validate;
+use crate::auth::Actor;
 use crate::auth::accounts::{self, NewAccount};
 use crate::auth::policy::{Action, authorize};
-use crate::auth::Actor;
 use crate::db::{self, entities::user};
 use crate::domain::{Email, Phone, Role};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+use garde::Validate;
 
 /// A user as the API shows it (never the password hash).
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -101,29 +101,39 @@ pub struct NewUserIn {
     pub facility_id: Option<Uuid>,
 }
 
-/// Build a validated account from request fields (already checked by garde).
+/// Account fields as a request gives them (already checked by garde).
+pub struct AccountFields<'a> {
+    pub username: &'a str,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub password: String,
+    pub role: Role,
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    pub facility_id: Option<Uuid>,
+}
+
+/// Normalise request fields into a new account.
 ///
 /// Errors: 422 if a field does not parse after all.
-pub fn new_account(
-    username: &str,
-    email: Option<String>,
-    phone: Option<String>,
-    password: String,
-    role: Role,
-    first_name: &str,
-    last_name: &str,
-    facility_id: Option<Uuid>,
-) -> AppResult<NewAccount> {
-    let invalid = |field: &'static str| move |message: String| AppError::invalid_field(field, message);
+pub fn new_account(fields: AccountFields<'_>) -> AppResult<NewAccount> {
+    let invalid =
+        |field: &'static str| move |message: String| AppError::invalid_field(field, message);
     Ok(NewAccount {
-        username: accounts::normalise_username(username).map_err(invalid("username"))?,
-        email: rules::clean(email).map(|e| Email::parse(&e)).transpose().map_err(invalid("email"))?,
-        phone: rules::clean(phone).map(|p| Phone::parse(&p)).transpose().map_err(invalid("phone"))?,
-        password,
-        role,
-        first_name: first_name.trim().to_owned(),
-        last_name: last_name.trim().to_owned(),
-        facility_id,
+        username: accounts::normalise_username(fields.username).map_err(invalid("username"))?,
+        email: rules::clean(fields.email)
+            .map(|e| Email::parse(&e))
+            .transpose()
+            .map_err(invalid("email"))?,
+        phone: rules::clean(fields.phone)
+            .map(|p| Phone::parse(&p))
+            .transpose()
+            .map_err(invalid("phone"))?,
+        password: fields.password,
+        role: fields.role,
+        first_name: fields.first_name.trim().to_owned(),
+        last_name: fields.last_name.trim().to_owned(),
+        facility_id: fields.facility_id,
     })
 }
 
@@ -147,7 +157,11 @@ pub async fn create_user(
     State(state): State<AppState>,
     actor: Actor,
     ApiJson(body): ApiJson<NewUserIn>,
-) -> AppResult<(StatusCode, [(axum::http::HeaderName, String); 1], Json<UserOut>)> {
+) -> AppResult<(
+    StatusCode,
+    [(axum::http::HeaderName, String); 1],
+    Json<UserOut>,
+)> {
     authorize(&actor, Action::UserCreate)?;
     body.validate()?;
     if body.role == Role::Patient {
@@ -157,22 +171,27 @@ pub async fn create_user(
         ));
     }
     if let Some(facility) = body.facility_id
-        && db::directory::find_facility(state.db.conn(), facility).await?.is_none()
+        && db::directory::find_facility(state.db.conn(), facility)
+            .await?
+            .is_none()
     {
         return Err(AppError::invalid_field("facility_id", "no such facility"));
     }
-    let account = new_account(
-        &body.username,
-        body.email,
-        body.phone,
-        body.password,
-        body.role,
-        &body.first_name,
-        &body.last_name,
-        body.facility_id,
-    )?;
+    let account = new_account(AccountFields {
+        username: &body.username,
+        email: body.email,
+        phone: body.phone,
+        password: body.password,
+        role: body.role,
+        first_name: &body.first_name,
+        last_name: &body.last_name,
+        facility_id: body.facility_id,
+    })?;
     let user = accounts::create_user(&state, account).await?;
-    Ok(created(format!("/api/v1/users/{}", user.id), UserOut::new(user, None)))
+    Ok(created(
+        format!("/api/v1/users/{}", user.id),
+        UserOut::new(user, None),
+    ))
 }
 
 /// Filters of the user list.
@@ -230,9 +249,15 @@ pub async fn list_users(
     responses((status = 200, description = "The user", body = UserOut), ReadErrors),
     security(("bearer" = []))
 )]
-pub async fn get_user(State(state): State<AppState>, actor: Actor, ApiPath(id): ApiPath<Uuid>) -> AppResult<Json<UserOut>> {
+pub async fn get_user(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Json<UserOut>> {
     authorize(&actor, Action::UserRead)?;
-    let user = db::users::find(state.db.conn(), id).await?.ok_or(AppError::NotFound("user"))?;
+    let user = db::users::find(state.db.conn(), id)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
     let links = db::users::actor(state.db.conn(), id).await?;
     Ok(Json(UserOut::new(user, links.as_ref())))
 }

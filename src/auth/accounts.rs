@@ -54,7 +54,10 @@ pub fn normalise_username(username: &str) -> Result<String, String> {
     if !lowered.starts_with(|c: char| c.is_ascii_lowercase()) {
         return Err("must start with a letter".into());
     }
-    if !lowered.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c)) {
+    if !lowered
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+    {
         return Err("may contain only letters, digits, '.', '_' and '-'".into());
     }
     Ok(lowered)
@@ -69,8 +72,16 @@ pub async fn hash_password(password: String) -> AppResult<String> {
 }
 
 fn check_password(account: &NewAccount) -> AppResult<()> {
-    let email = account.email.as_ref().map(Email::as_str).unwrap_or_default();
-    let phone = account.phone.as_ref().map(Phone::as_str).unwrap_or_default();
+    let email = account
+        .email
+        .as_ref()
+        .map(Email::as_str)
+        .unwrap_or_default();
+    let phone = account
+        .phone
+        .as_ref()
+        .map(Phone::as_str)
+        .unwrap_or_default();
     password::check_rules(&account.password, &[&account.username, email, phone])
         .map_err(|message| AppError::invalid_field("password", message))
 }
@@ -104,8 +115,14 @@ pub async fn create_user(state: &AppState, account: NewAccount) -> AppResult<use
 /// Create an administrator (the `create-admin` command).
 ///
 /// Errors: 422 naming an invalid username, email or weak password; 409 when taken.
-pub async fn create_admin(state: &AppState, username: &str, email: &str, password: String) -> AppResult<user::Model> {
-    let username = normalise_username(username).map_err(|m| AppError::invalid_field("username", m))?;
+pub async fn create_admin(
+    state: &AppState,
+    username: &str,
+    email: &str,
+    password: String,
+) -> AppResult<user::Model> {
+    let username =
+        normalise_username(username).map_err(|m| AppError::invalid_field("username", m))?;
     let email = Email::parse(email).map_err(|m| AppError::invalid_field("email", m))?;
     let account = NewAccount {
         first_name: "Administrator".into(),
@@ -150,8 +167,13 @@ pub async fn register_patient(
 pub async fn authenticate(state: &AppState, login: &str, password: &str) -> AppResult<user::Model> {
     let login = login.trim();
     let username = login.to_lowercase();
-    let email = login.contains('@').then(|| Email::parse(login).ok()).flatten();
-    let phone = Phone::looks_like(login).then(|| Phone::parse(login).ok()).flatten();
+    let email = login
+        .contains('@')
+        .then(|| Email::parse(login).ok())
+        .flatten();
+    let phone = Phone::looks_like(login)
+        .then(|| Phone::parse(login).ok())
+        .flatten();
     let found = db::users::find_by_login(
         state.db.conn(),
         &username,
@@ -174,12 +196,18 @@ pub async fn authenticate(state: &AppState, login: &str, password: &str) -> AppR
     .map_err(|e| AppError::Internal(e.into()))?;
     match found {
         Some(user) if matches && user.is_active => Ok(user),
-        _ => Err(AppError::Unauthorized("no active account with these credentials")),
+        _ => Err(AppError::Unauthorized(
+            "no active account with these credentials",
+        )),
     }
 }
 
 /// Issue an access token and a refresh token (in `family`, or a new family).
-pub async fn issue_tokens(state: &AppState, user: &user::Model, family: Option<Uuid>) -> AppResult<Tokens> {
+pub async fn issue_tokens(
+    state: &AppState,
+    user: &user::Model,
+    family: Option<Uuid>,
+) -> AppResult<Tokens> {
     let now = state.clock.now();
     let (access, _) = state.keys.issue(user.id, user.role, now)?;
     let refresh = token::random_token();
@@ -226,9 +254,15 @@ mod tests {
     #[test]
     fn usernames_are_lowercase_and_start_with_a_letter() {
         assert_eq!(normalise_username(" Rahim.Uddin ").unwrap(), "rahim.uddin");
-        assert!(normalise_username("01712345678").is_err(), "would be confused with a phone");
+        assert!(
+            normalise_username("01712345678").is_err(),
+            "would be confused with a phone"
+        );
         assert!(normalise_username("ab").is_err());
         assert!(normalise_username("rahim uddin").is_err());
-        assert!(normalise_username("rahim@x.org").is_err(), "would be confused with an email");
+        assert!(
+            normalise_username("rahim@x.org").is_err(),
+            "would be confused with an email"
+        );
     }
 }

@@ -91,20 +91,60 @@ pub const MATRIX: &[Rule] = &[
     rule(Action::UserCreate, [All, No, No, No, No], None),
     rule(Action::UserRead, [All, No, No, No, No], None),
     rule(Action::PatientCreate, [All, No, No, All, No], None),
-    rule(Action::PatientRead, [All, Own, Facility, All, Own], Some(Action::PatientRead)),
-    rule(Action::PatientUpdate, [All, No, No, All, Own], Some(Action::PatientRead)),
+    rule(
+        Action::PatientRead,
+        [All, Own, Facility, All, Own],
+        Some(Action::PatientRead),
+    ),
+    rule(
+        Action::PatientUpdate,
+        [All, No, No, All, Own],
+        Some(Action::PatientRead),
+    ),
     rule(Action::ScheduleRead, [All, All, All, All, All], None),
     rule(Action::ScheduleWrite, [All, Own, No, All, No], None),
     rule(Action::AvailabilityRead, [All, All, All, All, All], None),
     rule(Action::AppointmentCreate, [All, No, No, All, Own], None),
-    rule(Action::AppointmentRead, [All, Own, Facility, All, Own], Some(Action::AppointmentRead)),
-    rule(Action::AppointmentConfirm, [All, Own, No, All, No], Some(Action::AppointmentRead)),
-    rule(Action::AppointmentCheckIn, [All, No, Facility, All, No], Some(Action::AppointmentRead)),
-    rule(Action::AppointmentStart, [All, Own, No, All, No], Some(Action::AppointmentRead)),
-    rule(Action::AppointmentComplete, [All, Own, No, All, No], Some(Action::AppointmentRead)),
-    rule(Action::AppointmentNoShow, [All, Own, No, All, No], Some(Action::AppointmentRead)),
-    rule(Action::AppointmentCancel, [All, Own, No, All, Own], Some(Action::AppointmentRead)),
-    rule(Action::AppointmentReschedule, [All, Own, No, All, Own], Some(Action::AppointmentRead)),
+    rule(
+        Action::AppointmentRead,
+        [All, Own, Facility, All, Own],
+        Some(Action::AppointmentRead),
+    ),
+    rule(
+        Action::AppointmentConfirm,
+        [All, Own, No, All, No],
+        Some(Action::AppointmentRead),
+    ),
+    rule(
+        Action::AppointmentCheckIn,
+        [All, No, Facility, All, No],
+        Some(Action::AppointmentRead),
+    ),
+    rule(
+        Action::AppointmentStart,
+        [All, Own, No, All, No],
+        Some(Action::AppointmentRead),
+    ),
+    rule(
+        Action::AppointmentComplete,
+        [All, Own, No, All, No],
+        Some(Action::AppointmentRead),
+    ),
+    rule(
+        Action::AppointmentNoShow,
+        [All, Own, No, All, No],
+        Some(Action::AppointmentRead),
+    ),
+    rule(
+        Action::AppointmentCancel,
+        [All, Own, No, All, Own],
+        Some(Action::AppointmentRead),
+    ),
+    rule(
+        Action::AppointmentReschedule,
+        [All, Own, No, All, Own],
+        Some(Action::AppointmentRead),
+    ),
 ];
 
 const fn rule(action: Action, scopes: [Scope; 5], visible_via: Option<Action>) -> Rule {
@@ -154,10 +194,14 @@ impl Owner {
             Scope::All => true,
             Scope::Own => match actor.role {
                 Role::Patient => actor.patient_id.is_some() && self.patient_id == actor.patient_id,
-                Role::Doctor => actor.doctor_id.is_some_and(|d| self.doctor_ids.contains(&d)),
+                Role::Doctor => actor
+                    .doctor_id
+                    .is_some_and(|d| self.doctor_ids.contains(&d)),
                 _ => false,
             },
-            Scope::Facility => actor.facility_id.is_some_and(|f| self.facility_ids.contains(&f)),
+            Scope::Facility => actor
+                .facility_id
+                .is_some_and(|f| self.facility_ids.contains(&f)),
         }
     }
 }
@@ -179,18 +223,26 @@ pub fn authorize(actor: &Actor, action: Action) -> AppResult<Scope> {
 ///
 /// Errors: 404 (`what` not found) when the actor may not see the object,
 /// 403 when they may see it but not do this to it.
-pub fn authorize_object(actor: &Actor, action: Action, owner: &Owner, what: &'static str) -> AppResult<()> {
+pub fn authorize_object(
+    actor: &Actor,
+    action: Action,
+    owner: &Owner,
+    what: &'static str,
+) -> AppResult<()> {
     let rule = MATRIX.iter().find(|r| r.action == action);
-    if let Some(read) = rule.and_then(|r| r.visible_via) {
-        if !owner.reached_by(actor, scope_of(actor.role, read)) {
-            return Err(AppError::NotFound(what));
-        }
+    if let Some(read) = rule.and_then(|r| r.visible_via)
+        && !owner.reached_by(actor, scope_of(actor.role, read))
+    {
+        return Err(AppError::NotFound(what));
     }
     let scope = authorize(actor, action)?;
     if owner.reached_by(actor, scope) {
         Ok(())
     } else {
-        Err(AppError::Forbidden(format!("a {} may only do this to their own {what}s", actor.role.as_str())))
+        Err(AppError::Forbidden(format!(
+            "a {} may only do this to their own {what}s",
+            actor.role.as_str()
+        )))
     }
 }
 
@@ -249,13 +301,53 @@ mod tests {
     #[test]
     fn doctors_reach_their_own_appointments_and_nurses_their_facility() {
         let d = actor(Role::Doctor);
-        assert!(authorize_object(&d, Action::AppointmentStart, &appointment(10, 20, 99), "appointment").is_ok());
-        assert!(authorize_object(&d, Action::AppointmentStart, &appointment(10, 21, 99), "appointment").is_err());
+        assert!(
+            authorize_object(
+                &d,
+                Action::AppointmentStart,
+                &appointment(10, 20, 99),
+                "appointment"
+            )
+            .is_ok()
+        );
+        assert!(
+            authorize_object(
+                &d,
+                Action::AppointmentStart,
+                &appointment(10, 21, 99),
+                "appointment"
+            )
+            .is_err()
+        );
         let n = actor(Role::Nurse);
-        assert!(authorize_object(&n, Action::AppointmentCheckIn, &appointment(10, 21, 30), "appointment").is_ok());
-        assert!(authorize_object(&n, Action::AppointmentCheckIn, &appointment(10, 21, 31), "appointment").is_err());
+        assert!(
+            authorize_object(
+                &n,
+                Action::AppointmentCheckIn,
+                &appointment(10, 21, 30),
+                "appointment"
+            )
+            .is_ok()
+        );
+        assert!(
+            authorize_object(
+                &n,
+                Action::AppointmentCheckIn,
+                &appointment(10, 21, 31),
+                "appointment"
+            )
+            .is_err()
+        );
         let r = actor(Role::Receptionist);
-        assert!(authorize_object(&r, Action::AppointmentCancel, &appointment(1, 2, 3), "appointment").is_ok());
+        assert!(
+            authorize_object(
+                &r,
+                Action::AppointmentCancel,
+                &appointment(1, 2, 3),
+                "appointment"
+            )
+            .is_ok()
+        );
     }
 
     #[test]

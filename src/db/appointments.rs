@@ -1,1 +1,378 @@
-//! Appointments.
+//! Appointments and their events.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, JoinType, Query, SelectStatement};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult};
+use uuid::Uuid;
+
+use super::entities::{appointment, appointment_event};
+use super::{PageRequest, Paged, Sort, fetch_page};
+use crate::domain::{AppointmentKind, AppointmentStatus};
+
+/// SQL list of the statuses that hold time.
+fn live() -> Vec<&'static str> {
+    AppointmentStatus::LIVE.iter().map(|s| s.as_str()).collect()
+}
+
+/// An appointment with the names a client shows beside it (one joined row).
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct AppointmentRow {
+    pub id: Uuid,
+    pub patient_id: Uuid,
+    pub patient_first_name: String,
+    pub patient_last_name: String,
+    pub medical_record_number: String,
+    pub doctor_id: Uuid,
+    pub doctor_first_name: String,
+    pub doctor_last_name: String,
+    pub facility_id: Uuid,
+    pub facility_name: String,
+    pub time_zone: String,
+    pub service_id: Option<Uuid>,
+    pub service_name: Option<String>,
+    pub start_at: DateTime<Utc>,
+    pub end_at: DateTime<Utc>,
+    pub status: AppointmentStatus,
+    pub kind: AppointmentKind,
+    pub reason: String,
+    pub notes: String,
+    pub queue_number: Option<i32>,
+    pub booked_by: Option<Uuid>,
+    pub cancel_reason: Option<String>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn select() -> SelectStatement {
+    let mut query = Query::select();
+    for column in [
+        "id",
+        "patient_id",
+        "doctor_id",
+        "facility_id",
+        "service_id",
+        "start_at",
+        "end_at",
+        "status",
+        "kind",
+        "reason",
+        "notes",
+        "queue_number",
+        "booked_by",
+        "cancel_reason",
+        "version",
+        "created_at",
+        "updated_at",
+    ] {
+        query.expr_as(Expr::cust(format!("a.{column}")), column);
+    }
+    query
+        .expr_as(Expr::cust("p.first_name"), "patient_first_name")
+        .expr_as(Expr::cust("p.last_name"), "patient_last_name")
+        .expr_as(
+            Expr::cust("p.medical_record_number"),
+            "medical_record_number",
+        )
+        .expr_as(Expr::cust("u.first_name"), "doctor_first_name")
+        .expr_as(Expr::cust("u.last_name"), "doctor_last_name")
+        .expr_as(Expr::cust("f.name"), "facility_name")
+        .expr_as(Expr::cust("f.time_zone"), "time_zone")
+        .expr_as(Expr::cust("s.name"), "service_name")
+        .from_as("appointments", "a")
+        .join_as(
+            JoinType::InnerJoin,
+            "patients",
+            "p",
+            Expr::cust("p.id = a.patient_id"),
+        )
+        .join_as(
+            JoinType::InnerJoin,
+            "doctors",
+            "d",
+            Expr::cust("d.id = a.doctor_id"),
+        )
+        .join_as(
+            JoinType::InnerJoin,
+            "users",
+            "u",
+            Expr::cust("u.id = d.user_id"),
+        )
+        .join_as(
+            JoinType::InnerJoin,
+            "facilities",
+            "f",
+            Expr::cust("f.id = a.facility_id"),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            "services",
+            "s",
+            Expr::cust("s.id = a.service_id"),
+        )
+        .to_owned()
+}
+
+/// An appointment by id, with names.
+pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<AppointmentRow>, DbErr> {
+    let query = select().and_where(Expr::col(("a", "id")).eq(id)).to_owned();
+    AppointmentRow::find_by_statement(db.get_database_backend().build(&query))
+        .one(db)
+        .await
+}
+
+/// An appointment row by id; on PostgreSQL locked for update until the
+/// caller's transaction ends (SQLite's write lock already serialises).
+pub async fn find_for_update(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<appointment::Model>, DbErr> {
+    let mut query = Query::select();
+    query
+        .column(sea_orm::sea_query::Asterisk)
+        .from("appointments")
+        .and_where(Expr::col("id").eq(id));
+    if db.get_database_backend() == DbBackend::Postgres {
+        query.lock(sea_orm::sea_query::LockType::Update);
+    }
+    appointment::Model::find_by_statement(db.get_database_backend().build(&query))
+        .one(db)
+        .await
+}
+
+/// Live appointments of `doctors` overlapping `[from, to)`, other than
+/// `except`: (doctor, start, end).
+pub async fn busy_of(
+    db: &impl ConnectionTrait,
+    doctors: &[Uuid],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    except: Option<Uuid>,
+) -> Result<Vec<(Uuid, DateTime<Utc>, DateTime<Utc>)>, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Busy {
+        doctor_id: Uuid,
+        start_at: DateTime<Utc>,
+        end_at: DateTime<Utc>,
+    }
+    if doctors.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = Query::select();
+    query
+        .columns(["doctor_id", "start_at", "end_at"])
+        .from("appointments")
+        .and_where(Expr::col("doctor_id").is_in(doctors.iter().copied()))
+        .and_where(Expr::col("status").is_in(live()))
+        .and_where(Expr::col("start_at").lt(to))
+        .and_where(Expr::col("end_at").gt(from));
+    if let Some(except) = except {
+        query.and_where(Expr::col("id").ne(except));
+    }
+    let rows = Busy::find_by_statement(db.get_database_backend().build(&query))
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|b| (b.doctor_id, b.start_at, b.end_at))
+        .collect())
+}
+
+/// Whether `who` (`doctor_id` or `patient_id` = `id`) has a live appointment
+/// other than `except` overlapping `[from, to)`.
+pub async fn overlaps(
+    db: &impl ConnectionTrait,
+    who: &'static str,
+    id: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    except: Option<Uuid>,
+) -> Result<bool, DbErr> {
+    let mut query = Query::select();
+    query
+        .expr_as(Expr::val(1), "one")
+        .from("appointments")
+        .and_where(Expr::col(who).eq(id))
+        .and_where(Expr::col("status").is_in(live()))
+        .and_where(Expr::col("start_at").lt(to))
+        .and_where(Expr::col("end_at").gt(from))
+        .limit(1);
+    if let Some(except) = except {
+        query.and_where(Expr::col("id").ne(except));
+    }
+    Ok(db.query_one(&query).await?.is_some())
+}
+
+/// The next queue number of a doctor at a facility within `[from, to)` (a local day).
+pub async fn next_queue_number(
+    db: &impl ConnectionTrait,
+    doctor: Uuid,
+    facility: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<i32, DbErr> {
+    let query = Query::select()
+        .expr_as(Expr::cust("COALESCE(MAX(queue_number), 0)"), "n")
+        .from("appointments")
+        .and_where(Expr::col("doctor_id").eq(doctor))
+        .and_where(Expr::col("facility_id").eq(facility))
+        .and_where(Expr::col("start_at").gte(from))
+        .and_where(Expr::col("start_at").lt(to))
+        .to_owned();
+    let n = match db.query_one(&query).await? {
+        Some(row) => row
+            .try_get::<i32>("", "n")
+            .or_else(|_| row.try_get::<i64>("", "n").map(|n| n as i32))?,
+        None => 0,
+    };
+    Ok(n + 1)
+}
+
+/// Whose appointments a list may show.
+#[derive(Debug, Clone, Copy)]
+pub enum AppointmentScope {
+    /// Every appointment.
+    All,
+    /// One patient's.
+    Patient(Uuid),
+    /// One doctor's.
+    Doctor(Uuid),
+    /// One facility's.
+    Facility(Uuid),
+    /// None (an actor without the record their scope needs).
+    Nothing,
+}
+
+/// Filters of the appointment list.
+#[derive(Debug, Clone, Default)]
+pub struct AppointmentFilter {
+    /// Only these statuses.
+    pub statuses: Vec<AppointmentStatus>,
+    /// Only appointments ending after this instant.
+    pub from: Option<DateTime<Utc>>,
+    /// Only appointments starting before this instant.
+    pub to: Option<DateTime<Utc>>,
+    /// Only this doctor's.
+    pub doctor: Option<Uuid>,
+    /// Only this patient's.
+    pub patient: Option<Uuid>,
+    /// Only at this facility.
+    pub facility: Option<Uuid>,
+}
+
+/// Orderings of the appointment list.
+pub const APPOINTMENT_ORDERING: &[(&str, &str)] = &[
+    ("start", "a.start_at"),
+    ("created_at", "a.created_at"),
+    ("status", "a.status"),
+    ("queue_number", "a.queue_number"),
+];
+
+/// One page of appointments in `scope` matching `filter`.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    scope: AppointmentScope,
+    filter: &AppointmentFilter,
+    order: &[Sort],
+    page: PageRequest,
+) -> Result<Paged<AppointmentRow>, DbErr> {
+    let mut query = select();
+    match scope {
+        AppointmentScope::All => {}
+        AppointmentScope::Patient(id) => {
+            query.and_where(Expr::col(("a", "patient_id")).eq(id));
+        }
+        AppointmentScope::Doctor(id) => {
+            query.and_where(Expr::col(("a", "doctor_id")).eq(id));
+        }
+        AppointmentScope::Facility(id) => {
+            query.and_where(Expr::col(("a", "facility_id")).eq(id));
+        }
+        AppointmentScope::Nothing => {
+            query.and_where(Expr::cust("1 = 0"));
+        }
+    }
+    if !filter.statuses.is_empty() {
+        query.and_where(
+            Expr::col(("a", "status")).is_in(filter.statuses.iter().map(|s| s.as_str())),
+        );
+    }
+    if let Some(from) = filter.from {
+        query.and_where(Expr::col(("a", "end_at")).gt(from));
+    }
+    if let Some(to) = filter.to {
+        query.and_where(Expr::col(("a", "start_at")).lt(to));
+    }
+    if let Some(doctor) = filter.doctor {
+        query.and_where(Expr::col(("a", "doctor_id")).eq(doctor));
+    }
+    if let Some(patient) = filter.patient {
+        query.and_where(Expr::col(("a", "patient_id")).eq(patient));
+    }
+    if let Some(facility) = filter.facility {
+        query.and_where(Expr::col(("a", "facility_id")).eq(facility));
+    }
+    let order = if order.is_empty() {
+        &[Sort {
+            column: "a.start_at",
+            descending: false,
+        }][..]
+    } else {
+        order
+    };
+    fetch_page(db, query, order, "a.id", page).await
+}
+
+/// One page of an appointment's events, in the order they happened.
+pub async fn history(
+    db: &impl ConnectionTrait,
+    appointment: Uuid,
+    page: PageRequest,
+) -> Result<Paged<appointment_event::Model>, DbErr> {
+    let mut query = Query::select();
+    query
+        .column(sea_orm::sea_query::Asterisk)
+        .from("appointment_events")
+        .and_where(Expr::col("appointment_id").eq(appointment));
+    fetch_page(
+        db,
+        query,
+        &[Sort {
+            column: "version",
+            descending: false,
+        }],
+        "id",
+        page,
+    )
+    .await
+}
+
+/// Ids of a doctor's live appointments overlapping `[from, to)` (at `facility` only, when given).
+pub async fn busy_ids(
+    db: &impl ConnectionTrait,
+    doctor: Uuid,
+    facility: Option<Uuid>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<Uuid>, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Id {
+        id: Uuid,
+    }
+    let mut query = Query::select();
+    query
+        .column("id")
+        .from("appointments")
+        .and_where(Expr::col("doctor_id").eq(doctor))
+        .and_where(Expr::col("status").is_in(live()))
+        .and_where(Expr::col("start_at").lt(to))
+        .and_where(Expr::col("end_at").gt(from))
+        .order_by("start_at", sea_orm::sea_query::Order::Asc);
+    if let Some(facility) = facility {
+        query.and_where(Expr::col("facility_id").eq(facility));
+    }
+    let rows = Id::find_by_statement(db.get_database_backend().build(&query))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}

@@ -21,7 +21,8 @@ pub enum Violation {
 
 /// Recognise a constraint violation in a database error.
 pub fn violation(err: &DbErr) -> Option<Violation> {
-    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = err else {
+    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = err
+    else {
         return None;
     };
     let db = e.as_database_error()?;
@@ -30,33 +31,106 @@ pub fn violation(err: &DbErr) -> Option<Violation> {
     // PostgreSQL SQLSTATEs; SQLite extended result codes.
     match code.as_ref() {
         "23P01" => db.constraint().map(|c| Violation::Overlap(c.to_owned())),
-        "23505" => Some(Violation::Unique(db.constraint().unwrap_or_default().to_owned())),
+        "23505" => Some(Violation::Unique(
+            db.constraint().unwrap_or_default().to_owned(),
+        )),
         "23503" | "787" => Some(Violation::ForeignKey),
         "23514" | "275" => Some(Violation::Check),
         "2067" | "1555" => Some(Violation::Unique(
-            message.trim_start_matches("UNIQUE constraint failed: ").to_owned(),
+            message
+                .trim_start_matches("UNIQUE constraint failed: ")
+                .to_owned(),
         )),
-        // RAISE(ABORT, …) in a trigger.
-        "1811" | "19" if message.ends_with("_no_overlap") => Some(Violation::Overlap(message.to_owned())),
+        // RAISE(ABORT, …) in a trigger; SQLite also reports some foreign-key
+        // failures with the generic constraint codes.
+        "1811" | "19" if message.ends_with("_no_overlap") => {
+            Some(Violation::Overlap(message.to_owned()))
+        }
+        "1811" | "19" if message.contains("FOREIGN KEY") => Some(Violation::ForeignKey),
         _ => None,
     }
 }
 
 /// Known unique constraints: (PostgreSQL index name, SQLite column list, field, message).
 const UNIQUES: &[(&str, &str, &str, &str)] = &[
-    ("ux_users_username", "users.username", "username", "is already taken"),
-    ("ux_users_email", "users.email", "email", "is already registered"),
-    ("ux_users_phone", "users.phone", "phone", "is already registered"),
-    ("ux_specialties_code", "specialties.code", "code", "is already used by another specialty"),
-    ("ux_specialties_name", "specialties.name", "name", "is already used by another specialty"),
-    ("ux_facilities_name", "facilities.name", "name", "is already used by another facility"),
-    ("ux_services_specialty_name", "services.specialty_id, services.name", "name", "is already used by another service of this specialty"),
-    ("ux_doctors_user", "doctors.user_id", "user_id", "already has a doctor profile"),
-    ("ux_doctors_licence", "doctors.licence_number", "licence_number", "is already registered to another doctor"),
-    ("ux_patients_user", "patients.user_id", "user_id", "is already linked to a patient record"),
-    ("ux_patients_mrn", "patients.medical_record_number", "medical_record_number", "is already in use"),
-    ("ux_locations_kind_code", "locations.kind, locations.code", "code", "is already used by another location of this kind"),
-    ("doctor_services_pkey", "doctor_services.doctor_id, doctor_services.service_id", "service_ids", "lists a service twice"),
+    (
+        "ux_users_username",
+        "users.username",
+        "username",
+        "is already taken",
+    ),
+    (
+        "ux_users_email",
+        "users.email",
+        "email",
+        "is already registered",
+    ),
+    (
+        "ux_users_phone",
+        "users.phone",
+        "phone",
+        "is already registered",
+    ),
+    (
+        "ux_specialties_code",
+        "specialties.code",
+        "code",
+        "is already used by another specialty",
+    ),
+    (
+        "ux_specialties_name",
+        "specialties.name",
+        "name",
+        "is already used by another specialty",
+    ),
+    (
+        "ux_facilities_name",
+        "facilities.name",
+        "name",
+        "is already used by another facility",
+    ),
+    (
+        "ux_services_specialty_name",
+        "services.specialty_id, services.name",
+        "name",
+        "is already used by another service of this specialty",
+    ),
+    (
+        "ux_doctors_user",
+        "doctors.user_id",
+        "user_id",
+        "already has a doctor profile",
+    ),
+    (
+        "ux_doctors_licence",
+        "doctors.licence_number",
+        "licence_number",
+        "is already registered to another doctor",
+    ),
+    (
+        "ux_patients_user",
+        "patients.user_id",
+        "user_id",
+        "is already linked to a patient record",
+    ),
+    (
+        "ux_patients_mrn",
+        "patients.medical_record_number",
+        "medical_record_number",
+        "is already in use",
+    ),
+    (
+        "ux_locations_kind_code",
+        "locations.kind, locations.code",
+        "code",
+        "is already used by another location of this kind",
+    ),
+    (
+        "doctor_services_pkey",
+        "doctor_services.doctor_id, doctor_services.service_id",
+        "service_ids",
+        "lists a service twice",
+    ),
 ];
 
 /// Convert any database error to the API error it should be answered with.
@@ -71,12 +145,18 @@ pub fn to_app_error(err: DbErr) -> AppError {
             "the doctor already has an appointment at that time",
         ),
         Some(Violation::Unique(name)) => {
-            match UNIQUES.iter().find(|(pg, lite, _, _)| *pg == name || *lite == name) {
+            match UNIQUES
+                .iter()
+                .find(|(pg, lite, _, _)| *pg == name || *lite == name)
+            {
                 Some((_, _, field, message)) => AppError::Conflict {
                     rule: "already_exists",
                     detail: format!("{field} {message}"),
                 },
-                None => AppError::conflict("already_exists", "a record with these values already exists"),
+                None => AppError::conflict(
+                    "already_exists",
+                    "a record with these values already exists",
+                ),
             }
         }
         Some(Violation::ForeignKey) => AppError::conflict(

@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -85,7 +85,8 @@ impl Db {
         let txn = self.begin_write().await?;
         if self.backend() == DbBackend::Postgres {
             // Arbitrary constant: "carebook" in ASCII.
-            txn.execute_unprepared("SELECT pg_advisory_xact_lock(7161130590627749739)").await?;
+            txn.execute_unprepared("SELECT pg_advisory_xact_lock(7161130590627749739)")
+                .await?;
         }
         Migrator::up(&txn, None).await?;
         txn.commit().await
@@ -100,7 +101,9 @@ impl Db {
     }
 }
 
-use sea_orm::sea_query::{Alias, Expr, Order, Query, SelectStatement};
+use sea_orm::sea_query::{
+    Alias, Expr, ExprTrait, Func, LikeExpr, Order, Query, SelectStatement, SimpleExpr,
+};
 use sea_orm::{ActiveModelTrait, EntityTrait, FromQueryResult, IntoActiveModel};
 
 /// Insert a complete row, writing every column.
@@ -167,7 +170,14 @@ pub async fn fetch_page<T: FromQueryResult + Send + Sync>(
         .unwrap_or(0);
     let mut query = query;
     for sort in order {
-        query.order_by_expr(Expr::cust(sort.column), if sort.descending { Order::Desc } else { Order::Asc });
+        query.order_by_expr(
+            Expr::cust(sort.column),
+            if sort.descending {
+                Order::Desc
+            } else {
+                Order::Asc
+            },
+        );
     }
     query
         .order_by_expr(Expr::cust(tiebreak), Order::Asc)
@@ -175,13 +185,44 @@ pub async fn fetch_page<T: FromQueryResult + Send + Sync>(
         .offset((page.page - 1).saturating_mul(page.page_size));
     let rows = T::find_by_statement(backend.build(&query)).all(db).await?;
     Ok(Paged {
-        count: count.max(0) as u64,
+        count: u64::try_from(count).unwrap_or(0),
         rows,
     })
 }
 
-/// `LOWER(column) LIKE '%term%'` with LIKE wildcards in `term` escaped.
-pub fn contains_ci(column: &'static str, term: &str) -> sea_orm::sea_query::SimpleExpr {
-    let escaped = term.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    Expr::cust_with_values(format!("LOWER({column}) LIKE ? ESCAPE '\\'"), [format!("%{escaped}%")])
+/// `LOWER(target) LIKE '%term%'`, with LIKE wildcards in `term` escaped.
+pub fn contains_ci(target: impl Into<SimpleExpr>, term: &str) -> SimpleExpr {
+    let escaped = term
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    Expr::expr(Func::lower(target.into())).like(LikeExpr::new(format!("%{escaped}%")).escape('\\'))
+}
+
+/// `target` or `''` when it is NULL (for searching optional text columns).
+pub fn or_empty(target: impl Into<SimpleExpr>) -> SimpleExpr {
+    Func::coalesce([target.into(), Expr::val("")]).into()
+}
+
+/// A raw SQL fragment with `?` placeholders, written for `backend` (sea-query
+/// takes `$1, $2, …` per fragment on PostgreSQL and `?` elsewhere). Only for
+/// what the typed builder cannot say.
+pub fn fragment(backend: DbBackend, sql: &str, values: Vec<sea_orm::Value>) -> SimpleExpr {
+    let sql = if backend == DbBackend::Postgres {
+        let mut numbered = String::with_capacity(sql.len() + 8);
+        let mut n = 0;
+        for c in sql.chars() {
+            if c == '?' {
+                n += 1;
+                numbered.push_str(&format!("${n}"));
+            } else {
+                numbered.push(c);
+            }
+        }
+        numbered
+    } else {
+        sql.to_owned()
+    };
+    Expr::cust_with_values(sql, values)
 }

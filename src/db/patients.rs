@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::entities::patient;
 use super::error::{Violation, violation};
-use super::{PageRequest, Paged, Sort, contains_ci, fetch_page};
+use super::{PageRequest, Paged, Sort, contains_ci, fetch_page, or_empty};
 
 /// A new medical record number: `CB` and 10 random digits.
 pub fn new_medical_record_number() -> String {
@@ -16,7 +16,10 @@ pub fn new_medical_record_number() -> String {
 
 /// Insert a patient; an empty `medical_record_number` gets a generated one
 /// (regenerated on the rare collision).
-pub async fn insert(db: &impl ConnectionTrait, mut row: patient::Model) -> Result<patient::Model, DbErr> {
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    mut row: patient::Model,
+) -> Result<patient::Model, DbErr> {
     let generate = row.medical_record_number.is_empty();
     for _ in 0..5 {
         if generate {
@@ -28,16 +31,23 @@ pub async fn insert(db: &impl ConnectionTrait, mut row: patient::Model) -> Resul
             other => return other.map(|_| row),
         }
     }
-    Err(DbErr::Custom("could not allocate a medical record number".into()))
+    Err(DbErr::Custom(
+        "could not allocate a medical record number".into(),
+    ))
 }
 
 async fn insert_once(db: &impl ConnectionTrait, row: &patient::Model) -> Result<(), DbErr> {
     db.execute_unprepared("SAVEPOINT patient_insert").await?;
     match super::insert_row::<patient::ActiveModel>(db, row.clone()).await {
-        Ok(()) => db.execute_unprepared("RELEASE SAVEPOINT patient_insert").await.map(|_| ()),
+        Ok(()) => db
+            .execute_unprepared("RELEASE SAVEPOINT patient_insert")
+            .await
+            .map(|_| ()),
         Err(err) => {
-            db.execute_unprepared("ROLLBACK TO SAVEPOINT patient_insert").await?;
-            db.execute_unprepared("RELEASE SAVEPOINT patient_insert").await?;
+            db.execute_unprepared("ROLLBACK TO SAVEPOINT patient_insert")
+                .await?;
+            db.execute_unprepared("RELEASE SAVEPOINT patient_insert")
+                .await?;
             Err(err)
         }
     }
@@ -53,7 +63,10 @@ pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<patient:
 }
 
 /// Write every column of a changed patient.
-pub async fn update(db: &impl ConnectionTrait, row: patient::Model) -> Result<patient::Model, DbErr> {
+pub async fn update(
+    db: &impl ConnectionTrait,
+    row: patient::Model,
+) -> Result<patient::Model, DbErr> {
     row.into_active_model().reset_all().update(db).await
 }
 
@@ -102,43 +115,59 @@ pub async fn list(
             query.and_where(Expr::col("id").eq(id));
         }
         PatientScope::TreatedBy(doctor) => {
-            query.and_where(Expr::cust_with_values(
-                "id IN (SELECT patient_id FROM appointments WHERE doctor_id = ?)",
-                [doctor],
-            ));
+            query.and_where(Expr::col("id").in_subquery(patients_of("doctor_id", doctor)));
         }
         PatientScope::SeenAt(facility) => {
-            query.and_where(Expr::cust_with_values(
-                "id IN (SELECT patient_id FROM appointments WHERE facility_id = ?)",
-                [facility],
-            ));
+            query.and_where(Expr::col("id").in_subquery(patients_of("facility_id", facility)));
         }
     }
     if let Some(term) = &filter.search {
         query.cond_where(
             sea_orm::Condition::any()
-                .add(contains_ci("first_name", term))
-                .add(contains_ci("last_name", term))
-                .add(contains_ci("medical_record_number", term))
-                .add(contains_ci("COALESCE(phone, '')", term))
-                .add(contains_ci("COALESCE(email, '')", term))
-                .add(contains_ci("COALESCE(national_id, '')", term)),
+                .add(contains_ci(Expr::col("first_name"), term))
+                .add(contains_ci(Expr::col("last_name"), term))
+                .add(contains_ci(Expr::col("medical_record_number"), term))
+                .add(contains_ci(or_empty(Expr::col("phone")), term))
+                .add(contains_ci(or_empty(Expr::col("email")), term))
+                .add(contains_ci(or_empty(Expr::col("national_id")), term)),
         );
     }
     fetch_page(db, query, order, "id", page).await
 }
 
+/// `SELECT patient_id FROM appointments WHERE column = id`.
+fn patients_of(column: &'static str, id: Uuid) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column("patient_id")
+        .from("appointments")
+        .and_where(Expr::col(column).eq(id))
+        .to_owned()
+}
+
 /// Whether the doctor has (or had) any appointment with the patient.
-pub async fn treated_by(db: &impl ConnectionTrait, patient_id: Uuid, doctor_id: Uuid) -> Result<bool, DbErr> {
+pub async fn treated_by(
+    db: &impl ConnectionTrait,
+    patient_id: Uuid,
+    doctor_id: Uuid,
+) -> Result<bool, DbErr> {
     has_appointment(db, patient_id, "doctor_id", doctor_id).await
 }
 
 /// Whether the patient has (or had) any appointment at the facility.
-pub async fn seen_at(db: &impl ConnectionTrait, patient_id: Uuid, facility_id: Uuid) -> Result<bool, DbErr> {
+pub async fn seen_at(
+    db: &impl ConnectionTrait,
+    patient_id: Uuid,
+    facility_id: Uuid,
+) -> Result<bool, DbErr> {
     has_appointment(db, patient_id, "facility_id", facility_id).await
 }
 
-async fn has_appointment(db: &impl ConnectionTrait, patient_id: Uuid, column: &'static str, id: Uuid) -> Result<bool, DbErr> {
+async fn has_appointment(
+    db: &impl ConnectionTrait,
+    patient_id: Uuid,
+    column: &'static str,
+    id: Uuid,
+) -> Result<bool, DbErr> {
     let query = Query::select()
         .expr_as(Expr::val(1), "one")
         .from("appointments")

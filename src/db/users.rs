@@ -6,7 +6,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
 use uuid::Uuid;
 
 use super::entities::{refresh_token, user};
-use super::{PageRequest, Paged, Sort, contains_ci, fetch_page};
+use super::{PageRequest, Paged, Sort, contains_ci, fetch_page, or_empty};
 use crate::auth::Actor;
 use crate::domain::Role;
 
@@ -31,10 +31,20 @@ pub async fn actor(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Actor>,
         .expr_as(Expr::cust("d.id"), "doctor_id")
         .expr_as(Expr::cust("d.facility_id"), "doctor_facility_id")
         .from_as("users", "u")
-        .join_as(JoinType::LeftJoin, "patients", "p", Expr::cust("p.user_id = u.id"))
-        .join_as(JoinType::LeftJoin, "doctors", "d", Expr::cust("d.user_id = u.id"))
-        .and_where(Expr::cust_with_values("u.id = ?", [id]))
-        .and_where(Expr::cust_with_values("u.is_active = ?", [true]))
+        .join_as(
+            JoinType::LeftJoin,
+            "patients",
+            "p",
+            Expr::cust("p.user_id = u.id"),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            "doctors",
+            "d",
+            Expr::cust("d.user_id = u.id"),
+        )
+        .and_where(Expr::col(("u", "id")).eq(id))
+        .and_where(Expr::col(("u", "is_active")).eq(true))
         .to_owned();
     let row = ActorRow::find_by_statement(db.get_database_backend().build(&query))
         .one(db)
@@ -107,11 +117,11 @@ pub async fn list(
     if let Some(term) = &filter.search {
         query.cond_where(
             sea_orm::Condition::any()
-                .add(contains_ci("username", term))
-                .add(contains_ci("first_name", term))
-                .add(contains_ci("last_name", term))
-                .add(contains_ci("COALESCE(email, '')", term))
-                .add(contains_ci("COALESCE(phone, '')", term)),
+                .add(contains_ci(Expr::col("username"), term))
+                .add(contains_ci(Expr::col("first_name"), term))
+                .add(contains_ci(Expr::col("last_name"), term))
+                .add(contains_ci(or_empty(Expr::col("email")), term))
+                .add(contains_ci(or_empty(Expr::col("phone")), term)),
         );
     }
     fetch_page(db, query, order, "id", page).await
@@ -155,7 +165,11 @@ pub enum RefreshUse {
 
 /// Spend a refresh token. Of concurrent uses of one token exactly one
 /// rotates: the update only matches a token that is still unspent.
-pub async fn use_refresh_token(db: &impl ConnectionTrait, digest: &str, now: DateTime<Utc>) -> Result<RefreshUse, DbErr> {
+pub async fn use_refresh_token(
+    db: &impl ConnectionTrait,
+    digest: &str,
+    now: DateTime<Utc>,
+) -> Result<RefreshUse, DbErr> {
     let Some(token) = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(digest))
         .one(db)
@@ -184,7 +198,11 @@ pub async fn use_refresh_token(db: &impl ConnectionTrait, digest: &str, now: Dat
 }
 
 /// Revoke every token of a family.
-pub async fn revoke_family(db: &impl ConnectionTrait, family_id: Uuid, now: DateTime<Utc>) -> Result<(), DbErr> {
+pub async fn revoke_family(
+    db: &impl ConnectionTrait,
+    family_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
     refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
         .filter(refresh_token::Column::FamilyId.eq(family_id))

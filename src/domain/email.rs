@@ -44,7 +44,10 @@ mod tests {
 
     #[test]
     fn emails_are_lowercased_and_checked() {
-        assert_eq!(Email::parse(" Rahim@Example.COM ").unwrap().as_str(), "rahim@example.com");
+        assert_eq!(
+            Email::parse(" Rahim@Example.COM ").unwrap().as_str(),
+            "rahim@example.com"
+        );
         assert!(Email::parse("not-an-email").is_err());
         assert!(Email::parse("a@").is_err());
         assert!(Email::parse(&format!("{}@x.org", "a".repeat(260))).is_err());

@@ -56,16 +56,27 @@ impl Money {
         let exponent = currency.exponent();
         let (whole, fraction) = amount.split_once('.').unwrap_or((amount, ""));
         let digits_only = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-        if whole.is_empty() || !digits_only(whole) || !digits_only(fraction) || (amount.contains('.') && fraction.is_empty()) {
+        if whole.is_empty()
+            || !digits_only(whole)
+            || !digits_only(fraction)
+            || (amount.contains('.') && fraction.is_empty())
+        {
             return Err("must be a non-negative decimal amount such as \"500.00\"".into());
         }
         if fraction.len() > exponent as usize {
-            return Err(format!("{} allows at most {exponent} decimal places", currency.code()));
+            return Err(format!(
+                "{} allows at most {exponent} decimal places",
+                currency.code()
+            ));
         }
         let scale = 10_i64.pow(exponent);
         let whole: i64 = whole.parse().map_err(|_| "is too large".to_owned())?;
         let padded = format!("{fraction:0<width$}", width = exponent as usize);
-        let fraction: i64 = if padded.is_empty() { 0 } else { padded.parse().map_err(|_| "is too large".to_owned())? };
+        let fraction: i64 = if padded.is_empty() {
+            0
+        } else {
+            padded.parse().map_err(|_| "is too large".to_owned())?
+        };
         let minor = whole
             .checked_mul(scale)
             .and_then(|m| m.checked_add(fraction))
@@ -108,7 +119,10 @@ mod tests {
         assert_eq!(Money::parse("500", bdt).unwrap().minor, 50_000);
         assert_eq!(Money::parse("500.5", bdt).unwrap().minor, 50_050);
         assert_eq!(Money::parse("0.05", bdt).unwrap().minor, 5);
-        assert_eq!(Money::parse("500.00", bdt).unwrap().amount_string(), "500.00");
+        assert_eq!(
+            Money::parse("500.00", bdt).unwrap().amount_string(),
+            "500.00"
+        );
         let jpy = Currency::parse("jpy").unwrap();
         assert_eq!(Money::parse("1200", jpy).unwrap().amount_string(), "1200");
         assert!(Money::parse("1200.5", jpy).is_err());
@@ -116,8 +130,20 @@ mod tests {
 
     #[test]
     fn malformed_amounts_are_refused() {
-        for bad in ["", "-1", "1.234", "1e3", "abc", "1.", ".5", "99999999999999"] {
-            assert!(Money::parse(bad, Currency::BDT).is_err(), "{bad:?} accepted");
+        for bad in [
+            "",
+            "-1",
+            "1.234",
+            "1e3",
+            "abc",
+            "1.",
+            ".5",
+            "99999999999999",
+        ] {
+            assert!(
+                Money::parse(bad, Currency::BDT).is_err(),
+                "{bad:?} accepted"
+            );
         }
         assert!(Currency::parse("ZZZ").is_err());
     }

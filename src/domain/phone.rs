@@ -22,14 +22,18 @@ impl Phone {
         if !phonenumber::is_valid(&number) {
             return Err("is not a valid phone number".into());
         }
-        Ok(Phone(number.format().mode(phonenumber::Mode::E164).to_string()))
+        Ok(Phone(
+            number.format().mode(phonenumber::Mode::E164).to_string(),
+        ))
     }
 
     /// Whether the input looks like a phone number at all (digits, spaces, `+`, `-`, brackets).
     pub fn looks_like(input: &str) -> bool {
         let input = input.trim();
         input.chars().any(|c| c.is_ascii_digit())
-            && input.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c))
+            && input
+                .chars()
+                .all(|c| c.is_ascii_digit() || " +-()".contains(c))
     }
 
     /// The E.164 form.
@@ -55,9 +59,18 @@ mod tests {
 
     #[test]
     fn bangladeshi_numbers_normalise_to_e164() {
-        assert_eq!(Phone::parse("01712345678").unwrap().as_str(), "+8801712345678");
-        assert_eq!(Phone::parse("+880 1712-345678").unwrap().as_str(), "+8801712345678");
-        assert_eq!(Phone::parse("+1 212 555 0123").unwrap().as_str(), "+12125550123");
+        assert_eq!(
+            Phone::parse("01712345678").unwrap().as_str(),
+            "+8801712345678"
+        );
+        assert_eq!(
+            Phone::parse("+880 1712-345678").unwrap().as_str(),
+            "+8801712345678"
+        );
+        assert_eq!(
+            Phone::parse("+1 212 555 0123").unwrap().as_str(),
+            "+12125550123"
+        );
     }
 
     #[test]

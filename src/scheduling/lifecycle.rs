@@ -139,7 +139,10 @@ pub fn apply(
 
 /// Whether an appointment in this status may be moved to another time.
 pub fn can_reschedule(status: AppointmentStatus) -> bool {
-    matches!(status, AppointmentStatus::Pending | AppointmentStatus::Confirmed)
+    matches!(
+        status,
+        AppointmentStatus::Pending | AppointmentStatus::Confirmed
+    )
 }
 
 #[cfg(test)]
@@ -158,7 +161,9 @@ mod tests {
 
     #[test]
     fn exactly_the_edges_of_the_diagram_are_allowed() {
-        let start = DateTime::parse_from_rfc3339("2026-11-22T03:00:00Z").unwrap().to_utc();
+        let start = DateTime::parse_from_rfc3339("2026-11-22T03:00:00Z")
+            .unwrap()
+            .to_utc();
         let later = start + TimeDelta::hours(1);
         let allowed = [
             (Pending, Transition::Confirm, Confirmed),
@@ -171,7 +176,10 @@ mod tests {
         ];
         for from in AppointmentStatus::ALL {
             for t in ALL_TRANSITIONS {
-                let expected = allowed.iter().find(|(f, tr, _)| f == from && *tr == t).map(|(_, _, to)| *to);
+                let expected = allowed
+                    .iter()
+                    .find(|(f, tr, _)| f == from && *tr == t)
+                    .map(|(_, _, to)| *to);
                 let got = apply(*from, t, start, later, TimeDelta::minutes(15)).ok();
                 assert_eq!(got, expected, "{from:?} --{t:?}-->");
             }
@@ -180,18 +188,32 @@ mod tests {
 
     #[test]
     fn no_show_waits_for_the_grace_period() {
-        let start = DateTime::parse_from_rfc3339("2026-11-22T03:00:00Z").unwrap().to_utc();
+        let start = DateTime::parse_from_rfc3339("2026-11-22T03:00:00Z")
+            .unwrap()
+            .to_utc();
         let grace = TimeDelta::minutes(15);
         assert_eq!(
-            apply(Confirmed, Transition::NoShow, start, start + TimeDelta::minutes(10), grace),
+            apply(
+                Confirmed,
+                Transition::NoShow,
+                start,
+                start + TimeDelta::minutes(10),
+                grace
+            ),
             Err(Refusal::TooEarlyForNoShow)
         );
-        assert_eq!(apply(Confirmed, Transition::NoShow, start, start + grace, grace), Ok(NoShow));
+        assert_eq!(
+            apply(Confirmed, Transition::NoShow, start, start + grace, grace),
+            Ok(NoShow)
+        );
     }
 
     #[test]
     fn only_pending_and_confirmed_can_move() {
-        let movable: Vec<_> = AppointmentStatus::ALL.iter().filter(|s| can_reschedule(**s)).collect();
+        let movable: Vec<_> = AppointmentStatus::ALL
+            .iter()
+            .filter(|s| can_reschedule(**s))
+            .collect();
         assert_eq!(movable, [&Pending, &Confirmed]);
     }
 }

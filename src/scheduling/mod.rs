@@ -17,7 +17,7 @@ pub use rules::{BookingRule, check_start};
 pub use slots::available_slots;
 pub use working_hours::WorkingHoursRule;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 use uuid::Uuid;
 
@@ -68,15 +68,59 @@ impl Slot {
     }
 }
 
+/// When a doctor is off: whole local days (read in each facility's own zone)
+/// or an exact range of instants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeOffSpan {
+    /// Local dates `first..=last`.
+    Days {
+        /// First day off.
+        first: NaiveDate,
+        /// Last day off.
+        last: NaiveDate,
+    },
+    /// An exact range of instants.
+    Instants(Interval),
+}
+
+/// A dated exception to working hours (FHIR R4 Slot busy-unavailable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeOff {
+    /// When.
+    pub span: TimeOffSpan,
+    /// Only at this facility; `None` for every facility.
+    pub facility_id: Option<Uuid>,
+}
+
+impl TimeOff {
+    /// Whether this time off takes away `slot`.
+    pub fn blocks(&self, slot: &Slot) -> bool {
+        if self.facility_id.is_some_and(|f| f != slot.facility_id) {
+            return false;
+        }
+        match self.span {
+            TimeOffSpan::Instants(off) => off.overlaps(&Interval::new(slot.start, slot.end)),
+            TimeOffSpan::Days { first, last } => {
+                let start_day = slot.local_start().date_naive();
+                // A slot ending exactly at midnight does not touch the next day.
+                let end_day = (slot.end - TimeDelta::nanoseconds(1))
+                    .with_timezone(&slot.tz)
+                    .date_naive();
+                start_day <= last && end_day >= first
+            }
+        }
+    }
+}
+
 /// What is known of one doctor's time: weekly working hours, time off and the
 /// intervals already taken by live appointments.
 #[derive(Debug, Clone, Copy)]
 pub struct Calendar<'a> {
     /// Weekly working hours, at any of the doctor's facilities.
     pub working_hours: &'a [WorkingHoursRule],
-    /// Time off, as instants.
-    pub time_off: &'a [Interval],
-    /// Live appointments, as instants.
+    /// Time off.
+    pub time_off: &'a [TimeOff],
+    /// Live appointments, as instants (they block every facility: a doctor is in one place).
     pub busy: &'a [Interval],
 }
 

@@ -37,7 +37,9 @@ impl BookingRule {
             BookingRule::StartInPast => "start_in_past",
             BookingRule::MinimumNotice => "minimum_notice",
             BookingRule::BookingHorizon => "booking_horizon",
-            BookingRule::OutsideWorkingHours | BookingRule::RunsPastWorkingHours => "outside_working_hours",
+            BookingRule::OutsideWorkingHours | BookingRule::RunsPastWorkingHours => {
+                "outside_working_hours"
+            }
             BookingRule::OffSlotGrid => "off_slot_grid",
             BookingRule::TimeOff => "time_off",
             BookingRule::DoctorUnavailable => "doctor_unavailable",
@@ -58,14 +60,22 @@ impl BookingRule {
                 "the start must be within {} days from now",
                 limits.horizon.num_days()
             ),
-            BookingRule::OutsideWorkingHours => "the start is outside the doctor's working hours".into(),
+            BookingRule::OutsideWorkingHours => {
+                "the start is outside the doctor's working hours".into()
+            }
             BookingRule::RunsPastWorkingHours => {
                 "the appointment would run past the end of the doctor's working hours".into()
             }
-            BookingRule::OffSlotGrid => "the start is not on the slot grid of the doctor's working hours".into(),
+            BookingRule::OffSlotGrid => {
+                "the start is not on the slot grid of the doctor's working hours".into()
+            }
             BookingRule::TimeOff => "the doctor is on time off then".into(),
-            BookingRule::DoctorUnavailable => "the doctor already has an appointment at that time".into(),
-            BookingRule::PatientUnavailable => "the patient already has an appointment at that time".into(),
+            BookingRule::DoctorUnavailable => {
+                "the doctor already has an appointment at that time".into()
+            }
+            BookingRule::PatientUnavailable => {
+                "the patient already has an appointment at that time".into()
+            }
             BookingRule::ServiceNotOffered => "the doctor does not offer this service".into(),
         }
     }
@@ -73,7 +83,10 @@ impl BookingRule {
     /// Whether the refusal is a conflict with other bookings (HTTP 409) rather
     /// than a request that can never succeed as sent (HTTP 422).
     pub fn is_conflict(self) -> bool {
-        matches!(self, BookingRule::DoctorUnavailable | BookingRule::PatientUnavailable)
+        matches!(
+            self,
+            BookingRule::DoctorUnavailable | BookingRule::PatientUnavailable
+        )
     }
 }
 
@@ -127,7 +140,7 @@ pub fn check_start(
     };
 
     let wanted = Interval::new(slot.start, slot.end);
-    if calendar.time_off.iter().any(|off| off.overlaps(&wanted)) {
+    if calendar.time_off.iter().any(|off| off.blocks(&slot)) {
         return Err(BookingRule::TimeOff);
     }
     if calendar.busy.iter().any(|busy| busy.overlaps(&wanted)) {
@@ -139,7 +152,7 @@ pub fn check_start(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scheduling::WorkingHoursRule;
+    use crate::scheduling::{TimeOff, TimeOffSpan, WorkingHoursRule};
     use chrono::Weekday;
     use chrono_tz::{America::New_York, Asia::Dhaka};
     use uuid::Uuid;
@@ -171,23 +184,73 @@ mod tests {
     #[test]
     fn each_rule_is_named() {
         let rules = sunday_clinic();
-        let off = [Interval::new(at("2026-11-22T05:00:00Z"), at("2026-11-22T06:00:00Z"))];
-        let busy = [Interval::new(at("2026-11-22T03:30:00Z"), at("2026-11-22T04:00:00Z"))];
-        let cal = Calendar { working_hours: &rules, time_off: &off, busy: &busy };
+        let off = [TimeOff {
+            span: TimeOffSpan::Instants(Interval::new(
+                at("2026-11-22T05:00:00Z"),
+                at("2026-11-22T06:00:00Z"),
+            )),
+            facility_id: None,
+        }];
+        let busy = [Interval::new(
+            at("2026-11-22T03:30:00Z"),
+            at("2026-11-22T04:00:00Z"),
+        )];
+        let cal = Calendar {
+            working_hours: &rules,
+            time_off: &off,
+            busy: &busy,
+        };
         let now = at("2026-11-22T02:10:00Z"); // 08:10 in Dhaka
         let check = |start: &str, minutes: Option<i64>| {
-            check_start(&cal, at(start), minutes.map(TimeDelta::minutes), now, limits()).map(|_| ())
+            check_start(
+                &cal,
+                at(start),
+                minutes.map(TimeDelta::minutes),
+                now,
+                limits(),
+            )
+            .map(|_| ())
         };
-        assert_eq!(check("2026-11-22T02:00:00Z", None), Err(BookingRule::StartInPast));
-        assert_eq!(check("2026-11-22T03:00:00Z", None), Err(BookingRule::MinimumNotice));
-        assert_eq!(check("2027-03-07T03:00:00Z", None), Err(BookingRule::BookingHorizon));
-        assert_eq!(check("2026-11-22T08:00:00Z", None), Err(BookingRule::OutsideWorkingHours));
-        assert_eq!(check("2026-11-23T04:00:00Z", None), Err(BookingRule::OutsideWorkingHours));
-        assert_eq!(check("2026-11-22T04:10:00Z", None), Err(BookingRule::OffSlotGrid));
-        assert_eq!(check("2026-11-22T05:30:00Z", None), Err(BookingRule::TimeOff));
-        assert_eq!(check("2026-11-22T03:30:00Z", None), Err(BookingRule::DoctorUnavailable));
-        assert_eq!(check("2026-11-22T04:30:00Z", Some(60)), Err(BookingRule::TimeOff));
-        assert_eq!(check("2026-11-29T05:30:00Z", Some(60)), Err(BookingRule::RunsPastWorkingHours));
+        assert_eq!(
+            check("2026-11-22T02:00:00Z", None),
+            Err(BookingRule::StartInPast)
+        );
+        assert_eq!(
+            check("2026-11-22T03:00:00Z", None),
+            Err(BookingRule::MinimumNotice)
+        );
+        assert_eq!(
+            check("2027-03-07T03:00:00Z", None),
+            Err(BookingRule::BookingHorizon)
+        );
+        assert_eq!(
+            check("2026-11-22T08:00:00Z", None),
+            Err(BookingRule::OutsideWorkingHours)
+        );
+        assert_eq!(
+            check("2026-11-23T04:00:00Z", None),
+            Err(BookingRule::OutsideWorkingHours)
+        );
+        assert_eq!(
+            check("2026-11-22T04:10:00Z", None),
+            Err(BookingRule::OffSlotGrid)
+        );
+        assert_eq!(
+            check("2026-11-22T05:30:00Z", None),
+            Err(BookingRule::TimeOff)
+        );
+        assert_eq!(
+            check("2026-11-22T03:30:00Z", None),
+            Err(BookingRule::DoctorUnavailable)
+        );
+        assert_eq!(
+            check("2026-11-22T04:30:00Z", Some(60)),
+            Err(BookingRule::TimeOff)
+        );
+        assert_eq!(
+            check("2026-11-29T05:30:00Z", Some(60)),
+            Err(BookingRule::RunsPastWorkingHours)
+        );
         assert_eq!(check("2026-11-22T04:00:00Z", None), Ok(()));
     }
 
@@ -203,7 +266,11 @@ mod tests {
             valid_from: None,
             valid_to: None,
         }];
-        let cal = Calendar { working_hours: &rules, time_off: &[], busy: &[] };
+        let cal = Calendar {
+            working_hours: &rules,
+            time_off: &[],
+            busy: &[],
+        };
         let now = at("2027-03-01T00:00:00Z");
         // 06:30Z is 01:30 EST (bookable); 07:00Z is 03:00 EDT (bookable);
         // 07:15Z is 03:15 EDT (off the grid).

@@ -65,7 +65,10 @@ impl WorkingHoursRule {
     /// weekday, overlapping validity and overlapping hours.
     pub fn conflicts_with(&self, other: &WorkingHoursRule) -> bool {
         self.weekday == other.weekday
-            && validity_overlaps((self.valid_from, self.valid_to), (other.valid_from, other.valid_to))
+            && validity_overlaps(
+                (self.valid_from, self.valid_to),
+                (other.valid_from, other.valid_to),
+            )
             && self.start < other.end
             && other.start < self.end
     }
@@ -140,7 +143,10 @@ mod tests {
     #[test]
     fn dhaka_grid_is_utc_plus_six() {
         let r = rule(Weekday::Sun, "09:00:00", "11:00:00");
-        let grid: Vec<_> = r.grid_on(date("2026-11-22")).map(|t| t.to_rfc3339()).collect();
+        let grid: Vec<_> = r
+            .grid_on(date("2026-11-22"))
+            .map(|t| t.to_rfc3339())
+            .collect();
         assert_eq!(
             grid,
             [
@@ -183,9 +189,25 @@ mod tests {
     fn clipping_keeps_what_lies_outside_the_range() {
         let (from, to) = (date("2026-12-01"), date("2026-12-31"));
         assert_eq!(clip((None, Some(date("2026-11-30"))), from, to), Clip::Keep);
-        assert_eq!(clip((Some(date("2026-12-05")), Some(date("2026-12-10"))), from, to), Clip::Delete);
-        assert_eq!(clip((None, Some(date("2026-12-10"))), from, to), Clip::EndOn(date("2026-11-30")));
-        assert_eq!(clip((Some(date("2026-12-10")), None), from, to), Clip::StartOn(date("2027-01-01")));
-        assert_eq!(clip((None, None), from, to), Clip::Split(date("2026-11-30"), date("2027-01-01")));
+        assert_eq!(
+            clip(
+                (Some(date("2026-12-05")), Some(date("2026-12-10"))),
+                from,
+                to
+            ),
+            Clip::Delete
+        );
+        assert_eq!(
+            clip((None, Some(date("2026-12-10"))), from, to),
+            Clip::EndOn(date("2026-11-30"))
+        );
+        assert_eq!(
+            clip((Some(date("2026-12-10")), None), from, to),
+            Clip::StartOn(date("2027-01-01"))
+        );
+        assert_eq!(
+            clip((None, None), from, to),
+            Clip::Split(date("2026-11-30"), date("2027-01-01"))
+        );
     }
 }

@@ -1,1 +1,12 @@
-fn main(){}
+//! The one integration test binary: every test drives the HTTP API of a real
+//! server on a fresh database (SQLite, or PostgreSQL with TEST_DATABASE_URL).
+
+mod helpers;
+
+mod appointments;
+mod auth;
+mod availability;
+mod concurrency;
+mod directory;
+mod health;
+mod schedules;

@@ -12,6 +12,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub appointment_id: Uuid,
+    /// The appointment's version after this change (1 for the booking).
+    pub version: i32,
     pub actor_id: Option<Uuid>,
     pub action: AppointmentAction,
     pub from_status: Option<AppointmentStatus>,

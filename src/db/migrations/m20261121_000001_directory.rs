@@ -20,18 +20,32 @@ impl MigrationTrait for Migration {
                 .table("locations")
                 .col(pk_uuid("id"))
                 .col(uuid_null("parent_id"))
-                .col(string_len("kind", 32).check(one_of("kind", &["division", "district", "upazila"])))
+                .col(
+                    string_len("kind", 32)
+                        .check(one_of("kind", &["division", "district", "upazila"])),
+                )
                 .col(string_len("code", 64))
                 .col(string_len("name", 200))
                 .col(string_len_null("bn_name", 200))
                 .col(double_null("latitude"))
                 .col(double_null("longitude"))
-                .foreign_key(&mut fk("locations", "parent_id", "locations", ForeignKeyAction::Restrict))
+                .foreign_key(&mut fk(
+                    "locations",
+                    "parent_id",
+                    "locations",
+                    ForeignKeyAction::Restrict,
+                ))
                 .to_owned(),
         )
         .await?;
-        m.create_index(unique("ux_locations_kind_code", "locations", &["kind", "code"])).await?;
-        m.create_index(index("ix_locations_parent", "locations", &["parent_id"])).await?;
+        m.create_index(unique(
+            "ux_locations_kind_code",
+            "locations",
+            &["kind", "code"],
+        ))
+        .await?;
+        m.create_index(index("ix_locations_parent", "locations", &["parent_id"]))
+            .await?;
 
         m.create_table(
             Table::create()
@@ -45,15 +59,20 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(unique("ux_specialties_code", "specialties", &["code"])).await?;
-        m.create_index(unique("ux_specialties_name", "specialties", &["name"])).await?;
+        m.create_index(unique("ux_specialties_code", "specialties", &["code"]))
+            .await?;
+        m.create_index(unique("ux_specialties_name", "specialties", &["name"]))
+            .await?;
 
         m.create_table(
             Table::create()
                 .table("facilities")
                 .col(pk_uuid("id"))
                 .col(string_len("name", 200))
-                .col(string_len("kind", 32).check(one_of("kind", &["hospital", "clinic", "diagnostic_centre"])))
+                .col(
+                    string_len("kind", 32)
+                        .check(one_of("kind", &["hospital", "clinic", "diagnostic_centre"])),
+                )
                 .col(text("address"))
                 .col(uuid_null("location_id"))
                 .col(string_len("time_zone", 64))
@@ -61,12 +80,23 @@ impl MigrationTrait for Migration {
                 .col(boolean("auto_confirm"))
                 .col(timestamp_with_time_zone("created_at"))
                 .col(timestamp_with_time_zone("updated_at"))
-                .foreign_key(&mut fk("facilities", "location_id", "locations", ForeignKeyAction::Restrict))
+                .foreign_key(&mut fk(
+                    "facilities",
+                    "location_id",
+                    "locations",
+                    ForeignKeyAction::Restrict,
+                ))
                 .to_owned(),
         )
         .await?;
-        m.create_index(unique("ux_facilities_name", "facilities", &["name"])).await?;
-        m.create_index(index("ix_facilities_location", "facilities", &["location_id"])).await?;
+        m.create_index(unique("ux_facilities_name", "facilities", &["name"]))
+            .await?;
+        m.create_index(index(
+            "ix_facilities_location",
+            "facilities",
+            &["location_id"],
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -74,17 +104,30 @@ impl MigrationTrait for Migration {
                 .col(pk_uuid("id"))
                 .col(string_len("name", 200))
                 .col(uuid("specialty_id"))
-                .col(integer("duration_minutes").check(Expr::col("duration_minutes").between(5, 480)))
+                .col(
+                    integer("duration_minutes")
+                        .check(Expr::col("duration_minutes").between(5, 480)),
+                )
                 .col(big_integer("price_minor").check(Expr::col("price_minor").gte(0)))
                 .col(string_len("currency", 3))
                 .col(boolean("is_active"))
                 .col(timestamp_with_time_zone("created_at"))
                 .col(timestamp_with_time_zone("updated_at"))
-                .foreign_key(&mut fk("services", "specialty_id", "specialties", ForeignKeyAction::Restrict))
+                .foreign_key(&mut fk(
+                    "services",
+                    "specialty_id",
+                    "specialties",
+                    ForeignKeyAction::Restrict,
+                ))
                 .to_owned(),
         )
         .await?;
-        m.create_index(unique("ux_services_specialty_name", "services", &["specialty_id", "name"])).await?;
+        m.create_index(unique(
+            "ux_services_specialty_name",
+            "services",
+            &["specialty_id", "name"],
+        ))
+        .await?;
         Ok(())
     }
 }

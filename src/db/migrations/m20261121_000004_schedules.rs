@@ -36,12 +36,27 @@ impl MigrationTrait for Migration {
                         .or(Expr::col("valid_to").is_null())
                         .or(Expr::col("valid_to").gte(Expr::col("valid_from"))),
                 )
-                .foreign_key(&mut fk("working_hours", "doctor_id", "doctors", ForeignKeyAction::Cascade))
-                .foreign_key(&mut fk("working_hours", "facility_id", "facilities", ForeignKeyAction::Restrict))
+                .foreign_key(&mut fk(
+                    "working_hours",
+                    "doctor_id",
+                    "doctors",
+                    ForeignKeyAction::Cascade,
+                ))
+                .foreign_key(&mut fk(
+                    "working_hours",
+                    "facility_id",
+                    "facilities",
+                    ForeignKeyAction::Restrict,
+                ))
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("ix_working_hours_doctor", "working_hours", &["doctor_id", "weekday"])).await?;
+        m.create_index(index(
+            "ix_working_hours_doctor",
+            "working_hours",
+            &["doctor_id", "weekday"],
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -49,7 +64,10 @@ impl MigrationTrait for Migration {
                 .col(pk_uuid("id"))
                 .col(uuid("doctor_id"))
                 .col(uuid_null("facility_id"))
-                .col(string_len("kind", 32).check(one_of("kind", &["day", "date_range", "datetime_range"])))
+                .col(
+                    string_len("kind", 32)
+                        .check(one_of("kind", &["day", "date_range", "datetime_range"])),
+                )
                 .col(date_null("start_date"))
                 .col(date_null("end_date"))
                 .col(timestamp_with_time_zone("start_at"))
@@ -58,13 +76,33 @@ impl MigrationTrait for Migration {
                 .col(uuid_null("created_by"))
                 .col(timestamp_with_time_zone("created_at"))
                 .check(Expr::col("end_at").gt(Expr::col("start_at")))
-                .foreign_key(&mut fk("time_off", "doctor_id", "doctors", ForeignKeyAction::Cascade))
-                .foreign_key(&mut fk("time_off", "facility_id", "facilities", ForeignKeyAction::Restrict))
-                .foreign_key(&mut fk("time_off", "created_by", "users", ForeignKeyAction::SetNull))
+                .foreign_key(&mut fk(
+                    "time_off",
+                    "doctor_id",
+                    "doctors",
+                    ForeignKeyAction::Cascade,
+                ))
+                .foreign_key(&mut fk(
+                    "time_off",
+                    "facility_id",
+                    "facilities",
+                    ForeignKeyAction::Restrict,
+                ))
+                .foreign_key(&mut fk(
+                    "time_off",
+                    "created_by",
+                    "users",
+                    ForeignKeyAction::SetNull,
+                ))
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("ix_time_off_doctor", "time_off", &["doctor_id", "start_at"])).await?;
+        m.create_index(index(
+            "ix_time_off_doctor",
+            "time_off",
+            &["doctor_id", "start_at"],
+        ))
+        .await?;
         Ok(())
     }
 }

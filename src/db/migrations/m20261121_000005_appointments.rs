@@ -19,7 +19,15 @@ pub struct Migration;
 
 /// Statuses that hold time, as an SQL list.
 const LIVE: &str = "('pending', 'confirmed', 'checked_in', 'in_progress')";
-const STATUSES: &[&str] = &["pending", "confirmed", "checked_in", "in_progress", "completed", "cancelled", "no_show"];
+const STATUSES: &[&str] = &[
+    "pending",
+    "confirmed",
+    "checked_in",
+    "in_progress",
+    "completed",
+    "cancelled",
+    "no_show",
+];
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -49,24 +57,70 @@ impl MigrationTrait for Migration {
                 .col(timestamp_with_time_zone("created_at"))
                 .col(timestamp_with_time_zone("updated_at"))
                 .check(Expr::col("end_at").gt(Expr::col("start_at")))
-                .foreign_key(&mut fk("appointments", "patient_id", "patients", ForeignKeyAction::Restrict))
-                .foreign_key(&mut fk("appointments", "doctor_id", "doctors", ForeignKeyAction::Restrict))
-                .foreign_key(&mut fk("appointments", "facility_id", "facilities", ForeignKeyAction::Restrict))
-                .foreign_key(&mut fk("appointments", "service_id", "services", ForeignKeyAction::Restrict))
-                .foreign_key(&mut fk("appointments", "booked_by", "users", ForeignKeyAction::SetNull))
+                .foreign_key(&mut fk(
+                    "appointments",
+                    "patient_id",
+                    "patients",
+                    ForeignKeyAction::Restrict,
+                ))
+                .foreign_key(&mut fk(
+                    "appointments",
+                    "doctor_id",
+                    "doctors",
+                    ForeignKeyAction::Restrict,
+                ))
+                .foreign_key(&mut fk(
+                    "appointments",
+                    "facility_id",
+                    "facilities",
+                    ForeignKeyAction::Restrict,
+                ))
+                .foreign_key(&mut fk(
+                    "appointments",
+                    "service_id",
+                    "services",
+                    ForeignKeyAction::Restrict,
+                ))
+                .foreign_key(&mut fk(
+                    "appointments",
+                    "booked_by",
+                    "users",
+                    ForeignKeyAction::SetNull,
+                ))
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("ix_appointments_doctor_start", "appointments", &["doctor_id", "start_at"])).await?;
-        m.create_index(index("ix_appointments_patient_start", "appointments", &["patient_id", "start_at"])).await?;
-        m.create_index(index("ix_appointments_facility_start", "appointments", &["facility_id", "start_at"])).await?;
-        m.create_index(index("ix_appointments_start", "appointments", &["start_at"])).await?;
+        m.create_index(index(
+            "ix_appointments_doctor_start",
+            "appointments",
+            &["doctor_id", "start_at"],
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_appointments_patient_start",
+            "appointments",
+            &["patient_id", "start_at"],
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_appointments_facility_start",
+            "appointments",
+            &["facility_id", "start_at"],
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_appointments_start",
+            "appointments",
+            &["start_at"],
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
                 .table("appointment_events")
                 .col(pk_uuid("id"))
                 .col(uuid("appointment_id"))
+                .col(integer("version"))
                 .col(uuid_null("actor_id"))
                 .col(string_len("action", 32))
                 .col(string_len_null("from_status", 32))
@@ -77,22 +131,33 @@ impl MigrationTrait for Migration {
                 .col(timestamp_with_time_zone_null("new_end_at"))
                 .col(text_null("reason"))
                 .col(timestamp_with_time_zone("created_at"))
-                .foreign_key(&mut fk("appointment_events", "appointment_id", "appointments", ForeignKeyAction::Cascade))
-                .foreign_key(&mut fk("appointment_events", "actor_id", "users", ForeignKeyAction::SetNull))
+                .foreign_key(&mut fk(
+                    "appointment_events",
+                    "appointment_id",
+                    "appointments",
+                    ForeignKeyAction::Cascade,
+                ))
+                .foreign_key(&mut fk(
+                    "appointment_events",
+                    "actor_id",
+                    "users",
+                    ForeignKeyAction::SetNull,
+                ))
                 .to_owned(),
         )
         .await?;
-        m.create_index(index(
-            "ix_appointment_events_appointment",
+        m.create_index(super::unique(
+            "ux_appointment_events_version",
             "appointment_events",
-            &["appointment_id", "created_at"],
+            &["appointment_id", "version"],
         ))
         .await?;
 
         let db = m.get_connection();
         match db.get_database_backend() {
             DbBackend::Postgres => {
-                db.execute_unprepared("CREATE EXTENSION IF NOT EXISTS btree_gist").await?;
+                db.execute_unprepared("CREATE EXTENSION IF NOT EXISTS btree_gist")
+                    .await?;
                 for who in ["doctor", "patient"] {
                     db.execute_unprepared(&format!(
                         "ALTER TABLE appointments ADD CONSTRAINT appointments_{who}_no_overlap \
@@ -103,7 +168,13 @@ impl MigrationTrait for Migration {
                 }
             }
             _ => {
-                for (event, columns) in [("insert", "INSERT"), ("update", "UPDATE OF start_at, end_at, status, doctor_id, patient_id")] {
+                for (event, columns) in [
+                    ("insert", "INSERT"),
+                    (
+                        "update",
+                        "UPDATE OF start_at, end_at, status, doctor_id, patient_id",
+                    ),
+                ] {
                     let checks: String = ["doctor", "patient"]
                         .iter()
                         .map(|who| {

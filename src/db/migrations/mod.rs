@@ -31,7 +31,11 @@ impl MigratorTrait for Migrator {
 }
 
 /// `CREATE INDEX name ON table (columns…)`.
-pub(crate) fn index(name: &'static str, table: &'static str, columns: &[&'static str]) -> IndexCreateStatement {
+pub(crate) fn index(
+    name: &'static str,
+    table: &'static str,
+    columns: &[&'static str],
+) -> IndexCreateStatement {
     let mut index = Index::create();
     index.name(name).table(table);
     for column in columns {
@@ -41,7 +45,11 @@ pub(crate) fn index(name: &'static str, table: &'static str, columns: &[&'static
 }
 
 /// `CREATE UNIQUE INDEX name ON table (columns…)`.
-pub(crate) fn unique(name: &'static str, table: &'static str, columns: &[&'static str]) -> IndexCreateStatement {
+pub(crate) fn unique(
+    name: &'static str,
+    table: &'static str,
+    columns: &[&'static str],
+) -> IndexCreateStatement {
     index(name, table, columns).unique().to_owned()
 }
 

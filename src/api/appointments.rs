@@ -1,0 +1,516 @@
+//! Appointments: booking, reading, the lifecycle transitions and history.
+//!
+//! Patients book for themselves and see only their own (another patient's
+//! appointment is 404); doctors see their own; nurses their facility's;
+//! receptionists and admins everything.
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::IntoResponse;
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use garde::Validate;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::pagination::{Page, PageLinks, ordering, page_request};
+use super::responses::{ReadErrors, WriteErrors};
+use super::{created, rules};
+use crate::auth::Actor;
+use crate::auth::policy::{Action, Scope, authorize};
+use crate::booking::appointments::{self as booking, BookingRequest};
+use crate::db::appointments::{self, AppointmentFilter, AppointmentRow, AppointmentScope};
+use crate::db::entities::appointment_event;
+use crate::domain::{AppointmentAction, AppointmentKind, AppointmentStatus, Role, TimeZone};
+use crate::error::{AppError, AppResult};
+use crate::scheduling::lifecycle::Transition;
+use crate::state::AppState;
+
+/// An appointment.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppointmentOut {
+    pub id: Uuid,
+    pub patient_id: Uuid,
+    /// The patient's full name.
+    pub patient_name: String,
+    pub medical_record_number: String,
+    pub doctor_id: Uuid,
+    /// The doctor's full name.
+    pub doctor_name: String,
+    pub facility_id: Uuid,
+    pub facility_name: String,
+    pub service_id: Option<Uuid>,
+    pub service_name: Option<String>,
+    /// Start, UTC.
+    #[schema(example = "2026-12-06T03:00:00Z")]
+    pub start: DateTime<Utc>,
+    /// End, UTC.
+    pub end: DateTime<Utc>,
+    /// Start in the facility's local time, RFC 3339 with its offset.
+    #[schema(example = "2026-12-06T09:00:00+06:00")]
+    pub local_start: String,
+    /// End in the facility's local time.
+    pub local_end: String,
+    /// IANA zone of the facility.
+    #[schema(example = "Asia/Dhaka")]
+    pub time_zone: String,
+    pub status: AppointmentStatus,
+    pub kind: AppointmentKind,
+    pub reason: String,
+    /// Position in the doctor's queue that day, from check-in.
+    pub queue_number: Option<i32>,
+    /// The user who booked it.
+    pub booked_by: Option<Uuid>,
+    pub cancel_reason: Option<String>,
+    /// Incremented on every change.
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<AppointmentRow> for AppointmentOut {
+    fn from(row: AppointmentRow) -> Self {
+        let tz = TimeZone::parse(&row.time_zone)
+            .map(TimeZone::tz)
+            .unwrap_or(chrono_tz::UTC);
+        AppointmentOut {
+            id: row.id,
+            patient_id: row.patient_id,
+            patient_name: format!("{} {}", row.patient_first_name, row.patient_last_name),
+            medical_record_number: row.medical_record_number,
+            doctor_id: row.doctor_id,
+            doctor_name: format!("{} {}", row.doctor_first_name, row.doctor_last_name),
+            facility_id: row.facility_id,
+            facility_name: row.facility_name,
+            service_id: row.service_id,
+            service_name: row.service_name,
+            start: row.start_at,
+            end: row.end_at,
+            local_start: row.start_at.with_timezone(&tz).to_rfc3339(),
+            local_end: row.end_at.with_timezone(&tz).to_rfc3339(),
+            time_zone: row.time_zone,
+            status: row.status,
+            kind: row.kind,
+            reason: row.reason,
+            queue_number: row.queue_number,
+            booked_by: row.booked_by,
+            cancel_reason: row.cancel_reason,
+            version: row.version,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// A booking.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct AppointmentIn {
+    #[garde(skip)]
+    pub doctor_id: Uuid,
+    /// A service the doctor offers; sets the length. Without it the appointment lasts one slot.
+    #[garde(skip)]
+    pub service_id: Option<Uuid>,
+    /// RFC 3339 instant on the doctor's slot grid (see availability).
+    #[schema(example = "2026-12-06T03:00:00Z")]
+    #[garde(skip)]
+    pub start: DateTime<Utc>,
+    /// Required for staff; a patient may omit it (or give their own).
+    #[garde(skip)]
+    pub patient_id: Option<Uuid>,
+    #[serde(default)]
+    #[schema(example = "Chest pain on exertion")]
+    #[garde(custom(rules::long_text::<1000>))]
+    pub reason: String,
+    /// Default in_person.
+    #[garde(skip)]
+    pub kind: Option<AppointmentKind>,
+}
+
+/// Why an appointment is cancelled.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct CancelIn {
+    #[schema(example = "Feeling better")]
+    #[garde(custom(rules::text::<500>))]
+    pub reason: String,
+}
+
+/// The new start of a rescheduled appointment (its length is kept).
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct RescheduleIn {
+    #[schema(example = "2026-12-07T03:30:00Z")]
+    #[garde(skip)]
+    pub start: DateTime<Utc>,
+}
+
+/// One change in an appointment's life.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppointmentEventOut {
+    pub id: Uuid,
+    /// The appointment's version after this change.
+    pub version: i32,
+    pub action: AppointmentAction,
+    /// The user who made the change.
+    pub actor_id: Option<Uuid>,
+    pub from_status: Option<AppointmentStatus>,
+    pub to_status: AppointmentStatus,
+    pub old_start: Option<DateTime<Utc>>,
+    pub old_end: Option<DateTime<Utc>>,
+    pub new_start: Option<DateTime<Utc>>,
+    pub new_end: Option<DateTime<Utc>>,
+    pub reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<appointment_event::Model> for AppointmentEventOut {
+    fn from(row: appointment_event::Model) -> Self {
+        AppointmentEventOut {
+            id: row.id,
+            version: row.version,
+            action: row.action,
+            actor_id: row.actor_id,
+            from_status: row.from_status,
+            to_status: row.to_status,
+            old_start: row.old_start_at,
+            old_end: row.old_end_at,
+            new_start: row.new_start_at,
+            new_end: row.new_end_at,
+            reason: row.reason,
+            created_at: row.created_at,
+        }
+    }
+}
+
+/// Filters of the appointment list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AppointmentQuery {
+    /// One status or several, comma-separated (`confirmed,checked_in`).
+    pub status: Option<String>,
+    /// Only appointments ending after this: RFC 3339 instant or `YYYY-MM-DD` (00:00 UTC).
+    pub from: Option<String>,
+    /// Only appointments starting before this: RFC 3339 instant or `YYYY-MM-DD` (the end of that day, UTC).
+    pub to: Option<String>,
+    /// Only this doctor's.
+    pub doctor: Option<Uuid>,
+    /// Only this patient's.
+    pub patient: Option<Uuid>,
+    /// Only at this facility.
+    pub facility: Option<Uuid>,
+    /// `start`, `created_at`, `status`, `queue_number`; `-` for descending (default `start`).
+    pub ordering: Option<String>,
+    /// Page number, from 1.
+    pub page: Option<u64>,
+    /// Items per page, 1–100 (default 20).
+    pub page_size: Option<u64>,
+}
+
+/// Page and page size only.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    /// Page number, from 1.
+    pub page: Option<u64>,
+    /// Items per page, 1–100 (default 20).
+    pub page_size: Option<u64>,
+}
+
+/// Routes of this area.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_appointments, create_appointment))
+        .routes(routes!(get_appointment))
+        .routes(routes!(confirm))
+        .routes(routes!(check_in))
+        .routes(routes!(start))
+        .routes(routes!(complete))
+        .routes(routes!(no_show))
+        .routes(routes!(cancel))
+        .routes(routes!(reschedule))
+        .routes(routes!(history))
+}
+
+async fn reload(state: &AppState, id: Uuid) -> AppResult<AppointmentOut> {
+    let row = appointments::find(state.db.conn(), id)
+        .await?
+        .ok_or(AppError::NotFound("appointment"))?;
+    Ok(row.into())
+}
+
+/// Book an appointment. Patients book for themselves; receptionists and admins for any patient.
+#[utoipa::path(post, path = "/api/v1/appointments", tag = "appointments", request_body = AppointmentIn,
+    responses((status = 201, description = "Booked (confirmed, or pending where the facility confirms by hand)", body = AppointmentOut), WriteErrors),
+    security(("bearer" = [])))]
+pub async fn create_appointment(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(body): ApiJson<AppointmentIn>,
+) -> AppResult<impl IntoResponse> {
+    authorize(&actor, Action::AppointmentCreate)?;
+    body.validate()?;
+    let patient_id = match (actor.role, body.patient_id, actor.patient_id) {
+        (Role::Patient, None, Some(own)) => own,
+        (Role::Patient, Some(given), Some(own)) if given == own => own,
+        (Role::Patient, _, _) => {
+            return Err(AppError::Forbidden(
+                "patients may only book for themselves".into(),
+            ));
+        }
+        (_, Some(given), _) => given,
+        (_, None, _) => {
+            return Err(AppError::invalid_field(
+                "patient_id",
+                "is required when staff book",
+            ));
+        }
+    };
+    let request = BookingRequest {
+        doctor_id: body.doctor_id,
+        service_id: body.service_id,
+        start: body.start,
+        patient_id,
+        reason: body.reason.trim().to_owned(),
+        kind: body.kind.unwrap_or(AppointmentKind::InPerson),
+    };
+    let id = booking::book(&state, &actor, request).await?;
+    Ok(created(
+        format!("/api/v1/appointments/{id}"),
+        reload(&state, id).await?,
+    ))
+}
+
+fn instant(field: &'static str, value: &str, end_of_day: bool) -> AppResult<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(value) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let date: NaiveDate = value.parse().map_err(|_| {
+        AppError::bad_field(field, "must be an RFC 3339 instant or a date YYYY-MM-DD")
+    })?;
+    let midnight = date.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+    Ok(if end_of_day {
+        midnight + TimeDelta::days(1)
+    } else {
+        midnight
+    })
+}
+
+/// List the appointments the caller may see.
+#[utoipa::path(get, path = "/api/v1/appointments", tag = "appointments", params(AppointmentQuery),
+    responses((status = 200, description = "A page of appointments", body = Page<AppointmentOut>), ReadErrors),
+    security(("bearer" = [])))]
+pub async fn list_appointments(
+    State(state): State<AppState>,
+    actor: Actor,
+    links: PageLinks,
+    ApiQuery(query): ApiQuery<AppointmentQuery>,
+) -> AppResult<Json<Page<AppointmentOut>>> {
+    let scope = match (authorize(&actor, Action::AppointmentRead)?, actor.role) {
+        (Scope::All, _) => AppointmentScope::All,
+        (Scope::Own, Role::Patient) => actor
+            .patient_id
+            .map(AppointmentScope::Patient)
+            .unwrap_or(AppointmentScope::Nothing),
+        (Scope::Own, Role::Doctor) => actor
+            .doctor_id
+            .map(AppointmentScope::Doctor)
+            .unwrap_or(AppointmentScope::Nothing),
+        (Scope::Facility, _) => actor
+            .facility_id
+            .map(AppointmentScope::Facility)
+            .unwrap_or(AppointmentScope::Nothing),
+        _ => AppointmentScope::Nothing,
+    };
+    let page = page_request(query.page, query.page_size)?;
+    let order = ordering(
+        query.ordering.as_deref(),
+        appointments::APPOINTMENT_ORDERING,
+    )?;
+    let statuses = match rules::clean(query.status) {
+        Some(list) => list
+            .split(',')
+            .map(|s| {
+                s.trim()
+                    .parse::<AppointmentStatus>()
+                    .map_err(|m| AppError::bad_field("status", m))
+            })
+            .collect::<AppResult<Vec<_>>>()?,
+        None => Vec::new(),
+    };
+    let filter = AppointmentFilter {
+        statuses,
+        from: query
+            .from
+            .as_deref()
+            .map(|v| instant("from", v, false))
+            .transpose()?,
+        to: query
+            .to
+            .as_deref()
+            .map(|v| instant("to", v, true))
+            .transpose()?,
+        doctor: query.doctor,
+        patient: query.patient,
+        facility: query.facility,
+    };
+    let paged = appointments::list(state.db.conn(), scope, &filter, &order, page).await?;
+    Ok(Json(links.page(page, paged, AppointmentOut::from)))
+}
+
+/// Read an appointment.
+#[utoipa::path(get, path = "/api/v1/appointments/{id}", tag = "appointments",
+    params(("id" = Uuid, Path, description = "Appointment id")),
+    responses((status = 200, description = "The appointment", body = AppointmentOut), ReadErrors),
+    security(("bearer" = [])))]
+pub async fn get_appointment(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Json<AppointmentOut>> {
+    authorize(&actor, Action::AppointmentRead)?;
+    Ok(Json(
+        booking::visible(&state, &actor, id, Action::AppointmentRead)
+            .await?
+            .into(),
+    ))
+}
+
+async fn apply(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    transition: Transition,
+    reason: Option<String>,
+) -> AppResult<Json<AppointmentOut>> {
+    authorize(actor, booking::action_of(transition))?;
+    booking::transition(state, actor, id, transition, reason).await?;
+    Ok(Json(reload(state, id).await?))
+}
+
+/// Confirm a pending appointment (pending → confirmed). The doctor, a receptionist or an admin.
+#[utoipa::path(post, path = "/api/v1/appointments/{id}/confirm", tag = "appointments",
+    params(("id" = Uuid, Path, description = "Appointment id")),
+    responses((status = 200, description = "Confirmed", body = AppointmentOut), WriteErrors),
+    security(("bearer" = [])))]
+pub async fn confirm(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Json<AppointmentOut>> {
+    apply(&state, &actor, id, Transition::Confirm, None).await
+}
+
+/// The patient has arrived (confirmed → checked_in); assigns the queue number. Reception, a nurse of the facility, or an admin.
+#[utoipa::path(post, path = "/api/v1/appointments/{id}/check-in", tag = "appointments",
+    params(("id" = Uuid, Path, description = "Appointment id")),
+    responses((status = 200, description = "Checked in", body = AppointmentOut), WriteErrors),
+    security(("bearer" = [])))]
+pub async fn check_in(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Json<AppointmentOut>> {
+    apply(&state, &actor, id, Transition::CheckIn, None).await
+}
+
+/// The consultation begins (checked_in → in_progress). The doctor, a receptionist or an admin.
+#[utoipa::path(post, path = "/api/v1/appointments/{id}/start", tag = "appointments",
+    params(("id" = Uuid, Path, description = "Appointment id")),
+    responses((status = 200, description = "Started", body = AppointmentOut), WriteErrors),
+    security(("bearer" = [])))]
+pub async fn start(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Json<AppointmentOut>> {
+    apply(&state, &actor, id, Transition::Start, None).await
+}
+
+/// The visit is over (in_progress → completed). The doctor, a receptionist or an admin.
+#[utoipa::path(post, path = "/api/v1/appointments/{id}/complete", tag = "appointments",
+    params(("id" = Uuid, Path, description = "Appointment id")),
+    responses((status = 200, description = "Completed", body = AppointmentOut), WriteErrors),
+    security(("bearer" = [])))]
+pub async fn complete(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Json<AppointmentOut>> {
+    apply(&state, &actor, id, Transition::Complete, None).await
+}
+
+/// The patient did not come (confirmed → no_show), once the start plus the grace period has passed.
+#[utoipa::path(post, path = "/api/v1/appointments/{id}/no-show", tag = "appointments",
+    params(("id" = Uuid, Path, description = "Appointment id")),
+    responses((status = 200, description = "Marked as no-show", body = AppointmentOut), WriteErrors),
+    security(("bearer" = [])))]
+pub async fn no_show(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Json<AppointmentOut>> {
+    apply(&state, &actor, id, Transition::NoShow, None).await
+}
+
+/// Cancel (pending or confirmed → cancelled); frees the time. Patients only up to the cancellation window before the start.
+#[utoipa::path(post, path = "/api/v1/appointments/{id}/cancel", tag = "appointments", request_body = CancelIn,
+    params(("id" = Uuid, Path, description = "Appointment id")),
+    responses((status = 200, description = "Cancelled", body = AppointmentOut), WriteErrors),
+    security(("bearer" = [])))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<CancelIn>,
+) -> AppResult<Json<AppointmentOut>> {
+    body.validate()?;
+    apply(
+        &state,
+        &actor,
+        id,
+        Transition::Cancel,
+        Some(body.reason.trim().to_owned()),
+    )
+    .await
+}
+
+/// Move a pending or confirmed appointment to a new start, keeping its length, under every booking rule.
+#[utoipa::path(post, path = "/api/v1/appointments/{id}/reschedule", tag = "appointments", request_body = RescheduleIn,
+    params(("id" = Uuid, Path, description = "Appointment id")),
+    responses((status = 200, description = "Rescheduled", body = AppointmentOut), WriteErrors),
+    security(("bearer" = [])))]
+pub async fn reschedule(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<RescheduleIn>,
+) -> AppResult<Json<AppointmentOut>> {
+    authorize(&actor, Action::AppointmentReschedule)?;
+    body.validate()?;
+    booking::reschedule(&state, &actor, id, body.start).await?;
+    Ok(Json(reload(&state, id).await?))
+}
+
+/// Every change of an appointment, oldest first.
+#[utoipa::path(get, path = "/api/v1/appointments/{id}/history", tag = "appointments",
+    params(("id" = Uuid, Path, description = "Appointment id"), HistoryQuery),
+    responses((status = 200, description = "A page of events", body = Page<AppointmentEventOut>), ReadErrors),
+    security(("bearer" = [])))]
+pub async fn history(
+    State(state): State<AppState>,
+    actor: Actor,
+    links: PageLinks,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(query): ApiQuery<HistoryQuery>,
+) -> AppResult<Json<Page<AppointmentEventOut>>> {
+    authorize(&actor, Action::AppointmentRead)?;
+    booking::visible(&state, &actor, id, Action::AppointmentRead).await?;
+    let page = page_request(query.page, query.page_size)?;
+    let paged = appointments::history(state.db.conn(), id, page).await?;
+    Ok(Json(links.page(page, paged, AppointmentEventOut::from)))
+}

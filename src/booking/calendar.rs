@@ -1,0 +1,132 @@
+//! Doctors' calendars (working hours, time off, live appointments) read in
+//! three queries for any number of doctors.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc, Weekday};
+use sea_orm::ConnectionTrait;
+use uuid::Uuid;
+
+use crate::db::entities::time_off;
+use crate::db::schedules::WorkingHoursRow;
+use crate::db::{appointments, schedules};
+use crate::domain::{TimeOffKind, TimeZone};
+use crate::error::AppResult;
+use crate::scheduling::{Calendar, Interval, TimeOff, TimeOffSpan, WorkingHoursRule};
+
+/// One doctor's calendar, owned.
+#[derive(Debug, Clone, Default)]
+pub struct DoctorCalendar {
+    /// Weekly working hours.
+    pub working_hours: Vec<WorkingHoursRule>,
+    /// Time off.
+    pub time_off: Vec<TimeOff>,
+    /// Live appointments.
+    pub busy: Vec<Interval>,
+}
+
+impl DoctorCalendar {
+    /// A view for the scheduling core.
+    pub fn view(&self) -> Calendar<'_> {
+        Calendar {
+            working_hours: &self.working_hours,
+            time_off: &self.time_off,
+            busy: &self.busy,
+        }
+    }
+}
+
+/// ISO weekday number (1 = Monday) → chrono weekday.
+pub fn weekday(number: i16) -> Option<Weekday> {
+    match number {
+        1 => Some(Weekday::Mon),
+        2 => Some(Weekday::Tue),
+        3 => Some(Weekday::Wed),
+        4 => Some(Weekday::Thu),
+        5 => Some(Weekday::Fri),
+        6 => Some(Weekday::Sat),
+        7 => Some(Weekday::Sun),
+        _ => None,
+    }
+}
+
+/// A stored rule as the scheduling core sees it (None if its zone or weekday is corrupt).
+pub fn rule(row: &WorkingHoursRow) -> Option<WorkingHoursRule> {
+    Some(WorkingHoursRule {
+        facility_id: row.facility_id,
+        tz: TimeZone::parse(&row.time_zone).ok()?.tz(),
+        weekday: weekday(row.weekday)?,
+        start: row.start_time,
+        end: row.end_time,
+        slot_minutes: u32::try_from(row.slot_minutes).ok()?,
+        valid_from: row.valid_from,
+        valid_to: row.valid_to,
+    })
+}
+
+/// A stored time-off entry as the scheduling core sees it.
+pub fn time_off(row: &time_off::Model) -> TimeOff {
+    let span = match (row.kind, row.start_date, row.end_date) {
+        (TimeOffKind::Day | TimeOffKind::DateRange, Some(first), Some(last)) => {
+            TimeOffSpan::Days { first, last }
+        }
+        _ => TimeOffSpan::Instants(Interval::new(row.start_at, row.end_at)),
+    };
+    TimeOff {
+        span,
+        facility_id: row.facility_id,
+    }
+}
+
+/// The instants that surely cover local dates `from..=to` in any time zone.
+pub fn window(from: NaiveDate, to: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+    let start = from
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight exists")
+        .and_utc()
+        - TimeDelta::days(1);
+    let end = to.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc() + TimeDelta::days(2);
+    (start, end)
+}
+
+/// Calendars of `doctors` around `[from, to)`, in three queries; the
+/// appointment `except` (one being moved) does not count as busy.
+pub async fn load(
+    db: &impl ConnectionTrait,
+    doctors: &[Uuid],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    except: Option<Uuid>,
+) -> AppResult<HashMap<Uuid, DoctorCalendar>> {
+    let mut calendars: HashMap<Uuid, DoctorCalendar> = doctors
+        .iter()
+        .map(|d| (*d, DoctorCalendar::default()))
+        .collect();
+    for row in schedules::working_hours_of(db, doctors).await? {
+        match rule(&row) {
+            Some(rule) => calendars
+                .entry(row.doctor_id)
+                .or_default()
+                .working_hours
+                .push(rule),
+            None => {
+                tracing::error!(working_hours = %row.id, "working hours with an invalid zone or weekday ignored")
+            }
+        }
+    }
+    for row in schedules::time_off_near(db, doctors, from, to).await? {
+        calendars
+            .entry(row.doctor_id)
+            .or_default()
+            .time_off
+            .push(time_off(&row));
+    }
+    for (doctor, start, end) in appointments::busy_of(db, doctors, from, to, except).await? {
+        calendars
+            .entry(doctor)
+            .or_default()
+            .busy
+            .push(Interval::new(start, end));
+    }
+    Ok(calendars)
+}

@@ -1,0 +1,486 @@
+//! The test harness: a real server on a random port, a fresh database per
+//! test, a clock the test controls, and helpers that build a clinic over HTTP.
+//!
+//! SQLite by default (a temporary file); PostgreSQL when `TEST_DATABASE_URL`
+//! points at a server (a uniquely named database per test, dropped after it).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use reqwest::StatusCode;
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use carebook::clock::{Clock, ManualClock};
+use carebook::config::Config;
+use carebook::db::Db;
+use carebook::state::AppState;
+
+/// A running Carebook for one test.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub clock: Arc<ManualClock>,
+    pub state: AppState,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Sqlite(std::path::PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::Sqlite(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            Cleanup::Postgres { admin_url, name } => {
+                let (admin_url, name) = (admin_url.clone(), name.clone());
+                // Drop on a thread of its own: this may run inside the test's runtime.
+                let _ = std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap();
+                    runtime.block_on(async {
+                        if let Ok(db) = Database::connect(&admin_url).await {
+                            let _ = db
+                                .execute_unprepared(&format!(
+                                    "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                                ))
+                                .await;
+                        }
+                    });
+                })
+                .join();
+            }
+        }
+    }
+}
+
+/// Replace the database name in a PostgreSQL URL.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let authority_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let base = match base[authority_end..].find('/') {
+        Some(i) => &base[..authority_end + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+/// The instant tests start at unless they set the clock: Sunday 22 November 2026, 06:00 in Dhaka.
+pub fn default_now() -> DateTime<Utc> {
+    at("2026-11-22T00:00:00Z")
+}
+
+/// Parse an RFC 3339 instant.
+pub fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+/// Start a server on a fresh database. `TEST_LOG=debug` shows the server's logs.
+pub async fn spawn_app() -> TestApp {
+    if let Ok(filter) = std::env::var("TEST_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_test_writer()
+            .try_init();
+    }
+    let id = Uuid::new_v4().simple().to_string();
+    let (url, cleanup) = match std::env::var("TEST_DATABASE_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            let name = format!("carebook_test_{id}");
+            let admin = Database::connect(&admin_url)
+                .await
+                .expect("TEST_DATABASE_URL must be reachable");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("create test database");
+            admin.close().await.ok();
+            (
+                with_database(&admin_url, &name),
+                Cleanup::Postgres { admin_url, name },
+            )
+        }
+        _ => {
+            let path = std::env::temp_dir().join(format!("carebook-test-{id}.db"));
+            (
+                format!("sqlite://{}", path.display()),
+                Cleanup::Sqlite(path),
+            )
+        }
+    };
+    let config = Config::for_tests(&url);
+    let db = Db::connect(&config.database_url, Some(8))
+        .await
+        .expect("connect test database");
+    db.migrate().await.expect("migrate test database");
+    let clock = Arc::new(ManualClock::new(default_now()));
+    let dyn_clock: Arc<dyn Clock> = clock.clone();
+    let state = AppState::new(db, config, dyn_clock);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(carebook::server::serve(state.clone(), listener));
+    TestApp {
+        address,
+        client: reqwest::Client::builder()
+            .pool_max_idle_per_host(64)
+            .build()
+            .unwrap(),
+        clock,
+        state,
+        cleanup,
+    }
+}
+
+/// A response: status and JSON body (Null when empty).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Reply {
+    /// The `rule` member of a problem document.
+    pub fn rule(&self) -> &str {
+        self.body["rule"].as_str().unwrap_or("")
+    }
+
+    /// The `id` of the body.
+    pub fn id(&self) -> Uuid {
+        self.body["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no id in {}", self.body))
+            .parse()
+            .unwrap()
+    }
+
+    /// Assert a status, showing the body when it differs.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Reply {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        self
+    }
+
+    /// Assert the body is a problem document with this status and `rule`.
+    #[track_caller]
+    pub fn expect_rule(self, status: u16, rule: &str) -> Reply {
+        let reply = self.expect(status);
+        assert_eq!(reply.rule(), rule, "unexpected rule; body: {}", reply.body);
+        reply
+    }
+}
+
+impl TestApp {
+    /// Send a request with an optional bearer token and JSON body.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.address));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.unwrap();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        Reply {
+            status,
+            body,
+            headers,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.send(reqwest::Method::GET, path, Some(token), None)
+            .await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.send(reqwest::Method::POST, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.send(reqwest::Method::PATCH, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.send(reqwest::Method::PUT, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Reply {
+        self.send(reqwest::Method::DELETE, path, Some(token), None)
+            .await
+    }
+
+    /// Log in and return the access token.
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let reply = self
+            .send(
+                reqwest::Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"username": username, "password": password})),
+            )
+            .await
+            .expect(200);
+        reply.body["access"].as_str().unwrap().to_owned()
+    }
+
+    /// A fresh token for the user of `token` at the current (test) clock:
+    /// tokens live 15 minutes, and tests move the clock by days.
+    pub fn renew(&self, token: &str) -> String {
+        use base64::Engine;
+        let payload = token.split('.').nth(1).expect("a JWT");
+        let claims: Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .unwrap(),
+        )
+        .unwrap();
+        let user = claims["sub"].as_str().unwrap().parse().unwrap();
+        let role = serde_json::from_value(claims["role"].clone()).unwrap();
+        self.state
+            .keys
+            .issue(user, role, self.clock.now())
+            .unwrap()
+            .0
+    }
+
+    /// Create an administrator directly and log in as them.
+    pub async fn admin(&self) -> String {
+        let name = format!("admin{}", &Uuid::new_v4().simple().to_string()[..8]);
+        carebook::auth::accounts::create_admin(
+            &self.state,
+            &name,
+            &format!("{name}@clinic.test"),
+            "admin passphrase".into(),
+        )
+        .await
+        .expect("admin created");
+        self.login(&name, "admin passphrase").await
+    }
+
+    /// Create a staff user (doctor, nurse, receptionist) and return (user id, token).
+    pub async fn staff(&self, admin: &str, role: &str, facility: Option<Uuid>) -> (Uuid, String) {
+        let name = format!("{role}{}", &Uuid::new_v4().simple().to_string()[..8]);
+        let user = self
+            .post(
+                "/api/v1/users",
+                admin,
+                json!({"username": name, "password": "staff passphrase", "role": role,
+                       "first_name": "Staff", "last_name": name, "facility_id": facility}),
+            )
+            .await
+            .expect(201);
+        (user.id(), self.login(&name, "staff passphrase").await)
+    }
+
+    /// Sign a patient up and return (patient id, token).
+    pub async fn patient(&self) -> (Uuid, String) {
+        let name = format!("patient{}", &Uuid::new_v4().simple().to_string()[..10]);
+        let reply = self
+            .send(
+                reqwest::Method::POST,
+                "/api/v1/auth/register",
+                None,
+                Some(json!({"username": name, "password": "patient passphrase", "first_name": "Pat", "last_name": name})),
+            )
+            .await
+            .expect(201);
+        let patient = reply.body["user"]["patient_id"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        (patient, reply.body["access"].as_str().unwrap().to_owned())
+    }
+
+    /// Count rows of a table (to prove nothing was half-written).
+    pub async fn count(&self, table: &str) -> i64 {
+        let backend = self.state.db.backend();
+        let row = self
+            .state
+            .db
+            .conn()
+            .query_one_raw(sea_orm::Statement::from_string(
+                backend,
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get::<i64>("", "n").unwrap()
+    }
+
+    /// Build a clinic: a facility in `time_zone`, a specialty, a 60-minute
+    /// service, a doctor offering it, with `hours` (weekday, start, end) weekly.
+    pub async fn clinic(&self, time_zone: &str, hours: &[(&str, &str, &str)]) -> Clinic {
+        let admin = self.admin().await;
+        let tag = &Uuid::new_v4().simple().to_string()[..8];
+        let facility = self
+            .post(
+                "/api/v1/facilities",
+                &admin,
+                json!({"name": format!("Clinic {tag}"), "kind": "clinic", "time_zone": time_zone}),
+            )
+            .await
+            .expect(201)
+            .id();
+        let specialty = self
+            .post(
+                "/api/v1/specialties",
+                &admin,
+                json!({"code": format!("S{tag}"), "name": format!("Specialty {tag}")}),
+            )
+            .await
+            .expect(201)
+            .id();
+        let service = self
+            .post(
+                "/api/v1/services",
+                &admin,
+                json!({"name": "Long consultation", "specialty_id": specialty, "duration_minutes": 60, "price": "1500.00"}),
+            )
+            .await
+            .expect(201)
+            .id();
+        let (doctor_user, doctor_token) = self.staff(&admin, "doctor", None).await;
+        let doctor = self
+            .post(
+                "/api/v1/doctors",
+                &admin,
+                json!({"user_id": doctor_user, "licence_number": format!("BMDC-{tag}"), "specialty_id": specialty,
+                       "facility_id": facility, "years_of_experience": 12, "consultation_fee": "1000",
+                       "service_ids": [service]}),
+            )
+            .await
+            .expect(201)
+            .id();
+        for (weekday, start, end) in hours {
+            self.post(
+                &format!("/api/v1/doctors/{doctor}/working-hours"),
+                &admin,
+                json!({"weekday": weekday, "start_time": start, "end_time": end}),
+            )
+            .await
+            .expect(201);
+        }
+        let (_, receptionist) = self.staff(&admin, "receptionist", Some(facility)).await;
+        Clinic {
+            admin,
+            facility,
+            specialty,
+            service,
+            doctor,
+            doctor_token,
+            receptionist,
+        }
+    }
+
+    /// Add a second doctor to a clinic with the same hours.
+    pub async fn second_doctor(
+        &self,
+        clinic: &Clinic,
+        hours: &[(&str, &str, &str)],
+    ) -> (Uuid, String) {
+        let tag = &Uuid::new_v4().simple().to_string()[..8];
+        let (user, token) = self.staff(&clinic.admin, "doctor", None).await;
+        let doctor = self
+            .post(
+                "/api/v1/doctors",
+                &clinic.admin,
+                json!({"user_id": user, "licence_number": format!("BMDC-{tag}"), "specialty_id": clinic.specialty,
+                       "facility_id": clinic.facility, "consultation_fee": "800", "service_ids": [clinic.service]}),
+            )
+            .await
+            .expect(201)
+            .id();
+        for (weekday, start, end) in hours {
+            self.post(
+                &format!("/api/v1/doctors/{doctor}/working-hours"),
+                &clinic.admin,
+                json!({"weekday": weekday, "start_time": start, "end_time": end}),
+            )
+            .await
+            .expect(201);
+        }
+        (doctor, token)
+    }
+
+    /// Book as `token` (patient books for themselves when `patient` is None).
+    pub async fn book(
+        &self,
+        token: &str,
+        doctor: Uuid,
+        start: &str,
+        patient: Option<Uuid>,
+    ) -> Reply {
+        let mut body = json!({"doctor_id": doctor, "start": start});
+        if let Some(patient) = patient {
+            body["patient_id"] = json!(patient);
+        }
+        self.post("/api/v1/appointments", token, body).await
+    }
+}
+
+/// What [`TestApp::clinic`] built.
+pub struct Clinic {
+    pub admin: String,
+    pub facility: Uuid,
+    pub specialty: Uuid,
+    pub service: Uuid,
+    pub doctor: Uuid,
+    pub doctor_token: String,
+    pub receptionist: String,
+}
+
+#[test]
+fn database_names_are_replaced_in_urls() {
+    assert_eq!(
+        with_database("postgres://u@h:5432/postgres", "x"),
+        "postgres://u@h:5432/x"
+    );
+    assert_eq!(
+        with_database("postgres://u@h/db?sslmode=disable", "x"),
+        "postgres://u@h/x?sslmode=disable"
+    );
+    assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
+}

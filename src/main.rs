@@ -19,7 +19,11 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Apply pending migrations, then serve the API (the default).
-    Serve,
+    Serve {
+        /// Load the demo clinic first (idempotent).
+        #[arg(long)]
+        demo: bool,
+    },
     /// Apply pending migrations and exit.
     Migrate,
     /// Load data into the database.
@@ -50,9 +54,12 @@ async fn main() -> anyhow::Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let config = Config::load(&cli.config)?;
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => {
+    match cli.command.unwrap_or(Command::Serve { demo: false }) {
+        Command::Serve { demo } => {
             let db = carebook::server::connect(&config).await?;
+            if demo {
+                println!("{}", carebook::seed::demo(&db, chrono::Utc::now()).await?);
+            }
             let listener = tokio::net::TcpListener::bind(config.bind)
                 .await
                 .with_context(|| format!("binding {}", config.bind))?;

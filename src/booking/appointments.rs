@@ -413,12 +413,8 @@ fn local_day(zone: &str, instant: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc
         .map(TimeZone::tz)
         .unwrap_or(chrono_tz::UTC);
     let date = instant.with_timezone(&tz).date_naive();
-    let bound = |d: chrono::NaiveDate| {
-        use chrono::TimeZone as _;
-        tz.from_local_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight"))
-            .earliest()
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_else(|| d.and_hms_opt(1, 0, 0).expect("1 am").and_utc())
-    };
-    (bound(date), bound(date + TimeDelta::days(1)))
+    (
+        calendar::local_midnight(tz, date),
+        calendar::local_midnight(tz, date + TimeDelta::days(1)),
+    )
 }

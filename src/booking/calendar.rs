@@ -78,6 +78,21 @@ pub fn time_off(row: &time_off::Model) -> TimeOff {
     }
 }
 
+/// The instant local midnight of `date` begins in `tz` (the first instant
+/// of the day where DST skips midnight, as in America/Santiago).
+pub fn local_midnight(tz: chrono_tz::Tz, date: NaiveDate) -> DateTime<Utc> {
+    use chrono::TimeZone as _;
+    let local = date.and_hms_opt(0, 0, 0).expect("midnight");
+    match tz.from_local_datetime(&local).earliest() {
+        Some(t) => t.with_timezone(&Utc),
+        None => tz
+            .from_local_datetime(&(local + TimeDelta::hours(1)))
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_else(|| local.and_utc()),
+    }
+}
+
 /// The instants that surely cover local dates `from..=to` in any time zone.
 pub fn window(from: NaiveDate, to: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
     let start = from

@@ -300,7 +300,7 @@ pub async fn add_time_off(
     let tz = TimeZone::parse(&zone_of.time_zone)
         .map(TimeZone::tz)
         .unwrap_or(chrono_tz::UTC);
-    let midnight = |d: NaiveDate| calendar_midnight(tz, d);
+    let midnight = |d: NaiveDate| calendar::local_midnight(tz, d);
     let (kind, start_date, end_date, start_at, end_at) = match input {
         TimeOffInput::Day(day) => (
             TimeOffKind::Day,
@@ -354,19 +354,4 @@ pub async fn add_time_off(
     let affected =
         appointments::busy_ids(state.db.conn(), doctor, facility, start_at, end_at).await?;
     Ok((entry, affected))
-}
-
-/// The instant local midnight of `date` begins (the first instant of the day if midnight is skipped).
-fn calendar_midnight(tz: chrono_tz::Tz, date: NaiveDate) -> DateTime<Utc> {
-    use chrono::TimeZone as _;
-    let local = date.and_hms_opt(0, 0, 0).expect("midnight");
-    match tz.from_local_datetime(&local).earliest() {
-        Some(t) => t.with_timezone(&Utc),
-        // Midnight skipped by DST (e.g. America/Santiago): the day starts at 01:00.
-        None => tz
-            .from_local_datetime(&(local + TimeDelta::hours(1)))
-            .earliest()
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_else(|| local.and_utc()),
-    }
 }

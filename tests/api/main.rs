@@ -10,3 +10,4 @@ mod concurrency;
 mod directory;
 mod health;
 mod schedules;
+mod seed;

@@ -66,52 +66,55 @@ const SPECIALTIES: &[(&str, &str, i64)] = &[
     ("NSUR", "Neurosurgery", 2000),
 ];
 
-/// (key, name, kind, zone, address, location, auto-confirm).
-const FACILITIES: &[(
-    &str,
-    &str,
-    FacilityKind,
-    &str,
-    &str,
-    Option<(&str, &str)>,
-    bool,
-)] = &[
-    (
-        "dhaka",
-        "Dhaka Central Hospital",
-        FacilityKind::Hospital,
-        "Asia/Dhaka",
-        "Savar Road, Savar, Dhaka",
-        Some(("upazila", "365")),
-        true,
-    ),
-    (
-        "chattogram",
-        "Chattogram City Clinic",
-        FacilityKind::Clinic,
-        "Asia/Dhaka",
-        "Hathazari, Chattogram",
-        Some(("upazila", "76")),
-        true,
-    ),
-    (
-        "sylhet",
-        "Sylhet Care Centre",
-        FacilityKind::Hospital,
-        "Asia/Dhaka",
-        "Zindabazar, Sylhet Sadar, Sylhet",
-        Some(("upazila", "281")),
-        false,
-    ),
-    (
-        "newyork",
-        "Carebook Clinic New York",
-        FacilityKind::Clinic,
-        "America/New_York",
-        "350 5th Avenue, New York, NY",
-        None,
-        true,
-    ),
+/// A demo facility.
+struct FacilitySeed {
+    key: &'static str,
+    name: &'static str,
+    kind: FacilityKind,
+    zone: &'static str,
+    address: &'static str,
+    /// (kind, bd-geo code) of its place.
+    location: Option<(&'static str, &'static str)>,
+    auto_confirm: bool,
+}
+
+const FACILITIES: &[FacilitySeed] = &[
+    FacilitySeed {
+        key: "dhaka",
+        name: "Dhaka Central Hospital",
+        kind: FacilityKind::Hospital,
+        zone: "Asia/Dhaka",
+        address: "Savar Road, Savar, Dhaka",
+        location: Some(("upazila", "365")),
+        auto_confirm: true,
+    },
+    FacilitySeed {
+        key: "chattogram",
+        name: "Chattogram City Clinic",
+        kind: FacilityKind::Clinic,
+        zone: "Asia/Dhaka",
+        address: "Hathazari, Chattogram",
+        location: Some(("upazila", "76")),
+        auto_confirm: true,
+    },
+    FacilitySeed {
+        key: "sylhet",
+        name: "Sylhet Care Centre",
+        kind: FacilityKind::Hospital,
+        zone: "Asia/Dhaka",
+        address: "Zindabazar, Sylhet Sadar, Sylhet",
+        location: Some(("upazila", "281")),
+        auto_confirm: false,
+    },
+    FacilitySeed {
+        key: "newyork",
+        name: "Carebook Clinic New York",
+        kind: FacilityKind::Clinic,
+        zone: "America/New_York",
+        address: "350 5th Avenue, New York, NY",
+        location: None,
+        auto_confirm: true,
+    },
 ];
 
 const MALE: &[&str] = &[
@@ -300,23 +303,23 @@ pub async fn demo(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Report> {
 
     // Facilities.
     let mut facility_rows = Vec::new();
-    for (key, name, kind, zone, address, location, auto_confirm) in FACILITIES {
+    for seed in FACILITIES {
         facility_rows.push(facility::Model {
-            id: ids::demo("facility", key),
-            name: (*name).into(),
-            kind: *kind,
-            address: (*address).into(),
-            location_id: location.map(|(k, code)| ids::bd_geo(k, code)),
-            time_zone: (*zone).into(),
+            id: ids::demo("facility", seed.key),
+            name: seed.name.into(),
+            kind: seed.kind,
+            address: seed.address.into(),
+            location_id: seed.location.map(|(k, code)| ids::bd_geo(k, code)),
+            time_zone: seed.zone.into(),
             phone: Some(
-                if *zone == "Asia/Dhaka" {
+                if seed.zone == "Asia/Dhaka" {
                     "+8809610001000"
                 } else {
                     "+12125550100"
                 }
                 .into(),
             ),
-            auto_confirm: *auto_confirm,
+            auto_confirm: seed.auto_confirm,
             created_at: now,
             updated_at: now,
         });
@@ -360,7 +363,7 @@ pub async fn demo(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Report> {
         &hash,
         now,
     )];
-    for (key, ..) in FACILITIES {
+    for FacilitySeed { key, .. } in FACILITIES {
         let facility = Some(ids::demo("facility", key));
         users.push(user_row(
             ids::demo("user", format!("reception.{key}")),
@@ -385,7 +388,11 @@ pub async fn demo(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Report> {
     }
 
     // Doctors: 28 in Bangladesh (every specialty at least once), 4 in New York.
-    let tz_of = |i: usize| TimeZone::parse(FACILITIES[i].3).expect("valid zone").tz();
+    let tz_of = |i: usize| {
+        TimeZone::parse(FACILITIES[i].zone)
+            .expect("valid zone")
+            .tz()
+    };
     let today = now.date_naive();
     let mut doctors = Vec::new();
     let mut doctor_rows = Vec::new();
@@ -458,8 +465,10 @@ pub async fn demo(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Report> {
                 format!("BMDC-A-{:05}", 20000 + n * 113)
             },
             specialty_id: specialty,
-            facility_id: ids::demo("facility", FACILITIES[facility].0),
-            location_id: FACILITIES[facility].5.map(|(k, code)| ids::bd_geo(k, code)),
+            facility_id: ids::demo("facility", FACILITIES[facility].key),
+            location_id: FACILITIES[facility]
+                .location
+                .map(|(k, code)| ids::bd_geo(k, code)),
             years_of_experience: rng.random_range(3..=30),
             consultation_fee_minor: fee,
             currency: currency.into(),
@@ -476,7 +485,7 @@ pub async fn demo(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Report> {
 
         // Weekly hours: Bangladeshi chambers Saturday–Thursday, morning and/or
         // evening; New York Monday–Friday with a lunch break.
-        let facility_id = ids::demo("facility", FACILITIES[facility].0);
+        let facility_id = ids::demo("facility", FACILITIES[facility].key);
         let mut rules = Vec::new();
         let (days, blocks, slot): (&[Weekday], &[(&str, &str)], u32) = if facility == 3 {
             (
@@ -683,7 +692,7 @@ pub async fn demo(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Report> {
         horizon: TimeDelta::days(400),
     };
     let receptionist =
-        |facility: usize| ids::demo("user", format!("reception.{}", FACILITIES[facility].0));
+        |facility: usize| ids::demo("user", format!("reception.{}", FACILITIES[facility].key));
     let mut count = 0usize;
     for day in -21i64..28 {
         let date = today + TimeDelta::days(day);
@@ -735,7 +744,9 @@ pub async fn demo(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Report> {
                     (true, 65..=79) => AppointmentStatus::NoShow,
                     (true, _) => AppointmentStatus::Cancelled,
                     (false, 0..=11) => AppointmentStatus::Cancelled,
-                    (false, _) if !FACILITIES[doctor.facility].6 => AppointmentStatus::Pending,
+                    (false, _) if !FACILITIES[doctor.facility].auto_confirm => {
+                        AppointmentStatus::Pending
+                    }
                     (false, _) => AppointmentStatus::Confirmed,
                 };
                 // Cancelled appointments freed their time; every other one used it.
@@ -757,7 +768,7 @@ pub async fn demo(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Report> {
                     Option<AppointmentStatus>,
                 )> = vec![(
                     AppointmentAction::Booked,
-                    if FACILITIES[doctor.facility].6 {
+                    if FACILITIES[doctor.facility].auto_confirm {
                         AppointmentStatus::Confirmed
                     } else {
                         AppointmentStatus::Pending

@@ -62,8 +62,23 @@ fn is_length_limit(err: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
+/// Whether JSON text contains an escaped NUL character (`\u0000`); raw NUL
+/// bytes are not valid JSON anyway. Text with NUL cannot be stored in
+/// PostgreSQL, so it is refused everywhere.
+fn has_escaped_nul(bytes: &[u8]) -> bool {
+    bytes
+        .windows(6)
+        .any(|w| w[0] == b'\\' && w[1] == b'u' && &w[2..] == b"0000")
+}
+
 /// Deserialise JSON, naming the field of the first error.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    if has_escaped_nul(bytes) {
+        return Err(AppError::bad_field(
+            "body",
+            "text must not contain NUL (\\u0000) characters",
+        ));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = err.path().to_string();
@@ -116,6 +131,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
         let query = parts.uri.query().unwrap_or_default();
+        if query.contains("%00") {
+            return Err(AppError::bad_field(
+                "query",
+                "parameters must not contain NUL (%00) characters",
+            ));
+        }
         let deserializer =
             serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(deserializer)

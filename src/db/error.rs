@@ -51,6 +51,30 @@ pub fn violation(err: &DbErr) -> Option<Violation> {
     }
 }
 
+fn database_code(err: &DbErr) -> Option<String> {
+    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = err
+    else {
+        return None;
+    };
+    e.as_database_error()
+        .and_then(|db| db.code())
+        .map(|c| c.into_owned())
+}
+
+/// A failure worth retrying: SQLite busy past the timeout, a PostgreSQL
+/// serialisation failure or deadlock. Answered 503 with `Retry-After`.
+fn transient(err: &DbErr) -> bool {
+    matches!(
+        database_code(err).as_deref(),
+        Some("5" | "261" | "517" | "40001" | "40P01")
+    )
+}
+
+/// PostgreSQL refuses NUL characters in text (SQLSTATE 22021); the client sent one.
+fn text_with_nul(err: &DbErr) -> bool {
+    matches!(database_code(err).as_deref(), Some("22021" | "22P05"))
+}
+
 /// Known unique constraints: (PostgreSQL index name, SQLite column list, field, message).
 const UNIQUES: &[(&str, &str, &str, &str)] = &[
     (
@@ -168,6 +192,10 @@ pub fn to_app_error(err: DbErr) -> AppError {
             errors: Default::default(),
             rule: Some("check_failed"),
         },
+        None if transient(&err) => AppError::Unavailable,
+        None if text_with_nul(&err) => {
+            AppError::bad_field("body", "text must not contain NUL (\\u0000) characters")
+        }
         None => match err {
             DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => AppError::Unavailable,
             DbErr::RecordNotFound(_) => AppError::NotFound("record"),

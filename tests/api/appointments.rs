@@ -485,6 +485,7 @@ async fn appointment_in(
         "in_progress" => &["check-in", "start"],
         "completed" => &["check-in", "start", "complete"],
         "cancelled" => &["cancel"],
+        "no_show" => &[],
         _ => unreachable!(),
     };
     for step in steps {
@@ -525,6 +526,8 @@ async fn every_transition_outside_the_lifecycle_is_refused_with_409() {
     app.clock.set(at("2026-11-29T08:00:00Z"));
     let admin = &app.renew(admin);
     let allowed = [
+        ("pending", "confirm"),
+        ("pending", "cancel"),
         ("confirmed", "check-in"),
         ("confirmed", "no-show"),
         ("confirmed", "cancel"),
@@ -552,7 +555,7 @@ async fn every_transition_outside_the_lifecycle_is_refused_with_409() {
             );
             assert_eq!(reply.rule(), "illegal_transition");
         }
-        if !["confirmed"].contains(status) {
+        if !["confirmed", "pending"].contains(status) {
             app.post(
                 &format!("/api/v1/appointments/{id}/reschedule"),
                 admin,

@@ -21,28 +21,13 @@ pub enum Environment {
 #[derive(Debug, Clone, Args)]
 pub struct ConfigArgs {
     /// Database URL: `sqlite://PATH` (created if missing) or `postgres://…`.
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        default_value = "sqlite://carebook.db",
-        global = true
-    )]
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://carebook.db", global = true)]
     pub database_url: String,
     /// Address to listen on.
-    #[arg(
-        long,
-        env = "CAREBOOK_BIND",
-        default_value = "127.0.0.1:8080",
-        global = true
-    )]
+    #[arg(long, env = "CAREBOOK_BIND", default_value = "127.0.0.1:8080", global = true)]
     pub bind: SocketAddr,
     /// Secret for signing access tokens (HS256, at least 32 bytes).
-    #[arg(
-        long,
-        env = "CAREBOOK_JWT_SECRET",
-        hide_env_values = true,
-        global = true
-    )]
+    #[arg(long, env = "CAREBOOK_JWT_SECRET", hide_env_values = true, global = true)]
     pub jwt_secret: Option<String>,
     /// development or production.
     #[arg(
@@ -71,20 +56,10 @@ pub struct ConfigArgs {
     #[arg(long, env = "CAREBOOK_DB_MAX_CONNECTIONS", global = true)]
     pub db_max_connections: Option<u32>,
     /// Minimum notice before an appointment starts, in minutes.
-    #[arg(
-        long,
-        env = "CAREBOOK_MIN_NOTICE_MINUTES",
-        default_value_t = 60,
-        global = true
-    )]
+    #[arg(long, env = "CAREBOOK_MIN_NOTICE_MINUTES", default_value_t = 60, global = true)]
     pub min_notice_minutes: u32,
     /// How far ahead appointments can be booked, in days.
-    #[arg(
-        long,
-        env = "CAREBOOK_BOOKING_HORIZON_DAYS",
-        default_value_t = 90,
-        global = true
-    )]
+    #[arg(long, env = "CAREBOOK_BOOKING_HORIZON_DAYS", default_value_t = 90, global = true)]
     pub booking_horizon_days: u32,
     /// Patients may cancel or reschedule up to this many minutes before the start.
     #[arg(
@@ -95,12 +70,7 @@ pub struct ConfigArgs {
     )]
     pub cancellation_window_minutes: u32,
     /// A no-show may be recorded this many minutes after the start.
-    #[arg(
-        long,
-        env = "CAREBOOK_NO_SHOW_GRACE_MINUTES",
-        default_value_t = 15,
-        global = true
-    )]
+    #[arg(long, env = "CAREBOOK_NO_SHOW_GRACE_MINUTES", default_value_t = 15, global = true)]
     pub no_show_grace_minutes: u32,
 }
 
@@ -193,10 +163,7 @@ impl Config {
             bind: args.bind,
             jwt_secret,
             environment: args.environment,
-            public_url: args
-                .public_url
-                .as_ref()
-                .map(|u| u.trim_end_matches('/').to_owned()),
+            public_url: args.public_url.as_ref().map(|u| u.trim_end_matches('/').to_owned()),
             body_limit: args.body_limit,
             db_max_connections: args.db_max_connections,
             booking: BookingPolicy {
@@ -227,10 +194,7 @@ impl Config {
 fn normalise_database_url(url: &str) -> anyhow::Result<String> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(url.to_owned())
-    } else if let Some(rest) = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-    {
+    } else if let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
         if rest.is_empty() {
             bail!("DATABASE_URL: a SQLite URL needs a file path, e.g. sqlite://carebook.db");
         }
@@ -286,14 +250,8 @@ mod tests {
 
     #[test]
     fn database_urls_are_normalised() {
-        assert_eq!(
-            normalise_database_url("sqlite:x.db").unwrap(),
-            "sqlite://x.db"
-        );
-        assert_eq!(
-            normalise_database_url("sqlite://x.db").unwrap(),
-            "sqlite://x.db"
-        );
+        assert_eq!(normalise_database_url("sqlite:x.db").unwrap(), "sqlite://x.db");
+        assert_eq!(normalise_database_url("sqlite://x.db").unwrap(), "sqlite://x.db");
         assert!(normalise_database_url("postgres://u@h/db").is_ok());
         assert!(normalise_database_url("mysql://h/db").is_err());
         assert!(normalise_database_url("sqlite://").is_err());
@@ -305,10 +263,7 @@ mod tests {
             secret_path("sqlite://data/c.db?mode=rwc"),
             PathBuf::from("data/c.db.jwt-secret")
         );
-        assert_eq!(
-            secret_path("postgres://h/db"),
-            PathBuf::from(".carebook-jwt-secret")
-        );
+        assert_eq!(secret_path("postgres://h/db"), PathBuf::from(".carebook-jwt-secret"));
     }
 
     #[test]

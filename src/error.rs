@@ -49,6 +49,7 @@ pub struct Problem {
     pub rule: Option<String>,
     /// Field → messages, for validation problems.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[schema(value_type = Option<std::collections::HashMap<String, Vec<String>>>, example = json!({"start": ["the start is not on the slot grid"]}))]
     pub errors: FieldErrors,
 }
 
@@ -166,26 +167,15 @@ impl AppError {
                 None,
                 errors.clone(),
             ),
-            AppError::Validation {
-                detail,
-                errors,
-                rule,
-            } => (
+            AppError::Validation { detail, errors, rule } => (
                 problem_type(rule.unwrap_or("validation_failed")),
                 Some(detail.clone()),
                 rule.map(str::to_owned),
                 errors.clone(),
             ),
-            AppError::Unauthorized(why) => {
-                (blank(), Some((*why).to_owned()), None, FieldErrors::new())
-            }
+            AppError::Unauthorized(why) => (blank(), Some((*why).to_owned()), None, FieldErrors::new()),
             AppError::Forbidden(why) => (blank(), Some(why.clone()), None, FieldErrors::new()),
-            AppError::NotFound(what) => (
-                blank(),
-                Some(format!("{what} not found")),
-                None,
-                FieldErrors::new(),
-            ),
+            AppError::NotFound(what) => (blank(), Some(format!("{what} not found")), None, FieldErrors::new()),
             AppError::Conflict { rule, detail } => (
                 problem_type(rule),
                 Some(detail.clone()),
@@ -204,9 +194,7 @@ impl AppError {
                 None,
                 FieldErrors::new(),
             ),
-            AppError::UnsupportedMediaType(why) => {
-                (blank(), Some(why.clone()), None, FieldErrors::new())
-            }
+            AppError::UnsupportedMediaType(why) => (blank(), Some(why.clone()), None, FieldErrors::new()),
             AppError::TooManyRequests { retry_after } => (
                 blank(),
                 Some(format!("too many requests; retry after {retry_after} s")),
@@ -310,15 +298,8 @@ impl From<garde::Report> for AppError {
         let mut errors = FieldErrors::new();
         for (path, error) in report.iter() {
             let field = path.to_string();
-            let field = if field.is_empty() {
-                "body".to_owned()
-            } else {
-                field
-            };
-            errors
-                .entry(field)
-                .or_default()
-                .push(error.message().to_string());
+            let field = if field.is_empty() { "body".to_owned() } else { field };
+            errors.entry(field).or_default().push(error.message().to_string());
         }
         let detail = errors
             .iter()

@@ -62,9 +62,7 @@ async fn run() -> anyhow::Result<()> {
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_new(&cli.config.log).unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+        .with_env_filter(EnvFilter::try_new(&cli.config.log).unwrap_or_else(|_| EnvFilter::new("info")))
         .with_target(false)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -80,9 +78,7 @@ async fn run() -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("binding {}", config.bind))?;
             let address = listener.local_addr()?;
-            println!(
-                "Carebook listening on http://{address}  (API docs: http://{address}/api/v1/openapi.json)"
-            );
+            println!("Carebook listening on http://{address}  (API docs: http://{address}/api/v1/openapi.json)");
             carebook::server::serve(carebook::server::state(db, config), listener).await?;
         }
         Command::Migrate => {

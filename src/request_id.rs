@@ -26,9 +26,7 @@ fn acceptable(value: &HeaderValue) -> Option<String> {
     let value = value.to_str().ok()?;
     let ok = !value.is_empty()
         && value.len() <= 64
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
     ok.then(|| value.to_owned())
 }
 
@@ -40,15 +38,11 @@ pub async fn middleware(mut request: Request, next: Next) -> Response {
         .and_then(acceptable)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let header = HeaderValue::from_str(&id).expect("request id is visible ASCII");
-    request
-        .headers_mut()
-        .insert(X_REQUEST_ID.clone(), header.clone());
+    request.headers_mut().insert(X_REQUEST_ID.clone(), header.clone());
     // Only the method and the route template are logged: paths can carry ids of
     // patients, and query strings can carry search terms.
     let span = tracing::info_span!("request", request_id = %id, method = %request.method());
-    let mut response = REQUEST_ID
-        .scope(id, next.run(request).instrument(span))
-        .await;
+    let mut response = REQUEST_ID.scope(id, next.run(request).instrument(span)).await;
     response.headers_mut().insert(X_REQUEST_ID.clone(), header);
     response
 }

@@ -24,17 +24,15 @@ use uuid::Uuid;
 use crate::auth::password;
 use crate::booking::calendar::local_midnight;
 use crate::db::entities::{
-    appointment, appointment_event, doctor, doctor_service, facility, patient, service, specialty,
-    time_off, user, working_hours,
+    appointment, appointment_event, doctor, doctor_service, facility, patient, service, specialty, time_off, user,
+    working_hours,
 };
 use crate::db::{Db, ids};
 use crate::domain::{
-    AppointmentAction, AppointmentKind, AppointmentStatus, BloodGroup, FacilityKind, Phone, Role,
-    Sex, TimeOffKind, TimeZone,
+    AppointmentAction, AppointmentKind, AppointmentStatus, BloodGroup, FacilityKind, Phone, Role, Sex, TimeOffKind,
+    TimeZone,
 };
-use crate::scheduling::{
-    Calendar, Interval, Limits, Slot, TimeOff, TimeOffSpan, WorkingHoursRule, available_slots,
-};
+use crate::scheduling::{Calendar, Interval, Limits, Slot, TimeOff, TimeOffSpan, WorkingHoursRule, available_slots};
 
 /// The password of every demo account.
 pub const DEMO_PASSWORD: &str = "carebook-demo";
@@ -118,15 +116,14 @@ const FACILITIES: &[FacilitySeed] = &[
 ];
 
 const MALE: &[&str] = &[
-    "Rahim", "Karim", "Abdul", "Tanvir", "Arif", "Hasan", "Imran", "Sajid", "Rafiq", "Jamal",
-    "Kamal", "Nazmul", "Shakil", "Mahmud", "Anwar", "Faisal", "Habib", "Rashed", "Sohel", "Tariq",
-    "Zahid", "Minhaz", "Shahriar", "Rakib", "Asif", "Fahim", "Nayeem", "Omar", "Yusuf", "Mizanur",
+    "Rahim", "Karim", "Abdul", "Tanvir", "Arif", "Hasan", "Imran", "Sajid", "Rafiq", "Jamal", "Kamal", "Nazmul",
+    "Shakil", "Mahmud", "Anwar", "Faisal", "Habib", "Rashed", "Sohel", "Tariq", "Zahid", "Minhaz", "Shahriar", "Rakib",
+    "Asif", "Fahim", "Nayeem", "Omar", "Yusuf", "Mizanur",
 ];
 const FEMALE: &[&str] = &[
-    "Ayesha", "Fatema", "Nusrat", "Sadia", "Tahmina", "Farhana", "Nasreen", "Shirin", "Sharmin",
-    "Rumana", "Jannat", "Laila", "Mahmuda", "Nadia", "Rokeya", "Sabina", "Tania", "Yasmin",
-    "Zarin", "Afroza", "Bilkis", "Dilruba", "Habiba", "Ishrat", "Khadija", "Marium", "Nargis",
-    "Parvin", "Ruksana", "Selina",
+    "Ayesha", "Fatema", "Nusrat", "Sadia", "Tahmina", "Farhana", "Nasreen", "Shirin", "Sharmin", "Rumana", "Jannat",
+    "Laila", "Mahmuda", "Nadia", "Rokeya", "Sabina", "Tania", "Yasmin", "Zarin", "Afroza", "Bilkis", "Dilruba",
+    "Habiba", "Ishrat", "Khadija", "Marium", "Nargis", "Parvin", "Ruksana", "Selina",
 ];
 const SURNAMES: &[&str] = &[
     "Rahman",
@@ -220,11 +217,7 @@ impl std::fmt::Display for Report {
             self.time_off,
             self.appointments
         )?;
-        let statuses: Vec<String> = self
-            .by_status
-            .iter()
-            .map(|(s, n)| format!("{s} {n}"))
-            .collect();
+        let statuses: Vec<String> = self.by_status.iter().map(|(s, n)| format!("{s} {n}")).collect();
         writeln!(f, "appointments by status: {}", statuses.join(", "))?;
         write!(
             f,
@@ -245,11 +238,7 @@ struct DoctorPlan {
 /// Load the demo clinic, relative to `now`. Errors: any database failure (nothing is written then).
 pub async fn demo(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Report> {
     let admin_id = ids::demo("user", "admin");
-    if user::Entity::find_by_id(admin_id)
-        .one(db.conn())
-        .await?
-        .is_some()
-    {
+    if user::Entity::find_by_id(admin_id).one(db.conn()).await?.is_some() {
         return Ok(Report::default());
     }
     let mut rng = ChaCha8Rng::seed_from_u64(20261121);
@@ -281,10 +270,7 @@ pub async fn demo(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Report> {
         });
         for (kind, minutes, factor) in [("consultation", 30, 1), ("extended consultation", 60, 2)] {
             let service_id = ids::demo("service", format!("{code}/{kind}"));
-            services_by_specialty
-                .entry(id)
-                .or_default()
-                .push((service_id, minutes));
+            services_by_specialty.entry(id).or_default().push((service_id, minutes));
             rows_service.push(service::Model {
                 id: service_id,
                 name: format!("{name} {kind}"),
@@ -329,13 +315,7 @@ pub async fn demo(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Report> {
     // US-priced services for the New York clinic.
     let us_services = [
         ("us/general", "General consultation (US)", 4, 30, 12000),
-        (
-            "us/cardiology",
-            "Cardiology consultation (US)",
-            0,
-            30,
-            25000,
-        ),
+        ("us/cardiology", "Cardiology consultation (US)", 0, 30, 25000),
     ];
     for (key, name, specialty_index, minutes, price) in us_services {
         rows_service.push(service::Model {
@@ -388,11 +368,7 @@ pub async fn demo(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Report> {
     }
 
     // Doctors: 28 in Bangladesh (every specialty at least once), 4 in New York.
-    let tz_of = |i: usize| {
-        TimeZone::parse(FACILITIES[i].zone)
-            .expect("valid zone")
-            .tz()
-    };
+    let tz_of = |i: usize| TimeZone::parse(FACILITIES[i].zone).expect("valid zone").tz();
     let today = now.date_naive();
     let mut doctors = Vec::new();
     let mut doctor_rows = Vec::new();
@@ -404,9 +380,7 @@ pub async fn demo(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Report> {
         let user_id = ids::demo("user", format!("doctor{:02}", n + 1));
         let (facility, specialty_index, first, last) = if n < 28 {
             let female = rng.random_bool(0.5);
-            let first = *(if female { FEMALE } else { MALE })
-                .choose(&mut rng)
-                .expect("names");
+            let first = *(if female { FEMALE } else { MALE }).choose(&mut rng).expect("names");
             // Cardiology (0) is at every Bangladeshi facility; the rest spread round-robin.
             (
                 n % 3,
@@ -466,9 +440,7 @@ pub async fn demo(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Report> {
             },
             specialty_id: specialty,
             facility_id: ids::demo("facility", FACILITIES[facility].key),
-            location_id: FACILITIES[facility]
-                .location
-                .map(|(k, code)| ids::bd_geo(k, code)),
+            location_id: FACILITIES[facility].location.map(|(k, code)| ids::bd_geo(k, code)),
             years_of_experience: rng.random_range(3..=30),
             consultation_fee_minor: fee,
             currency: currency.into(),
@@ -489,13 +461,7 @@ pub async fn demo(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Report> {
         let mut rules = Vec::new();
         let (days, blocks, slot): (&[Weekday], &[(&str, &str)], u32) = if facility == 3 {
             (
-                &[
-                    Weekday::Mon,
-                    Weekday::Tue,
-                    Weekday::Wed,
-                    Weekday::Thu,
-                    Weekday::Fri,
-                ],
+                &[Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri],
                 &[("09:00", "12:00"), ("13:00", "17:00")],
                 30,
             )
@@ -591,27 +557,17 @@ pub async fn demo(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Report> {
     report.time_off = time_off_rows.len();
 
     // Patients: 200 with logins, 40 walk-ins registered by reception.
-    let upazilas: Vec<Uuid> = (1..=494)
-        .map(|i| ids::bd_geo("upazila", &i.to_string()))
-        .collect();
+    let upazilas: Vec<Uuid> = (1..=494).map(|i| ids::bd_geo("upazila", &i.to_string())).collect();
     let mut patient_rows = Vec::new();
     for n in 1..=240usize {
-        let sex = if rng.random_bool(0.5) {
-            Sex::Female
-        } else {
-            Sex::Male
-        };
+        let sex = if rng.random_bool(0.5) { Sex::Female } else { Sex::Male };
         let first = *(if sex == Sex::Female { FEMALE } else { MALE })
             .choose(&mut rng)
             .expect("names");
         let last = surname(&mut rng, sex == Sex::Female);
-        let phone = Phone::parse(&format!(
-            "01{}{:08}",
-            [3, 5, 6, 7, 8, 9][n % 6],
-            10_000_000 + n * 9173
-        ))
-        .map_err(|e| anyhow::anyhow!("demo phone: {e}"))?
-        .into_string();
+        let phone = Phone::parse(&format!("01{}{:08}", [3, 5, 6, 7, 8, 9][n % 6], 10_000_000 + n * 9173))
+            .map_err(|e| anyhow::anyhow!("demo phone: {e}"))?
+            .into_string();
         let user_id = (n <= 200).then(|| ids::demo("user", format!("patient{n:03}")));
         let email = format!("patient{n:03}@example.com");
         if let Some(user_id) = user_id {
@@ -645,30 +601,18 @@ pub async fn demo(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Report> {
             sex: Some(sex),
             phone: Some(phone),
             email: user_id.map(|_| email),
-            address: format!(
-                "House {}, Road {}",
-                rng.random_range(1..200),
-                rng.random_range(1..30)
-            ),
+            address: format!("House {}, Road {}", rng.random_range(1..200), rng.random_range(1..30)),
             location_id: Some(*upazilas.choose(&mut rng).expect("upazilas")),
             national_id: Some(format!("{:010}", 1_900_000_000u64 + n as u64 * 7919)),
             insurance_number: (n % 3 == 0).then(|| format!("INS-{:06}", n * 31)),
             blood_group: Some(BloodGroup::ALL[n % BloodGroup::ALL.len()]),
-            allergies: if n % 7 == 0 {
-                "Penicillin".into()
-            } else {
-                String::new()
-            },
+            allergies: if n % 7 == 0 { "Penicillin".into() } else { String::new() },
             medical_history: if n % 5 == 0 {
                 "Hypertension".into()
             } else {
                 String::new()
             },
-            emergency_contact_name: format!(
-                "{} {}",
-                MALE.choose(&mut rng).expect("names"),
-                surname(&mut rng, false)
-            ),
+            emergency_contact_name: format!("{} {}", MALE.choose(&mut rng).expect("names"), surname(&mut rng, false)),
             emergency_contact_phone: None,
             created_at: now,
             updated_at: now,
@@ -691,29 +635,21 @@ pub async fn demo(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Report> {
         minimum_notice: TimeDelta::zero(),
         horizon: TimeDelta::days(400),
     };
-    let receptionist =
-        |facility: usize| ids::demo("user", format!("reception.{}", FACILITIES[facility].key));
+    let receptionist = |facility: usize| ids::demo("user", format!("reception.{}", FACILITIES[facility].key));
     let mut count = 0usize;
     for day in -21i64..28 {
         let date = today + TimeDelta::days(day);
         for doctor in doctors.iter_mut() {
             let use_service = rng.random_bool(0.5);
-            let service =
-                use_service.then(|| *doctor.services.choose(&mut rng).expect("a service"));
+            let service = use_service.then(|| *doctor.services.choose(&mut rng).expect("a service"));
             let duration = service.map(|(_, minutes)| TimeDelta::minutes(minutes.into()));
             let calendar = Calendar {
                 working_hours: &doctor.rules,
                 time_off: &doctor.time_off,
                 busy: &doctor.busy,
             };
-            let free: Vec<Slot> = available_slots(
-                &calendar,
-                date,
-                date,
-                duration,
-                now - TimeDelta::days(30),
-                wide_open,
-            );
+            let free: Vec<Slot> =
+                available_slots(&calendar, date, date, duration, now - TimeDelta::days(30), wide_open);
             if free.is_empty() {
                 continue;
             }
@@ -744,9 +680,7 @@ pub async fn demo(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Report> {
                     (true, 65..=79) => AppointmentStatus::NoShow,
                     (true, _) => AppointmentStatus::Cancelled,
                     (false, 0..=11) => AppointmentStatus::Cancelled,
-                    (false, _) if !FACILITIES[doctor.facility].auto_confirm => {
-                        AppointmentStatus::Pending
-                    }
+                    (false, _) if !FACILITIES[doctor.facility].auto_confirm => AppointmentStatus::Pending,
                     (false, _) => AppointmentStatus::Confirmed,
                 };
                 // Cancelled appointments freed their time; every other one used it.
@@ -762,11 +696,7 @@ pub async fn demo(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Report> {
                 } else {
                     receptionist(doctor.facility)
                 };
-                let mut steps: Vec<(
-                    AppointmentAction,
-                    AppointmentStatus,
-                    Option<AppointmentStatus>,
-                )> = vec![(
+                let mut steps: Vec<(AppointmentAction, AppointmentStatus, Option<AppointmentStatus>)> = vec![(
                     AppointmentAction::Booked,
                     if FACILITIES[doctor.facility].auto_confirm {
                         AppointmentStatus::Confirmed
@@ -804,9 +734,7 @@ pub async fn demo(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Report> {
                             AppointmentStatus::Completed,
                             Some(AppointmentStatus::InProgress),
                         ));
-                        let n = queue
-                            .entry((doctor.id, slot.local_start().date_naive()))
-                            .or_insert(0);
+                        let n = queue.entry((doctor.id, slot.local_start().date_naive())).or_insert(0);
                         *n += 1;
                         queue_number = Some(*n);
                     }
@@ -854,8 +782,7 @@ pub async fn demo(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Report> {
                         old_end_at: None,
                         new_start_at: Some(slot.start),
                         new_end_at: Some(slot.end),
-                        reason: (*action == AppointmentAction::Cancelled)
-                            .then(|| "Patient asked to cancel".to_owned()),
+                        reason: (*action == AppointmentAction::Cancelled).then(|| "Patient asked to cancel".to_owned()),
                         created_at: at.min(now),
                     });
                 }
@@ -925,10 +852,7 @@ fn user_row(
 }
 
 /// Insert rows in batches of 200 (well under every database's parameter limit).
-async fn insert_all<A>(
-    db: &impl ConnectionTrait,
-    rows: Vec<<A::Entity as EntityTrait>::Model>,
-) -> anyhow::Result<()>
+async fn insert_all<A>(db: &impl ConnectionTrait, rows: Vec<<A::Entity as EntityTrait>::Model>) -> anyhow::Result<()>
 where
     A: ActiveModelTrait + Send,
     <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,

@@ -30,11 +30,8 @@ pub fn state(db: Db, config: Config) -> AppState {
 /// Serve the API on `listener` until Ctrl-C or SIGTERM.
 pub async fn serve(state: AppState, listener: TcpListener) -> std::io::Result<()> {
     let app = crate::api::app(state);
-    let service =
-        axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app);
-    axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown())
-        .await
+    let service = axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app);
+    axum::serve(listener, service).with_graceful_shutdown(shutdown()).await
 }
 
 async fn shutdown() {
@@ -43,9 +40,7 @@ async fn shutdown() {
     };
     #[cfg(unix)]
     let terminate = async {
-        if let Ok(mut signal) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
+        if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             signal.recv().await;
         }
     };

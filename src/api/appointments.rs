@@ -5,6 +5,7 @@
 //! receptionists and admins everything.
 
 use axum::Json;
+use axum::http::{HeaderName, HeaderValue};
 use axum::extract::State;
 use axum::response::IntoResponse;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
@@ -14,6 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
+use super::conditional::{IfMatch, etag, version_tag};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{Page, PageLinks, ordering, page_request};
 use super::responses::{ReadErrors, WriteErrors};
@@ -122,6 +124,7 @@ pub struct AppointmentIn {
     pub patient_id: Option<Uuid>,
     #[serde(default)]
     #[schema(example = "Chest pain on exertion")]
+    #[schema(max_length = 1000)]
     #[garde(custom(rules::long_text::<1000>))]
     pub reason: String,
     /// Default in_person.
@@ -134,6 +137,7 @@ pub struct AppointmentIn {
 #[serde(deny_unknown_fields)]
 pub struct CancelIn {
     #[schema(example = "Feeling better")]
+    #[schema(min_length = 1, max_length = 500)]
     #[garde(custom(rules::text::<500>))]
     pub reason: String,
 }
@@ -191,10 +195,15 @@ impl From<appointment_event::Model> for AppointmentEventOut {
 #[serde(deny_unknown_fields)]
 pub struct AppointmentQuery {
     /// One status or several, comma-separated (`confirmed,checked_in`).
+    #[param(
+        pattern = "^((pending|confirmed|checked_in|in_progress|completed|cancelled|no_show)(,(pending|confirmed|checked_in|in_progress|completed|cancelled|no_show))*)?$"
+    )]
     pub status: Option<String>,
     /// Only appointments ending after this: RFC 3339 instant or `YYYY-MM-DD` (00:00 UTC).
+    #[param(schema_with = date_or_instant)]
     pub from: Option<String>,
     /// Only appointments starting before this: RFC 3339 instant or `YYYY-MM-DD` (the end of that day, UTC).
+    #[param(schema_with = date_or_instant)]
     pub to: Option<String>,
     /// Only this doctor's.
     pub doctor: Option<Uuid>,
@@ -203,11 +212,32 @@ pub struct AppointmentQuery {
     /// Only at this facility.
     pub facility: Option<Uuid>,
     /// `start`, `created_at`, `status`, `queue_number`; `-` for descending (default `start`).
+    #[param(pattern = "^(-?(start|created_at|status|queue_number)(,-?(start|created_at|status|queue_number))*)?$")]
     pub ordering: Option<String>,
     /// Page number, from 1.
+    #[serde(default, deserialize_with = "super::rules::query_integer")]
+    #[param(minimum = 1, maximum = 100000)]
     pub page: Option<u64>,
     /// Items per page, 1–100 (default 20).
+    #[serde(default, deserialize_with = "super::rules::query_integer")]
+    #[param(minimum = 1, maximum = 100)]
     pub page_size: Option<u64>,
+}
+
+/// A date (`YYYY-MM-DD`) or an RFC 3339 instant.
+fn date_or_instant() -> utoipa::openapi::Schema {
+    use utoipa::openapi::schema::{AnyOfBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    let string = |format| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(format)))
+    };
+    utoipa::openapi::Schema::AnyOf(
+        AnyOfBuilder::new()
+            .item(string(KnownFormat::Date))
+            .item(string(KnownFormat::DateTime))
+            .build(),
+    )
 }
 
 /// Page and page size only.
@@ -216,8 +246,12 @@ pub struct AppointmentQuery {
 #[serde(deny_unknown_fields)]
 pub struct HistoryQuery {
     /// Page number, from 1.
+    #[serde(default, deserialize_with = "super::rules::query_integer")]
+    #[param(minimum = 1, maximum = 100000)]
     pub page: Option<u64>,
     /// Items per page, 1–100 (default 20).
+    #[serde(default, deserialize_with = "super::rules::query_integer")]
+    #[param(minimum = 1, maximum = 100)]
     pub page_size: Option<u64>,
 }
 
@@ -245,29 +279,24 @@ async fn reload(state: &AppState, id: Uuid) -> AppResult<AppointmentOut> {
 
 /// Book an appointment. Patients book for themselves; receptionists and admins for any patient.
 #[utoipa::path(post, path = "/api/v1/appointments", tag = "appointments", request_body = AppointmentIn,
-    responses((status = 201, description = "Booked (confirmed, or pending where the facility confirms by hand)", body = AppointmentOut), WriteErrors),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Any unique string (1–255 visible ASCII characters) for this booking: a retry with the same key and body within 24 hours returns the first response (with `Idempotent-Replayed: true`) instead of booking twice; the same key with a different body is refused with 422.")),
+    responses((status = 201, description = "Booked (confirmed, or pending where the facility confirms by hand)", body = AppointmentOut, headers(("Location" = String, description = "The new resource"), ("Idempotent-Replayed" = String, description = "`true` when this is the stored response to an earlier request with the same Idempotency-Key"))), WriteErrors),
     security(("bearer" = [])))]
 pub async fn create_appointment(
     State(state): State<AppState>,
     actor: Actor,
     ApiJson(body): ApiJson<AppointmentIn>,
 ) -> AppResult<impl IntoResponse> {
-    authorize(&actor, Action::AppointmentCreate)?;
     body.validate()?;
     let patient_id = match (actor.role, body.patient_id, actor.patient_id) {
         (Role::Patient, None, Some(own)) => own,
         (Role::Patient, Some(given), Some(own)) if given == own => own,
         (Role::Patient, _, _) => {
-            return Err(AppError::Forbidden(
-                "patients may only book for themselves".into(),
-            ));
+            return Err(AppError::Forbidden("patients may only book for themselves".into()));
         }
         (_, Some(given), _) => given,
         (_, None, _) => {
-            return Err(AppError::invalid_field(
-                "patient_id",
-                "is required when staff book",
-            ));
+            return Err(AppError::invalid_field("patient_id", "is required when staff book"));
         }
     };
     let request = BookingRequest {
@@ -279,19 +308,16 @@ pub async fn create_appointment(
         kind: body.kind.unwrap_or(AppointmentKind::InPerson),
     };
     let id = booking::book(&state, &actor, request).await?;
-    Ok(created(
-        format!("/api/v1/appointments/{id}"),
-        reload(&state, id).await?,
-    ))
+    Ok(created(format!("/api/v1/appointments/{id}"), reload(&state, id).await?))
 }
 
 fn instant(field: &'static str, value: &str, end_of_day: bool) -> AppResult<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(value) {
         return Ok(t.with_timezone(&Utc));
     }
-    let date: NaiveDate = value.parse().map_err(|_| {
-        AppError::bad_field(field, "must be an RFC 3339 instant or a date YYYY-MM-DD")
-    })?;
+    let date: NaiveDate = value
+        .parse()
+        .map_err(|_| AppError::bad_field(field, "must be an RFC 3339 instant or a date YYYY-MM-DD"))?;
     let midnight = date.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
     Ok(if end_of_day {
         midnight + TimeDelta::days(1)
@@ -327,33 +353,21 @@ pub async fn list_appointments(
         _ => AppointmentScope::Nothing,
     };
     let page = page_request(query.page, query.page_size)?;
-    let order = ordering(
-        query.ordering.as_deref(),
-        appointments::APPOINTMENT_ORDERING,
-    )?;
-    let statuses = match rules::clean(query.status) {
-        Some(list) => list
+    let order = ordering(query.ordering.as_deref(), appointments::APPOINTMENT_ORDERING)?;
+    let statuses = match query.status.as_deref() {
+        Some(list) if !list.is_empty() => list
             .split(',')
             .map(|s| {
-                s.trim()
-                    .parse::<AppointmentStatus>()
+                s.parse::<AppointmentStatus>()
                     .map_err(|m| AppError::bad_field("status", m))
             })
             .collect::<AppResult<Vec<_>>>()?,
-        None => Vec::new(),
+        _ => Vec::new(),
     };
     let filter = AppointmentFilter {
         statuses,
-        from: query
-            .from
-            .as_deref()
-            .map(|v| instant("from", v, false))
-            .transpose()?,
-        to: query
-            .to
-            .as_deref()
-            .map(|v| instant("to", v, true))
-            .transpose()?,
+        from: query.from.as_deref().map(|v| instant("from", v, false)).transpose()?,
+        to: query.to.as_deref().map(|v| instant("to", v, true)).transpose()?,
         doctor: query.doctor,
         patient: query.patient,
         facility: query.facility,
@@ -362,22 +376,21 @@ pub async fn list_appointments(
     Ok(Json(links.page(page, paged, AppointmentOut::from)))
 }
 
+/// An appointment with its `ETag` header.
+pub type Tagged = ([(HeaderName, HeaderValue); 1], Json<AppointmentOut>);
+
+fn tagged(out: AppointmentOut) -> Tagged {
+    (etag(&version_tag(out.version)), Json(out))
+}
+
 /// Read an appointment.
 #[utoipa::path(get, path = "/api/v1/appointments/{id}", tag = "appointments",
     params(("id" = Uuid, Path, description = "Appointment id")),
-    responses((status = 200, description = "The appointment", body = AppointmentOut), ReadErrors),
+    responses((status = 200, description = "The appointment", body = AppointmentOut,
+        headers(("ETag" = String, description = "The appointment's version, for If-Match"))), ReadErrors),
     security(("bearer" = [])))]
-pub async fn get_appointment(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiPath(id): ApiPath<Uuid>,
-) -> AppResult<Json<AppointmentOut>> {
-    authorize(&actor, Action::AppointmentRead)?;
-    Ok(Json(
-        booking::visible(&state, &actor, id, Action::AppointmentRead)
-            .await?
-            .into(),
-    ))
+pub async fn get_appointment(State(state): State<AppState>, actor: Actor, ApiPath(id): ApiPath<Uuid>) -> AppResult<Tagged> {
+    Ok(tagged(booking::visible(&state, &actor, id, Action::AppointmentRead).await?.into()))
 }
 
 async fn apply(
@@ -386,114 +399,114 @@ async fn apply(
     id: Uuid,
     transition: Transition,
     reason: Option<String>,
-) -> AppResult<Json<AppointmentOut>> {
-    authorize(actor, booking::action_of(transition))?;
-    booking::transition(state, actor, id, transition, reason).await?;
-    Ok(Json(reload(state, id).await?))
+    if_match: &IfMatch,
+) -> AppResult<Tagged> {
+    booking::transition(state, actor, id, transition, reason, |version| if_match.check(&version_tag(version))).await?;
+    Ok(tagged(reload(state, id).await?))
 }
 
-/// Confirm a pending appointment (pending → confirmed). The doctor, a receptionist or an admin.
+/// Confirm a pending appointment (pending → confirmed).
 #[utoipa::path(post, path = "/api/v1/appointments/{id}/confirm", tag = "appointments",
-    params(("id" = Uuid, Path, description = "Appointment id")),
-    responses((status = 200, description = "Confirmed", body = AppointmentOut), WriteErrors),
+    params(("id" = Uuid, Path, description = "Appointment id"), ("If-Match" = Option<String>, Header, description = "The ETag last read; the change is refused with 412 if the appointment has changed since")),
+    responses((status = 200, description = "Confirmed", body = AppointmentOut, headers(("ETag" = String, description = "The appointment's new version"))), WriteErrors),
     security(("bearer" = [])))]
 pub async fn confirm(
     State(state): State<AppState>,
     actor: Actor,
     ApiPath(id): ApiPath<Uuid>,
-) -> AppResult<Json<AppointmentOut>> {
-    apply(&state, &actor, id, Transition::Confirm, None).await
+    if_match: IfMatch,
+) -> AppResult<Tagged> {
+    apply(&state, &actor, id, Transition::Confirm, None, &if_match).await
 }
 
-/// The patient has arrived (confirmed → checked_in); assigns the queue number. Reception, a nurse of the facility, or an admin.
+/// The patient has arrived (confirmed → checked_in); assigns the day's queue number.
 #[utoipa::path(post, path = "/api/v1/appointments/{id}/check-in", tag = "appointments",
-    params(("id" = Uuid, Path, description = "Appointment id")),
-    responses((status = 200, description = "Checked in", body = AppointmentOut), WriteErrors),
+    params(("id" = Uuid, Path, description = "Appointment id"), ("If-Match" = Option<String>, Header, description = "The ETag last read; the change is refused with 412 if the appointment has changed since")),
+    responses((status = 200, description = "Checked in", body = AppointmentOut, headers(("ETag" = String, description = "The appointment's new version"))), WriteErrors),
     security(("bearer" = [])))]
 pub async fn check_in(
     State(state): State<AppState>,
     actor: Actor,
     ApiPath(id): ApiPath<Uuid>,
-) -> AppResult<Json<AppointmentOut>> {
-    apply(&state, &actor, id, Transition::CheckIn, None).await
+    if_match: IfMatch,
+) -> AppResult<Tagged> {
+    apply(&state, &actor, id, Transition::CheckIn, None, &if_match).await
 }
 
-/// The consultation begins (checked_in → in_progress). The doctor, a receptionist or an admin.
+/// The consultation begins (checked_in → in_progress).
 #[utoipa::path(post, path = "/api/v1/appointments/{id}/start", tag = "appointments",
-    params(("id" = Uuid, Path, description = "Appointment id")),
-    responses((status = 200, description = "Started", body = AppointmentOut), WriteErrors),
+    params(("id" = Uuid, Path, description = "Appointment id"), ("If-Match" = Option<String>, Header, description = "The ETag last read; the change is refused with 412 if the appointment has changed since")),
+    responses((status = 200, description = "Started", body = AppointmentOut, headers(("ETag" = String, description = "The appointment's new version"))), WriteErrors),
     security(("bearer" = [])))]
 pub async fn start(
     State(state): State<AppState>,
     actor: Actor,
     ApiPath(id): ApiPath<Uuid>,
-) -> AppResult<Json<AppointmentOut>> {
-    apply(&state, &actor, id, Transition::Start, None).await
+    if_match: IfMatch,
+) -> AppResult<Tagged> {
+    apply(&state, &actor, id, Transition::Start, None, &if_match).await
 }
 
-/// The visit is over (in_progress → completed). The doctor, a receptionist or an admin.
+/// The visit is over (in_progress → completed).
 #[utoipa::path(post, path = "/api/v1/appointments/{id}/complete", tag = "appointments",
-    params(("id" = Uuid, Path, description = "Appointment id")),
-    responses((status = 200, description = "Completed", body = AppointmentOut), WriteErrors),
+    params(("id" = Uuid, Path, description = "Appointment id"), ("If-Match" = Option<String>, Header, description = "The ETag last read; the change is refused with 412 if the appointment has changed since")),
+    responses((status = 200, description = "Completed", body = AppointmentOut, headers(("ETag" = String, description = "The appointment's new version"))), WriteErrors),
     security(("bearer" = [])))]
 pub async fn complete(
     State(state): State<AppState>,
     actor: Actor,
     ApiPath(id): ApiPath<Uuid>,
-) -> AppResult<Json<AppointmentOut>> {
-    apply(&state, &actor, id, Transition::Complete, None).await
+    if_match: IfMatch,
+) -> AppResult<Tagged> {
+    apply(&state, &actor, id, Transition::Complete, None, &if_match).await
 }
 
 /// The patient did not come (confirmed → no_show), once the start plus the grace period has passed.
 #[utoipa::path(post, path = "/api/v1/appointments/{id}/no-show", tag = "appointments",
-    params(("id" = Uuid, Path, description = "Appointment id")),
-    responses((status = 200, description = "Marked as no-show", body = AppointmentOut), WriteErrors),
+    params(("id" = Uuid, Path, description = "Appointment id"), ("If-Match" = Option<String>, Header, description = "The ETag last read; the change is refused with 412 if the appointment has changed since")),
+    responses((status = 200, description = "Marked as no-show", body = AppointmentOut, headers(("ETag" = String, description = "The appointment's new version"))), WriteErrors),
     security(("bearer" = [])))]
 pub async fn no_show(
     State(state): State<AppState>,
     actor: Actor,
     ApiPath(id): ApiPath<Uuid>,
-) -> AppResult<Json<AppointmentOut>> {
-    apply(&state, &actor, id, Transition::NoShow, None).await
+    if_match: IfMatch,
+) -> AppResult<Tagged> {
+    apply(&state, &actor, id, Transition::NoShow, None, &if_match).await
 }
 
 /// Cancel (pending or confirmed → cancelled); frees the time. Patients only up to the cancellation window before the start.
 #[utoipa::path(post, path = "/api/v1/appointments/{id}/cancel", tag = "appointments", request_body = CancelIn,
-    params(("id" = Uuid, Path, description = "Appointment id")),
-    responses((status = 200, description = "Cancelled", body = AppointmentOut), WriteErrors),
+    params(("id" = Uuid, Path, description = "Appointment id"), ("If-Match" = Option<String>, Header, description = "The ETag last read; the change is refused with 412 if the appointment has changed since")),
+    responses((status = 200, description = "Cancelled", body = AppointmentOut, headers(("ETag" = String, description = "The appointment's new version"))), WriteErrors),
     security(("bearer" = [])))]
 pub async fn cancel(
     State(state): State<AppState>,
     actor: Actor,
     ApiPath(id): ApiPath<Uuid>,
+    if_match: IfMatch,
     ApiJson(body): ApiJson<CancelIn>,
-) -> AppResult<Json<AppointmentOut>> {
+) -> AppResult<Tagged> {
     body.validate()?;
-    apply(
-        &state,
-        &actor,
-        id,
-        Transition::Cancel,
-        Some(body.reason.trim().to_owned()),
-    )
-    .await
+    let reason = Some(body.reason.trim().to_owned());
+    apply(&state, &actor, id, Transition::Cancel, reason, &if_match).await
 }
 
 /// Move a pending or confirmed appointment to a new start, keeping its length, under every booking rule.
 #[utoipa::path(post, path = "/api/v1/appointments/{id}/reschedule", tag = "appointments", request_body = RescheduleIn,
-    params(("id" = Uuid, Path, description = "Appointment id")),
-    responses((status = 200, description = "Rescheduled", body = AppointmentOut), WriteErrors),
+    params(("id" = Uuid, Path, description = "Appointment id"), ("If-Match" = Option<String>, Header, description = "The ETag last read; the change is refused with 412 if the appointment has changed since")),
+    responses((status = 200, description = "Rescheduled", body = AppointmentOut, headers(("ETag" = String, description = "The appointment's new version"))), WriteErrors),
     security(("bearer" = [])))]
 pub async fn reschedule(
     State(state): State<AppState>,
     actor: Actor,
     ApiPath(id): ApiPath<Uuid>,
+    if_match: IfMatch,
     ApiJson(body): ApiJson<RescheduleIn>,
-) -> AppResult<Json<AppointmentOut>> {
-    authorize(&actor, Action::AppointmentReschedule)?;
+) -> AppResult<Tagged> {
     body.validate()?;
-    booking::reschedule(&state, &actor, id, body.start).await?;
-    Ok(Json(reload(&state, id).await?))
+    booking::reschedule(&state, &actor, id, body.start, |version| if_match.check(&version_tag(version))).await?;
+    Ok(tagged(reload(&state, id).await?))
 }
 
 /// Every change of an appointment, oldest first.
@@ -508,7 +521,6 @@ pub async fn history(
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(query): ApiQuery<HistoryQuery>,
 ) -> AppResult<Json<Page<AppointmentEventOut>>> {
-    authorize(&actor, Action::AppointmentRead)?;
     booking::visible(&state, &actor, id, Action::AppointmentRead).await?;
     let page = page_request(query.page, query.page_size)?;
     let paged = appointments::history(state.db.conn(), id, page).await?;

@@ -35,23 +35,28 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct RegisterIn {
     /// 3–150 of a–z, 0–9, `.`, `_`, `-`, starting with a letter.
     #[schema(example = "rahim.uddin")]
+    #[schema(pattern = "^[A-Za-z][A-Za-z0-9._-]{2,149}$")]
     #[garde(custom(rules::username))]
     pub username: String,
     #[schema(example = "rahim@example.com")]
+    #[schema(max_length = 254)]
     #[garde(custom(rules::optional_email))]
     pub email: Option<String>,
     /// Any common notation; stored as E.164 (national numbers are read as Bangladeshi).
     #[schema(example = "01712345678")]
+    #[schema(max_length = 32)]
     #[garde(custom(rules::optional_phone))]
     pub phone: Option<String>,
     /// 8–128 characters, not equal to the username, email or phone.
-    #[schema(example = "a long passphrase")]
+    #[schema(example = "a long passphrase", min_length = 8, max_length = 128)]
     #[garde(skip)]
     pub password: String,
     #[schema(example = "Rahim")]
+    #[schema(min_length = 1, max_length = 150)]
     #[garde(custom(rules::text::<150>))]
     pub first_name: String,
     #[schema(example = "Uddin")]
+    #[schema(min_length = 1, max_length = 150)]
     #[garde(custom(rules::text::<150>))]
     pub last_name: String,
     /// `YYYY-MM-DD`.
@@ -67,9 +72,11 @@ pub struct RegisterIn {
 pub struct LoginIn {
     /// Username, email or phone number.
     #[schema(example = "rahim.uddin")]
+    #[schema(min_length = 1, max_length = 254)]
     #[garde(length(chars, min = 1, max = 254))]
     pub username: String,
     #[schema(example = "a long passphrase")]
+    #[schema(min_length = 1, max_length = 1024)]
     #[garde(length(chars, min = 1, max = 1024))]
     pub password: String,
 }
@@ -79,7 +86,8 @@ pub struct LoginIn {
 #[serde(deny_unknown_fields)]
 pub struct RefreshIn {
     /// The refresh token from login or the previous refresh.
-    #[garde(length(min = 1, max = 256))]
+    #[schema(min_length = 1, max_length = 256)]
+    #[garde(length(chars, min = 1, max = 256))]
     pub refresh: String,
 }
 
@@ -157,10 +165,7 @@ pub async fn register(
     };
     let (user, _) = accounts::register_patient(&state, account, details).await?;
     let tokens = accounts::issue_tokens(&state, &user, None).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(token_out(&state, user, tokens).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(token_out(&state, user, tokens).await?)))
 }
 
 /// Log in with a username, email or phone number and a password.
@@ -171,10 +176,7 @@ pub async fn register(
     request_body = LoginIn,
     responses((status = 200, description = "Logged in", body = TokenOut), WriteErrors)
 )]
-pub async fn login(
-    State(state): State<AppState>,
-    ApiJson(body): ApiJson<LoginIn>,
-) -> AppResult<Json<TokenOut>> {
+pub async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<LoginIn>) -> AppResult<Json<TokenOut>> {
     body.validate()?;
     let user = accounts::authenticate(&state, &body.username, &body.password).await?;
     let tokens = accounts::issue_tokens(&state, &user, None).await?;
@@ -190,10 +192,7 @@ pub async fn login(
     request_body = RefreshIn,
     responses((status = 200, description = "New tokens", body = TokenOut), WriteErrors)
 )]
-pub async fn refresh(
-    State(state): State<AppState>,
-    ApiJson(body): ApiJson<RefreshIn>,
-) -> AppResult<Json<TokenOut>> {
+pub async fn refresh(State(state): State<AppState>, ApiJson(body): ApiJson<RefreshIn>) -> AppResult<Json<TokenOut>> {
     body.validate()?;
     let (user, tokens) = accounts::refresh(&state, &body.refresh).await?;
     Ok(Json(token_out(&state, user, tokens).await?))
@@ -210,8 +209,6 @@ pub async fn refresh(
 pub async fn me(State(state): State<AppState>, actor: Actor) -> AppResult<Json<UserOut>> {
     let user = db::users::find(state.db.conn(), actor.user_id)
         .await?
-        .ok_or(AppError::Unauthorized(
-            "the access token is invalid or expired",
-        ))?;
+        .ok_or(AppError::Unauthorized("the access token is invalid or expired"))?;
     Ok(Json(UserOut::new(user, Some(&actor))))
 }

@@ -1,6 +1,7 @@
 //! Doctors: profiles linked to users, and the doctor search.
 
 use axum::Json;
+use axum::http::{HeaderName, HeaderValue};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
@@ -10,13 +11,13 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
+use super::conditional::{IfMatch, etag, time_tag};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{Page, PageLinks, ordering, page_request};
 use super::responses::{ReadErrors, WriteErrors};
 use super::services::amount;
 use super::{created, no_content, rules};
-use crate::auth::Actor;
-use crate::auth::policy::{Action, authorize};
+
 use crate::booking::availability;
 use crate::db::directory::{self, DoctorFilter, DoctorRow};
 use crate::db::{self, entities::doctor, users};
@@ -78,6 +79,8 @@ pub struct DoctorOut {
     pub service_ids: Vec<Uuid>,
     /// Whether the doctor takes new bookings.
     pub is_accepting: bool,
+    /// When the profile last changed (its ETag derives from it).
+    pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl DoctorOut {
@@ -110,6 +113,7 @@ impl DoctorOut {
             languages,
             service_ids,
             is_accepting: row.is_accepting,
+            updated_at: row.updated_at,
         }
     }
 }
@@ -123,6 +127,7 @@ pub struct DoctorIn {
     pub user_id: Uuid,
     /// Registration number (e.g. BMDC), unique.
     #[schema(example = "BMDC-A-41234")]
+    #[schema(min_length = 1, max_length = 64)]
     #[garde(custom(rules::text::<64>))]
     pub licence_number: String,
     #[garde(skip)]
@@ -132,24 +137,30 @@ pub struct DoctorIn {
     pub facility_id: Uuid,
     #[garde(skip)]
     pub location_id: Option<Uuid>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::rules::integer")]
+    #[schema(minimum = 0, maximum = 80)]
     #[garde(range(min = 0, max = 80))]
     pub years_of_experience: i32,
     /// Decimal string, e.g. `"1000.00"`.
     #[schema(example = "1000.00")]
+    #[schema(pattern = "^[0-9]{1,10}(\\.[0-9]{1,2})?$")]
     #[garde(custom(rules::amount))]
     pub consultation_fee: String,
     /// ISO 4217 (default BDT).
+    #[schema(pattern = "^[A-Za-z]{3}$")]
     #[garde(custom(rules::optional_currency))]
     pub currency: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 4000)]
     #[garde(custom(rules::long_text::<4000>))]
     pub bio: String,
     #[serde(default)]
+    #[schema(max_items = 20)]
     #[garde(length(max = 20), inner(custom(rules::text::<50>)))]
     pub languages: Vec<String>,
     /// Services the doctor offers.
     #[serde(default)]
+    #[schema(max_items = 100)]
     #[garde(length(max = 100))]
     pub service_ids: Vec<Uuid>,
     /// Default true.
@@ -161,6 +172,7 @@ pub struct DoctorIn {
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct DoctorPatch {
+    #[schema(min_length = 1, max_length = 64)]
     #[garde(inner(custom(rules::text::<64>)))]
     pub licence_number: Option<String>,
     #[garde(skip)]
@@ -171,17 +183,24 @@ pub struct DoctorPatch {
     #[schema(value_type = Option<Uuid>)]
     #[garde(skip)]
     pub location_id: Option<Option<Uuid>>,
+    #[schema(minimum = 0, maximum = 80)]
     #[garde(inner(range(min = 0, max = 80)))]
+    #[serde(default, deserialize_with = "super::rules::optional_integer")]
     pub years_of_experience: Option<i32>,
+    #[schema(pattern = "^[0-9]{1,10}(\\.[0-9]{1,2})?$")]
     #[garde(inner(custom(rules::amount)))]
     pub consultation_fee: Option<String>,
+    #[schema(pattern = "^[A-Za-z]{3}$")]
     #[garde(custom(rules::optional_currency))]
     pub currency: Option<String>,
+    #[schema(max_length = 4000)]
     #[garde(inner(custom(rules::long_text::<4000>)))]
     pub bio: Option<String>,
+    #[schema(max_items = 20)]
     #[garde(inner(length(max = 20), inner(custom(rules::text::<50>))))]
     pub languages: Option<Vec<String>>,
     /// Replaces the list of services offered.
+    #[schema(max_items = 100)]
     #[garde(inner(length(max = 100)))]
     pub service_ids: Option<Vec<Uuid>>,
     #[garde(skip)]
@@ -200,18 +219,27 @@ pub struct DoctorQuery {
     /// Location id: matches the location or any place under it (a division finds its districts' doctors).
     pub location: Option<Uuid>,
     /// At least this many years of experience.
+    #[serde(default, deserialize_with = "super::rules::query_integer")]
     pub min_experience: Option<i32>,
     /// A consultation fee of at most this decimal amount.
+    #[param(pattern = "^[0-9]{1,10}(\\.[0-9]{1,2})?$")]
     pub max_fee: Option<String>,
     /// Only doctors with a free slot on this date (`YYYY-MM-DD`, each facility's local date).
     pub available_on: Option<NaiveDate>,
     /// Text in names, specialty, facility or licence number.
     pub search: Option<String>,
     /// `years_of_experience`, `consultation_fee`, `last_name`, `first_name`, `created_at`; `-` for descending.
+    #[param(
+        pattern = "^(-?(years_of_experience|consultation_fee|last_name|first_name|created_at)(,-?(years_of_experience|consultation_fee|last_name|first_name|created_at))*)?$"
+    )]
     pub ordering: Option<String>,
     /// Page number, from 1.
+    #[serde(default, deserialize_with = "super::rules::query_integer")]
+    #[param(minimum = 1, maximum = 100000)]
     pub page: Option<u64>,
     /// Items per page, 1–100 (default 20).
+    #[serde(default, deserialize_with = "super::rules::query_integer")]
+    #[param(minimum = 1, maximum = 100)]
     pub page_size: Option<u64>,
 }
 
@@ -248,11 +276,9 @@ pub async fn load(state: &AppState, id: Uuid) -> AppResult<DoctorOut> {
     security(("bearer" = [])))]
 pub async fn search_doctors(
     State(state): State<AppState>,
-    actor: Actor,
     links: PageLinks,
     ApiQuery(query): ApiQuery<DoctorQuery>,
 ) -> AppResult<Json<Page<DoctorOut>>> {
-    authorize(&actor, Action::DirectoryRead)?;
     let page = page_request(query.page, query.page_size)?;
     let order = ordering(query.ordering.as_deref(), directory::DOCTOR_ORDERING)?;
     let mut filter = DoctorFilter {
@@ -264,39 +290,24 @@ pub async fn search_doctors(
     };
     if let Some(key) = rules::clean(query.specialty) {
         // An unknown specialty matches no doctor.
-        filter.specialty = Some(
-            match directory::find_specialty_by_key(state.db.conn(), &key).await? {
-                Some(specialty) => specialty.id,
-                None => Uuid::nil(),
-            },
-        );
+        filter.specialty = Some(match directory::find_specialty_by_key(state.db.conn(), &key).await? {
+            Some(specialty) => specialty.id,
+            None => Uuid::nil(),
+        });
     }
     if let Some(max) = query.max_fee {
-        let fee =
-            Money::parse(&max, Currency::BDT).map_err(|m| AppError::bad_field("max_fee", m))?;
+        let fee = Money::parse(&max, Currency::BDT).map_err(|m| AppError::bad_field("max_fee", m))?;
         filter.max_fee_minor = Some(fee.minor);
     }
     if let Some(date) = query.available_on {
         let candidates = directory::doctor_ids(state.db.conn(), &filter).await?;
         let free = availability::free_on(&state, &candidates, date).await?;
-        filter.ids = Some(
-            candidates
-                .into_iter()
-                .filter(|id| free.contains(id))
-                .collect(),
-        );
+        filter.ids = Some(candidates.into_iter().filter(|id| free.contains(id)).collect());
     }
     let paged = directory::search_doctors(state.db.conn(), &filter, &order, page).await?;
     let count = paged.count;
     let doctors = with_services(&state, paged.rows).await?;
-    Ok(Json(links.page(
-        page,
-        db::Paged {
-            count,
-            rows: doctors,
-        },
-        |d| d,
-    )))
+    Ok(Json(links.page(page, db::Paged { count, rows: doctors }, |d| d)))
 }
 
 struct Checked {
@@ -332,16 +343,10 @@ async fn check_links(
         unique.sort();
         unique.dedup();
         if unique.len() != ids.len() {
-            return Err(AppError::invalid_field(
-                "service_ids",
-                "lists a service twice",
-            ));
+            return Err(AppError::invalid_field("service_ids", "lists a service twice"));
         }
         if directory::count_services(db, ids).await? != ids.len() {
-            return Err(AppError::invalid_field(
-                "service_ids",
-                "contains an unknown service",
-            ));
+            return Err(AppError::invalid_field("service_ids", "contains an unknown service"));
         }
     }
     Ok(())
@@ -352,8 +357,7 @@ fn fee(amount: &str, currency: Option<&str>) -> AppResult<Checked> {
         Some(code) => Currency::parse(code).map_err(|m| AppError::invalid_field("currency", m))?,
         None => Currency::BDT,
     };
-    let money = Money::parse(amount, currency)
-        .map_err(|m| AppError::invalid_field("consultation_fee", m))?;
+    let money = Money::parse(amount, currency).map_err(|m| AppError::invalid_field("consultation_fee", m))?;
     Ok(Checked {
         fee_minor: money.minor,
         currency: currency.code().to_owned(),
@@ -362,14 +366,12 @@ fn fee(amount: &str, currency: Option<&str>) -> AppResult<Checked> {
 
 /// Create a doctor profile for a user with the doctor role. Admin only.
 #[utoipa::path(post, path = "/api/v1/doctors", tag = "directory", request_body = DoctorIn,
-    responses((status = 201, description = "Created", body = DoctorOut), WriteErrors),
+    responses((status = 201, description = "Created", body = DoctorOut, headers(("Location" = String, description = "The new resource"))), WriteErrors),
     security(("bearer" = [])))]
 pub async fn create_doctor(
     State(state): State<AppState>,
-    actor: Actor,
     ApiJson(body): ApiJson<DoctorIn>,
 ) -> AppResult<impl IntoResponse> {
-    authorize(&actor, Action::DirectoryWrite)?;
     body.validate()?;
     let user = users::find(state.db.conn(), body.user_id)
         .await?
@@ -417,41 +419,53 @@ pub async fn create_doctor(
 /// Read a doctor.
 #[utoipa::path(get, path = "/api/v1/doctors/{id}", tag = "directory",
     params(("id" = Uuid, Path, description = "Doctor id")),
-    responses((status = 200, description = "The doctor", body = DoctorOut), ReadErrors),
+    responses((status = 200, description = "The doctor", body = DoctorOut,
+        headers(("ETag" = String, description = "The profile's version, for If-Match"))), ReadErrors),
     security(("bearer" = [])))]
-pub async fn get_doctor(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiPath(id): ApiPath<Uuid>,
-) -> AppResult<Json<DoctorOut>> {
-    authorize(&actor, Action::DirectoryRead)?;
-    Ok(Json(load(&state, id).await?))
+pub async fn get_doctor(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> AppResult<Tagged> {
+    Ok(tagged(load(&state, id).await?))
+}
+
+/// A doctor with its `ETag` header.
+pub type Tagged = ([(HeaderName, HeaderValue); 1], Json<DoctorOut>);
+
+fn tagged(out: DoctorOut) -> Tagged {
+    (etag(&time_tag(out.updated_at)), Json(out))
 }
 
 /// Change a doctor profile. Admin only.
 #[utoipa::path(patch, path = "/api/v1/doctors/{id}", tag = "directory", request_body = DoctorPatch,
-    params(("id" = Uuid, Path, description = "Doctor id")),
-    responses((status = 200, description = "The changed doctor", body = DoctorOut), WriteErrors),
+    params(("id" = Uuid, Path, description = "Doctor id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read; refused with 412 if the profile has changed since")),
+    responses((status = 200, description = "The changed doctor", body = DoctorOut,
+        headers(("ETag" = String, description = "The profile's new version"))), WriteErrors),
     security(("bearer" = [])))]
 pub async fn update_doctor(
     State(state): State<AppState>,
-    actor: Actor,
     ApiPath(id): ApiPath<Uuid>,
+    if_match: IfMatch,
     ApiJson(body): ApiJson<DoctorPatch>,
-) -> AppResult<Json<DoctorOut>> {
-    authorize(&actor, Action::DirectoryWrite)?;
+) -> AppResult<Tagged> {
     body.validate()?;
-    let mut row = directory::find_doctor_row(state.db.conn(), id)
-        .await?
-        .ok_or(AppError::NotFound("doctor"))?;
-    check_links(
-        &state,
-        body.specialty_id,
-        body.facility_id,
-        body.location_id.flatten(),
-        body.service_ids.as_deref(),
-    )
-    .await?;
+    let links = (body.specialty_id, body.facility_id, body.location_id.flatten());
+    check_links(&state, links.0, links.1, links.2, body.service_ids.as_deref()).await?;
+    let txn = state.db.begin_write().await?;
+    let mut row: doctor::Model = db::find_for_update(&txn, "doctors", id).await?.ok_or(AppError::NotFound("doctor"))?;
+    if_match.check(&time_tag(row.updated_at))?;
+    let services = body.service_ids.clone();
+    apply_patch(&mut row, body)?;
+    row.updated_at = db::next_update(row.updated_at, state.clock.now());
+    directory::update_row::<doctor::ActiveModel>(&txn, row).await?;
+    if let Some(services) = &services {
+        directory::set_doctor_services(&txn, id, services).await?;
+    }
+    txn.commit().await?;
+    Ok(tagged(load(&state, id).await?))
+}
+
+/// Apply the fields a patch carries (services are replaced by the caller).
+/// Errors: 422 for a fee or currency that does not parse.
+fn apply_patch(row: &mut doctor::Model, body: DoctorPatch) -> AppResult<()> {
     if let Some(licence) = body.licence_number {
         row.licence_number = licence.trim().to_owned();
     }
@@ -485,14 +499,7 @@ pub async fn update_doctor(
     if let Some(accepting) = body.is_accepting {
         row.is_accepting = accepting;
     }
-    row.updated_at = state.clock.now();
-    let txn = state.db.begin_write().await?;
-    directory::update_row::<doctor::ActiveModel>(&txn, row).await?;
-    if let Some(services) = &body.service_ids {
-        directory::set_doctor_services(&txn, id, services).await?;
-    }
-    txn.commit().await?;
-    Ok(Json(load(&state, id).await?))
+    Ok(())
 }
 
 /// Delete a doctor profile that has no appointments (set `is_accepting` false to retire one). Admin only.
@@ -500,12 +507,7 @@ pub async fn update_doctor(
     params(("id" = Uuid, Path, description = "Doctor id")),
     responses((status = 204, description = "Deleted"), WriteErrors),
     security(("bearer" = [])))]
-pub async fn delete_doctor(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiPath(id): ApiPath<Uuid>,
-) -> AppResult<Response> {
-    authorize(&actor, Action::DirectoryWrite)?;
+pub async fn delete_doctor(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> AppResult<Response> {
     if !directory::delete_row::<doctor::Entity>(state.db.conn(), id).await? {
         return Err(AppError::NotFound("doctor"));
     }

@@ -40,9 +40,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|rejection| match rejection {
-                BytesRejection::FailedToBufferBody(e) if is_length_limit(&e) => {
-                    AppError::PayloadTooLarge
-                }
+                BytesRejection::FailedToBufferBody(e) if is_length_limit(&e) => AppError::PayloadTooLarge,
                 other => AppError::bad_field("body", other.body_text()),
             })?;
         parse_json(&bytes).map(ApiJson)
@@ -52,9 +50,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 fn is_length_limit(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = source {
-        if e.is::<http_body_util::LengthLimitError>()
-            || e.to_string().contains("length limit exceeded")
-        {
+        if e.is::<http_body_util::LengthLimitError>() || e.to_string().contains("length limit exceeded") {
             return true;
         }
         source = e.source();
@@ -73,8 +69,14 @@ fn has_escaped_nul(bytes: &[u8]) -> bool {
 
 /// Deserialise JSON, naming the field of the first error.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    // Every request body is a JSON object; serde would also read a struct from an array.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{')
+        && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok()
+    {
+        return Err(AppError::bad_field("body", "must be a JSON object"));
+    }
     if has_escaped_nul(bytes) {
-        return Err(AppError::bad_field(
+        return Err(AppError::invalid_field(
             "body",
             "text must not contain NUL (\\u0000) characters",
         ));
@@ -132,13 +134,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
         let query = parts.uri.query().unwrap_or_default();
         if query.contains("%00") {
-            return Err(AppError::bad_field(
+            return Err(AppError::invalid_field(
                 "query",
                 "parameters must not contain NUL (%00) characters",
             ));
         }
-        let deserializer =
-            serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(deserializer)
             .map(ApiQuery)
             .map_err(|err| {
@@ -168,15 +169,12 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
             Err(PathRejection::FailedToDeserializePathParams(e)) => {
                 use axum::extract::path::ErrorKind;
                 let field = match e.kind() {
-                    ErrorKind::ParseErrorAtKey { key, .. }
-                    | ErrorKind::InvalidUtf8InPathParam { key } => key.clone(),
+                    ErrorKind::ParseErrorAtKey { key, .. } | ErrorKind::InvalidUtf8InPathParam { key } => key.clone(),
                     ErrorKind::DeserializeError { key, .. } => key.clone(),
                     _ => "path".to_owned(),
                 };
                 let message = match e.kind() {
-                    ErrorKind::ParseErrorAtKey { expected_type, .. }
-                        if expected_type.contains("Uuid") =>
-                    {
+                    ErrorKind::ParseErrorAtKey { expected_type, .. } if expected_type.contains("Uuid") => {
                         "must be a UUID".to_owned()
                     }
                     _ => e.body_text(),
@@ -209,22 +207,24 @@ mod tests {
 
     #[test]
     fn json_errors_name_the_field() {
-        let err = parse_json::<Body>(br#"{"doctor_id": "x", "start": "2026-01-01T00:00:00Z"}"#)
-            .unwrap_err();
+        let err = parse_json::<Body>(br#"{"doctor_id": "x", "start": "2026-01-01T00:00:00Z"}"#).unwrap_err();
         assert_eq!(field_of(err), "doctor_id");
-        let err = parse_json::<Body>(
-            br#"{"doctor_id": "00000000-0000-0000-0000-000000000000", "start": 5}"#,
-        )
-        .unwrap_err();
+        let err =
+            parse_json::<Body>(br#"{"doctor_id": "00000000-0000-0000-0000-000000000000", "start": 5}"#).unwrap_err();
         assert_eq!(field_of(err), "start");
         let err = parse_json::<Body>(br#"{"doctor_id": "#).unwrap_err();
         assert_eq!(field_of(err), "body");
         let err = parse_json::<Body>(br#"{"doctor_id": "00000000-0000-0000-0000-000000000000", "start": "2026-01-01T00:00:00Z", "role": "admin"}"#).unwrap_err();
         assert_eq!(field_of(err), "role");
-        let err = parse_json::<Body>(br#"{"doctor_id": "00000000-0000-0000-0000-000000000000"}"#)
-            .unwrap_err();
+        let err =
+            parse_json::<Body>(br#"["00000000-0000-0000-0000-000000000000", "2026-01-01T00:00:00Z"]"#).unwrap_err();
+        assert_eq!(field_of(err), "body");
+        let err = parse_json::<Body>(br#"{"doctor_id": "00000000-0000-0000-0000-000000000000"}"#).unwrap_err();
         assert_eq!(field_of(err), "start");
-        let err = parse_json::<Body>(br#"{"doctor_id": "00000000-0000-0000-0000-000000000000", "start": "2026-01-01T00:00:00Z"} {}"#).unwrap_err();
+        let err = parse_json::<Body>(
+            br#"{"doctor_id": "00000000-0000-0000-0000-000000000000", "start": "2026-01-01T00:00:00Z"} {}"#,
+        )
+        .unwrap_err();
         assert_eq!(field_of(err), "body");
     }
 }

@@ -1,13 +1,17 @@
 //! The HTTP API: one router per area, merged here with the OpenAPI document,
 //! the fallbacks and the middleware every request passes through.
 
+pub mod access;
 pub mod appointments;
 pub mod auth;
+pub mod conditional;
 pub mod doctors;
 pub mod extract;
 pub mod facilities;
 pub mod health;
+pub mod idempotency;
 pub mod locations;
+pub mod meta;
 pub mod pagination;
 pub mod patients;
 pub mod responses;
@@ -17,22 +21,25 @@ pub mod services;
 pub mod specialties;
 pub mod users;
 
+use std::sync::Arc;
 use std::time::Instant;
 
-use axum::Json;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::header::{CONTENT_TYPE, LOCATION};
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderName, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::{Extension, Json};
 use serde::Serialize;
+use tower::ServiceBuilder;
+use tower::util::MapRequest;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::normalize_path::NormalizePath;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::error::{AppError, Problem, problem_response};
 use crate::state::AppState;
@@ -47,7 +54,9 @@ use crate::state::AppState;
         license(name = "MIT")
     ),
     modifiers(&BearerAuth),
+    components(schemas(Problem)),
     tags(
+        (name = "meta", description = "This document and where to find things"),
         (name = "health", description = "Liveness and readiness"),
         (name = "auth", description = "Sign-up, login and tokens"),
         (name = "users", description = "Staff accounts (admin)"),
@@ -73,6 +82,7 @@ impl Modify for BearerAuth {
 /// Every route with its documentation.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(meta::router())
         .merge(health::router())
         .merge(auth::router())
         .merge(users::router())
@@ -86,59 +96,90 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(appointments::router())
 }
 
-/// The OpenAPI document of every route.
+/// The OpenAPI document of every route, with each operation's access rule
+/// (from [`access::OPERATIONS`] and the policy matrix) in its description.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes().split_for_parts().1
+    let mut api = routes().split_for_parts().1;
+    describe_access(&mut api);
+    api
 }
 
-/// The application: every route, the OpenAPI document at
-/// `/api/v1/openapi.json`, problem-details fallbacks, body limits, request ids
-/// and request logging. A trailing slash is ignored (`/x/` is `/x`).
-pub fn app(state: AppState) -> NormalizePath<axum::Router> {
+fn describe_access(api: &mut utoipa::openapi::OpenApi) {
+    for (path, item) in api.paths.paths.iter_mut() {
+        let operations = [
+            (Method::GET, &mut item.get),
+            (Method::POST, &mut item.post),
+            (Method::PUT, &mut item.put),
+            (Method::PATCH, &mut item.patch),
+            (Method::DELETE, &mut item.delete),
+        ];
+        for (method, operation) in operations {
+            let Some(operation) = operation else { continue };
+            let rule = access::operation(&method, path).and_then(|(_, _, action)| *action);
+            let description = operation.description.get_or_insert_with(String::new);
+            if !description.is_empty() {
+                description.push_str("\n\n");
+            }
+            description.push_str(&access::describe(rule));
+        }
+    }
+}
+
+/// The concrete type of the application service.
+pub type App = MapRequest<axum::Router, fn(Request) -> Request>;
+
+/// The application: every route, the OpenAPI document (`/api/v1/openapi.json`,
+/// `.yaml`), Swagger UI at `/docs/`, problem-details fallbacks, the access
+/// check, body limits, request ids and request logging. A trailing slash is
+/// ignored (`/x/` is `/x`).
+pub fn app(state: AppState) -> App {
     let body_limit = state.config.body_limit;
-    let (router, api) = routes().split_for_parts();
-    let spec =
-        axum::body::Bytes::from(serde_json::to_vec(&api).expect("the OpenAPI document serialises"));
+    let (router, mut api) = routes().split_for_parts();
+    describe_access(&mut api);
+    let spec = Arc::new(meta::Spec {
+        json: Bytes::from(serde_json::to_vec(&api).expect("the OpenAPI document serialises")),
+        yaml: Bytes::from(api.to_yaml().expect("the OpenAPI document serialises").into_bytes()),
+    });
+    let docs = SwaggerUi::new("/docs").config(SwaggerConfig::new(["/api/v1/openapi.json"]));
     let router = router
-        .route(
-            "/api/v1/openapi.json",
-            get(move || {
-                let spec = spec.clone();
-                async move {
-                    (
-                        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-                        spec,
-                    )
-                }
-            }),
-        )
-        .route("/", get(index))
+        .merge(docs)
+                // Route layers run last-added first: the access check, then idempotency.
+        .route_layer(middleware::from_fn_with_state(state.clone(), idempotency::middleware))
+        .route_layer(middleware::from_fn_with_state(state.clone(), access::middleware))
         .fallback(|| async { AppError::NotFound("resource") })
         .method_not_allowed_fallback(|| async { StatusCode::METHOD_NOT_ALLOWED })
         .with_state(state)
+        .layer(Extension(spec))
         .layer(middleware::from_fn(log_request))
+        .layer(CatchPanicLayer::custom(panic_response))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(middleware::from_fn(problem_details))
         .layer(middleware::from_fn(crate::request_id::middleware));
-    NormalizePath::trim_trailing_slash(router)
+    ServiceBuilder::new()
+        .map_request(trim_trailing_slash as fn(Request) -> Request)
+        .service(router)
 }
 
-#[derive(Serialize)]
-struct Index {
-    name: &'static str,
-    version: &'static str,
-    openapi: &'static str,
-    health: &'static str,
+/// `/x/` is `/x` (the seeds' clients send the slash); Swagger UI keeps its own.
+fn trim_trailing_slash(mut request: Request) -> Request {
+    let path = request.uri().path();
+    if path.len() > 1 && path.ends_with('/') && !path.starts_with("/docs") {
+        let trimmed = path.trim_end_matches('/');
+        let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
+        let new = match request.uri().query() {
+            Some(query) => format!("{trimmed}?{query}"),
+            None => trimmed.to_owned(),
+        };
+        if let Ok(uri) = new.parse() {
+            *request.uri_mut() = uri;
+        }
+    }
+    request
 }
 
-async fn index() -> Json<Index> {
-    Json(Index {
-        name: "Carebook",
-        version: env!("CARGO_PKG_VERSION"),
-        openapi: "/api/v1/openapi.json",
-        health: "/health",
-    })
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    AppError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
 }
 
 /// Log one line per request: method, route template (never the concrete path
@@ -184,8 +225,7 @@ async fn problem_details(request: Request, next: Next) -> Response {
     problem.status = status.as_u16();
     problem.title = status.canonical_reason().unwrap_or("Error").to_owned();
     if status == StatusCode::METHOD_NOT_ALLOWED {
-        problem.detail =
-            Some("the method is not allowed on this resource; see the Allow header".into());
+        problem.detail = Some("the method is not allowed on this resource; see the Allow header".into());
     }
     problem.instance = crate::request_id::current().map(|id| format!("urn:carebook:request:{id}"));
     let fresh = problem_response(&problem);
@@ -197,10 +237,7 @@ async fn problem_details(request: Request, next: Next) -> Response {
 }
 
 /// A `201 Created` with `Location` and a JSON body.
-pub fn created<T: Serialize>(
-    location: String,
-    body: T,
-) -> (StatusCode, [(HeaderName, String); 1], Json<T>) {
+pub fn created<T: Serialize>(location: String, body: T) -> (StatusCode, [(HeaderName, String); 1], Json<T>) {
     (StatusCode::CREATED, [(LOCATION, location)], Json(body))
 }
 

@@ -3,6 +3,7 @@
 //! facility. Another patient's record is answered 404, never 403.
 
 use axum::Json;
+use axum::http::{HeaderName, HeaderValue};
 use axum::extract::State;
 use axum::response::IntoResponse;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -12,13 +13,14 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
+use super::conditional::{IfMatch, etag, time_tag};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{Page, PageLinks, ordering, page_request};
 use super::responses::{ReadErrors, WriteErrors};
 use super::{created, rules};
 use crate::auth::Actor;
 use crate::auth::policy::{Action, Owner, Scope, authorize, authorize_object};
-use crate::db::directory;
+use crate::db::{self, directory};
 use crate::db::entities::patient;
 use crate::db::patients::{self, PatientFilter, PatientScope};
 use crate::domain::{BloodGroup, Email, Phone, Role, Sex};
@@ -85,9 +87,11 @@ impl From<patient::Model> for PatientOut {
 #[serde(deny_unknown_fields)]
 pub struct PatientIn {
     #[schema(example = "Ayesha")]
+    #[schema(min_length = 1, max_length = 150)]
     #[garde(custom(rules::text::<150>))]
     pub first_name: String,
     #[schema(example = "Begum")]
+    #[schema(min_length = 1, max_length = 150)]
     #[garde(custom(rules::text::<150>))]
     pub last_name: String,
     #[garde(skip)]
@@ -95,30 +99,39 @@ pub struct PatientIn {
     #[garde(skip)]
     pub sex: Option<Sex>,
     #[schema(example = "01911223344")]
+    #[schema(max_length = 32)]
     #[garde(custom(rules::optional_phone))]
     pub phone: Option<String>,
+    #[schema(max_length = 254)]
     #[garde(custom(rules::optional_email))]
     pub email: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 500)]
     #[garde(custom(rules::long_text::<500>))]
     pub address: String,
     #[garde(skip)]
     pub location_id: Option<Uuid>,
+    #[schema(max_length = 64)]
     #[garde(custom(rules::optional_text::<64>))]
     pub national_id: Option<String>,
+    #[schema(max_length = 64)]
     #[garde(custom(rules::optional_text::<64>))]
     pub insurance_number: Option<String>,
     #[garde(skip)]
     pub blood_group: Option<BloodGroup>,
     #[serde(default)]
+    #[schema(max_length = 4000)]
     #[garde(custom(rules::long_text::<4000>))]
     pub allergies: String,
     #[serde(default)]
+    #[schema(max_length = 8000)]
     #[garde(custom(rules::long_text::<8000>))]
     pub medical_history: String,
     #[serde(default)]
+    #[schema(max_length = 200)]
     #[garde(custom(rules::long_text::<200>))]
     pub emergency_contact_name: String,
+    #[schema(max_length = 32)]
     #[garde(custom(rules::optional_phone))]
     pub emergency_contact_phone: Option<String>,
 }
@@ -127,8 +140,10 @@ pub struct PatientIn {
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct PatientPatch {
+    #[schema(min_length = 1, max_length = 150)]
     #[garde(inner(custom(rules::text::<150>)))]
     pub first_name: Option<String>,
+    #[schema(min_length = 1, max_length = 150)]
     #[garde(inner(custom(rules::text::<150>)))]
     pub last_name: Option<String>,
     #[serde(default, deserialize_with = "rules::nullable")]
@@ -141,12 +156,15 @@ pub struct PatientPatch {
     pub sex: Option<Option<Sex>>,
     #[serde(default, deserialize_with = "rules::nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 32)]
     #[garde(custom(rules::optional_phone_patch))]
     pub phone: Option<Option<String>>,
     #[serde(default, deserialize_with = "rules::nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 254)]
     #[garde(inner(custom(rules::optional_email)))]
     pub email: Option<Option<String>>,
+    #[schema(max_length = 500)]
     #[garde(inner(custom(rules::long_text::<500>)))]
     pub address: Option<String>,
     #[serde(default, deserialize_with = "rules::nullable")]
@@ -155,24 +173,30 @@ pub struct PatientPatch {
     pub location_id: Option<Option<Uuid>>,
     #[serde(default, deserialize_with = "rules::nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 64)]
     #[garde(inner(custom(rules::optional_text::<64>)))]
     pub national_id: Option<Option<String>>,
     #[serde(default, deserialize_with = "rules::nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 64)]
     #[garde(inner(custom(rules::optional_text::<64>)))]
     pub insurance_number: Option<Option<String>>,
     #[serde(default, deserialize_with = "rules::nullable")]
     #[schema(value_type = Option<BloodGroup>)]
     #[garde(skip)]
     pub blood_group: Option<Option<BloodGroup>>,
+    #[schema(max_length = 4000)]
     #[garde(inner(custom(rules::long_text::<4000>)))]
     pub allergies: Option<String>,
+    #[schema(max_length = 8000)]
     #[garde(inner(custom(rules::long_text::<8000>)))]
     pub medical_history: Option<String>,
+    #[schema(max_length = 200)]
     #[garde(inner(custom(rules::long_text::<200>)))]
     pub emergency_contact_name: Option<String>,
     #[serde(default, deserialize_with = "rules::nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 32)]
     #[garde(custom(rules::optional_phone_patch))]
     pub emergency_contact_phone: Option<Option<String>>,
 }
@@ -185,10 +209,17 @@ pub struct PatientQuery {
     /// Text in names, medical record number, phone, email or national id.
     pub search: Option<String>,
     /// `last_name`, `first_name`, `created_at`, `medical_record_number`; `-` for descending.
+    #[param(
+        pattern = "^(-?(last_name|first_name|created_at|medical_record_number)(,-?(last_name|first_name|created_at|medical_record_number))*)?$"
+    )]
     pub ordering: Option<String>,
     /// Page number, from 1.
+    #[serde(default, deserialize_with = "super::rules::query_integer")]
+    #[param(minimum = 1, maximum = 100000)]
     pub page: Option<u64>,
     /// Items per page, 1–100 (default 20).
+    #[serde(default, deserialize_with = "super::rules::query_integer")]
+    #[param(minimum = 1, maximum = 100)]
     pub page_size: Option<u64>,
 }
 
@@ -215,11 +246,7 @@ fn email(value: Option<String>) -> AppResult<Option<String>> {
 
 async fn check_location(state: &AppState, location: Option<Uuid>) -> AppResult<()> {
     match location {
-        Some(id)
-            if directory::find_location(state.db.conn(), id)
-                .await?
-                .is_none() =>
-        {
+        Some(id) if directory::find_location(state.db.conn(), id).await?.is_none() => {
             Err(AppError::invalid_field("location_id", "no such location"))
         }
         _ => Ok(()),
@@ -234,14 +261,10 @@ pub async fn owner(state: &AppState, actor: &Actor, patient: Uuid) -> AppResult<
         ..Owner::default()
     };
     match (actor.role, actor.doctor_id, actor.facility_id) {
-        (Role::Doctor, Some(doctor), _)
-            if patients::treated_by(state.db.conn(), patient, doctor).await? =>
-        {
+        (Role::Doctor, Some(doctor), _) if patients::treated_by(state.db.conn(), patient, doctor).await? => {
             owner.doctor_ids.push(doctor);
         }
-        (Role::Nurse, _, Some(facility))
-            if patients::seen_at(state.db.conn(), patient, facility).await? =>
-        {
+        (Role::Nurse, _, Some(facility)) if patients::seen_at(state.db.conn(), patient, facility).await? => {
             owner.facility_ids.push(facility);
         }
         _ => {}
@@ -250,12 +273,7 @@ pub async fn owner(state: &AppState, actor: &Actor, patient: Uuid) -> AppResult<
 }
 
 /// A patient record the actor may act on with `action`, or 404/403.
-async fn reachable(
-    state: &AppState,
-    actor: &Actor,
-    id: Uuid,
-    action: Action,
-) -> AppResult<patient::Model> {
+async fn reachable(state: &AppState, actor: &Actor, id: Uuid, action: Action) -> AppResult<patient::Model> {
     authorize(actor, action)?;
     let owner = owner(state, actor, id).await?;
     // Decide before looking the record up, so a missing and a forbidden record look alike.
@@ -301,14 +319,12 @@ pub async fn list_patients(
 
 /// Register a patient record (walk-in). Receptionist or admin.
 #[utoipa::path(post, path = "/api/v1/patients", tag = "patients", request_body = PatientIn,
-    responses((status = 201, description = "Created", body = PatientOut), WriteErrors),
+    responses((status = 201, description = "Created", body = PatientOut, headers(("Location" = String, description = "The new resource"))), WriteErrors),
     security(("bearer" = [])))]
 pub async fn create_patient(
     State(state): State<AppState>,
-    actor: Actor,
     ApiJson(body): ApiJson<PatientIn>,
 ) -> AppResult<impl IntoResponse> {
-    authorize(&actor, Action::PatientCreate)?;
     body.validate()?;
     check_location(&state, body.location_id).await?;
     let now = state.clock.now();
@@ -337,39 +353,58 @@ pub async fn create_patient(
     let txn = state.db.begin_write().await?;
     let row = patients::insert(&txn, row).await?;
     txn.commit().await?;
-    Ok(created(
-        format!("/api/v1/patients/{}", row.id),
-        PatientOut::from(row),
-    ))
+    Ok(created(format!("/api/v1/patients/{}", row.id), PatientOut::from(row)))
 }
 
 /// Read a patient record.
 #[utoipa::path(get, path = "/api/v1/patients/{id}", tag = "patients",
     params(("id" = Uuid, Path, description = "Patient id")),
-    responses((status = 200, description = "The patient", body = PatientOut), ReadErrors),
+    responses((status = 200, description = "The patient", body = PatientOut,
+        headers(("ETag" = String, description = "The record's version, for If-Match"))), ReadErrors),
     security(("bearer" = [])))]
-pub async fn get_patient(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiPath(id): ApiPath<Uuid>,
-) -> AppResult<Json<PatientOut>> {
+pub async fn get_patient(State(state): State<AppState>, actor: Actor, ApiPath(id): ApiPath<Uuid>) -> AppResult<Tagged> {
     let row = reachable(&state, &actor, id, Action::PatientRead).await?;
-    Ok(Json(row.into()))
+    Ok(tagged(row))
+}
+
+/// A patient record with its `ETag` header.
+pub type Tagged = ([(HeaderName, HeaderValue); 1], Json<PatientOut>);
+
+fn tagged(row: patient::Model) -> Tagged {
+    (etag(&time_tag(row.updated_at)), Json(row.into()))
 }
 
 /// Change a patient record. The patient themselves, a receptionist or an admin.
 #[utoipa::path(patch, path = "/api/v1/patients/{id}", tag = "patients", request_body = PatientPatch,
-    params(("id" = Uuid, Path, description = "Patient id")),
-    responses((status = 200, description = "The changed patient", body = PatientOut), WriteErrors),
+    params(("id" = Uuid, Path, description = "Patient id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read; refused with 412 if the record has changed since")),
+    responses((status = 200, description = "The changed patient", body = PatientOut,
+        headers(("ETag" = String, description = "The record's new version"))), WriteErrors),
     security(("bearer" = [])))]
 pub async fn update_patient(
     State(state): State<AppState>,
     actor: Actor,
     ApiPath(id): ApiPath<Uuid>,
+    if_match: IfMatch,
     ApiJson(body): ApiJson<PatientPatch>,
-) -> AppResult<Json<PatientOut>> {
-    let mut row = reachable(&state, &actor, id, Action::PatientUpdate).await?;
+) -> AppResult<Tagged> {
+    reachable(&state, &actor, id, Action::PatientUpdate).await?;
     body.validate()?;
+    if let Some(location) = body.location_id {
+        check_location(&state, location).await?;
+    }
+    let txn = state.db.begin_write().await?;
+    let mut row: patient::Model = db::find_for_update(&txn, "patients", id).await?.ok_or(AppError::NotFound("patient"))?;
+    if_match.check(&time_tag(row.updated_at))?;
+    apply_patch(&mut row, body)?;
+    row.updated_at = db::next_update(row.updated_at, state.clock.now());
+    let row = patients::update(&txn, row).await?;
+    txn.commit().await?;
+    Ok(tagged(row))
+}
+
+/// Apply the fields a patch carries. Errors: 422 for a phone or email that does not parse.
+fn apply_patch(row: &mut patient::Model, body: PatientPatch) -> AppResult<()> {
     if let Some(v) = body.first_name {
         row.first_name = v.trim().to_owned();
     }
@@ -392,7 +427,6 @@ pub async fn update_patient(
         row.address = v.trim().to_owned();
     }
     if let Some(v) = body.location_id {
-        check_location(&state, v).await?;
         row.location_id = v;
     }
     if let Some(v) = body.national_id {
@@ -416,7 +450,5 @@ pub async fn update_patient(
     if let Some(v) = body.emergency_contact_phone {
         row.emergency_contact_phone = phone("emergency_contact_phone", v)?;
     }
-    row.updated_at = state.clock.now();
-    let row = patients::update(state.db.conn(), row).await?;
-    Ok(Json(row.into()))
+    Ok(())
 }

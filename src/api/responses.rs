@@ -11,10 +11,10 @@ use crate::error::Problem;
 pub enum PublicErrors {
     /// A parameter is malformed.
     #[response(status = 400, content_type = "application/problem+json")]
-    BadRequest(#[to_schema] Problem),
+    BadRequest(Problem),
     /// The database is not available.
     #[response(status = 503, content_type = "application/problem+json")]
-    Unavailable(#[to_schema] Problem),
+    Unavailable(Problem),
 }
 
 /// Errors of authenticated reads.
@@ -23,19 +23,22 @@ pub enum PublicErrors {
 pub enum ReadErrors {
     /// A parameter is malformed (names the parameter).
     #[response(status = 400, content_type = "application/problem+json")]
-    BadRequest(#[to_schema] Problem),
+    BadRequest(Problem),
     /// No valid access token.
     #[response(status = 401, content_type = "application/problem+json")]
-    Unauthorized(#[to_schema] Problem),
+    Unauthorized(Problem),
     /// The role may not do this.
     #[response(status = 403, content_type = "application/problem+json")]
-    Forbidden(#[to_schema] Problem),
+    Forbidden(Problem),
     /// No such resource, or one the caller may not see.
     #[response(status = 404, content_type = "application/problem+json")]
-    NotFound(#[to_schema] Problem),
+    NotFound(Problem),
+    /// A parameter's value is not acceptable (e.g. contains NUL).
+    #[response(status = 422, content_type = "application/problem+json")]
+    Unprocessable(Problem),
     /// The database is not available.
     #[response(status = 503, content_type = "application/problem+json")]
-    Unavailable(#[to_schema] Problem),
+    Unavailable(Problem),
 }
 
 /// Errors of authenticated writes.
@@ -44,29 +47,32 @@ pub enum ReadErrors {
 pub enum WriteErrors {
     /// Malformed JSON, wrong types, unknown fields or bad parameters (names the field).
     #[response(status = 400, content_type = "application/problem+json")]
-    BadRequest(#[to_schema] Problem),
+    BadRequest(Problem),
     /// No valid access token.
     #[response(status = 401, content_type = "application/problem+json")]
-    Unauthorized(#[to_schema] Problem),
+    Unauthorized(Problem),
     /// The role may not do this.
     #[response(status = 403, content_type = "application/problem+json")]
-    Forbidden(#[to_schema] Problem),
+    Forbidden(Problem),
     /// No such resource, or one the caller may not see.
     #[response(status = 404, content_type = "application/problem+json")]
-    NotFound(#[to_schema] Problem),
-    /// Conflicts with current state (slot taken, illegal transition, duplicate); `rule` says which.
+    NotFound(Problem),
+        /// Conflicts with current state (slot taken, illegal transition, duplicate); `rule` says which.
     #[response(status = 409, content_type = "application/problem+json")]
-    Conflict(#[to_schema] Problem),
+    Conflict(Problem),
+    /// `If-Match` named a version that is no longer current.
+    #[response(status = 412, content_type = "application/problem+json")]
+    PreconditionFailed(Problem),
     /// The body is larger than allowed.
     #[response(status = 413, content_type = "application/problem+json")]
-    TooLarge(#[to_schema] Problem),
+    TooLarge(Problem),
     /// The body is not JSON.
     #[response(status = 415, content_type = "application/problem+json")]
-    UnsupportedMediaType(#[to_schema] Problem),
+    UnsupportedMediaType(Problem),
     /// Well-formed but invalid values or a broken booking rule; `errors` and `rule` say which.
     #[response(status = 422, content_type = "application/problem+json")]
-    Unprocessable(#[to_schema] Problem),
+    Unprocessable(Problem),
     /// The database is not available.
     #[response(status = 503, content_type = "application/problem+json")]
-    Unavailable(#[to_schema] Problem),
+    Unavailable(Problem),
 }

@@ -2,6 +2,7 @@
 //! value that validates also parses.
 
 use garde::{Error, Result};
+use serde::Deserialize;
 
 use crate::auth::accounts::normalise_username;
 use crate::domain::{Currency, Email, Money, Phone, TimeZone};
@@ -11,13 +12,13 @@ pub fn username(value: &str, _: &()) -> Result {
     normalise_username(value).map(|_| ()).map_err(Error::new)
 }
 
-/// Non-blank text of at most `MAX` characters.
+/// Non-blank text of at most `MAX` characters (counted before trimming, as
+/// the schema's `maxLength` counts).
 pub fn text<const MAX: usize>(value: &str, _: &()) -> Result {
-    let value = value.trim();
-    if value.is_empty() {
-        Err(Error::new("must not be blank"))
-    } else if value.chars().count() > MAX {
+    if value.chars().count() > MAX {
         Err(Error::new(format!("must be at most {MAX} characters")))
+    } else if value.trim().is_empty() {
+        Err(Error::new("must not be blank"))
     } else {
         Ok(())
     }
@@ -26,9 +27,7 @@ pub fn text<const MAX: usize>(value: &str, _: &()) -> Result {
 /// Optional text of at most `MAX` characters.
 pub fn optional_text<const MAX: usize>(value: &Option<String>, _: &()) -> Result {
     match value {
-        Some(v) if v.chars().count() > MAX => {
-            Err(Error::new(format!("must be at most {MAX} characters")))
-        }
+        Some(v) if v.chars().count() > MAX => Err(Error::new(format!("must be at most {MAX} characters"))),
         _ => Ok(()),
     }
 }
@@ -74,9 +73,7 @@ pub fn optional_currency(value: &Option<String>, _: &()) -> Result {
 /// A non-negative decimal amount (at most two decimals; the currency's own
 /// exponent is checked when the amount is converted).
 pub fn amount(value: &str, _: &()) -> Result {
-    Money::parse(value, Currency::BDT)
-        .map(|_| ())
-        .map_err(Error::new)
+    Money::parse(value, Currency::BDT).map(|_| ()).map_err(Error::new)
 }
 
 /// An optional non-negative decimal amount.
@@ -94,14 +91,10 @@ pub fn clean(value: Option<String>) -> Option<String> {
 
 /// A short code: 1–32 of A–Z, 0–9, `_`, `-` (case-insensitive; stored upper-case).
 pub fn code(value: &str, _: &()) -> Result {
-    let value = value.trim();
     if value.is_empty() || value.len() > 32 {
         return Err(Error::new("must be 1 to 32 characters"));
     }
-    if !value
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
+    if !value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
         return Err(Error::new("may contain only letters, digits, '_' and '-'"));
     }
     Ok(())
@@ -122,4 +115,86 @@ where
     T: serde::Deserialize<'de>,
 {
     <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
+/// An integer field of a JSON body. JSON Schema counts `5.0` as an integer,
+/// so an integral number is accepted in any notation; a string is not.
+pub fn integer<'de, D, T>(deserializer: D) -> std::result::Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<i64>,
+{
+    let number = serde_json::Number::deserialize(deserializer)?;
+    integral(&number)
+        .and_then(|n| T::try_from(n).ok())
+        .ok_or_else(|| serde::de::Error::custom(format!("invalid value: {number}, expected an integer in range")))
+}
+
+/// An optional integer field of a JSON body (see [`integer`]).
+pub fn optional_integer<'de, D, T>(deserializer: D) -> std::result::Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<i64>,
+{
+    match Option::<serde_json::Number>::deserialize(deserializer)? {
+        None => Ok(None),
+        Some(number) => integral(&number)
+            .and_then(|n| T::try_from(n).ok())
+            .map(Some)
+            .ok_or_else(|| serde::de::Error::custom(format!("invalid value: {number}, expected an integer in range"))),
+    }
+}
+
+/// An optional integer query parameter: its text may be any integral number (`20`, `20.0`).
+pub fn query_integer<'de, D, T>(deserializer: D) -> std::result::Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<i64>,
+{
+    let Some(text) = Option::<String>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    let number = text.parse::<i64>().ok().or_else(|| {
+        text.parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite() && f.fract() == 0.0 && f.abs() < 9.0e15)
+            .map(|f| f as i64)
+    });
+    number
+        .and_then(|n| T::try_from(n).ok())
+        .map(Some)
+        .ok_or_else(|| serde::de::Error::custom(format!("invalid value: {text:?}, expected an integer in range")))
+}
+
+fn integral(number: &serde_json::Number) -> Option<i64> {
+    number.as_i64().or_else(|| {
+        number
+            .as_f64()
+            .filter(|f| f.is_finite() && f.fract() == 0.0 && f.abs() < 9.0e15)
+            .map(|f| f as i64)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    struct Body {
+        #[serde(deserialize_with = "super::integer")]
+        n: u32,
+        #[serde(default, deserialize_with = "super::optional_integer")]
+        m: Option<i32>,
+    }
+
+    #[test]
+    fn integral_numbers_in_any_notation_are_integers() {
+        let body: Body = serde_json::from_str(r#"{"n": 211.0, "m": -3}"#).unwrap();
+        assert_eq!((body.n, body.m), (211, Some(-3)));
+        let body: Body = serde_json::from_str(r#"{"n": 2.11e2}"#).unwrap();
+        assert_eq!((body.n, body.m), (211, None));
+        assert!(serde_json::from_str::<Body>(r#"{"n": 2.5}"#).is_err());
+        assert!(serde_json::from_str::<Body>(r#"{"n": -1}"#).is_err());
+        assert!(serde_json::from_str::<Body>(r#"{"n": "5"}"#).is_err());
+    }
 }

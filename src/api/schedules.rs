@@ -3,9 +3,9 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Timelike, Utc, Weekday};
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc, Weekday};
 use garde::Validate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -13,6 +13,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::doctors;
+use super::conditional::{IfMatch, etag, time_tag};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{Page, PageLinks, page_request};
 use super::responses::{ReadErrors, WriteErrors};
@@ -79,15 +80,42 @@ impl From<Weekday> for WeekdayName {
 #[schema(value_type = String, example = "09:00", pattern = "^([01][0-9]|2[0-3]):[0-5][0-9](:00)?$")]
 pub struct LocalTime(pub NaiveTime);
 
+impl LocalTime {
+    /// Parse exactly `HH:MM` or `HH:MM:00` (two digits each, 00–23 and 00–59).
+    pub fn parse(text: &str) -> Option<LocalTime> {
+        let bytes = text.as_bytes();
+        let digits = |i: usize| bytes[i].is_ascii_digit() && bytes[i + 1].is_ascii_digit();
+        let shape_ok = match bytes.len() {
+            5 => digits(0) && bytes[2] == b':' && digits(3),
+            8 => digits(0) && bytes[2] == b':' && digits(3) && &bytes[5..] == b":00",
+            _ => false,
+        };
+        if !shape_ok {
+            return None;
+        }
+        let number = |i: usize| u32::from(bytes[i] - b'0') * 10 + u32::from(bytes[i + 1] - b'0');
+        NaiveTime::from_hms_opt(number(0), number(3), 0).map(LocalTime)
+    }
+}
+
 impl<'de> Deserialize<'de> for LocalTime {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        NaiveTime::parse_from_str(&text, "%H:%M")
-            .or_else(|_| NaiveTime::parse_from_str(&text, "%H:%M:%S"))
-            .ok()
-            .filter(|t| t.second() == 0 && t.nanosecond() == 0)
-            .map(LocalTime)
-            .ok_or_else(|| serde::de::Error::custom("must be a local time HH:MM"))
+        LocalTime::parse(&text).ok_or_else(|| serde::de::Error::custom("must be a local time HH:MM"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LocalTime;
+
+    #[test]
+    fn local_times_are_exactly_hh_mm() {
+        assert!(LocalTime::parse("09:00").is_some());
+        assert!(LocalTime::parse("23:59:00").is_some());
+        for bad in ["9:00", "24:00", "09:60", "09:00:30", "0900", " 09:00", "09:00 "] {
+            assert!(LocalTime::parse(bad).is_none(), "{bad}");
+        }
     }
 }
 
@@ -153,7 +181,9 @@ pub struct WorkingHoursIn {
     #[garde(skip)]
     pub end_time: LocalTime,
     /// 5–480 (default 30).
+    #[schema(minimum = 5, maximum = 480)]
     #[garde(inner(range(min = 5, max = 480)))]
+    #[serde(default, deserialize_with = "super::rules::optional_integer")]
     pub slot_minutes: Option<u32>,
     #[garde(skip)]
     pub valid_from: Option<NaiveDate>,
@@ -172,7 +202,9 @@ pub struct TemplateDay {
     #[garde(skip)]
     pub end_time: LocalTime,
     /// Overrides the template's slot length for this day.
+    #[schema(minimum = 5, maximum = 480)]
     #[garde(inner(range(min = 5, max = 480)))]
+    #[serde(default, deserialize_with = "super::rules::optional_integer")]
     pub slot_minutes: Option<u32>,
 }
 
@@ -190,7 +222,9 @@ pub struct TemplateIn {
     #[garde(skip)]
     pub valid_to: NaiveDate,
     /// Default slot length, 5–480 (default 30).
+    #[schema(minimum = 5, maximum = 480)]
     #[garde(inner(range(min = 5, max = 480)))]
+    #[serde(default, deserialize_with = "super::rules::optional_integer")]
     pub slot_minutes: Option<u32>,
     /// Remove the doctor's existing hours on these dates first (default true);
     /// when false an overlap with existing hours is refused.
@@ -198,6 +232,7 @@ pub struct TemplateIn {
     #[garde(skip)]
     pub replace: bool,
     /// 1–50 day rules (a weekday may appear more than once, e.g. morning and evening).
+    #[schema(min_items = 1, max_items = 50)]
     #[garde(length(min = 1, max = 50), dive)]
     pub days: Vec<TemplateDay>,
 }
@@ -281,6 +316,7 @@ pub struct TimeOffIn {
     #[garde(skip)]
     pub end: Option<DateTime<Utc>>,
     #[serde(default)]
+    #[schema(max_length = 500)]
     #[garde(custom(rules::long_text::<500>))]
     pub reason: String,
 }
@@ -295,8 +331,12 @@ pub struct TimeOffQuery {
     /// Only entries starting before the end of this date (UTC).
     pub to: Option<NaiveDate>,
     /// Page number, from 1.
+    #[serde(default, deserialize_with = "super::rules::query_integer")]
+    #[param(minimum = 1, maximum = 100000)]
     pub page: Option<u64>,
     /// Items per page, 1–100 (default 20).
+    #[serde(default, deserialize_with = "super::rules::query_integer")]
+    #[param(minimum = 1, maximum = 100)]
     pub page_size: Option<u64>,
 }
 
@@ -362,7 +402,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_working_hours, create_working_hours))
         .routes(routes!(apply_template))
-        .routes(routes!(replace_working_hours, delete_working_hours))
+                .routes(routes!(get_working_hours, replace_working_hours, delete_working_hours))
         .routes(routes!(list_time_off, create_time_off))
         .routes(routes!(delete_time_off))
         .routes(routes!(get_availability))
@@ -376,29 +416,16 @@ fn schedule_owner(doctor: Uuid) -> Owner {
 }
 
 /// The doctor (404 if none) after checking `actor` may write their schedule (403).
-async fn writable_doctor(
-    state: &AppState,
-    actor: &Actor,
-    doctor: Uuid,
-) -> AppResult<db::entities::doctor::Model> {
+async fn writable_doctor(state: &AppState, actor: &Actor, doctor: Uuid) -> AppResult<db::entities::doctor::Model> {
     authorize(actor, Action::ScheduleWrite)?;
     let row = directory::find_doctor_row(state.db.conn(), doctor)
         .await?
         .ok_or(AppError::NotFound("doctor"))?;
-    authorize_object(
-        actor,
-        Action::ScheduleWrite,
-        &schedule_owner(doctor),
-        "doctor",
-    )?;
+    authorize_object(actor, Action::ScheduleWrite, &schedule_owner(doctor), "doctor")?;
     Ok(row)
 }
 
-async fn readable_doctor(
-    state: &AppState,
-    actor: &Actor,
-    doctor: Uuid,
-) -> AppResult<db::entities::doctor::Model> {
+async fn readable_doctor(state: &AppState, actor: &Actor, doctor: Uuid) -> AppResult<db::entities::doctor::Model> {
     authorize(actor, Action::ScheduleRead)?;
     directory::find_doctor_row(state.db.conn(), doctor)
         .await?
@@ -421,8 +448,7 @@ fn hours_input(primary: Uuid, body: &WorkingHoursIn) -> AppResult<HoursInput> {
 
 /// List a doctor's working hours.
 #[utoipa::path(get, path = "/api/v1/doctors/{doctor_id}/working-hours", tag = "schedules",
-    params(("doctor_id" = Uuid, Path, description = "Doctor id"), ("page" = Option<u64>, Query, description = "Page number, from 1"),
-           ("page_size" = Option<u64>, Query, description = "Items per page, 1–100 (default 20)")),
+    params(("doctor_id" = Uuid, Path, description = "Doctor id"), PageOnly),
     responses((status = 200, description = "A page of working hours", body = Page<WorkingHoursOut>), ReadErrors),
     security(("bearer" = [])))]
 pub async fn list_working_hours(
@@ -448,8 +474,12 @@ pub async fn list_working_hours(
 #[serde(deny_unknown_fields)]
 pub struct PageOnly {
     /// Page number, from 1.
+    #[serde(default, deserialize_with = "super::rules::query_integer")]
+    #[param(minimum = 1, maximum = 100000)]
     pub page: Option<u64>,
     /// Items per page, 1–100 (default 20).
+    #[serde(default, deserialize_with = "super::rules::query_integer")]
+    #[param(minimum = 1, maximum = 100)]
     pub page_size: Option<u64>,
 }
 
@@ -458,18 +488,14 @@ fn in_memory_page<T>(rows: Vec<T>, page: db::PageRequest) -> db::Paged<T> {
     let skip = ((page.page - 1) * page.page_size) as usize;
     db::Paged {
         count,
-        rows: rows
-            .into_iter()
-            .skip(skip)
-            .take(page.page_size as usize)
-            .collect(),
+        rows: rows.into_iter().skip(skip).take(page.page_size as usize).collect(),
     }
 }
 
 /// Add one working-hours rule.
 #[utoipa::path(post, path = "/api/v1/doctors/{doctor_id}/working-hours", tag = "schedules", request_body = WorkingHoursIn,
     params(("doctor_id" = Uuid, Path, description = "Doctor id")),
-    responses((status = 201, description = "Created", body = WorkingHoursOut), WriteErrors),
+    responses((status = 201, description = "Created", body = WorkingHoursOut, headers(("Location" = String, description = "The new resource"))), WriteErrors),
     security(("bearer" = [])))]
 pub async fn create_working_hours(
     State(state): State<AppState>,
@@ -502,10 +528,7 @@ pub async fn apply_template(
     let profile = writable_doctor(&state, &actor, doctor).await?;
     body.validate()?;
     if body.valid_to < body.valid_from {
-        return Err(AppError::invalid_field(
-            "valid_to",
-            "must not be before valid_from",
-        ));
+        return Err(AppError::invalid_field("valid_to", "must not be before valid_from"));
     }
     if body.valid_to - body.valid_from > TimeDelta::days(MAX_TEMPLATE_DAYS) {
         return Err(AppError::invalid_field(
@@ -536,23 +559,48 @@ pub async fn apply_template(
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
+/// A working-hours rule with its `ETag` header.
+pub type TaggedHours = ([(HeaderName, HeaderValue); 1], Json<WorkingHoursOut>);
+
+fn tagged(row: working_hours::Model) -> TaggedHours {
+    (etag(&time_tag(row.updated_at)), Json(row.into()))
+}
+
+/// Read one working-hours rule.
+#[utoipa::path(get, path = "/api/v1/doctors/{doctor_id}/working-hours/{id}", tag = "schedules",
+    params(("doctor_id" = Uuid, Path, description = "Doctor id"), ("id" = Uuid, Path, description = "Working-hours id")),
+    responses((status = 200, description = "The rule", body = WorkingHoursOut,
+        headers(("ETag" = String, description = "The rule's version, for If-Match"))), ReadErrors),
+    security(("bearer" = [])))]
+pub async fn get_working_hours(
+    State(state): State<AppState>,
+    ApiPath((doctor, id)): ApiPath<(Uuid, Uuid)>,
+) -> AppResult<TaggedHours> {
+    match schedules::find_working_hours(state.db.conn(), id).await? {
+        Some(row) if row.doctor_id == doctor => Ok(tagged(row)),
+        _ => Err(AppError::NotFound("working hours")),
+    }
+}
+
 /// Replace one working-hours rule.
 #[utoipa::path(put, path = "/api/v1/doctors/{doctor_id}/working-hours/{id}", tag = "schedules", request_body = WorkingHoursIn,
-    params(("doctor_id" = Uuid, Path, description = "Doctor id"), ("id" = Uuid, Path, description = "Working-hours id")),
-    responses((status = 200, description = "The replaced rule", body = WorkingHoursOut), WriteErrors),
+    params(("doctor_id" = Uuid, Path, description = "Doctor id"), ("id" = Uuid, Path, description = "Working-hours id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read; refused with 412 if the rule has changed since")),
+    responses((status = 200, description = "The replaced rule", body = WorkingHoursOut,
+        headers(("ETag" = String, description = "The rule's new version"))), WriteErrors),
     security(("bearer" = [])))]
 pub async fn replace_working_hours(
     State(state): State<AppState>,
     actor: Actor,
     ApiPath((doctor, id)): ApiPath<(Uuid, Uuid)>,
+    if_match: IfMatch,
     ApiJson(body): ApiJson<WorkingHoursIn>,
-) -> AppResult<Json<WorkingHoursOut>> {
+) -> AppResult<TaggedHours> {
     let profile = writable_doctor(&state, &actor, doctor).await?;
     body.validate()?;
     let input = hours_input(profile.facility_id, &body)?;
-    Ok(Json(
-        edits::update_hours(&state, doctor, id, input).await?.into(),
-    ))
+    let check = |current: &working_hours::Model| if_match.check(&time_tag(current.updated_at));
+    Ok(tagged(edits::update_hours(&state, doctor, id, input, check).await?))
 }
 
 /// Delete one working-hours rule (booked appointments stay).
@@ -601,7 +649,7 @@ pub async fn list_time_off(
 /// Record time off: a day, a date range or an exact range of instants.
 #[utoipa::path(post, path = "/api/v1/doctors/{doctor_id}/time-off", tag = "schedules", request_body = TimeOffIn,
     params(("doctor_id" = Uuid, Path, description = "Doctor id")),
-    responses((status = 201, description = "Created; lists the live appointments it overlaps", body = TimeOffCreatedOut), WriteErrors),
+    responses((status = 201, description = "Created; lists the live appointments it overlaps", body = TimeOffCreatedOut, headers(("Location" = String, description = "The new resource"))), WriteErrors),
     security(("bearer" = [])))]
 pub async fn create_time_off(
     State(state): State<AppState>,
@@ -611,13 +659,7 @@ pub async fn create_time_off(
 ) -> AppResult<impl IntoResponse> {
     let profile = writable_doctor(&state, &actor, doctor).await?;
     body.validate()?;
-    let input = match (
-        body.date,
-        body.start_date,
-        body.end_date,
-        body.start,
-        body.end,
-    ) {
+    let input = match (body.date, body.start_date, body.end_date, body.start, body.end) {
         (Some(day), None, None, None, None) => TimeOffInput::Day(day),
         (None, Some(first), Some(last), None, None) => TimeOffInput::Dates(first, last),
         (None, None, None, Some(start), Some(end)) => TimeOffInput::Instants(start, end),
@@ -676,11 +718,9 @@ pub async fn delete_time_off(
     security(("bearer" = [])))]
 pub async fn get_availability(
     State(state): State<AppState>,
-    actor: Actor,
     ApiPath(doctor): ApiPath<Uuid>,
     ApiQuery(query): ApiQuery<AvailabilityQuery>,
 ) -> AppResult<Json<AvailabilityOut>> {
-    authorize(&actor, Action::AvailabilityRead)?;
     let to = query.to.unwrap_or(query.from);
     if to < query.from {
         return Err(AppError::bad_field("to", "must not be before from"));
@@ -698,10 +738,7 @@ pub async fn get_availability(
             .await?
             .ok_or_else(|| AppError::bad_field("service", "no such service"))?;
         if !row.is_active || !profile.service_ids.contains(&service) {
-            return Err(AppError::bad_field(
-                "service",
-                "the doctor does not offer this service",
-            ));
+            return Err(AppError::bad_field("service", "the doctor does not offer this service"));
         }
         duration_minutes = Some(row.duration_minutes);
     }

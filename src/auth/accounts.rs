@@ -43,10 +43,10 @@ pub struct Tokens {
     pub expires_in: i64,
 }
 
-/// Check `username` (3–150 of a–z, 0–9, `.`, `_`, `-`, starting with a letter)
-/// and return it lower-cased.
+/// Check `username` (3–150 of a–z, 0–9, `.`, `_`, `-`, starting with a
+/// letter; any case) and return it lower-cased.
 pub fn normalise_username(username: &str) -> Result<String, String> {
-    let lowered = username.trim().to_lowercase();
+    let lowered = username.to_ascii_lowercase();
     let length = lowered.chars().count();
     if !(3..=150).contains(&length) {
         return Err("must be 3 to 150 characters".into());
@@ -72,16 +72,8 @@ pub async fn hash_password(password: String) -> AppResult<String> {
 }
 
 fn check_password(account: &NewAccount) -> AppResult<()> {
-    let email = account
-        .email
-        .as_ref()
-        .map(Email::as_str)
-        .unwrap_or_default();
-    let phone = account
-        .phone
-        .as_ref()
-        .map(Phone::as_str)
-        .unwrap_or_default();
+    let email = account.email.as_ref().map(Email::as_str).unwrap_or_default();
+    let phone = account.phone.as_ref().map(Phone::as_str).unwrap_or_default();
     password::check_rules(&account.password, &[&account.username, email, phone])
         .map_err(|message| AppError::invalid_field("password", message))
 }
@@ -115,14 +107,8 @@ pub async fn create_user(state: &AppState, account: NewAccount) -> AppResult<use
 /// Create an administrator (the `create-admin` command).
 ///
 /// Errors: 422 naming an invalid username, email or weak password; 409 when taken.
-pub async fn create_admin(
-    state: &AppState,
-    username: &str,
-    email: &str,
-    password: String,
-) -> AppResult<user::Model> {
-    let username =
-        normalise_username(username).map_err(|m| AppError::invalid_field("username", m))?;
+pub async fn create_admin(state: &AppState, username: &str, email: &str, password: String) -> AppResult<user::Model> {
+    let username = normalise_username(username).map_err(|m| AppError::invalid_field("username", m))?;
     let email = Email::parse(email).map_err(|m| AppError::invalid_field("email", m))?;
     let account = NewAccount {
         first_name: "Administrator".into(),
@@ -167,13 +153,8 @@ pub async fn register_patient(
 pub async fn authenticate(state: &AppState, login: &str, password: &str) -> AppResult<user::Model> {
     let login = login.trim();
     let username = login.to_lowercase();
-    let email = login
-        .contains('@')
-        .then(|| Email::parse(login).ok())
-        .flatten();
-    let phone = Phone::looks_like(login)
-        .then(|| Phone::parse(login).ok())
-        .flatten();
+    let email = login.contains('@').then(|| Email::parse(login).ok()).flatten();
+    let phone = Phone::looks_like(login).then(|| Phone::parse(login).ok()).flatten();
     let found = db::users::find_by_login(
         state.db.conn(),
         &username,
@@ -196,18 +177,12 @@ pub async fn authenticate(state: &AppState, login: &str, password: &str) -> AppR
     .map_err(|e| AppError::Internal(e.into()))?;
     match found {
         Some(user) if matches && user.is_active => Ok(user),
-        _ => Err(AppError::Unauthorized(
-            "no active account with these credentials",
-        )),
+        _ => Err(AppError::Unauthorized("no active account with these credentials")),
     }
 }
 
 /// Issue an access token and a refresh token (in `family`, or a new family).
-pub async fn issue_tokens(
-    state: &AppState,
-    user: &user::Model,
-    family: Option<Uuid>,
-) -> AppResult<Tokens> {
+pub async fn issue_tokens(state: &AppState, user: &user::Model, family: Option<Uuid>) -> AppResult<Tokens> {
     let now = state.clock.now();
     let (access, _) = state.keys.issue(user.id, user.role, now)?;
     let refresh = token::random_token();
@@ -253,7 +228,8 @@ mod tests {
 
     #[test]
     fn usernames_are_lowercase_and_start_with_a_letter() {
-        assert_eq!(normalise_username(" Rahim.Uddin ").unwrap(), "rahim.uddin");
+        assert_eq!(normalise_username("Rahim.Uddin").unwrap(), "rahim.uddin");
+        assert!(normalise_username(" rahim").is_err(), "no silent trimming");
         assert!(
             normalise_username("01712345678").is_err(),
             "would be confused with a phone"

@@ -29,33 +29,26 @@ impl FromRequestParts<AppState> for Actor {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Actor, AppError> {
+        // Already authenticated by the access check of this request.
+        if let Some(actor) = parts.extensions.get::<Actor>() {
+            return Ok(actor.clone());
+        }
         let header = parts
             .headers
             .get(AUTHORIZATION)
-            .ok_or(AppError::Unauthorized(
-                "authentication credentials were not provided",
-            ))?;
+            .ok_or(AppError::Unauthorized("authentication credentials were not provided"))?;
         let token = header
             .to_str()
             .ok()
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .map(str::trim)
-            .ok_or(AppError::Unauthorized(
-                "use Authorization: Bearer <access token>",
-            ))?;
+            .ok_or(AppError::Unauthorized("use Authorization: Bearer <access token>"))?;
         let claims = state
             .keys
             .verify(token, state.clock.now())
-            .ok_or(AppError::Unauthorized(
-                "the access token is invalid or expired",
-            ))?;
+            .ok_or(AppError::Unauthorized("the access token is invalid or expired"))?;
         crate::db::users::actor(state.db.conn(), claims.sub)
             .await?
-            .ok_or(AppError::Unauthorized(
-                "the access token is invalid or expired",
-            ))
+            .ok_or(AppError::Unauthorized("the access token is invalid or expired"))
     }
 }

@@ -31,9 +31,7 @@ pub fn hash(password: &str) -> anyhow::Result<String> {
 /// Whether `password` matches the PHC string `stored`. A malformed hash never matches.
 pub fn verify(password: &str, stored: &str) -> bool {
     match PasswordHash::new(stored) {
-        Ok(parsed) => hasher()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
+        Ok(parsed) => hasher().verify_password(password.as_bytes(), &parsed).is_ok(),
         Err(_) => false,
     }
 }
@@ -57,10 +55,7 @@ pub fn check_rules(password: &str, personal: &[&str]) -> Result<(), String> {
         return Err(format!("must be at most {MAX_LENGTH} characters"));
     }
     let lowered = password.to_lowercase();
-    if personal
-        .iter()
-        .any(|p| !p.is_empty() && lowered == p.to_lowercase())
-    {
+    if personal.iter().any(|p| !p.is_empty() && lowered == p.to_lowercase()) {
         return Err("must not be the same as the username, email or phone".into());
     }
     Ok(())

@@ -79,12 +79,7 @@ impl TokenKeys {
     }
 
     /// Issue an access token for a user; returns the token and its claims.
-    pub fn issue(
-        &self,
-        user_id: Uuid,
-        role: Role,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<(String, Claims)> {
+    pub fn issue(&self, user_id: Uuid, role: Role, now: DateTime<Utc>) -> anyhow::Result<(String, Claims)> {
         let claims = Claims {
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
@@ -132,11 +127,7 @@ mod tests {
         assert_eq!(keys().verify(&token, now).unwrap().sub, claims.sub);
         let edge = now + ACCESS_LIFETIME + TimeDelta::seconds(LEEWAY_SECONDS);
         assert!(keys().verify(&token, edge).is_some());
-        assert!(
-            keys()
-                .verify(&token, edge + TimeDelta::seconds(1))
-                .is_none()
-        );
+        assert!(keys().verify(&token, edge + TimeDelta::seconds(1)).is_none());
     }
 
     #[test]

@@ -104,17 +104,10 @@ async fn find_slot(
     except: Option<Uuid>,
 ) -> AppResult<Slot> {
     let day = TimeDelta::days(1);
-    let calendars =
-        calendar::load(state.db.conn(), &[doctor], start - day, start + day, except).await?;
+    let calendars = calendar::load(state.db.conn(), &[doctor], start - day, start + day, except).await?;
     let calendar = calendars.get(&doctor).cloned().unwrap_or_default();
-    check_start(
-        &calendar.view(),
-        start,
-        duration,
-        state.clock.now(),
-        state.limits(),
-    )
-    .map_err(|rule| refusal(rule, state.limits()))
+    check_start(&calendar.view(), start, duration, state.clock.now(), state.limits())
+        .map_err(|rule| refusal(rule, state.limits()))
 }
 
 fn event(
@@ -197,9 +190,7 @@ pub async fn book(state: &AppState, actor: &Actor, request: BookingRequest) -> A
     let slot = find_slot(state, doctor.id, request.start, duration, None).await?;
     let facility = directory::find_facility(db, slot.facility_id)
         .await?
-        .ok_or_else(|| {
-            AppError::Internal(anyhow::anyhow!("working hours at a missing facility"))
-        })?;
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("working hours at a missing facility")))?;
 
     let now = state.clock.now();
     let row = appointment::Model {
@@ -237,27 +228,14 @@ pub async fn book(state: &AppState, actor: &Actor, request: BookingRequest) -> A
     )
     .await?;
     db::insert_row::<appointment::ActiveModel>(&txn, row.clone()).await?;
-    let booked = event(
-        &row,
-        actor,
-        AppointmentAction::Booked,
-        None,
-        None,
-        None,
-        now,
-    );
+    let booked = event(&row, actor, AppointmentAction::Booked, None, None, None, now);
     db::insert_row::<appointment_event::ActiveModel>(&txn, booked).await?;
     txn.commit().await?;
     Ok(row.id)
 }
 
 /// Load an appointment the actor may see, or 404.
-pub async fn visible(
-    state: &AppState,
-    actor: &Actor,
-    id: Uuid,
-    action: Action,
-) -> AppResult<AppointmentRow> {
+pub async fn visible(state: &AppState, actor: &Actor, id: Uuid, action: Action) -> AppResult<AppointmentRow> {
     let row = appointments::find(state.db.conn(), id)
         .await?
         .ok_or(AppError::NotFound("appointment"))?;
@@ -266,39 +244,34 @@ pub async fn visible(
 }
 
 /// Move an appointment to `new_start`, keeping its length, under every booking rule.
+/// `precondition` is checked against the locked row's version (for `If-Match`).
 ///
 /// Errors: 404/403 by the policy; 409 if it is not pending or confirmed, if a
 /// patient is inside the cancellation window, or the new time is taken; 422
-/// for a start the booking rules refuse.
+/// for a start the booking rules refuse; whatever `precondition` returns.
 pub async fn reschedule(
     state: &AppState,
     actor: &Actor,
     id: Uuid,
     new_start: DateTime<Utc>,
+    precondition: impl FnOnce(i32) -> AppResult<()>,
 ) -> AppResult<()> {
     let current = visible(state, actor, id, Action::AppointmentReschedule).await?;
     if !lifecycle::can_reschedule(current.status) {
         return Err(AppError::conflict(
             "illegal_transition",
-            format!(
-                "cannot reschedule an appointment that is {}",
-                current.status
-            ),
+            format!("cannot reschedule an appointment that is {}", current.status),
         ));
     }
-    check_patient_window(
-        actor,
-        current.start_at,
-        state.clock.now(),
-        &state.config.booking,
-    )?;
+    check_patient_window(actor, current.start_at, state.clock.now(), &state.config.booking)?;
     let length = current.end_at - current.start_at;
     let slot = find_slot(state, current.doctor_id, new_start, Some(length), Some(id)).await?;
 
     let txn = state.db.begin_write().await?;
     let row = appointments::find_for_update(&txn, id)
         .await?
-        .ok_or(AppError::NotFound("appointment"))?;
+                .ok_or(AppError::NotFound("appointment"))?;
+    precondition(row.version)?;
     if row.version != current.version {
         return Err(AppError::conflict(
             "concurrent_update",
@@ -338,31 +311,30 @@ pub async fn reschedule(
     Ok(())
 }
 
-/// Apply a lifecycle transition (DESIGN §4). `reason` is recorded (required for cancel by the API).
+/// Apply a lifecycle transition (DESIGN §4). `reason` is recorded (required
+/// for cancel by the API). `precondition` is checked against the locked row's
+/// version (for `If-Match`).
 ///
 /// Errors: 404/403 by the policy; 409 for a transition the lifecycle does not
 /// allow from the current status, a no-show before start + grace, or a
-/// patient's cancel inside the cancellation window.
+/// patient's cancel inside the cancellation window; whatever `precondition` returns.
 pub async fn transition(
     state: &AppState,
     actor: &Actor,
     id: Uuid,
     transition: Transition,
     reason: Option<String>,
+    precondition: impl FnOnce(i32) -> AppResult<()>,
 ) -> AppResult<()> {
     let current = visible(state, actor, id, action_of(transition)).await?;
     if transition == Transition::Cancel {
-        check_patient_window(
-            actor,
-            current.start_at,
-            state.clock.now(),
-            &state.config.booking,
-        )?;
+        check_patient_window(actor, current.start_at, state.clock.now(), &state.config.booking)?;
     }
     let txn = state.db.begin_write().await?;
     let row = appointments::find_for_update(&txn, id)
         .await?
-        .ok_or(AppError::NotFound("appointment"))?;
+                .ok_or(AppError::NotFound("appointment"))?;
+    precondition(row.version)?;
     let now = state.clock.now();
     let status = lifecycle::apply(
         row.status,
@@ -376,14 +348,7 @@ pub async fn transition(
     if transition == Transition::CheckIn {
         schedules::lock_doctor(&txn, row.doctor_id).await?;
         let (day_start, day_end) = local_day(&current.time_zone, row.start_at);
-        let number = appointments::next_queue_number(
-            &txn,
-            row.doctor_id,
-            row.facility_id,
-            day_start,
-            day_end,
-        )
-        .await?;
+        let number = appointments::next_queue_number(&txn, row.doctor_id, row.facility_id, day_start, day_end).await?;
         changed.queue_number = Set(Some(number));
     }
     if transition == Transition::Cancel {
@@ -409,9 +374,7 @@ pub async fn transition(
 
 /// The local day (in `zone`) that contains `instant`, as instants.
 fn local_day(zone: &str, instant: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
-    let tz = TimeZone::parse(zone)
-        .map(TimeZone::tz)
-        .unwrap_or(chrono_tz::UTC);
+    let tz = TimeZone::parse(zone).map(TimeZone::tz).unwrap_or(chrono_tz::UTC);
     let date = instant.with_timezone(&tz).date_naive();
     (
         calendar::local_midnight(tz, date),

@@ -34,11 +34,7 @@ pub async fn slots(
 
 /// Which of `doctors` have at least one free slot on `date`. Three queries
 /// for all of them.
-pub async fn free_on(
-    state: &AppState,
-    doctors: &[Uuid],
-    date: NaiveDate,
-) -> AppResult<HashSet<Uuid>> {
+pub async fn free_on(state: &AppState, doctors: &[Uuid], date: NaiveDate) -> AppResult<HashSet<Uuid>> {
     let (start, end) = calendar::window(date, date);
     let calendars = calendar::load(state.db.conn(), doctors, start, end, None).await?;
     let now = state.clock.now();

@@ -67,9 +67,7 @@ pub fn rule(row: &WorkingHoursRow) -> Option<WorkingHoursRule> {
 /// A stored time-off entry as the scheduling core sees it.
 pub fn time_off(row: &time_off::Model) -> TimeOff {
     let span = match (row.kind, row.start_date, row.end_date) {
-        (TimeOffKind::Day | TimeOffKind::DateRange, Some(first), Some(last)) => {
-            TimeOffSpan::Days { first, last }
-        }
+        (TimeOffKind::Day | TimeOffKind::DateRange, Some(first), Some(last)) => TimeOffSpan::Days { first, last },
         _ => TimeOffSpan::Instants(Interval::new(row.start_at, row.end_at)),
     };
     TimeOff {
@@ -95,11 +93,7 @@ pub fn local_midnight(tz: chrono_tz::Tz, date: NaiveDate) -> DateTime<Utc> {
 
 /// The instants that surely cover local dates `from..=to` in any time zone.
 pub fn window(from: NaiveDate, to: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
-    let start = from
-        .and_hms_opt(0, 0, 0)
-        .expect("midnight exists")
-        .and_utc()
-        - TimeDelta::days(1);
+    let start = from.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc() - TimeDelta::days(1);
     let end = to.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc() + TimeDelta::days(2);
     (start, end)
 }
@@ -113,17 +107,11 @@ pub async fn load(
     to: DateTime<Utc>,
     except: Option<Uuid>,
 ) -> AppResult<HashMap<Uuid, DoctorCalendar>> {
-    let mut calendars: HashMap<Uuid, DoctorCalendar> = doctors
-        .iter()
-        .map(|d| (*d, DoctorCalendar::default()))
-        .collect();
+    let mut calendars: HashMap<Uuid, DoctorCalendar> =
+        doctors.iter().map(|d| (*d, DoctorCalendar::default())).collect();
     for row in schedules::working_hours_of(db, doctors).await? {
         match rule(&row) {
-            Some(rule) => calendars
-                .entry(row.doctor_id)
-                .or_default()
-                .working_hours
-                .push(rule),
+            Some(rule) => calendars.entry(row.doctor_id).or_default().working_hours.push(rule),
             None => {
                 tracing::error!(working_hours = %row.id, "working hours with an invalid zone or weekday ignored")
             }

@@ -106,11 +106,7 @@ fn describe(rule: &WorkingHoursRule) -> String {
 fn overlap_error(a: &WorkingHoursRule, b: &WorkingHoursRule) -> AppError {
     AppError::conflict(
         "working_hours_overlap",
-        format!(
-            "{} overlaps {} in the same period",
-            describe(a),
-            describe(b)
-        ),
+        format!("{} overlaps {} in the same period", describe(a), describe(b)),
     )
 }
 
@@ -120,10 +116,7 @@ async fn check_facilities(db: &impl ConnectionTrait, inputs: &[HoursInput]) -> A
         if seen.contains(&input.facility_id) {
             continue;
         }
-        if directory::find_facility(db, input.facility_id)
-            .await?
-            .is_none()
-        {
+        if directory::find_facility(db, input.facility_id).await?.is_none() {
             return Err(AppError::invalid_field("facility_id", "no such facility"));
         }
         seen.push(input.facility_id);
@@ -208,20 +201,10 @@ async fn apply_clip(
             directory::delete_row::<working_hours::Entity>(db, existing.id).await?;
             vec![]
         }
-        Clip::EndOn(last) => vec![
-            set_validity(existing.valid_from, Some(last))
-                .update(db)
-                .await?,
-        ],
-        Clip::StartOn(first) => vec![
-            set_validity(Some(first), existing.valid_to)
-                .update(db)
-                .await?,
-        ],
+        Clip::EndOn(last) => vec![set_validity(existing.valid_from, Some(last)).update(db).await?],
+        Clip::StartOn(first) => vec![set_validity(Some(first), existing.valid_to).update(db).await?],
         Clip::Split(last, first) => {
-            let before = set_validity(existing.valid_from, Some(last))
-                .update(db)
-                .await?;
+            let before = set_validity(existing.valid_from, Some(last)).update(db).await?;
             let after = working_hours::Model {
                 id: Uuid::new_v4(),
                 valid_from: Some(first),
@@ -235,21 +218,22 @@ async fn apply_clip(
     })
 }
 
-/// Replace one rule with `input`. Errors: 404 if it is not the doctor's; 409 on overlap.
+/// Replace one rule with `input`. `precondition` is checked against the
+/// locked rule (for `If-Match`). Errors: 404 if it is not the doctor's; 409 on
+/// overlap; whatever `precondition` returns.
 pub async fn update_hours(
     state: &AppState,
     doctor: Uuid,
     id: Uuid,
     input: HoursInput,
+    precondition: impl FnOnce(&working_hours::Model) -> AppResult<()>,
 ) -> AppResult<working_hours::Model> {
     check_facilities(state.db.conn(), std::slice::from_ref(&input)).await?;
     let txn = state.db.begin_write().await?;
     schedules::lock_doctor(&txn, doctor).await?;
     let rules = schedules::list_working_hours(&txn, doctor).await?;
-    let current = rules
-        .iter()
-        .find(|r| r.id == id)
-        .ok_or(AppError::NotFound("working hours"))?;
+        let current = rules.iter().find(|r| r.id == id).ok_or(AppError::NotFound("working hours"))?;
+    precondition(current)?;
     let candidate = input_rule(&input);
     if let Some(other) = rules
         .iter()
@@ -262,7 +246,7 @@ pub async fn update_hours(
     let updated = working_hours::Model {
         created_at: current.created_at,
         id,
-        ..row(doctor, &input, state.clock.now())
+        ..row(doctor, &input, db::next_update(current.updated_at, state.clock.now()))
     };
     let saved = updated.into_active_model().reset_all().update(&txn).await?;
     txn.commit().await?;
@@ -311,10 +295,7 @@ pub async fn add_time_off(
         ),
         TimeOffInput::Dates(first, last) => {
             if last < first {
-                return Err(AppError::invalid_field(
-                    "end_date",
-                    "must not be before start_date",
-                ));
+                return Err(AppError::invalid_field("end_date", "must not be before start_date"));
             }
             (
                 TimeOffKind::DateRange,
@@ -351,7 +332,6 @@ pub async fn add_time_off(
         created_at: state.clock.now(),
     };
     db::insert_row::<time_off::ActiveModel>(state.db.conn(), entry.clone()).await?;
-    let affected =
-        appointments::busy_ids(state.db.conn(), doctor, facility, start_at, end_at).await?;
+    let affected = appointments::busy_ids(state.db.conn(), doctor, facility, start_at, end_at).await?;
     Ok((entry, affected))
 }

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, JoinType, Query, SelectStatement};
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use uuid::Uuid;
 
 use super::entities::{appointment, appointment_event};
@@ -70,46 +70,23 @@ fn select() -> SelectStatement {
     query
         .expr_as(Expr::cust("p.first_name"), "patient_first_name")
         .expr_as(Expr::cust("p.last_name"), "patient_last_name")
-        .expr_as(
-            Expr::cust("p.medical_record_number"),
-            "medical_record_number",
-        )
+        .expr_as(Expr::cust("p.medical_record_number"), "medical_record_number")
         .expr_as(Expr::cust("u.first_name"), "doctor_first_name")
         .expr_as(Expr::cust("u.last_name"), "doctor_last_name")
         .expr_as(Expr::cust("f.name"), "facility_name")
         .expr_as(Expr::cust("f.time_zone"), "time_zone")
         .expr_as(Expr::cust("s.name"), "service_name")
         .from_as("appointments", "a")
-        .join_as(
-            JoinType::InnerJoin,
-            "patients",
-            "p",
-            Expr::cust("p.id = a.patient_id"),
-        )
-        .join_as(
-            JoinType::InnerJoin,
-            "doctors",
-            "d",
-            Expr::cust("d.id = a.doctor_id"),
-        )
-        .join_as(
-            JoinType::InnerJoin,
-            "users",
-            "u",
-            Expr::cust("u.id = d.user_id"),
-        )
+        .join_as(JoinType::InnerJoin, "patients", "p", Expr::cust("p.id = a.patient_id"))
+        .join_as(JoinType::InnerJoin, "doctors", "d", Expr::cust("d.id = a.doctor_id"))
+        .join_as(JoinType::InnerJoin, "users", "u", Expr::cust("u.id = d.user_id"))
         .join_as(
             JoinType::InnerJoin,
             "facilities",
             "f",
             Expr::cust("f.id = a.facility_id"),
         )
-        .join_as(
-            JoinType::LeftJoin,
-            "services",
-            "s",
-            Expr::cust("s.id = a.service_id"),
-        )
+        .join_as(JoinType::LeftJoin, "services", "s", Expr::cust("s.id = a.service_id"))
         .to_owned()
 }
 
@@ -121,23 +98,9 @@ pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Appointm
         .await
 }
 
-/// An appointment row by id; on PostgreSQL locked for update until the
-/// caller's transaction ends (SQLite's write lock already serialises).
-pub async fn find_for_update(
-    db: &impl ConnectionTrait,
-    id: Uuid,
-) -> Result<Option<appointment::Model>, DbErr> {
-    let mut query = Query::select();
-    query
-        .column(sea_orm::sea_query::Asterisk)
-        .from("appointments")
-        .and_where(Expr::col("id").eq(id));
-    if db.get_database_backend() == DbBackend::Postgres {
-        query.lock(sea_orm::sea_query::LockType::Update);
-    }
-    appointment::Model::find_by_statement(db.get_database_backend().build(&query))
-        .one(db)
-        .await
+/// An appointment row by id, locked for update (see [`super::find_for_update`]).
+pub async fn find_for_update(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<appointment::Model>, DbErr> {
+    super::find_for_update(db, "appointments", id).await
 }
 
 /// Live appointments of `doctors` overlapping `[from, to)`, other than
@@ -172,10 +135,7 @@ pub async fn busy_of(
     let rows = Busy::find_by_statement(db.get_database_backend().build(&query))
         .all(db)
         .await?;
-    Ok(rows
-        .into_iter()
-        .map(|b| (b.doctor_id, b.start_at, b.end_at))
-        .collect())
+    Ok(rows.into_iter().map(|b| (b.doctor_id, b.start_at, b.end_at)).collect())
 }
 
 /// Whether `who` (`doctor_id` or `patient_id` = `id`) has a live appointment
@@ -293,9 +253,7 @@ pub async fn list(
         }
     }
     if !filter.statuses.is_empty() {
-        query.and_where(
-            Expr::col(("a", "status")).is_in(filter.statuses.iter().map(|s| s.as_str())),
-        );
+        query.and_where(Expr::col(("a", "status")).is_in(filter.statuses.iter().map(|s| s.as_str())));
     }
     if let Some(from) = filter.from {
         query.and_where(Expr::col(("a", "end_at")).gt(from));

@@ -2,12 +2,10 @@
 
 use std::collections::HashMap;
 
-use sea_orm::sea_query::{
-    Asterisk, Expr, ExprTrait, Func, JoinType, Query, SelectStatement, SimpleExpr,
-};
+use sea_orm::sea_query::{Asterisk, Expr, ExprTrait, Func, JoinType, Query, SelectStatement, SimpleExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait,
-    FromQueryResult, IntoActiveModel, QueryFilter, QueryOrder,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
+    IntoActiveModel, QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 
@@ -16,19 +14,12 @@ use super::{PageRequest, Paged, Sort, contains_ci, fetch_page, fragment, or_empt
 use crate::domain::LocationKind;
 
 /// Write every column of a changed row.
-pub async fn update_row<A>(
-    db: &impl ConnectionTrait,
-    row: <A::Entity as EntityTrait>::Model,
-) -> Result<(), DbErr>
+pub async fn update_row<A>(db: &impl ConnectionTrait, row: <A::Entity as EntityTrait>::Model) -> Result<(), DbErr>
 where
     A: ActiveModelTrait + sea_orm::ActiveModelBehavior + Send,
     <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
 {
-    row.into_active_model()
-        .reset_all()
-        .update(db)
-        .await
-        .map(|_| ())
+    row.into_active_model().reset_all().update(db).await.map(|_| ())
 }
 
 /// Delete a row by id; whether it existed. A row still referenced fails with a foreign-key violation (409).
@@ -53,8 +44,7 @@ pub struct LocationFilter {
 }
 
 /// Orderings of the location list.
-pub const LOCATION_ORDERING: &[(&str, &str)] =
-    &[("name", "name"), ("kind", "kind"), ("code", "code")];
+pub const LOCATION_ORDERING: &[(&str, &str)] = &[("name", "name"), ("kind", "kind"), ("code", "code")];
 
 /// One page of locations.
 pub async fn list_locations(
@@ -90,10 +80,7 @@ pub async fn list_locations(
 }
 
 /// A location by id.
-pub async fn find_location(
-    db: &impl ConnectionTrait,
-    id: Uuid,
-) -> Result<Option<location::Model>, DbErr> {
+pub async fn find_location(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<location::Model>, DbErr> {
     location::Entity::find_by_id(id).one(db).await
 }
 
@@ -114,11 +101,7 @@ pub fn in_location_subtree(backend: DbBackend, target: &str, root: Uuid) -> Simp
 // -------------------------------------------------------------- specialties
 
 /// Orderings of the specialty list.
-pub const SPECIALTY_ORDERING: &[(&str, &str)] = &[
-    ("name", "name"),
-    ("code", "code"),
-    ("created_at", "created_at"),
-];
+pub const SPECIALTY_ORDERING: &[(&str, &str)] = &[("name", "name"), ("code", "code"), ("created_at", "created_at")];
 
 /// One page of specialties, optionally matching `search` in code or name.
 pub async fn list_specialties(
@@ -148,18 +131,12 @@ pub async fn list_specialties(
 }
 
 /// A specialty by id.
-pub async fn find_specialty(
-    db: &impl ConnectionTrait,
-    id: Uuid,
-) -> Result<Option<specialty::Model>, DbErr> {
+pub async fn find_specialty(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<specialty::Model>, DbErr> {
     specialty::Entity::find_by_id(id).one(db).await
 }
 
 /// A specialty by id, or by code or name (case-insensitive).
-pub async fn find_specialty_by_key(
-    db: &impl ConnectionTrait,
-    key: &str,
-) -> Result<Option<specialty::Model>, DbErr> {
+pub async fn find_specialty_by_key(db: &impl ConnectionTrait, key: &str) -> Result<Option<specialty::Model>, DbErr> {
     if let Ok(id) = key.parse::<Uuid>() {
         return find_specialty(db, id).await;
     }
@@ -198,11 +175,7 @@ pub async fn list_facilities(
     let mut query = Query::select();
     query.column(Asterisk).from("facilities");
     if let Some(root) = filter.location {
-        query.and_where(in_location_subtree(
-            db.get_database_backend(),
-            "location_id",
-            root,
-        ));
+        query.and_where(in_location_subtree(db.get_database_backend(), "location_id", root));
     }
     if let Some(term) = &filter.search {
         query.cond_where(
@@ -223,10 +196,7 @@ pub async fn list_facilities(
 }
 
 /// A facility by id.
-pub async fn find_facility(
-    db: &impl ConnectionTrait,
-    id: Uuid,
-) -> Result<Option<facility::Model>, DbErr> {
+pub async fn find_facility(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<facility::Model>, DbErr> {
     facility::Entity::find_by_id(id).one(db).await
 }
 
@@ -291,10 +261,7 @@ pub async fn list_services(
 }
 
 /// A service by id.
-pub async fn find_service(
-    db: &impl ConnectionTrait,
-    id: Uuid,
-) -> Result<Option<service::Model>, DbErr> {
+pub async fn find_service(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<service::Model>, DbErr> {
     service::Entity::find_by_id(id).one(db).await
 }
 
@@ -335,6 +302,7 @@ pub struct DoctorRow {
     pub languages: serde_json::Value,
     pub is_accepting: bool,
     pub is_active: bool,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
 fn doctor_select() -> SelectStatement {
@@ -353,22 +321,15 @@ fn doctor_select() -> SelectStatement {
         .expr_as(Expr::cust("d.location_id"), "location_id")
         .expr_as(Expr::cust("l.name"), "location_name")
         .expr_as(Expr::cust("d.years_of_experience"), "years_of_experience")
-        .expr_as(
-            Expr::cust("d.consultation_fee_minor"),
-            "consultation_fee_minor",
-        )
+        .expr_as(Expr::cust("d.consultation_fee_minor"), "consultation_fee_minor")
         .expr_as(Expr::cust("d.currency"), "currency")
         .expr_as(Expr::cust("d.bio"), "bio")
         .expr_as(Expr::cust("d.languages"), "languages")
         .expr_as(Expr::cust("d.is_accepting"), "is_accepting")
         .expr_as(Expr::cust("u.is_active"), "is_active")
+        .expr_as(Expr::cust("d.updated_at"), "updated_at")
         .from_as("doctors", "d")
-        .join_as(
-            JoinType::InnerJoin,
-            "users",
-            "u",
-            Expr::cust("u.id = d.user_id"),
-        )
+        .join_as(JoinType::InnerJoin, "users", "u", Expr::cust("u.id = d.user_id"))
         .join_as(
             JoinType::InnerJoin,
             "specialties",
@@ -381,12 +342,7 @@ fn doctor_select() -> SelectStatement {
             "f",
             Expr::cust("f.id = d.facility_id"),
         )
-        .join_as(
-            JoinType::LeftJoin,
-            "locations",
-            "l",
-            Expr::cust("l.id = d.location_id"),
-        )
+        .join_as(JoinType::LeftJoin, "locations", "l", Expr::cust("l.id = d.location_id"))
         .to_owned()
 }
 
@@ -490,30 +446,17 @@ pub async fn search_doctors(
     } else {
         order
     };
-    fetch_page(
-        db,
-        doctor_query(db.get_database_backend(), filter),
-        order,
-        "d.id",
-        page,
-    )
-    .await
+    fetch_page(db, doctor_query(db.get_database_backend(), filter), order, "d.id", page).await
 }
 
 /// Ids of every doctor matching `filter` (for filters computed outside SQL).
-pub async fn doctor_ids(
-    db: &impl ConnectionTrait,
-    filter: &DoctorFilter,
-) -> Result<Vec<Uuid>, DbErr> {
+pub async fn doctor_ids(db: &impl ConnectionTrait, filter: &DoctorFilter) -> Result<Vec<Uuid>, DbErr> {
     #[derive(FromQueryResult)]
     struct IdRow {
         id: Uuid,
     }
     let inner = doctor_query(db.get_database_backend(), filter);
-    let query = Query::select()
-        .column("id")
-        .from_subquery(inner, "matched")
-        .to_owned();
+    let query = Query::select().column("id").from_subquery(inner, "matched").to_owned();
     let rows = IdRow::find_by_statement(db.get_database_backend().build(&query))
         .all(db)
         .await?;
@@ -522,19 +465,14 @@ pub async fn doctor_ids(
 
 /// A doctor by id, with names.
 pub async fn find_doctor(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<DoctorRow>, DbErr> {
-    let query = doctor_select()
-        .and_where(Expr::col(("d", "id")).eq(id))
-        .to_owned();
+    let query = doctor_select().and_where(Expr::col(("d", "id")).eq(id)).to_owned();
     DoctorRow::find_by_statement(db.get_database_backend().build(&query))
         .one(db)
         .await
 }
 
 /// The doctor row itself.
-pub async fn find_doctor_row(
-    db: &impl ConnectionTrait,
-    id: Uuid,
-) -> Result<Option<doctor::Model>, DbErr> {
+pub async fn find_doctor_row(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<doctor::Model>, DbErr> {
     doctor::Entity::find_by_id(id).one(db).await
 }
 
@@ -559,11 +497,7 @@ pub async fn doctor_service_ids(
 }
 
 /// Whether the doctor offers the service.
-pub async fn doctor_offers(
-    db: &impl ConnectionTrait,
-    doctor_id: Uuid,
-    service_id: Uuid,
-) -> Result<bool, DbErr> {
+pub async fn doctor_offers(db: &impl ConnectionTrait, doctor_id: Uuid, service_id: Uuid) -> Result<bool, DbErr> {
     Ok(doctor_service::Entity::find_by_id((doctor_id, service_id))
         .one(db)
         .await?
@@ -571,11 +505,7 @@ pub async fn doctor_offers(
 }
 
 /// Replace the services a doctor offers.
-pub async fn set_doctor_services(
-    db: &impl ConnectionTrait,
-    doctor_id: Uuid,
-    services: &[Uuid],
-) -> Result<(), DbErr> {
+pub async fn set_doctor_services(db: &impl ConnectionTrait, doctor_id: Uuid, services: &[Uuid]) -> Result<(), DbErr> {
     doctor_service::Entity::delete_many()
         .filter(doctor_service::Column::DoctorId.eq(doctor_id))
         .exec(db)

@@ -21,8 +21,7 @@ pub enum Violation {
 
 /// Recognise a constraint violation in a database error.
 pub fn violation(err: &DbErr) -> Option<Violation> {
-    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = err
-    else {
+    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = err else {
         return None;
     };
     let db = e.as_database_error()?;
@@ -31,34 +30,25 @@ pub fn violation(err: &DbErr) -> Option<Violation> {
     // PostgreSQL SQLSTATEs; SQLite extended result codes.
     match code.as_ref() {
         "23P01" => db.constraint().map(|c| Violation::Overlap(c.to_owned())),
-        "23505" => Some(Violation::Unique(
-            db.constraint().unwrap_or_default().to_owned(),
-        )),
+        "23505" => Some(Violation::Unique(db.constraint().unwrap_or_default().to_owned())),
         "23503" | "787" => Some(Violation::ForeignKey),
         "23514" | "275" => Some(Violation::Check),
         "2067" | "1555" => Some(Violation::Unique(
-            message
-                .trim_start_matches("UNIQUE constraint failed: ")
-                .to_owned(),
+            message.trim_start_matches("UNIQUE constraint failed: ").to_owned(),
         )),
         // RAISE(ABORT, …) in a trigger; SQLite also reports some foreign-key
         // failures with the generic constraint codes.
-        "1811" | "19" if message.ends_with("_no_overlap") => {
-            Some(Violation::Overlap(message.to_owned()))
-        }
+        "1811" | "19" if message.ends_with("_no_overlap") => Some(Violation::Overlap(message.to_owned())),
         "1811" | "19" if message.contains("FOREIGN KEY") => Some(Violation::ForeignKey),
         _ => None,
     }
 }
 
 fn database_code(err: &DbErr) -> Option<String> {
-    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = err
-    else {
+    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = err else {
         return None;
     };
-    e.as_database_error()
-        .and_then(|db| db.code())
-        .map(|c| c.into_owned())
+    e.as_database_error().and_then(|db| db.code()).map(|c| c.into_owned())
 }
 
 /// A failure worth retrying: SQLite busy past the timeout, a PostgreSQL
@@ -77,24 +67,9 @@ fn text_with_nul(err: &DbErr) -> bool {
 
 /// Known unique constraints: (PostgreSQL index name, SQLite column list, field, message).
 const UNIQUES: &[(&str, &str, &str, &str)] = &[
-    (
-        "ux_users_username",
-        "users.username",
-        "username",
-        "is already taken",
-    ),
-    (
-        "ux_users_email",
-        "users.email",
-        "email",
-        "is already registered",
-    ),
-    (
-        "ux_users_phone",
-        "users.phone",
-        "phone",
-        "is already registered",
-    ),
+    ("ux_users_username", "users.username", "username", "is already taken"),
+    ("ux_users_email", "users.email", "email", "is already registered"),
+    ("ux_users_phone", "users.phone", "phone", "is already registered"),
     (
         "ux_specialties_code",
         "specialties.code",
@@ -168,21 +143,13 @@ pub fn to_app_error(err: DbErr) -> AppError {
             "doctor_unavailable",
             "the doctor already has an appointment at that time",
         ),
-        Some(Violation::Unique(name)) => {
-            match UNIQUES
-                .iter()
-                .find(|(pg, lite, _, _)| *pg == name || *lite == name)
-            {
-                Some((_, _, field, message)) => AppError::Conflict {
-                    rule: "already_exists",
-                    detail: format!("{field} {message}"),
-                },
-                None => AppError::conflict(
-                    "already_exists",
-                    "a record with these values already exists",
-                ),
-            }
-        }
+        Some(Violation::Unique(name)) => match UNIQUES.iter().find(|(pg, lite, _, _)| *pg == name || *lite == name) {
+            Some((_, _, field, message)) => AppError::Conflict {
+                rule: "already_exists",
+                detail: format!("{field} {message}"),
+            },
+            None => AppError::conflict("already_exists", "a record with these values already exists"),
+        },
         Some(Violation::ForeignKey) => AppError::conflict(
             "in_use",
             "the record is referenced by other records, or refers to one that does not exist",
@@ -193,9 +160,7 @@ pub fn to_app_error(err: DbErr) -> AppError {
             rule: Some("check_failed"),
         },
         None if transient(&err) => AppError::Unavailable,
-        None if text_with_nul(&err) => {
-            AppError::bad_field("body", "text must not contain NUL (\\u0000) characters")
-        }
+        None if text_with_nul(&err) => AppError::bad_field("body", "text must not contain NUL (\\u0000) characters"),
         None => match err {
             DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => AppError::Unavailable,
             DbErr::RecordNotFound(_) => AppError::NotFound("record"),

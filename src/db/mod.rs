@@ -7,6 +7,7 @@ pub mod appointments;
 pub mod directory;
 pub mod entities;
 pub mod error;
+pub mod idempotency;
 pub mod ids;
 pub mod migrations;
 pub mod patients;
@@ -17,8 +18,8 @@ use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -101,16 +102,11 @@ impl Db {
     }
 }
 
-use sea_orm::sea_query::{
-    Alias, Expr, ExprTrait, Func, LikeExpr, Order, Query, SelectStatement, SimpleExpr,
-};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Order, Query, SelectStatement, SimpleExpr};
 use sea_orm::{ActiveModelTrait, EntityTrait, FromQueryResult, IntoActiveModel};
 
 /// Insert a complete row, writing every column.
-pub async fn insert_row<A>(
-    db: &impl ConnectionTrait,
-    row: <A::Entity as EntityTrait>::Model,
-) -> Result<(), DbErr>
+pub async fn insert_row<A>(db: &impl ConnectionTrait, row: <A::Entity as EntityTrait>::Model) -> Result<(), DbErr>
 where
     A: ActiveModelTrait + Send,
     <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
@@ -119,6 +115,27 @@ where
         .exec_without_returning(db)
         .await
         .map(|_| ())
+}
+
+/// A row by id, locked for update until the caller's transaction ends
+/// (PostgreSQL `FOR UPDATE`; SQLite's write lock already serialises writers).
+pub async fn find_for_update<M: FromQueryResult + Send + Sync>(
+    db: &impl ConnectionTrait,
+    table: &'static str,
+    id: uuid::Uuid,
+) -> Result<Option<M>, DbErr> {
+    let mut query = Query::select();
+    query.column(sea_orm::sea_query::Asterisk).from(table).and_where(Expr::col("id").eq(id));
+    if db.get_database_backend() == DbBackend::Postgres {
+        query.lock(sea_orm::sea_query::LockType::Update);
+    }
+    M::find_by_statement(db.get_database_backend().build(&query)).one(db).await
+}
+
+/// The next `updated_at` of a row: now, but always after the previous value,
+/// so a change always changes the row's ETag.
+pub fn next_update(previous: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    std::cmp::max(now, previous + chrono::TimeDelta::microseconds(1))
 }
 
 /// Which page of a list to read (1-based page number, rows per page).
@@ -172,11 +189,7 @@ pub async fn fetch_page<T: FromQueryResult + Send + Sync>(
     for sort in order {
         query.order_by_expr(
             Expr::cust(sort.column),
-            if sort.descending {
-                Order::Desc
-            } else {
-                Order::Asc
-            },
+            if sort.descending { Order::Desc } else { Order::Asc },
         );
     }
     query

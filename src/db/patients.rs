@@ -16,10 +16,7 @@ pub fn new_medical_record_number() -> String {
 
 /// Insert a patient; an empty `medical_record_number` gets a generated one
 /// (regenerated on the rare collision).
-pub async fn insert(
-    db: &impl ConnectionTrait,
-    mut row: patient::Model,
-) -> Result<patient::Model, DbErr> {
+pub async fn insert(db: &impl ConnectionTrait, mut row: patient::Model) -> Result<patient::Model, DbErr> {
     let generate = row.medical_record_number.is_empty();
     for _ in 0..5 {
         if generate {
@@ -31,9 +28,7 @@ pub async fn insert(
             other => return other.map(|_| row),
         }
     }
-    Err(DbErr::Custom(
-        "could not allocate a medical record number".into(),
-    ))
+    Err(DbErr::Custom("could not allocate a medical record number".into()))
 }
 
 async fn insert_once(db: &impl ConnectionTrait, row: &patient::Model) -> Result<(), DbErr> {
@@ -44,10 +39,8 @@ async fn insert_once(db: &impl ConnectionTrait, row: &patient::Model) -> Result<
             .await
             .map(|_| ()),
         Err(err) => {
-            db.execute_unprepared("ROLLBACK TO SAVEPOINT patient_insert")
-                .await?;
-            db.execute_unprepared("RELEASE SAVEPOINT patient_insert")
-                .await?;
+            db.execute_unprepared("ROLLBACK TO SAVEPOINT patient_insert").await?;
+            db.execute_unprepared("RELEASE SAVEPOINT patient_insert").await?;
             Err(err)
         }
     }
@@ -63,10 +56,7 @@ pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<patient:
 }
 
 /// Write every column of a changed patient.
-pub async fn update(
-    db: &impl ConnectionTrait,
-    row: patient::Model,
-) -> Result<patient::Model, DbErr> {
+pub async fn update(db: &impl ConnectionTrait, row: patient::Model) -> Result<patient::Model, DbErr> {
     row.into_active_model().reset_all().update(db).await
 }
 
@@ -145,20 +135,12 @@ fn patients_of(column: &'static str, id: Uuid) -> sea_orm::sea_query::SelectStat
 }
 
 /// Whether the doctor has (or had) any appointment with the patient.
-pub async fn treated_by(
-    db: &impl ConnectionTrait,
-    patient_id: Uuid,
-    doctor_id: Uuid,
-) -> Result<bool, DbErr> {
+pub async fn treated_by(db: &impl ConnectionTrait, patient_id: Uuid, doctor_id: Uuid) -> Result<bool, DbErr> {
     has_appointment(db, patient_id, "doctor_id", doctor_id).await
 }
 
 /// Whether the patient has (or had) any appointment at the facility.
-pub async fn seen_at(
-    db: &impl ConnectionTrait,
-    patient_id: Uuid,
-    facility_id: Uuid,
-) -> Result<bool, DbErr> {
+pub async fn seen_at(db: &impl ConnectionTrait, patient_id: Uuid, facility_id: Uuid) -> Result<bool, DbErr> {
     has_appointment(db, patient_id, "facility_id", facility_id).await
 }
 

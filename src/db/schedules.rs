@@ -2,10 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, JoinType, Query};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use super::entities::{time_off, working_hours};
@@ -28,10 +25,7 @@ pub struct WorkingHoursRow {
 }
 
 /// Every working-hours rule of `doctors` (with time zones), in one query.
-pub async fn working_hours_of(
-    db: &impl ConnectionTrait,
-    doctors: &[Uuid],
-) -> Result<Vec<WorkingHoursRow>, DbErr> {
+pub async fn working_hours_of(db: &impl ConnectionTrait, doctors: &[Uuid]) -> Result<Vec<WorkingHoursRow>, DbErr> {
     if doctors.is_empty() {
         return Ok(Vec::new());
     }
@@ -78,10 +72,7 @@ impl SelectColumns for sea_orm::sea_query::SelectStatement {
 }
 
 /// Working hours of one doctor, ordered by weekday and start.
-pub async fn list_working_hours(
-    db: &impl ConnectionTrait,
-    doctor: Uuid,
-) -> Result<Vec<working_hours::Model>, DbErr> {
+pub async fn list_working_hours(db: &impl ConnectionTrait, doctor: Uuid) -> Result<Vec<working_hours::Model>, DbErr> {
     working_hours::Entity::find()
         .filter(working_hours::Column::DoctorId.eq(doctor))
         .order_by_asc(working_hours::Column::Weekday)
@@ -92,10 +83,7 @@ pub async fn list_working_hours(
 }
 
 /// A working-hours rule by id.
-pub async fn find_working_hours(
-    db: &impl ConnectionTrait,
-    id: Uuid,
-) -> Result<Option<working_hours::Model>, DbErr> {
+pub async fn find_working_hours(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<working_hours::Model>, DbErr> {
     working_hours::Entity::find_by_id(id).one(db).await
 }
 
@@ -160,10 +148,7 @@ pub async fn list_time_off(
 }
 
 /// A time-off entry by id.
-pub async fn find_time_off(
-    db: &impl ConnectionTrait,
-    id: Uuid,
-) -> Result<Option<time_off::Model>, DbErr> {
+pub async fn find_time_off(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<time_off::Model>, DbErr> {
     time_off::Entity::find_by_id(id).one(db).await
 }
 

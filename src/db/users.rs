@@ -31,18 +31,8 @@ pub async fn actor(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Actor>,
         .expr_as(Expr::cust("d.id"), "doctor_id")
         .expr_as(Expr::cust("d.facility_id"), "doctor_facility_id")
         .from_as("users", "u")
-        .join_as(
-            JoinType::LeftJoin,
-            "patients",
-            "p",
-            Expr::cust("p.user_id = u.id"),
-        )
-        .join_as(
-            JoinType::LeftJoin,
-            "doctors",
-            "d",
-            Expr::cust("d.user_id = u.id"),
-        )
+        .join_as(JoinType::LeftJoin, "patients", "p", Expr::cust("p.user_id = u.id"))
+        .join_as(JoinType::LeftJoin, "doctors", "d", Expr::cust("d.user_id = u.id"))
         .and_where(Expr::col(("u", "id")).eq(id))
         .and_where(Expr::col(("u", "is_active")).eq(true))
         .to_owned();
@@ -198,11 +188,7 @@ pub async fn use_refresh_token(
 }
 
 /// Revoke every token of a family.
-pub async fn revoke_family(
-    db: &impl ConnectionTrait,
-    family_id: Uuid,
-    now: DateTime<Utc>,
-) -> Result<(), DbErr> {
+pub async fn revoke_family(db: &impl ConnectionTrait, family_id: Uuid, now: DateTime<Utc>) -> Result<(), DbErr> {
     refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
         .filter(refresh_token::Column::FamilyId.eq(family_id))

@@ -10,10 +10,10 @@ pub struct Email(String);
 impl Email {
     /// Parse and normalise. Errors: not an email address, or longer than 254 characters.
     pub fn parse(input: &str) -> Result<Email, String> {
-        let trimmed = input.trim();
-        if trimmed.len() > 254 {
+        if input.chars().count() > 254 {
             return Err("must be at most 254 characters".into());
         }
+        let trimmed = input.trim();
         let candidate = trimmed.to_lowercase();
         if garde::rules::email::parse_email(&candidate).is_err() {
             return Err("is not a valid email address".into());

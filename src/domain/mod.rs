@@ -243,10 +243,7 @@ mod tests {
     #[test]
     fn enums_round_trip_through_their_names() {
         for status in AppointmentStatus::ALL {
-            assert_eq!(
-                status.as_str().parse::<AppointmentStatus>().unwrap(),
-                *status
-            );
+            assert_eq!(status.as_str().parse::<AppointmentStatus>().unwrap(), *status);
             assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
         }
         assert!("booked".parse::<AppointmentStatus>().is_err());
@@ -254,10 +251,7 @@ mod tests {
 
     #[test]
     fn live_statuses_are_the_four_that_hold_time() {
-        let live: Vec<_> = AppointmentStatus::ALL
-            .iter()
-            .filter(|s| s.is_live())
-            .collect();
+        let live: Vec<_> = AppointmentStatus::ALL.iter().filter(|s| s.is_live()).collect();
         assert_eq!(live.len(), 4);
         assert!(!AppointmentStatus::Cancelled.is_live());
         assert!(!AppointmentStatus::NoShow.is_live());

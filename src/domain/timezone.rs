@@ -46,10 +46,7 @@ mod tests {
     #[test]
     fn iana_names_are_accepted_and_others_refused() {
         assert_eq!(TimeZone::parse("Asia/Dhaka").unwrap().name(), "Asia/Dhaka");
-        assert_eq!(
-            TimeZone::parse("America/New_York").unwrap().name(),
-            "America/New_York"
-        );
+        assert_eq!(TimeZone::parse("America/New_York").unwrap().name(), "America/New_York");
         assert!(TimeZone::parse("Mars/Olympus").is_err());
         assert!(TimeZone::parse("EST").is_err());
         assert!(TimeZone::parse("").is_err());

@@ -55,14 +55,10 @@ impl Refusal {
     /// A sentence explaining the refusal.
     pub fn explain(self) -> String {
         match self {
-            Refusal::Illegal { from, transition } => format!(
-                "cannot {} an appointment that is {}",
-                transition.verb(),
-                from.as_str()
-            ),
-            Refusal::TooEarlyForNoShow => {
-                "a no-show can only be recorded after the start plus the grace period".into()
+            Refusal::Illegal { from, transition } => {
+                format!("cannot {} an appointment that is {}", transition.verb(), from.as_str())
             }
+            Refusal::TooEarlyForNoShow => "a no-show can only be recorded after the start plus the grace period".into(),
         }
     }
 }
@@ -139,10 +135,7 @@ pub fn apply(
 
 /// Whether an appointment in this status may be moved to another time.
 pub fn can_reschedule(status: AppointmentStatus) -> bool {
-    matches!(
-        status,
-        AppointmentStatus::Pending | AppointmentStatus::Confirmed
-    )
+    matches!(status, AppointmentStatus::Pending | AppointmentStatus::Confirmed)
 }
 
 #[cfg(test)]
@@ -161,9 +154,7 @@ mod tests {
 
     #[test]
     fn exactly_the_edges_of_the_diagram_are_allowed() {
-        let start = DateTime::parse_from_rfc3339("2026-11-22T03:00:00Z")
-            .unwrap()
-            .to_utc();
+        let start = DateTime::parse_from_rfc3339("2026-11-22T03:00:00Z").unwrap().to_utc();
         let later = start + TimeDelta::hours(1);
         let allowed = [
             (Pending, Transition::Confirm, Confirmed),
@@ -188,9 +179,7 @@ mod tests {
 
     #[test]
     fn no_show_waits_for_the_grace_period() {
-        let start = DateTime::parse_from_rfc3339("2026-11-22T03:00:00Z")
-            .unwrap()
-            .to_utc();
+        let start = DateTime::parse_from_rfc3339("2026-11-22T03:00:00Z").unwrap().to_utc();
         let grace = TimeDelta::minutes(15);
         assert_eq!(
             apply(
@@ -210,10 +199,7 @@ mod tests {
 
     #[test]
     fn only_pending_and_confirmed_can_move() {
-        let movable: Vec<_> = AppointmentStatus::ALL
-            .iter()
-            .filter(|s| can_reschedule(**s))
-            .collect();
+        let movable: Vec<_> = AppointmentStatus::ALL.iter().filter(|s| can_reschedule(**s)).collect();
         assert_eq!(movable, [&Pending, &Confirmed]);
     }
 }

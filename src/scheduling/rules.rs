@@ -37,9 +37,7 @@ impl BookingRule {
             BookingRule::StartInPast => "start_in_past",
             BookingRule::MinimumNotice => "minimum_notice",
             BookingRule::BookingHorizon => "booking_horizon",
-            BookingRule::OutsideWorkingHours | BookingRule::RunsPastWorkingHours => {
-                "outside_working_hours"
-            }
+            BookingRule::OutsideWorkingHours | BookingRule::RunsPastWorkingHours => "outside_working_hours",
             BookingRule::OffSlotGrid => "off_slot_grid",
             BookingRule::TimeOff => "time_off",
             BookingRule::DoctorUnavailable => "doctor_unavailable",
@@ -56,26 +54,17 @@ impl BookingRule {
                 "the start must be at least {} minutes from now",
                 limits.minimum_notice.num_minutes()
             ),
-            BookingRule::BookingHorizon => format!(
-                "the start must be within {} days from now",
-                limits.horizon.num_days()
-            ),
-            BookingRule::OutsideWorkingHours => {
-                "the start is outside the doctor's working hours".into()
+            BookingRule::BookingHorizon => {
+                format!("the start must be within {} days from now", limits.horizon.num_days())
             }
+            BookingRule::OutsideWorkingHours => "the start is outside the doctor's working hours".into(),
             BookingRule::RunsPastWorkingHours => {
                 "the appointment would run past the end of the doctor's working hours".into()
             }
-            BookingRule::OffSlotGrid => {
-                "the start is not on the slot grid of the doctor's working hours".into()
-            }
+            BookingRule::OffSlotGrid => "the start is not on the slot grid of the doctor's working hours".into(),
             BookingRule::TimeOff => "the doctor is on time off then".into(),
-            BookingRule::DoctorUnavailable => {
-                "the doctor already has an appointment at that time".into()
-            }
-            BookingRule::PatientUnavailable => {
-                "the patient already has an appointment at that time".into()
-            }
+            BookingRule::DoctorUnavailable => "the doctor already has an appointment at that time".into(),
+            BookingRule::PatientUnavailable => "the patient already has an appointment at that time".into(),
             BookingRule::ServiceNotOffered => "the doctor does not offer this service".into(),
         }
     }
@@ -83,10 +72,7 @@ impl BookingRule {
     /// Whether the refusal is a conflict with other bookings (HTTP 409) rather
     /// than a request that can never succeed as sent (HTTP 422).
     pub fn is_conflict(self) -> bool {
-        matches!(
-            self,
-            BookingRule::DoctorUnavailable | BookingRule::PatientUnavailable
-        )
+        matches!(self, BookingRule::DoctorUnavailable | BookingRule::PatientUnavailable)
     }
 }
 
@@ -185,16 +171,10 @@ mod tests {
     fn each_rule_is_named() {
         let rules = sunday_clinic();
         let off = [TimeOff {
-            span: TimeOffSpan::Instants(Interval::new(
-                at("2026-11-22T05:00:00Z"),
-                at("2026-11-22T06:00:00Z"),
-            )),
+            span: TimeOffSpan::Instants(Interval::new(at("2026-11-22T05:00:00Z"), at("2026-11-22T06:00:00Z"))),
             facility_id: None,
         }];
-        let busy = [Interval::new(
-            at("2026-11-22T03:30:00Z"),
-            at("2026-11-22T04:00:00Z"),
-        )];
+        let busy = [Interval::new(at("2026-11-22T03:30:00Z"), at("2026-11-22T04:00:00Z"))];
         let cal = Calendar {
             working_hours: &rules,
             time_off: &off,
@@ -202,27 +182,11 @@ mod tests {
         };
         let now = at("2026-11-22T02:10:00Z"); // 08:10 in Dhaka
         let check = |start: &str, minutes: Option<i64>| {
-            check_start(
-                &cal,
-                at(start),
-                minutes.map(TimeDelta::minutes),
-                now,
-                limits(),
-            )
-            .map(|_| ())
+            check_start(&cal, at(start), minutes.map(TimeDelta::minutes), now, limits()).map(|_| ())
         };
-        assert_eq!(
-            check("2026-11-22T02:00:00Z", None),
-            Err(BookingRule::StartInPast)
-        );
-        assert_eq!(
-            check("2026-11-22T03:00:00Z", None),
-            Err(BookingRule::MinimumNotice)
-        );
-        assert_eq!(
-            check("2027-03-07T03:00:00Z", None),
-            Err(BookingRule::BookingHorizon)
-        );
+        assert_eq!(check("2026-11-22T02:00:00Z", None), Err(BookingRule::StartInPast));
+        assert_eq!(check("2026-11-22T03:00:00Z", None), Err(BookingRule::MinimumNotice));
+        assert_eq!(check("2027-03-07T03:00:00Z", None), Err(BookingRule::BookingHorizon));
         assert_eq!(
             check("2026-11-22T08:00:00Z", None),
             Err(BookingRule::OutsideWorkingHours)
@@ -231,22 +195,10 @@ mod tests {
             check("2026-11-23T04:00:00Z", None),
             Err(BookingRule::OutsideWorkingHours)
         );
-        assert_eq!(
-            check("2026-11-22T04:10:00Z", None),
-            Err(BookingRule::OffSlotGrid)
-        );
-        assert_eq!(
-            check("2026-11-22T05:30:00Z", None),
-            Err(BookingRule::TimeOff)
-        );
-        assert_eq!(
-            check("2026-11-22T03:30:00Z", None),
-            Err(BookingRule::DoctorUnavailable)
-        );
-        assert_eq!(
-            check("2026-11-22T04:30:00Z", Some(60)),
-            Err(BookingRule::TimeOff)
-        );
+        assert_eq!(check("2026-11-22T04:10:00Z", None), Err(BookingRule::OffSlotGrid));
+        assert_eq!(check("2026-11-22T05:30:00Z", None), Err(BookingRule::TimeOff));
+        assert_eq!(check("2026-11-22T03:30:00Z", None), Err(BookingRule::DoctorUnavailable));
+        assert_eq!(check("2026-11-22T04:30:00Z", Some(60)), Err(BookingRule::TimeOff));
         assert_eq!(
             check("2026-11-29T05:30:00Z", Some(60)),
             Err(BookingRule::RunsPastWorkingHours)

@@ -129,15 +129,9 @@ mod tests {
     fn working_hours_minus_time_off_minus_appointments() {
         let rules = [rule(Dhaka, Weekday::Sun, "09:00", "12:00", 30)];
         // 10:00–10:30 local is taken, 11:00–12:00 local is time off.
-        let busy = [Interval::new(
-            at("2026-11-22T04:00:00Z"),
-            at("2026-11-22T04:30:00Z"),
-        )];
+        let busy = [Interval::new(at("2026-11-22T04:00:00Z"), at("2026-11-22T04:30:00Z"))];
         let off = [TimeOff {
-            span: TimeOffSpan::Instants(Interval::new(
-                at("2026-11-22T05:00:00Z"),
-                at("2026-11-22T06:00:00Z"),
-            )),
+            span: TimeOffSpan::Instants(Interval::new(at("2026-11-22T05:00:00Z"), at("2026-11-22T06:00:00Z"))),
             facility_id: None,
         }];
         let cal = Calendar {
@@ -146,18 +140,8 @@ mod tests {
             busy: &busy,
         };
         let now = at("2026-11-21T00:00:00Z");
-        let slots = available_slots(
-            &cal,
-            date("2026-11-22"),
-            date("2026-11-22"),
-            None,
-            now,
-            limits(),
-        );
-        assert_eq!(
-            starts(&slots),
-            ["22 09:00 +06", "22 09:30 +06", "22 10:30 +06"]
-        );
+        let slots = available_slots(&cal, date("2026-11-22"), date("2026-11-22"), None, now, limits());
+        assert_eq!(starts(&slots), ["22 09:00 +06", "22 09:30 +06", "22 10:30 +06"]);
     }
 
     #[test]
@@ -183,17 +167,7 @@ mod tests {
             time_off: &everywhere,
             busy: &[],
         };
-        assert!(
-            available_slots(
-                &cal,
-                date("2026-11-23"),
-                date("2026-11-23"),
-                None,
-                now,
-                limits()
-            )
-            .is_empty()
-        );
+        assert!(available_slots(&cal, date("2026-11-23"), date("2026-11-23"), None, now, limits()).is_empty());
         // Only at the Dhaka facility: New York's Monday evening stays.
         let dhaka_only = [TimeOff {
             span: TimeOffSpan::Days {
@@ -207,14 +181,7 @@ mod tests {
             time_off: &dhaka_only,
             busy: &[],
         };
-        let slots = available_slots(
-            &cal,
-            date("2026-11-23"),
-            date("2026-11-23"),
-            None,
-            now,
-            limits(),
-        );
+        let slots = available_slots(&cal, date("2026-11-23"), date("2026-11-23"), None, now, limits());
         assert_eq!(starts(&slots), ["23 18:00 EST", "23 18:30 EST"]);
     }
 
@@ -228,26 +195,9 @@ mod tests {
         };
         // now = 08:10 local: 09:00 is 50 minutes away (< 1 h notice), 09:30 is fine.
         let now = at("2026-11-22T02:10:00Z");
-        let slots = available_slots(
-            &cal,
-            date("2026-11-22"),
-            date("2026-11-22"),
-            None,
-            now,
-            limits(),
-        );
-        assert_eq!(
-            starts(&slots),
-            ["22 09:30 +06", "22 10:00 +06", "22 10:30 +06"]
-        );
-        let far = available_slots(
-            &cal,
-            date("2027-03-01"),
-            date("2027-03-31"),
-            None,
-            now,
-            limits(),
-        );
+        let slots = available_slots(&cal, date("2026-11-22"), date("2026-11-22"), None, now, limits());
+        assert_eq!(starts(&slots), ["22 09:30 +06", "22 10:00 +06", "22 10:30 +06"]);
+        let far = available_slots(&cal, date("2027-03-01"), date("2027-03-31"), None, now, limits());
         assert!(far.is_empty(), "beyond the 90-day horizon");
     }
 
@@ -268,15 +218,8 @@ mod tests {
             now,
             limits(),
         );
-        assert_eq!(
-            starts(&slots),
-            ["22 09:00 +06", "22 09:30 +06", "22 10:00 +06"]
-        );
-        assert!(
-            slots
-                .iter()
-                .all(|s| s.end - s.start == TimeDelta::minutes(60))
-        );
+        assert_eq!(starts(&slots), ["22 09:00 +06", "22 09:30 +06", "22 10:00 +06"]);
+        assert!(slots.iter().all(|s| s.end - s.start == TimeDelta::minutes(60)));
     }
 
     #[test]
@@ -289,31 +232,16 @@ mod tests {
             busy: &[],
         };
         let now = at("2027-03-01T00:00:00Z");
-        let slots = available_slots(
-            &cal,
-            date("2027-03-14"),
-            date("2027-03-14"),
-            None,
-            now,
-            limits(),
-        );
+        let slots = available_slots(&cal, date("2027-03-14"), date("2027-03-14"), None, now, limits());
         assert_eq!(
             starts(&slots),
-            [
-                "14 01:00 EST",
-                "14 01:30 EST",
-                "14 03:00 EDT",
-                "14 03:30 EDT"
-            ]
+            ["14 01:00 EST", "14 01:30 EST", "14 03:00 EDT", "14 03:30 EDT"]
         );
         // Each slot lasts 30 real minutes and none overlap.
         for pair in slots.windows(2) {
             assert!(pair[0].end <= pair[1].start);
         }
-        assert_eq!(
-            slots[1].end, slots[2].start,
-            "01:30 EST + 30 min is 03:00 EDT"
-        );
+        assert_eq!(slots[1].end, slots[2].start, "01:30 EST + 30 min is 03:00 EDT");
     }
 
     #[test]
@@ -326,14 +254,7 @@ mod tests {
             busy: &[],
         };
         let now = at("2026-10-20T00:00:00Z");
-        let slots = available_slots(
-            &cal,
-            date("2026-11-01"),
-            date("2026-11-01"),
-            None,
-            now,
-            limits(),
-        );
+        let slots = available_slots(&cal, date("2026-11-01"), date("2026-11-01"), None, now, limits());
         assert_eq!(
             starts(&slots),
             [
@@ -362,19 +283,9 @@ mod tests {
             busy: &[],
         };
         let now = at("2027-03-01T00:00:00Z");
-        let slots = available_slots(
-            &cal,
-            date("2027-03-13"),
-            date("2027-03-15"),
-            None,
-            now,
-            limits(),
-        );
+        let slots = available_slots(&cal, date("2027-03-13"), date("2027-03-15"), None, now, limits());
         let utc: Vec<_> = slots.iter().map(|s| s.start.to_rfc3339()).collect();
-        assert_eq!(
-            utc,
-            ["2027-03-13T14:00:00+00:00", "2027-03-15T13:00:00+00:00"]
-        );
+        assert_eq!(utc, ["2027-03-13T14:00:00+00:00", "2027-03-15T13:00:00+00:00"]);
     }
 
     #[test]
@@ -383,39 +294,24 @@ mod tests {
             rule(New_York, Weekday::Sun, "00:00", "04:00", 20),
             rule(New_York, Weekday::Mon, "09:00", "17:00", 45),
         ];
-        let busy = [Interval::new(
-            at("2027-03-15T14:00:00Z"),
-            at("2027-03-15T15:10:00Z"),
-        )];
+        let busy = [Interval::new(at("2027-03-15T14:00:00Z"), at("2027-03-15T15:10:00Z"))];
         let cal = Calendar {
             working_hours: &rules,
             time_off: &[],
             busy: &busy,
         };
         let now = at("2027-03-01T00:00:00Z");
-        let slots = available_slots(
-            &cal,
-            date("2027-03-14"),
-            date("2027-03-15"),
-            None,
-            now,
-            limits(),
-        );
+        let slots = available_slots(&cal, date("2027-03-14"), date("2027-03-15"), None, now, limits());
         assert!(!slots.is_empty());
         for slot in &slots {
-            let booked = check_start(&cal, slot.start, None, now, limits())
-                .expect("listed slot is bookable");
+            let booked = check_start(&cal, slot.start, None, now, limits()).expect("listed slot is bookable");
             assert_eq!(booked, *slot);
         }
         // Every 5 minutes through both days: bookable exactly when listed.
         let mut t = at("2027-03-14T04:00:00Z");
         while t < at("2027-03-16T04:00:00Z") {
             let listed = slots.iter().any(|s| s.start == t);
-            assert_eq!(
-                check_start(&cal, t, None, now, limits()).is_ok(),
-                listed,
-                "at {t}"
-            );
+            assert_eq!(check_start(&cal, t, None, now, limits()).is_ok(), listed, "at {t}");
             t += TimeDelta::minutes(5);
         }
     }

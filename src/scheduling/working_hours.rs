@@ -65,20 +65,14 @@ impl WorkingHoursRule {
     /// weekday, overlapping validity and overlapping hours.
     pub fn conflicts_with(&self, other: &WorkingHoursRule) -> bool {
         self.weekday == other.weekday
-            && validity_overlaps(
-                (self.valid_from, self.valid_to),
-                (other.valid_from, other.valid_to),
-            )
+            && validity_overlaps((self.valid_from, self.valid_to), (other.valid_from, other.valid_to))
             && self.start < other.end
             && other.start < self.end
     }
 }
 
 /// Whether two inclusive, possibly open-ended date ranges share a date.
-pub fn validity_overlaps(
-    a: (Option<NaiveDate>, Option<NaiveDate>),
-    b: (Option<NaiveDate>, Option<NaiveDate>),
-) -> bool {
+pub fn validity_overlaps(a: (Option<NaiveDate>, Option<NaiveDate>), b: (Option<NaiveDate>, Option<NaiveDate>)) -> bool {
     let starts_before_end = |from: Option<NaiveDate>, to: Option<NaiveDate>| match (from, to) {
         (Some(from), Some(to)) => from <= to,
         _ => true,
@@ -143,10 +137,7 @@ mod tests {
     #[test]
     fn dhaka_grid_is_utc_plus_six() {
         let r = rule(Weekday::Sun, "09:00:00", "11:00:00");
-        let grid: Vec<_> = r
-            .grid_on(date("2026-11-22"))
-            .map(|t| t.to_rfc3339())
-            .collect();
+        let grid: Vec<_> = r.grid_on(date("2026-11-22")).map(|t| t.to_rfc3339()).collect();
         assert_eq!(
             grid,
             [
@@ -190,11 +181,7 @@ mod tests {
         let (from, to) = (date("2026-12-01"), date("2026-12-31"));
         assert_eq!(clip((None, Some(date("2026-11-30"))), from, to), Clip::Keep);
         assert_eq!(
-            clip(
-                (Some(date("2026-12-05")), Some(date("2026-12-10"))),
-                from,
-                to
-            ),
+            clip((Some(date("2026-12-05")), Some(date("2026-12-10"))), from, to),
             Clip::Delete
         );
         assert_eq!(

@@ -111,7 +111,11 @@ async fn each_booking_rule_is_refused_with_its_name_and_nothing_is_written() {
 
     // A service the doctor does not offer.
     let other_service = app
-        .post("/api/v1/services", &clinic.admin, json!({"name": "Other", "specialty_id": clinic.specialty, "duration_minutes": 30, "price": "10"}))
+        .post(
+            "/api/v1/services",
+            &clinic.admin,
+            json!({"name": "Other", "specialty_id": clinic.specialty, "duration_minutes": 30, "price": "10"}),
+        )
         .await
         .expect(201)
         .id();
@@ -123,11 +127,7 @@ async fn each_booking_rule_is_refused_with_its_name_and_nothing_is_written() {
     .await
     .expect_rule(422, "service_not_offered");
 
-    assert_eq!(
-        app.count("appointments").await,
-        0,
-        "no refused booking left a row"
-    );
+    assert_eq!(app.count("appointments").await, 0, "no refused booking left a row");
     assert_eq!(
         app.count("appointment_events").await,
         0,
@@ -186,10 +186,7 @@ async fn bad_input_gets_a_problem_that_names_the_field() {
                 .await
                 .unwrap();
             let status = response.status().as_u16();
-            let content_type = response.headers()["content-type"]
-                .to_str()
-                .unwrap()
-                .to_owned();
+            let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
             (
                 status,
                 content_type,
@@ -198,10 +195,7 @@ async fn bad_input_gets_a_problem_that_names_the_field() {
         }
     };
     let (status, content_type, body) = raw("{\"doctor_id\": ", "application/json").await;
-    assert_eq!(
-        (status, content_type.as_str()),
-        (400, "application/problem+json")
-    );
+    assert_eq!((status, content_type.as_str()), (400, "application/problem+json"));
     assert!(body["errors"]["body"].is_array());
     let (status, _, _) = raw("doctor_id=1", "application/x-www-form-urlencoded").await;
     assert_eq!(status, 415);
@@ -216,11 +210,7 @@ async fn bad_input_gets_a_problem_that_names_the_field() {
         .expect(400);
     assert!(wrong_type.body["errors"]["start"].is_array());
     let missing = app
-        .post(
-            "/api/v1/appointments",
-            &patient,
-            json!({"doctor_id": clinic.doctor}),
-        )
+        .post("/api/v1/appointments", &patient, json!({"doctor_id": clinic.doctor}))
         .await
         .expect(400);
     assert!(missing.body["errors"]["start"].is_array());
@@ -233,15 +223,9 @@ async fn bad_input_gets_a_problem_that_names_the_field() {
         .await
         .expect(400);
     assert!(unknown_field.body["errors"]["status"].is_array());
-    let unknown_doctor = app
-        .book(&patient, Uuid::new_v4(), SUNDAY_9, None)
-        .await
-        .expect(422);
+    let unknown_doctor = app.book(&patient, Uuid::new_v4(), SUNDAY_9, None).await.expect(422);
     assert!(unknown_doctor.body["errors"]["doctor_id"].is_array());
-    let not_uuid = app
-        .get("/api/v1/appointments/not-a-uuid", &patient)
-        .await
-        .expect(400);
+    let not_uuid = app.get("/api/v1/appointments/not-a-uuid", &patient).await.expect(400);
     assert!(not_uuid.body["errors"]["id"].is_array());
     let staff_without_patient = app
         .book(&clinic.receptionist, clinic.doctor, SUNDAY_9, None)
@@ -249,12 +233,7 @@ async fn bad_input_gets_a_problem_that_names_the_field() {
         .expect(422);
     assert!(staff_without_patient.body["errors"]["patient_id"].is_array());
     let unknown_patient = app
-        .book(
-            &clinic.receptionist,
-            clinic.doctor,
-            SUNDAY_9,
-            Some(Uuid::new_v4()),
-        )
+        .book(&clinic.receptionist, clinic.doctor, SUNDAY_9, Some(Uuid::new_v4()))
         .await
         .expect(422);
     assert!(unknown_patient.body["errors"]["patient_id"].is_array());
@@ -267,11 +246,7 @@ async fn a_patient_cannot_see_or_change_another_patients_appointment() {
     let clinic = app.clinic("Asia/Dhaka", WEEKLY).await;
     let (first_id, first) = app.patient().await;
     let (_, second) = app.patient().await;
-    let id = app
-        .book(&first, clinic.doctor, SUNDAY_9, None)
-        .await
-        .expect(201)
-        .id();
+    let id = app.book(&first, clinic.doctor, SUNDAY_9, None).await.expect(201).id();
 
     app.get(&format!("/api/v1/appointments/{id}"), &second)
         .await
@@ -298,49 +273,28 @@ async fn a_patient_cannot_see_or_change_another_patients_appointment() {
         .get(&format!("/api/v1/appointments/{}", Uuid::new_v4()), &second)
         .await
         .expect(404);
-    let hidden = app
-        .get(&format!("/api/v1/appointments/{id}"), &second)
-        .await;
+    let hidden = app.get(&format!("/api/v1/appointments/{id}"), &second).await;
     assert_eq!(missing.body["detail"], hidden.body["detail"]);
-    assert_eq!(
-        app.get("/api/v1/appointments", &second).await.body["count"],
-        0
-    );
+    assert_eq!(app.get("/api/v1/appointments", &second).await.body["count"], 0);
     // Nor their patient record, nor book in their name.
     app.get(&format!("/api/v1/patients/{first_id}"), &second)
         .await
         .expect(404);
-    app.book(
-        &second,
-        clinic.doctor,
-        "2026-11-29T04:00:00Z",
-        Some(first_id),
-    )
-    .await
-    .expect(403);
+    app.book(&second, clinic.doctor, "2026-11-29T04:00:00Z", Some(first_id))
+        .await
+        .expect(403);
     // Without a token: 401.
     let anonymous = app
-        .send(
-            Method::GET,
-            &format!("/api/v1/appointments/{id}"),
-            None,
-            None,
-        )
+        .send(Method::GET, &format!("/api/v1/appointments/{id}"), None, None)
         .await
         .expect(401);
     assert_eq!(anonymous.headers["www-authenticate"], "Bearer");
     // A patient may not confirm even their own.
-    app.post(
-        &format!("/api/v1/appointments/{id}/confirm"),
-        &first,
-        json!({}),
-    )
-    .await
-    .expect(403);
+    app.post(&format!("/api/v1/appointments/{id}/confirm"), &first, json!({}))
+        .await
+        .expect(403);
     assert_eq!(
-        app.get(&format!("/api/v1/appointments/{id}"), &first)
-            .await
-            .body["status"],
+        app.get(&format!("/api/v1/appointments/{id}"), &first).await.body["status"],
         "confirmed"
     );
 }
@@ -374,28 +328,16 @@ async fn reception_runs_a_whole_visit() {
     app.clock.set(at("2026-11-29T02:50:00Z"));
     let reception = app.renew(&clinic.receptionist);
     let checked_in = app
-        .post(
-            &format!("/api/v1/appointments/{id}/check-in"),
-            &reception,
-            json!({}),
-        )
+        .post(&format!("/api/v1/appointments/{id}/check-in"), &reception, json!({}))
         .await
         .expect(200);
     assert_eq!(checked_in.body["status"], "checked_in");
     assert_eq!(checked_in.body["queue_number"], 1);
-    app.post(
-        &format!("/api/v1/appointments/{id}/start"),
-        &reception,
-        json!({}),
-    )
-    .await
-    .expect(200);
+    app.post(&format!("/api/v1/appointments/{id}/start"), &reception, json!({}))
+        .await
+        .expect(200);
     let done = app
-        .post(
-            &format!("/api/v1/appointments/{id}/complete"),
-            &reception,
-            json!({}),
-        )
+        .post(&format!("/api/v1/appointments/{id}/complete"), &reception, json!({}))
         .await
         .expect(200);
     assert_eq!(done.body["status"], "completed");
@@ -428,12 +370,7 @@ async fn the_second_check_in_of_the_day_gets_the_next_queue_number() {
         .expect(201)
         .id();
     let second = app
-        .book(
-            &clinic.receptionist,
-            clinic.doctor,
-            "2026-11-29T03:30:00Z",
-            Some(b),
-        )
+        .book(&clinic.receptionist, clinic.doctor, "2026-11-29T03:30:00Z", Some(b))
         .await
         .expect(201)
         .id();
@@ -448,36 +385,19 @@ async fn the_second_check_in_of_the_day_gets_the_next_queue_number() {
         .await
         .expect(200);
     let q1 = app
-        .post(
-            &format!("/api/v1/appointments/{first}/check-in"),
-            &reception,
-            json!({}),
-        )
+        .post(&format!("/api/v1/appointments/{first}/check-in"), &reception, json!({}))
         .await
         .expect(200);
     assert_eq!(
-        (
-            q2.body["queue_number"].as_i64(),
-            q1.body["queue_number"].as_i64()
-        ),
+        (q2.body["queue_number"].as_i64(), q1.body["queue_number"].as_i64()),
         (Some(1), Some(2))
     );
 }
 
 /// Book an appointment and drive it to `status` as an admin.
-async fn appointment_in(
-    app: &TestApp,
-    admin: &str,
-    doctor: Uuid,
-    start: &str,
-    status: &str,
-) -> Uuid {
+async fn appointment_in(app: &TestApp, admin: &str, doctor: Uuid, start: &str, status: &str) -> Uuid {
     let (patient, _) = app.patient().await;
-    let id = app
-        .book(admin, doctor, start, Some(patient))
-        .await
-        .expect(201)
-        .id();
+    let id = app.book(admin, doctor, start, Some(patient)).await.expect(201).id();
     let path = |t: &str| format!("/api/v1/appointments/{id}/{t}");
     let steps: &[&str] = match status {
         "confirmed" => &[],
@@ -508,19 +428,10 @@ async fn every_transition_outside_the_lifecycle_is_refused_with_409() {
         "2026-11-29T04:30:00Z",
         "2026-11-29T05:00:00Z",
     ];
-    let statuses = [
-        "confirmed",
-        "checked_in",
-        "in_progress",
-        "completed",
-        "cancelled",
-    ];
+    let statuses = ["confirmed", "checked_in", "in_progress", "completed", "cancelled"];
     let mut ids = Vec::new();
     for (status, start) in statuses.iter().zip(starts) {
-        ids.push((
-            *status,
-            appointment_in(&app, admin, clinic.doctor, start, status).await,
-        ));
+        ids.push((*status, appointment_in(&app, admin, clinic.doctor, start, status).await));
     }
     // No-show needs the start + grace to have passed; be well after every start.
     app.clock.set(at("2026-11-29T08:00:00Z"));
@@ -535,9 +446,7 @@ async fn every_transition_outside_the_lifecycle_is_refused_with_409() {
         ("in_progress", "complete"),
     ];
     for (status, id) in &ids {
-        for transition in [
-            "confirm", "check-in", "start", "complete", "no-show", "cancel",
-        ] {
+        for transition in ["confirm", "check-in", "start", "complete", "no-show", "cancel"] {
             if allowed.contains(&(status, transition)) {
                 continue;
             }
@@ -548,11 +457,7 @@ async fn every_transition_outside_the_lifecycle_is_refused_with_409() {
                     json!({"reason": "x"}),
                 )
                 .await;
-            assert_eq!(
-                reply.status, 409,
-                "{transition} from {status}: {}",
-                reply.body
-            );
+            assert_eq!(reply.status, 409, "{transition} from {status}: {}", reply.body);
             assert_eq!(reply.rule(), "illegal_transition");
         }
         if !["confirmed", "pending"].contains(status) {
@@ -567,13 +472,9 @@ async fn every_transition_outside_the_lifecycle_is_refused_with_409() {
     }
     // The allowed ones work (each on the status it starts from).
     let confirmed = ids[0].1;
-    app.post(
-        &format!("/api/v1/appointments/{confirmed}/no-show"),
-        admin,
-        json!({}),
-    )
-    .await
-    .expect(200);
+    app.post(&format!("/api/v1/appointments/{confirmed}/no-show"), admin, json!({}))
+        .await
+        .expect(200);
     app.post(
         &format!("/api/v1/appointments/{confirmed}/cancel"),
         admin,
@@ -595,10 +496,7 @@ async fn pending_bookings_wait_for_the_doctor_to_confirm() {
     .await
     .expect(200);
     let (_, patient) = app.patient().await;
-    let id = app
-        .book(&patient, clinic.doctor, SUNDAY_9, None)
-        .await
-        .expect(201);
+    let id = app.book(&patient, clinic.doctor, SUNDAY_9, None).await.expect(201);
     assert_eq!(id.body["status"], "pending");
     let id = id.id();
     // Pending holds the time.
@@ -608,13 +506,9 @@ async fn pending_bookings_wait_for_the_doctor_to_confirm() {
         .expect_rule(409, "doctor_unavailable");
     // Another doctor cannot even see it; this doctor confirms.
     let (_, other_doctor) = app.second_doctor(&clinic, &[]).await;
-    app.post(
-        &format!("/api/v1/appointments/{id}/confirm"),
-        &other_doctor,
-        json!({}),
-    )
-    .await
-    .expect(404);
+    app.post(&format!("/api/v1/appointments/{id}/confirm"), &other_doctor, json!({}))
+        .await
+        .expect(404);
     app.post(
         &format!("/api/v1/appointments/{id}/check-in"),
         &clinic.receptionist,
@@ -663,19 +557,11 @@ async fn patients_may_cancel_only_outside_the_window_and_staff_always() {
     let app = spawn_app().await;
     let clinic = app.clinic("Asia/Dhaka", WEEKLY).await;
     let (_, patient) = app.patient().await;
-    let id = app
-        .book(&patient, clinic.doctor, SUNDAY_9, None)
-        .await
-        .expect(201)
-        .id();
+    let id = app.book(&patient, clinic.doctor, SUNDAY_9, None).await.expect(201).id();
 
-    app.post(
-        &format!("/api/v1/appointments/{id}/cancel"),
-        &patient,
-        json!({}),
-    )
-    .await
-    .expect(400);
+    app.post(&format!("/api/v1/appointments/{id}/cancel"), &patient, json!({}))
+        .await
+        .expect(400);
     app.post(
         &format!("/api/v1/appointments/{id}/cancel"),
         &patient,
@@ -715,9 +601,7 @@ async fn patients_may_cancel_only_outside_the_window_and_staff_always() {
     // The time is free again.
     let (_, other) = app.patient().await;
     app.clock.set(crate::helpers::default_now());
-    app.book(&other, clinic.doctor, SUNDAY_9, None)
-        .await
-        .expect(201);
+    app.book(&other, clinic.doctor, SUNDAY_9, None).await.expect(201);
 }
 
 #[tokio::test]
@@ -753,10 +637,7 @@ async fn reschedule_moves_the_appointment_under_every_rule() {
         .await
         .expect(200);
     assert_eq!(moved.body["start"], "2026-11-29T03:30:00Z");
-    assert_eq!(
-        moved.body["end"], "2026-11-29T04:30:00Z",
-        "the length is kept"
-    );
+    assert_eq!(moved.body["end"], "2026-11-29T04:30:00Z", "the length is kept");
     assert_eq!(moved.body["version"], 2);
 
     let history = app
@@ -770,9 +651,7 @@ async fn reschedule_moves_the_appointment_under_every_rule() {
 
     // The old time is bookable again.
     let (_, third) = app.patient().await;
-    app.book(&third, clinic.doctor, SUNDAY_9, None)
-        .await
-        .expect(201);
+    app.book(&third, clinic.doctor, SUNDAY_9, None).await.expect(201);
 }
 
 #[tokio::test]
@@ -781,52 +660,29 @@ async fn each_role_lists_what_it_may_see() {
     let clinic = app.clinic("Asia/Dhaka", WEEKLY).await;
     let (second, second_token) = app.second_doctor(&clinic, WEEKLY).await;
     let (_, patient) = app.patient().await;
-    app.book(&patient, clinic.doctor, SUNDAY_9, None)
-        .await
-        .expect(201);
+    app.book(&patient, clinic.doctor, SUNDAY_9, None).await.expect(201);
     app.book(&patient, second, "2026-11-30T03:00:00Z", None)
         .await
         .expect(201);
-    let (_, nurse) = app
-        .staff(&clinic.admin, "nurse", Some(clinic.facility))
-        .await;
+    let (_, nurse) = app.staff(&clinic.admin, "nurse", Some(clinic.facility)).await;
     let (_, elsewhere) = app.staff(&clinic.admin, "nurse", None).await;
 
     assert_eq!(
-        app.get("/api/v1/appointments", &clinic.admin)
-            .await
-            .expect(200)
-            .body["count"],
+        app.get("/api/v1/appointments", &clinic.admin).await.expect(200).body["count"],
         2
     );
     assert_eq!(
-        app.get("/api/v1/appointments", &clinic.receptionist)
-            .await
-            .body["count"],
+        app.get("/api/v1/appointments", &clinic.receptionist).await.body["count"],
         2
     );
     assert_eq!(
-        app.get("/api/v1/appointments", &clinic.doctor_token)
-            .await
-            .body["count"],
+        app.get("/api/v1/appointments", &clinic.doctor_token).await.body["count"],
         1
     );
-    assert_eq!(
-        app.get("/api/v1/appointments", &second_token).await.body["count"],
-        1
-    );
-    assert_eq!(
-        app.get("/api/v1/appointments", &patient).await.body["count"],
-        2
-    );
-    assert_eq!(
-        app.get("/api/v1/appointments", &nurse).await.body["count"],
-        2
-    );
-    assert_eq!(
-        app.get("/api/v1/appointments", &elsewhere).await.body["count"],
-        0
-    );
+    assert_eq!(app.get("/api/v1/appointments", &second_token).await.body["count"], 1);
+    assert_eq!(app.get("/api/v1/appointments", &patient).await.body["count"], 2);
+    assert_eq!(app.get("/api/v1/appointments", &nurse).await.body["count"], 2);
+    assert_eq!(app.get("/api/v1/appointments", &elsewhere).await.body["count"], 0);
     // Filters.
     let filtered = app
         .get(
@@ -842,9 +698,7 @@ async fn each_role_lists_what_it_may_see() {
         1
     );
     assert_eq!(
-        app.get("/api/v1/appointments?to=2026-11-29", &clinic.admin)
-            .await
-            .body["count"],
+        app.get("/api/v1/appointments?to=2026-11-29", &clinic.admin).await.body["count"],
         1
     );
     app.get("/api/v1/appointments?status=booked", &clinic.admin)

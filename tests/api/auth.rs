@@ -6,15 +6,10 @@ use serde_json::json;
 use crate::helpers::spawn_app;
 
 async fn register(app: &crate::helpers::TestApp, body: serde_json::Value) -> crate::helpers::Reply {
-    app.send(Method::POST, "/api/v1/auth/register", None, Some(body))
-        .await
+    app.send(Method::POST, "/api/v1/auth/register", None, Some(body)).await
 }
 
-async fn login(
-    app: &crate::helpers::TestApp,
-    username: &str,
-    password: &str,
-) -> crate::helpers::Reply {
+async fn login(app: &crate::helpers::TestApp, username: &str, password: &str) -> crate::helpers::Reply {
     app.send(
         Method::POST,
         "/api/v1/auth/login",
@@ -44,12 +39,7 @@ async fn a_patient_signs_up_and_logs_in_by_username_email_or_phone() {
     assert!(user["patient_id"].is_string());
     assert!(user.get("password_hash").is_none());
 
-    for name in [
-        "rahim.uddin",
-        "RAHIM@example.com",
-        "+880 1712-345678",
-        "01712345678",
-    ] {
+    for name in ["rahim.uddin", "RAHIM@example.com", "+880 1712-345678", "01712345678"] {
         let reply = login(&app, name, "a long passphrase").await.expect(200);
         assert_eq!(reply.body["user"]["id"], user["id"], "login as {name}");
     }
@@ -73,7 +63,12 @@ async fn a_patient_signs_up_and_logs_in_by_username_email_or_phone() {
 async fn wrong_credentials_get_one_generic_answer() {
     let app = spawn_app().await;
     let (_, _) = app.patient().await;
-    register(&app, json!({"username": "karim", "password": "a long passphrase", "first_name": "K", "last_name": "M"})).await.expect(201);
+    register(
+        &app,
+        json!({"username": "karim", "password": "a long passphrase", "first_name": "K", "last_name": "M"}),
+    )
+    .await
+    .expect(201);
     let wrong = login(&app, "karim", "wrong password").await.expect(401);
     let unknown = login(&app, "nobody", "wrong password").await.expect(401);
     assert_eq!(wrong.body["detail"], unknown.body["detail"]);
@@ -82,7 +77,8 @@ async fn wrong_credentials_get_one_generic_answer() {
 #[tokio::test]
 async fn sign_up_refuses_weak_duplicate_and_privileged_requests() {
     let app = spawn_app().await;
-    let base = json!({"username": "salma", "password": "a long passphrase", "first_name": "Salma", "last_name": "Khatun"});
+    let base =
+        json!({"username": "salma", "password": "a long passphrase", "first_name": "Salma", "last_name": "Khatun"});
     let mut short = base.clone();
     short["password"] = json!("short");
     let weak = register(&app, short).await.expect(422);
@@ -107,9 +103,7 @@ async fn sign_up_refuses_weak_duplicate_and_privileged_requests() {
     let refused = register(&app, privileged).await.expect(400);
     assert!(refused.body["errors"]["role"].is_array());
     register(&app, base.clone()).await.expect(201);
-    let taken = register(&app, base)
-        .await
-        .expect_rule(409, "already_exists");
+    let taken = register(&app, base).await.expect_rule(409, "already_exists");
     assert!(taken.body["detail"].as_str().unwrap().contains("username"));
     assert_eq!(app.count("users").await, 1, "nothing half-written");
     assert_eq!(app.count("patients").await, 1);
@@ -118,9 +112,12 @@ async fn sign_up_refuses_weak_duplicate_and_privileged_requests() {
 #[tokio::test]
 async fn refresh_rotates_and_a_spent_token_revokes_the_family() {
     let app = spawn_app().await;
-    let first = register(&app, json!({"username": "nadia", "password": "a long passphrase", "first_name": "N", "last_name": "I"}))
-        .await
-        .expect(201);
+    let first = register(
+        &app,
+        json!({"username": "nadia", "password": "a long passphrase", "first_name": "N", "last_name": "I"}),
+    )
+    .await
+    .expect(201);
     let refresh = |token: String| {
         let app = &app;
         async move {
@@ -159,18 +156,13 @@ async fn only_admins_create_staff_and_patients_cannot_be_created_as_staff() {
     let admin = app.admin().await;
     let (_, patient) = app.patient().await;
     let body = json!({"username": "dr.kabir", "password": "staff passphrase", "role": "doctor", "first_name": "Kabir", "last_name": "Hossain"});
-    app.post("/api/v1/users", &patient, body.clone())
-        .await
-        .expect(403);
+    app.post("/api/v1/users", &patient, body.clone()).await.expect(403);
     let created = app.post("/api/v1/users", &admin, body).await.expect(201);
     assert_eq!(created.body["role"], "doctor");
     app.post("/api/v1/users", &admin, json!({"username": "pp", "password": "staff passphrase", "role": "patient", "first_name": "P", "last_name": "P"}))
         .await
         .expect(422);
-    let listed = app
-        .get("/api/v1/users?role=doctor", &admin)
-        .await
-        .expect(200);
+    let listed = app.get("/api/v1/users?role=doctor", &admin).await.expect(200);
     assert_eq!(listed.body["count"], 1);
     app.get("/api/v1/users", &patient).await.expect(403);
 }

@@ -16,9 +16,7 @@ fn local_starts(reply: &crate::helpers::Reply) -> Vec<String> {
 #[tokio::test]
 async fn dhaka_slots_are_the_grid_minus_time_off_minus_appointments() {
     let app = spawn_app().await;
-    let clinic = app
-        .clinic("Asia/Dhaka", &[("sunday", "09:00", "11:00")])
-        .await;
+    let clinic = app.clinic("Asia/Dhaka", &[("sunday", "09:00", "11:00")]).await;
     let (_, patient) = app.patient().await;
     app.book(&patient, clinic.doctor, "2026-11-29T03:30:00Z", None)
         .await
@@ -30,10 +28,7 @@ async fn dhaka_slots_are_the_grid_minus_time_off_minus_appointments() {
     )
     .await
     .expect(201);
-    let path = format!(
-        "/api/v1/doctors/{}/availability?from=2026-11-29",
-        clinic.doctor
-    );
+    let path = format!("/api/v1/doctors/{}/availability?from=2026-11-29", clinic.doctor);
     let reply = app.get(&path, &patient).await.expect(200);
     assert_eq!(
         local_starts(&reply),
@@ -103,16 +98,11 @@ async fn new_york_spring_forward_skips_the_missing_hour_and_books_correctly() {
 async fn new_york_fall_back_offers_the_repeated_hour_once() {
     let app = spawn_app().await;
     app.clock.set(at("2026-10-20T12:00:00Z"));
-    let clinic = app
-        .clinic("America/New_York", &[("sunday", "00:00", "03:00")])
-        .await;
+    let clinic = app.clinic("America/New_York", &[("sunday", "00:00", "03:00")]).await;
     let (_, patient) = app.patient().await;
     let reply = app
         .get(
-            &format!(
-                "/api/v1/doctors/{}/availability?from=2026-11-01",
-                clinic.doctor
-            ),
+            &format!("/api/v1/doctors/{}/availability?from=2026-11-01", clinic.doctor),
             &patient,
         )
         .await
@@ -140,9 +130,7 @@ async fn new_york_fall_back_offers_the_repeated_hour_once() {
 #[tokio::test]
 async fn the_range_and_service_are_checked() {
     let app = spawn_app().await;
-    let clinic = app
-        .clinic("Asia/Dhaka", &[("sunday", "09:00", "11:00")])
-        .await;
+    let clinic = app.clinic("Asia/Dhaka", &[("sunday", "09:00", "11:00")]).await;
     let (_, patient) = app.patient().await;
     let base = format!("/api/v1/doctors/{}/availability", clinic.doctor);
     app.get(&format!("{base}?from=2026-11-29&to=2026-11-28"), &patient)
@@ -153,9 +141,7 @@ async fn the_range_and_service_are_checked() {
         .expect(400);
     let missing = app.get(&base, &patient).await.expect(400);
     assert!(missing.body["errors"].is_object());
-    app.get(&format!("{base}?from=29-11-2026"), &patient)
-        .await
-        .expect(400);
+    app.get(&format!("{base}?from=29-11-2026"), &patient).await.expect(400);
     app.get(
         &format!("{base}?from=2026-11-29&service={}", uuid::Uuid::new_v4()),
         &patient,
@@ -163,10 +149,7 @@ async fn the_range_and_service_are_checked() {
     .await
     .expect(400);
     app.get(
-        &format!(
-            "/api/v1/doctors/{}/availability?from=2026-11-29",
-            uuid::Uuid::new_v4()
-        ),
+        &format!("/api/v1/doctors/{}/availability?from=2026-11-29", uuid::Uuid::new_v4()),
         &patient,
     )
     .await

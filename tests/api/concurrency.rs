@@ -22,10 +22,7 @@ async fn fifty_patients_racing_for_one_slot_get_exactly_one_booking() {
 
     let created = replies.iter().filter(|r| r.status == 201).count();
     let conflicts: Vec<_> = replies.iter().filter(|r| r.status == 409).collect();
-    println!(
-        "same slot, 50 patients: {created} × 201, {} × 409",
-        conflicts.len()
-    );
+    println!("same slot, 50 patients: {created} × 201, {} × 409", conflicts.len());
     assert_eq!(created, 1, "exactly one booking wins");
     assert_eq!(conflicts.len(), 49, "every other request is a 409");
     assert!(
@@ -33,11 +30,7 @@ async fn fifty_patients_racing_for_one_slot_get_exactly_one_booking() {
         "each 409 names the rule"
     );
     assert_eq!(app.count("appointments").await, 1);
-    assert_eq!(
-        app.count("appointment_events").await,
-        1,
-        "no half-written events"
-    );
+    assert_eq!(app.count("appointment_events").await, 1, "no half-written events");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -90,18 +83,14 @@ async fn concurrent_reschedules_into_one_free_slot_move_exactly_one() {
             if (i + 1) % 2 == 0 { 0 } else { 30 }
         );
         ids.push((
-            app.book(&patient, clinic.doctor, &start, None)
-                .await
-                .expect(201)
-                .id(),
+            app.book(&patient, clinic.doctor, &start, None).await.expect(201).id(),
             patient,
         ));
     }
     let app = &app;
     let replies = join_all(ids.iter().map(|(id, token)| async move {
         let path = format!("/api/v1/appointments/{id}/reschedule");
-        app.post(&path, token, json!({"start": "2026-11-29T03:00:00Z"}))
-            .await
+        app.post(&path, token, json!({"start": "2026-11-29T03:00:00Z"})).await
     }))
     .await;
     let moved = replies.iter().filter(|r| r.status == 200).count();
@@ -189,9 +178,6 @@ async fn the_database_itself_refuses_overlapping_live_appointments() {
     )
     .await
     .unwrap_err();
-    assert!(
-        matches!(violation(&revive), Some(Violation::Overlap(_))),
-        "{revive}"
-    );
+    assert!(matches!(violation(&revive), Some(Violation::Overlap(_))), "{revive}");
     assert_eq!(app.count("appointments").await, 3);
 }

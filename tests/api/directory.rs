@@ -42,10 +42,7 @@ async fn the_bangladesh_location_tree_is_shipped_and_walkable() {
         .clone();
     let upazilas = app
         .get(
-            &format!(
-                "/api/v1/locations?parent={}",
-                dhaka_district["id"].as_str().unwrap()
-            ),
+            &format!("/api/v1/locations?parent={}", dhaka_district["id"].as_str().unwrap()),
             &patient,
         )
         .await
@@ -56,21 +53,12 @@ async fn the_bangladesh_location_tree_is_shipped_and_walkable() {
         .iter()
         .map(|u| u["name"].as_str().unwrap())
         .collect();
-    assert!(
-        names.contains(&"Savar") && names.contains(&"Keraniganj"),
-        "{names:?}"
-    );
-    let all = app
-        .get("/api/v1/locations?page_size=1", &patient)
-        .await
-        .expect(200);
+    assert!(names.contains(&"Savar") && names.contains(&"Keraniganj"), "{names:?}");
+    let all = app.get("/api/v1/locations?page_size=1", &patient).await.expect(200);
     assert_eq!(all.body["count"], 8 + 64 + 494);
     assert!(all.body["next"].as_str().unwrap().contains("page=2"));
     // Same ids on every installation.
-    assert_eq!(
-        dhaka["id"],
-        carebook::db::ids::bd_geo("division", "6").to_string()
-    );
+    assert_eq!(dhaka["id"], carebook::db::ids::bd_geo("division", "6").to_string());
 }
 
 #[tokio::test]
@@ -82,10 +70,7 @@ async fn only_admins_write_the_directory_and_everyone_signed_in_reads_it() {
     app.post("/api/v1/specialties", &patient, body.clone())
         .await
         .expect(403);
-    let created = app
-        .post("/api/v1/specialties", &admin, body.clone())
-        .await
-        .expect(201);
+    let created = app.post("/api/v1/specialties", &admin, body.clone()).await.expect(201);
     assert_eq!(created.body["code"], "CARD");
     let id = created.id();
     app.post("/api/v1/specialties", &admin, body)
@@ -106,20 +91,12 @@ async fn only_admins_write_the_directory_and_everyone_signed_in_reads_it() {
         .await
         .expect(200);
     assert_eq!(changed.body["name"], "Cardiology & Vascular");
-    app.patch(
-        &format!("/api/v1/specialties/{id}"),
-        &patient,
-        json!({"name": "x"}),
-    )
-    .await
-    .expect(403);
-    app.patch(
-        &format!("/api/v1/specialties/{id}"),
-        &admin,
-        json!({"name": "   "}),
-    )
-    .await
-    .expect(422);
+    app.patch(&format!("/api/v1/specialties/{id}"), &patient, json!({"name": "x"}))
+        .await
+        .expect(403);
+    app.patch(&format!("/api/v1/specialties/{id}"), &admin, json!({"name": "   "}))
+        .await
+        .expect(422);
     let search = app
         .get("/api/v1/specialties?search=vascular", &patient)
         .await
@@ -153,13 +130,21 @@ async fn facilities_need_a_real_time_zone() {
         );
     }
     let ok = app
-        .post("/api/v1/facilities", &admin, json!({"name": "Sylhet Care", "kind": "hospital", "time_zone": "Asia/Dhaka", "phone": "01711000000"}))
+        .post(
+            "/api/v1/facilities",
+            &admin,
+            json!({"name": "Sylhet Care", "kind": "hospital", "time_zone": "Asia/Dhaka", "phone": "01711000000"}),
+        )
         .await
         .expect(201);
     assert_eq!(ok.body["phone"], "+8801711000000");
     assert_eq!(ok.body["auto_confirm"], true);
     let unknown_location = app
-        .post("/api/v1/facilities", &admin, json!({"name": "Y", "kind": "clinic", "time_zone": "Asia/Dhaka", "location_id": Uuid::new_v4()}))
+        .post(
+            "/api/v1/facilities",
+            &admin,
+            json!({"name": "Y", "kind": "clinic", "time_zone": "Asia/Dhaka", "location_id": Uuid::new_v4()}),
+        )
         .await
         .expect(422);
     assert!(unknown_location.body["errors"]["location_id"].is_array());
@@ -188,7 +173,11 @@ async fn services_carry_money_as_decimal_strings() {
         .expect(201)
         .id();
     let service = app
-        .post("/api/v1/services", &admin, json!({"name": "Skin check", "specialty_id": specialty, "duration_minutes": 20, "price": "750.5"}))
+        .post(
+            "/api/v1/services",
+            &admin,
+            json!({"name": "Skin check", "specialty_id": specialty, "duration_minutes": 20, "price": "750.5"}),
+        )
         .await
         .expect(201);
     assert_eq!(service.body["price"], "750.50");
@@ -199,18 +188,17 @@ async fn services_carry_money_as_decimal_strings() {
         ("duration_minutes", json!(2)),
         ("currency", json!("XYZ")),
     ] {
-        let mut body =
-            json!({"name": "Bad", "specialty_id": specialty, "duration_minutes": 20, "price": "1"});
+        let mut body = json!({"name": "Bad", "specialty_id": specialty, "duration_minutes": 20, "price": "1"});
         body[field] = value;
         let refused = app.post("/api/v1/services", &admin, body).await.expect(422);
-        assert!(
-            refused.body["errors"][field].is_array(),
-            "{field}: {}",
-            refused.body
-        );
+        assert!(refused.body["errors"][field].is_array(), "{field}: {}", refused.body);
     }
     let float = app
-        .post("/api/v1/services", &admin, json!({"name": "Float", "specialty_id": specialty, "duration_minutes": 20, "price": 12.5}))
+        .post(
+            "/api/v1/services",
+            &admin,
+            json!({"name": "Float", "specialty_id": specialty, "duration_minutes": 20, "price": 12.5}),
+        )
         .await
         .expect(400);
     assert!(float.body["errors"]["price"].is_array());
@@ -223,9 +211,7 @@ async fn services_carry_money_as_decimal_strings() {
 #[tokio::test]
 async fn doctor_search_filters_by_specialty_location_experience_fee_and_availability() {
     let app = spawn_app().await;
-    let clinic = app
-        .clinic("Asia/Dhaka", &[("sunday", "09:00", "11:00")])
-        .await;
+    let clinic = app.clinic("Asia/Dhaka", &[("sunday", "09:00", "11:00")]).await;
     let admin = &clinic.admin;
     let (_, patient) = app.patient().await;
     // Place the clinic's doctor in Savar (Dhaka district, Dhaka division).
@@ -260,9 +246,7 @@ async fn doctor_search_filters_by_specialty_location_experience_fee_and_availabi
         .await
         .expect(201)
         .id();
-    let (other, _) = app
-        .second_doctor(&clinic, &[("monday", "09:00", "11:00")])
-        .await;
+    let (other, _) = app.second_doctor(&clinic, &[("monday", "09:00", "11:00")]).await;
     app.patch(
         &format!("/api/v1/doctors/{other}"),
         admin,
@@ -294,11 +278,7 @@ async fn doctor_search_filters_by_specialty_location_experience_fee_and_availabi
         "a division finds doctors in its upazilas"
     );
     assert_eq!(
-        count(format!(
-            "location={}",
-            carebook::db::ids::bd_geo("division", "1")
-        ))
-        .await,
+        count(format!("location={}", carebook::db::ids::bd_geo("division", "1"))).await,
         0
     );
     assert_eq!(count("min_experience=10".into()).await, 1);
@@ -322,24 +302,14 @@ async fn doctor_search_filters_by_specialty_location_experience_fee_and_availabi
     assert_eq!(first["consultation_fee"], "1000.00");
     assert_eq!(first["facility"]["time_zone"], "Asia/Dhaka");
     assert_eq!(first["service_ids"][0], clinic.service.to_string());
-    app.get("/api/v1/doctors?ordering=password", &patient)
-        .await
-        .expect(400);
-    app.get("/api/v1/doctors?page_size=101", &patient)
-        .await
-        .expect(400);
-    app.get("/api/v1/doctors?page=0", &patient)
-        .await
-        .expect(400);
+    app.get("/api/v1/doctors?ordering=password", &patient).await.expect(400);
+    app.get("/api/v1/doctors?page_size=101", &patient).await.expect(400);
+    app.get("/api/v1/doctors?page=0", &patient).await.expect(400);
     app.get("/api/v1/doctors?min_experience=lots", &patient)
         .await
         .expect(400);
-    app.get("/api/v1/doctors?max_fee=cheap", &patient)
-        .await
-        .expect(400);
-    app.get("/api/v1/doctors?colour=blue", &patient)
-        .await
-        .expect(400);
+    app.get("/api/v1/doctors?max_fee=cheap", &patient).await.expect(400);
+    app.get("/api/v1/doctors?colour=blue", &patient).await.expect(400);
 }
 
 #[tokio::test]
@@ -349,10 +319,7 @@ async fn a_doctor_profile_needs_a_doctor_user_and_real_links() {
     let (nurse, _) = app.staff(&clinic.admin, "nurse", None).await;
     let body = json!({"user_id": nurse, "licence_number": "X-1", "specialty_id": clinic.specialty,
                       "facility_id": clinic.facility, "consultation_fee": "100"});
-    let refused = app
-        .post("/api/v1/doctors", &clinic.admin, body)
-        .await
-        .expect(422);
+    let refused = app.post("/api/v1/doctors", &clinic.admin, body).await.expect(422);
     assert!(refused.body["errors"]["user_id"].is_array());
     let (doctor_user, _) = app.staff(&clinic.admin, "doctor", None).await;
     let unknown = app

@@ -7,15 +7,9 @@ use crate::helpers::spawn_app;
 #[tokio::test]
 async fn health_and_ready_answer_without_a_token() {
     let app = spawn_app().await;
-    let health = app
-        .send(Method::GET, "/health", None, None)
-        .await
-        .expect(200);
+    let health = app.send(Method::GET, "/health", None, None).await.expect(200);
     assert_eq!(health.body["status"], "ok");
-    let ready = app
-        .send(Method::GET, "/ready", None, None)
-        .await
-        .expect(200);
+    let ready = app.send(Method::GET, "/ready", None, None).await.expect(200);
     assert_eq!(ready.body["status"], "ready");
 }
 
@@ -35,10 +29,7 @@ async fn unknown_routes_and_methods_are_problem_documents() {
             .starts_with("urn:carebook:request:")
     );
 
-    let wrong = app
-        .send(Method::DELETE, "/health", None, None)
-        .await
-        .expect(405);
+    let wrong = app.send(Method::DELETE, "/health", None, None).await.expect(405);
     assert_eq!(wrong.headers["content-type"], "application/problem+json");
     assert!(wrong.headers["allow"].to_str().unwrap().contains("GET"));
 }

@@ -50,9 +50,7 @@ impl Drop for TestApp {
                     runtime.block_on(async {
                         if let Ok(db) = Database::connect(&admin_url).await {
                             let _ = db
-                                .execute_unprepared(&format!(
-                                    "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                                ))
+                                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
                                 .await;
                         }
                     });
@@ -110,17 +108,11 @@ pub async fn spawn_app() -> TestApp {
                 .await
                 .expect("create test database");
             admin.close().await.ok();
-            (
-                with_database(&admin_url, &name),
-                Cleanup::Postgres { admin_url, name },
-            )
+            (with_database(&admin_url, &name), Cleanup::Postgres { admin_url, name })
         }
         _ => {
             let path = std::env::temp_dir().join(format!("carebook-test-{id}.db"));
-            (
-                format!("sqlite://{}", path.display()),
-                Cleanup::Sqlite(path),
-            )
+            (format!("sqlite://{}", path.display()), Cleanup::Sqlite(path))
         }
     };
     let config = Config::for_tests(&url);
@@ -136,10 +128,7 @@ pub async fn spawn_app() -> TestApp {
     tokio::spawn(carebook::server::serve(state.clone(), listener));
     TestApp {
         address,
-        client: reqwest::Client::builder()
-            .pool_max_idle_per_host(64)
-            .build()
-            .unwrap(),
+        client: reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap(),
         clock,
         state,
         cleanup,
@@ -172,12 +161,7 @@ impl Reply {
     /// Assert a status, showing the body when it differs.
     #[track_caller]
     pub fn expect(self, status: u16) -> Reply {
-        assert_eq!(
-            self.status.as_u16(),
-            status,
-            "unexpected status; body: {}",
-            self.body
-        );
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
         self
     }
 
@@ -192,16 +176,8 @@ impl Reply {
 
 impl TestApp {
     /// Send a request with an optional bearer token and JSON body.
-    pub async fn send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> Reply {
-        let mut request = self
-            .client
-            .request(method, format!("{}{path}", self.address));
+    pub async fn send(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+        let mut request = self.client.request(method, format!("{}{path}", self.address));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -215,39 +191,29 @@ impl TestApp {
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
+            serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
         };
-        Reply {
-            status,
-            body,
-            headers,
-        }
+        Reply { status, body, headers }
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Reply {
-        self.send(reqwest::Method::GET, path, Some(token), None)
-            .await
+        self.send(reqwest::Method::GET, path, Some(token), None).await
     }
 
     pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
-        self.send(reqwest::Method::POST, path, Some(token), Some(body))
-            .await
+        self.send(reqwest::Method::POST, path, Some(token), Some(body)).await
     }
 
     pub async fn patch(&self, path: &str, token: &str, body: Value) -> Reply {
-        self.send(reqwest::Method::PATCH, path, Some(token), Some(body))
-            .await
+        self.send(reqwest::Method::PATCH, path, Some(token), Some(body)).await
     }
 
     pub async fn put(&self, path: &str, token: &str, body: Value) -> Reply {
-        self.send(reqwest::Method::PUT, path, Some(token), Some(body))
-            .await
+        self.send(reqwest::Method::PUT, path, Some(token), Some(body)).await
     }
 
     pub async fn delete(&self, path: &str, token: &str) -> Reply {
-        self.send(reqwest::Method::DELETE, path, Some(token), None)
-            .await
+        self.send(reqwest::Method::DELETE, path, Some(token), None).await
     }
 
     /// Log in and return the access token.
@@ -277,11 +243,7 @@ impl TestApp {
         .unwrap();
         let user = claims["sub"].as_str().unwrap().parse().unwrap();
         let role = serde_json::from_value(claims["role"].clone()).unwrap();
-        self.state
-            .keys
-            .issue(user, role, self.clock.now())
-            .unwrap()
-            .0
+        self.state.keys.issue(user, role, self.clock.now()).unwrap().0
     }
 
     /// Create an administrator directly and log in as them.
@@ -321,15 +283,13 @@ impl TestApp {
                 reqwest::Method::POST,
                 "/api/v1/auth/register",
                 None,
-                Some(json!({"username": name, "password": "patient passphrase", "first_name": "Pat", "last_name": name})),
+                Some(
+                    json!({"username": name, "password": "patient passphrase", "first_name": "Pat", "last_name": name}),
+                ),
             )
             .await
             .expect(201);
-        let patient = reply.body["user"]["patient_id"]
-            .as_str()
-            .unwrap()
-            .parse()
-            .unwrap();
+        let patient = reply.body["user"]["patient_id"].as_str().unwrap().parse().unwrap();
         (patient, reply.body["access"].as_str().unwrap().to_owned())
     }
 
@@ -416,11 +376,7 @@ impl TestApp {
     }
 
     /// Add a second doctor to a clinic with the same hours.
-    pub async fn second_doctor(
-        &self,
-        clinic: &Clinic,
-        hours: &[(&str, &str, &str)],
-    ) -> (Uuid, String) {
+    pub async fn second_doctor(&self, clinic: &Clinic, hours: &[(&str, &str, &str)]) -> (Uuid, String) {
         let tag = &Uuid::new_v4().simple().to_string()[..8];
         let (user, token) = self.staff(&clinic.admin, "doctor", None).await;
         let doctor = self
@@ -446,13 +402,7 @@ impl TestApp {
     }
 
     /// Book as `token` (patient books for themselves when `patient` is None).
-    pub async fn book(
-        &self,
-        token: &str,
-        doctor: Uuid,
-        start: &str,
-        patient: Option<Uuid>,
-    ) -> Reply {
+    pub async fn book(&self, token: &str, doctor: Uuid, start: &str, patient: Option<Uuid>) -> Reply {
         let mut body = json!({"doctor_id": doctor, "start": start});
         if let Some(patient) = patient {
             body["patient_id"] = json!(patient);

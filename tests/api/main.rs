@@ -7,6 +7,8 @@ mod appointments;
 mod auth;
 mod availability;
 mod concurrency;
+mod conditional;
+mod contract;
 mod directory;
 mod health;
 mod schedules;

@@ -14,13 +14,8 @@ async fn doctors_manage_their_own_hours_and_reception_anyones() {
     let body = json!({"weekday": "sunday", "start_time": "09:00", "end_time": "13:00", "slot_minutes": 20});
 
     app.post(&path, &patient, body.clone()).await.expect(403);
-    app.post(&path, &other_token, body.clone())
-        .await
-        .expect(403);
-    let created = app
-        .post(&path, &clinic.doctor_token, body.clone())
-        .await
-        .expect(201);
+    app.post(&path, &other_token, body.clone()).await.expect(403);
+    let created = app.post(&path, &clinic.doctor_token, body.clone()).await.expect(201);
     assert_eq!(created.body["start_time"], "09:00");
     assert_eq!(created.body["weekday"], "sunday");
     assert_eq!(created.body["facility_id"], clinic.facility.to_string());
@@ -74,9 +69,13 @@ async fn doctors_manage_their_own_hours_and_reception_anyones() {
     )
     .await
     .expect(422);
-    app.post(&path, &clinic.doctor_token, json!({"weekday": "monday", "start_time": "09:00", "end_time": "10:00", "facility_id": uuid::Uuid::new_v4()}))
-        .await
-        .expect(422);
+    app.post(
+        &path,
+        &clinic.doctor_token,
+        json!({"weekday": "monday", "start_time": "09:00", "end_time": "10:00", "facility_id": uuid::Uuid::new_v4()}),
+    )
+    .await
+    .expect(422);
 
     // Replace and delete.
     let id = created.id();
@@ -89,9 +88,7 @@ async fn doctors_manage_their_own_hours_and_reception_anyones() {
         .await
         .expect(200);
     assert_eq!(replaced.body["slot_minutes"], 30);
-    app.delete(&format!("{path}/{id}"), &other_token)
-        .await
-        .expect(403);
+    app.delete(&format!("{path}/{id}"), &other_token).await.expect(403);
     app.delete(&format!("{path}/{id}"), &clinic.doctor_token)
         .await
         .expect(204);
@@ -101,9 +98,7 @@ async fn doctors_manage_their_own_hours_and_reception_anyones() {
 #[tokio::test]
 async fn a_weekly_template_replaces_the_hours_of_its_date_range() {
     let app = spawn_app().await;
-    let clinic = app
-        .clinic("Asia/Dhaka", &[("sunday", "09:00", "13:00")])
-        .await;
+    let clinic = app.clinic("Asia/Dhaka", &[("sunday", "09:00", "13:00")]).await;
     let path = format!("/api/v1/doctors/{}/working-hours", clinic.doctor);
     // December only: evenings on Sunday and Tuesday.
     let applied = app
@@ -140,25 +135,14 @@ async fn a_weekly_template_replaces_the_hours_of_its_date_range() {
         [
             ("09:00".into(), "\"2027-01-01\"".into(), "null".into()),
             ("09:00".into(), "null".into(), "\"2026-11-30\"".into()),
-            (
-                "17:00".into(),
-                "\"2026-12-01\"".into(),
-                "\"2026-12-31\"".into()
-            ),
-            (
-                "17:00".into(),
-                "\"2026-12-01\"".into(),
-                "\"2026-12-31\"".into()
-            ),
+            ("17:00".into(), "\"2026-12-01\"".into(), "\"2026-12-31\"".into()),
+            ("17:00".into(), "\"2026-12-01\"".into(), "\"2026-12-31\"".into()),
         ]
     );
     let (_, patient) = app.patient().await;
     let december = app
         .get(
-            &format!(
-                "/api/v1/doctors/{}/availability?from=2026-12-06",
-                clinic.doctor
-            ),
+            &format!("/api/v1/doctors/{}/availability?from=2026-12-06", clinic.doctor),
             &patient,
         )
         .await
@@ -168,10 +152,7 @@ async fn a_weekly_template_replaces_the_hours_of_its_date_range() {
     assert_eq!(slots[0]["local_start"], "2026-12-06T17:00:00+06:00");
     let november = app
         .get(
-            &format!(
-                "/api/v1/doctors/{}/availability?from=2026-11-29",
-                clinic.doctor
-            ),
+            &format!("/api/v1/doctors/{}/availability?from=2026-11-29", clinic.doctor),
             &patient,
         )
         .await
@@ -242,10 +223,7 @@ async fn time_off_comes_as_a_day_a_date_range_or_an_exact_range() {
         .await
         .expect(201);
     assert_eq!(day.body["kind"], "day");
-    assert_eq!(
-        day.body["start"], "2026-11-28T18:00:00Z",
-        "local midnight in Dhaka"
-    );
+    assert_eq!(day.body["start"], "2026-11-28T18:00:00Z", "local midnight in Dhaka");
     assert_eq!(day.body["end"], "2026-11-29T18:00:00Z");
     let range = app
         .post(
@@ -277,10 +255,7 @@ async fn time_off_comes_as_a_day_a_date_range_or_an_exact_range() {
         let doctor = clinic.doctor;
         async move {
             let reply = app
-                .get(
-                    &format!("/api/v1/doctors/{doctor}/availability?from={from}"),
-                    &patient,
-                )
+                .get(&format!("/api/v1/doctors/{doctor}/availability?from={from}"), &patient)
                 .await
                 .expect(200);
             reply.body["slots"].as_array().unwrap().len()
@@ -298,17 +273,12 @@ async fn time_off_comes_as_a_day_a_date_range_or_an_exact_range() {
         json!({"start": "2026-12-07T05:00:00Z", "end": "2026-12-07T04:00:00Z"}),
         json!({"start_date": "2026-01-01", "end_date": "2028-01-01"}),
     ] {
-        app.post(&path, &clinic.doctor_token, bad.clone())
-            .await
-            .expect(422);
+        app.post(&path, &clinic.doctor_token, bad.clone()).await.expect(422);
     }
     app.post(&path, &patient, json!({"date": "2026-12-01"}))
         .await
         .expect(403);
-    let listed = app
-        .get(&format!("{path}?from=2026-12-01"), &patient)
-        .await
-        .expect(200);
+    let listed = app.get(&format!("{path}?from=2026-12-01"), &patient).await.expect(200);
     assert_eq!(listed.body["count"], 2);
     let id = day.id();
     app.delete(&format!("{path}/{id}"), &clinic.doctor_token)

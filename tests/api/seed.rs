@@ -7,9 +7,7 @@ use crate::helpers::{default_now, spawn_app};
 #[tokio::test]
 async fn the_demo_clinic_is_realistic_and_seeding_twice_changes_nothing() {
     let app = spawn_app().await;
-    let report = carebook::seed::demo(&app.state.db, default_now())
-        .await
-        .unwrap();
+    let report = carebook::seed::demo(&app.state.db, default_now()).await.unwrap();
     assert!(report.created);
     assert!(
         report.specialties >= 20 && report.doctors >= 30 && report.patients >= 200,
@@ -23,12 +21,7 @@ async fn the_demo_clinic_is_realistic_and_seeding_twice_changes_nothing() {
         AppointmentStatus::Cancelled,
         AppointmentStatus::NoShow,
     ] {
-        let n = report
-            .by_status
-            .iter()
-            .find(|(s, _)| *s == status)
-            .unwrap()
-            .1;
+        let n = report.by_status.iter().find(|(s, _)| *s == status).unwrap().1;
         assert!(n > 0, "no {status} appointments: {report}");
     }
     let tables = [
@@ -49,11 +42,7 @@ async fn the_demo_clinic_is_realistic_and_seeding_twice_changes_nothing() {
         .unwrap();
     assert!(!again.created);
     for (table, count) in tables.iter().zip(before) {
-        assert_eq!(
-            app.count(table).await,
-            count,
-            "{table} changed on the second run"
-        );
+        assert_eq!(app.count(table).await, count, "{table} changed on the second run");
     }
 
     // The demo is usable: a patient logs in, finds a cardiologist in Dhaka division and sees free slots.

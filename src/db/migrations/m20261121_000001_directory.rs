@@ -20,10 +20,7 @@ impl MigrationTrait for Migration {
                 .table("locations")
                 .col(pk_uuid("id"))
                 .col(uuid_null("parent_id"))
-                .col(
-                    string_len("kind", 32)
-                        .check(one_of("kind", &["division", "district", "upazila"])),
-                )
+                .col(string_len("kind", 32).check(one_of("kind", &["division", "district", "upazila"])))
                 .col(string_len("code", 64))
                 .col(string_len("name", 200))
                 .col(string_len_null("bn_name", 200))
@@ -38,12 +35,8 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(unique(
-            "ux_locations_kind_code",
-            "locations",
-            &["kind", "code"],
-        ))
-        .await?;
+        m.create_index(unique("ux_locations_kind_code", "locations", &["kind", "code"]))
+            .await?;
         m.create_index(index("ix_locations_parent", "locations", &["parent_id"]))
             .await?;
 
@@ -69,10 +62,7 @@ impl MigrationTrait for Migration {
                 .table("facilities")
                 .col(pk_uuid("id"))
                 .col(string_len("name", 200))
-                .col(
-                    string_len("kind", 32)
-                        .check(one_of("kind", &["hospital", "clinic", "diagnostic_centre"])),
-                )
+                .col(string_len("kind", 32).check(one_of("kind", &["hospital", "clinic", "diagnostic_centre"])))
                 .col(text("address"))
                 .col(uuid_null("location_id"))
                 .col(string_len("time_zone", 64))
@@ -91,12 +81,8 @@ impl MigrationTrait for Migration {
         .await?;
         m.create_index(unique("ux_facilities_name", "facilities", &["name"]))
             .await?;
-        m.create_index(index(
-            "ix_facilities_location",
-            "facilities",
-            &["location_id"],
-        ))
-        .await?;
+        m.create_index(index("ix_facilities_location", "facilities", &["location_id"]))
+            .await?;
 
         m.create_table(
             Table::create()
@@ -104,10 +90,7 @@ impl MigrationTrait for Migration {
                 .col(pk_uuid("id"))
                 .col(string_len("name", 200))
                 .col(uuid("specialty_id"))
-                .col(
-                    integer("duration_minutes")
-                        .check(Expr::col("duration_minutes").between(5, 480)),
-                )
+                .col(integer("duration_minutes").check(Expr::col("duration_minutes").between(5, 480)))
                 .col(big_integer("price_minor").check(Expr::col("price_minor").gte(0)))
                 .col(string_len("currency", 3))
                 .col(boolean("is_active"))

@@ -23,33 +23,25 @@ impl MigrationTrait for Migration {
                 .col(string_len_null("email", 254))
                 .col(string_len_null("phone", 32))
                 .col(text("password_hash"))
-                .col(string_len("role", 32).check(one_of(
-                    "role",
-                    &["admin", "doctor", "nurse", "receptionist", "patient"],
-                )))
+                .col(
+                    string_len("role", 32)
+                        .check(one_of("role", &["admin", "doctor", "nurse", "receptionist", "patient"])),
+                )
                 .col(string_len("first_name", 150))
                 .col(string_len("last_name", 150))
                 .col(uuid_null("facility_id"))
                 .col(boolean("is_active"))
                 .col(timestamp_with_time_zone("created_at"))
                 .col(timestamp_with_time_zone("updated_at"))
-                .foreign_key(&mut fk(
-                    "users",
-                    "facility_id",
-                    "facilities",
-                    ForeignKeyAction::SetNull,
-                ))
+                .foreign_key(&mut fk("users", "facility_id", "facilities", ForeignKeyAction::SetNull))
                 .to_owned(),
         )
         .await?;
         m.create_index(unique("ux_users_username", "users", &["username"]))
             .await?;
-        m.create_index(unique("ux_users_email", "users", &["email"]))
-            .await?;
-        m.create_index(unique("ux_users_phone", "users", &["phone"]))
-            .await?;
-        m.create_index(index("ix_users_role", "users", &["role"]))
-            .await?;
+        m.create_index(unique("ux_users_email", "users", &["email"])).await?;
+        m.create_index(unique("ux_users_phone", "users", &["phone"])).await?;
+        m.create_index(index("ix_users_role", "users", &["role"])).await?;
 
         m.create_table(
             Table::create()
@@ -62,33 +54,16 @@ impl MigrationTrait for Migration {
                 .col(timestamp_with_time_zone("created_at"))
                 .col(timestamp_with_time_zone_null("used_at"))
                 .col(timestamp_with_time_zone_null("revoked_at"))
-                .foreign_key(&mut fk(
-                    "refresh_tokens",
-                    "user_id",
-                    "users",
-                    ForeignKeyAction::Cascade,
-                ))
+                .foreign_key(&mut fk("refresh_tokens", "user_id", "users", ForeignKeyAction::Cascade))
                 .to_owned(),
         )
         .await?;
-        m.create_index(unique(
-            "ux_refresh_tokens_hash",
-            "refresh_tokens",
-            &["token_hash"],
-        ))
-        .await?;
-        m.create_index(index(
-            "ix_refresh_tokens_user",
-            "refresh_tokens",
-            &["user_id"],
-        ))
-        .await?;
-        m.create_index(index(
-            "ix_refresh_tokens_family",
-            "refresh_tokens",
-            &["family_id"],
-        ))
-        .await?;
+        m.create_index(unique("ux_refresh_tokens_hash", "refresh_tokens", &["token_hash"]))
+            .await?;
+        m.create_index(index("ix_refresh_tokens_user", "refresh_tokens", &["user_id"]))
+            .await?;
+        m.create_index(index("ix_refresh_tokens_family", "refresh_tokens", &["family_id"]))
+            .await?;
         Ok(())
     }
 }

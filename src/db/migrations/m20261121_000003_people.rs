@@ -24,26 +24,15 @@ impl MigrationTrait for Migration {
                 .col(uuid("specialty_id"))
                 .col(uuid("facility_id"))
                 .col(uuid_null("location_id"))
-                .col(
-                    integer("years_of_experience")
-                        .check(Expr::col("years_of_experience").between(0, 80)),
-                )
-                .col(
-                    big_integer("consultation_fee_minor")
-                        .check(Expr::col("consultation_fee_minor").gte(0)),
-                )
+                .col(integer("years_of_experience").check(Expr::col("years_of_experience").between(0, 80)))
+                .col(big_integer("consultation_fee_minor").check(Expr::col("consultation_fee_minor").gte(0)))
                 .col(string_len("currency", 3))
                 .col(text("bio"))
                 .col(json_binary("languages"))
                 .col(boolean("is_accepting"))
                 .col(timestamp_with_time_zone("created_at"))
                 .col(timestamp_with_time_zone("updated_at"))
-                .foreign_key(&mut fk(
-                    "doctors",
-                    "user_id",
-                    "users",
-                    ForeignKeyAction::Restrict,
-                ))
+                .foreign_key(&mut fk("doctors", "user_id", "users", ForeignKeyAction::Restrict))
                 .foreign_key(&mut fk(
                     "doctors",
                     "specialty_id",
@@ -97,12 +86,8 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index(
-            "ix_doctor_services_service",
-            "doctor_services",
-            &["service_id"],
-        ))
-        .await?;
+        m.create_index(index("ix_doctor_services_service", "doctor_services", &["service_id"]))
+            .await?;
 
         m.create_table(
             Table::create()
@@ -113,10 +98,7 @@ impl MigrationTrait for Migration {
                 .col(string_len("first_name", 150))
                 .col(string_len("last_name", 150))
                 .col(date_null("date_of_birth"))
-                .col(
-                    string_len_null("sex", 32)
-                        .check(one_of("sex", &["female", "male", "other", "unknown"])),
-                )
+                .col(string_len_null("sex", 32).check(one_of("sex", &["female", "male", "other", "unknown"])))
                 .col(string_len_null("phone", 32))
                 .col(string_len_null("email", 254))
                 .col(text("address"))
@@ -130,12 +112,7 @@ impl MigrationTrait for Migration {
                 .col(string_len_null("emergency_contact_phone", 32))
                 .col(timestamp_with_time_zone("created_at"))
                 .col(timestamp_with_time_zone("updated_at"))
-                .foreign_key(&mut fk(
-                    "patients",
-                    "user_id",
-                    "users",
-                    ForeignKeyAction::Restrict,
-                ))
+                .foreign_key(&mut fk("patients", "user_id", "users", ForeignKeyAction::Restrict))
                 .foreign_key(&mut fk(
                     "patients",
                     "location_id",
@@ -147,18 +124,10 @@ impl MigrationTrait for Migration {
         .await?;
         m.create_index(unique("ux_patients_user", "patients", &["user_id"]))
             .await?;
-        m.create_index(unique(
-            "ux_patients_mrn",
-            "patients",
-            &["medical_record_number"],
-        ))
-        .await?;
-        m.create_index(index(
-            "ix_patients_name",
-            "patients",
-            &["last_name", "first_name"],
-        ))
-        .await?;
+        m.create_index(unique("ux_patients_mrn", "patients", &["medical_record_number"]))
+            .await?;
+        m.create_index(index("ix_patients_name", "patients", &["last_name", "first_name"]))
+            .await?;
         m.create_index(index("ix_patients_phone", "patients", &["phone"]))
             .await?;
         Ok(())

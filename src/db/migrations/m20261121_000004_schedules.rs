@@ -64,10 +64,7 @@ impl MigrationTrait for Migration {
                 .col(pk_uuid("id"))
                 .col(uuid("doctor_id"))
                 .col(uuid_null("facility_id"))
-                .col(
-                    string_len("kind", 32)
-                        .check(one_of("kind", &["day", "date_range", "datetime_range"])),
-                )
+                .col(string_len("kind", 32).check(one_of("kind", &["day", "date_range", "datetime_range"])))
                 .col(date_null("start_date"))
                 .col(date_null("end_date"))
                 .col(timestamp_with_time_zone("start_at"))
@@ -76,33 +73,19 @@ impl MigrationTrait for Migration {
                 .col(uuid_null("created_by"))
                 .col(timestamp_with_time_zone("created_at"))
                 .check(Expr::col("end_at").gt(Expr::col("start_at")))
-                .foreign_key(&mut fk(
-                    "time_off",
-                    "doctor_id",
-                    "doctors",
-                    ForeignKeyAction::Cascade,
-                ))
+                .foreign_key(&mut fk("time_off", "doctor_id", "doctors", ForeignKeyAction::Cascade))
                 .foreign_key(&mut fk(
                     "time_off",
                     "facility_id",
                     "facilities",
                     ForeignKeyAction::Restrict,
                 ))
-                .foreign_key(&mut fk(
-                    "time_off",
-                    "created_by",
-                    "users",
-                    ForeignKeyAction::SetNull,
-                ))
+                .foreign_key(&mut fk("time_off", "created_by", "users", ForeignKeyAction::SetNull))
                 .to_owned(),
         )
         .await?;
-        m.create_index(index(
-            "ix_time_off_doctor",
-            "time_off",
-            &["doctor_id", "start_at"],
-        ))
-        .await?;
+        m.create_index(index("ix_time_off_doctor", "time_off", &["doctor_id", "start_at"]))
+            .await?;
         Ok(())
     }
 }

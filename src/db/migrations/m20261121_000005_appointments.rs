@@ -81,12 +81,7 @@ impl MigrationTrait for Migration {
                     "services",
                     ForeignKeyAction::Restrict,
                 ))
-                .foreign_key(&mut fk(
-                    "appointments",
-                    "booked_by",
-                    "users",
-                    ForeignKeyAction::SetNull,
-                ))
+                .foreign_key(&mut fk("appointments", "booked_by", "users", ForeignKeyAction::SetNull))
                 .to_owned(),
         )
         .await?;
@@ -108,12 +103,8 @@ impl MigrationTrait for Migration {
             &["facility_id", "start_at"],
         ))
         .await?;
-        m.create_index(index(
-            "ix_appointments_start",
-            "appointments",
-            &["start_at"],
-        ))
-        .await?;
+        m.create_index(index("ix_appointments_start", "appointments", &["start_at"]))
+            .await?;
 
         m.create_table(
             Table::create()
@@ -170,10 +161,7 @@ impl MigrationTrait for Migration {
             _ => {
                 for (event, columns) in [
                     ("insert", "INSERT"),
-                    (
-                        "update",
-                        "UPDATE OF start_at, end_at, status, doctor_id, patient_id",
-                    ),
+                    ("update", "UPDATE OF start_at, end_at, status, doctor_id, patient_id"),
                 ] {
                     let checks: String = ["doctor", "patient"]
                         .iter()

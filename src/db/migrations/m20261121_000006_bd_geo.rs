@@ -62,11 +62,8 @@ impl MigrationTrait for Migration {
             ]);
             for place in places {
                 let parent_code = place.division_id.as_ref().or(place.district_id.as_ref());
-                let parent = parent_kind
-                    .zip(parent_code)
-                    .map(|(k, code)| ids::bd_geo(k, code));
-                let coordinate =
-                    |v: &Option<String>| v.as_deref().and_then(|s| s.parse::<f64>().ok());
+                let parent = parent_kind.zip(parent_code).map(|(k, code)| ids::bd_geo(k, code));
+                let coordinate = |v: &Option<String>| v.as_deref().and_then(|s| s.parse::<f64>().ok());
                 insert.values_panic([
                     ids::bd_geo(kind, &place.id).into(),
                     parent.into(),

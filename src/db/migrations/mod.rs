@@ -12,6 +12,7 @@ mod m20261121_000003_people;
 mod m20261121_000004_schedules;
 mod m20261121_000005_appointments;
 mod m20261121_000006_bd_geo;
+mod m20261121_000007_idempotency_keys;
 
 /// The ordered list of Carebook migrations.
 pub struct Migrator;
@@ -25,17 +26,14 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000003_people::Migration),
             Box::new(m20261121_000004_schedules::Migration),
             Box::new(m20261121_000005_appointments::Migration),
-            Box::new(m20261121_000006_bd_geo::Migration),
+                        Box::new(m20261121_000006_bd_geo::Migration),
+            Box::new(m20261121_000007_idempotency_keys::Migration),
         ]
     }
 }
 
 /// `CREATE INDEX name ON table (columns…)`.
-pub(crate) fn index(
-    name: &'static str,
-    table: &'static str,
-    columns: &[&'static str],
-) -> IndexCreateStatement {
+pub(crate) fn index(name: &'static str, table: &'static str, columns: &[&'static str]) -> IndexCreateStatement {
     let mut index = Index::create();
     index.name(name).table(table);
     for column in columns {
@@ -45,11 +43,7 @@ pub(crate) fn index(
 }
 
 /// `CREATE UNIQUE INDEX name ON table (columns…)`.
-pub(crate) fn unique(
-    name: &'static str,
-    table: &'static str,
-    columns: &[&'static str],
-) -> IndexCreateStatement {
+pub(crate) fn unique(name: &'static str, table: &'static str, columns: &[&'static str]) -> IndexCreateStatement {
     index(name, table, columns).unique().to_owned()
 }
 

@@ -25,6 +25,7 @@ pub type Operation = (Method, &'static str, Option<Action>);
 use Action::*;
 
 /// Every operation of the API.
+#[rustfmt::skip]
 pub const OPERATIONS: &[Operation] = &[
     (Method::GET, "/", None),
     (Method::GET, "/health", None),
@@ -63,44 +64,16 @@ pub const OPERATIONS: &[Operation] = &[
     (Method::GET, "/api/v1/doctors/{id}", Some(DirectoryRead)),
     (Method::PATCH, "/api/v1/doctors/{id}", Some(DirectoryWrite)),
     (Method::DELETE, "/api/v1/doctors/{id}", Some(DirectoryWrite)),
-    (
-        Method::GET,
-        "/api/v1/doctors/{doctor_id}/working-hours",
-        Some(ScheduleRead),
-    ),
-    (
-        Method::POST,
-        "/api/v1/doctors/{doctor_id}/working-hours",
-        Some(ScheduleWrite),
-    ),
-    (
-        Method::POST,
-        "/api/v1/doctors/{doctor_id}/working-hours/bulk",
-        Some(ScheduleWrite),
-    ),
-        (Method::GET, "/api/v1/doctors/{doctor_id}/working-hours/{id}", Some(ScheduleRead)),
+    (Method::GET, "/api/v1/doctors/{doctor_id}/working-hours", Some(ScheduleRead)),
+    (Method::POST, "/api/v1/doctors/{doctor_id}/working-hours", Some(ScheduleWrite)),
+    (Method::POST, "/api/v1/doctors/{doctor_id}/working-hours/bulk", Some(ScheduleWrite)),
+    (Method::GET, "/api/v1/doctors/{doctor_id}/working-hours/{id}", Some(ScheduleRead)),
     (Method::PUT, "/api/v1/doctors/{doctor_id}/working-hours/{id}", Some(ScheduleWrite)),
-    (
-        Method::DELETE,
-        "/api/v1/doctors/{doctor_id}/working-hours/{id}",
-        Some(ScheduleWrite),
-    ),
+    (Method::DELETE, "/api/v1/doctors/{doctor_id}/working-hours/{id}", Some(ScheduleWrite)),
     (Method::GET, "/api/v1/doctors/{doctor_id}/time-off", Some(ScheduleRead)),
-    (
-        Method::POST,
-        "/api/v1/doctors/{doctor_id}/time-off",
-        Some(ScheduleWrite),
-    ),
-    (
-        Method::DELETE,
-        "/api/v1/doctors/{doctor_id}/time-off/{id}",
-        Some(ScheduleWrite),
-    ),
-    (
-        Method::GET,
-        "/api/v1/doctors/{doctor_id}/availability",
-        Some(AvailabilityRead),
-    ),
+    (Method::POST, "/api/v1/doctors/{doctor_id}/time-off", Some(ScheduleWrite)),
+    (Method::DELETE, "/api/v1/doctors/{doctor_id}/time-off/{id}", Some(ScheduleWrite)),
+    (Method::GET, "/api/v1/doctors/{doctor_id}/availability", Some(AvailabilityRead)),
     (Method::GET, "/api/v1/patients", Some(PatientRead)),
     (Method::POST, "/api/v1/patients", Some(PatientCreate)),
     (Method::GET, "/api/v1/patients/{id}", Some(PatientRead)),
@@ -108,37 +81,13 @@ pub const OPERATIONS: &[Operation] = &[
     (Method::GET, "/api/v1/appointments", Some(AppointmentRead)),
     (Method::POST, "/api/v1/appointments", Some(AppointmentCreate)),
     (Method::GET, "/api/v1/appointments/{id}", Some(AppointmentRead)),
-    (
-        Method::POST,
-        "/api/v1/appointments/{id}/confirm",
-        Some(AppointmentConfirm),
-    ),
-    (
-        Method::POST,
-        "/api/v1/appointments/{id}/check-in",
-        Some(AppointmentCheckIn),
-    ),
+    (Method::POST, "/api/v1/appointments/{id}/confirm", Some(AppointmentConfirm)),
+    (Method::POST, "/api/v1/appointments/{id}/check-in", Some(AppointmentCheckIn)),
     (Method::POST, "/api/v1/appointments/{id}/start", Some(AppointmentStart)),
-    (
-        Method::POST,
-        "/api/v1/appointments/{id}/complete",
-        Some(AppointmentComplete),
-    ),
-    (
-        Method::POST,
-        "/api/v1/appointments/{id}/no-show",
-        Some(AppointmentNoShow),
-    ),
-    (
-        Method::POST,
-        "/api/v1/appointments/{id}/cancel",
-        Some(AppointmentCancel),
-    ),
-    (
-        Method::POST,
-        "/api/v1/appointments/{id}/reschedule",
-        Some(AppointmentReschedule),
-    ),
+    (Method::POST, "/api/v1/appointments/{id}/complete", Some(AppointmentComplete)),
+    (Method::POST, "/api/v1/appointments/{id}/no-show", Some(AppointmentNoShow)),
+    (Method::POST, "/api/v1/appointments/{id}/cancel", Some(AppointmentCancel)),
+    (Method::POST, "/api/v1/appointments/{id}/reschedule", Some(AppointmentReschedule)),
     (Method::GET, "/api/v1/appointments/{id}/history", Some(AppointmentRead)),
 ];
 

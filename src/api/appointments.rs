@@ -5,8 +5,8 @@
 //! receptionists and admins everything.
 
 use axum::Json;
-use axum::http::{HeaderName, HeaderValue};
 use axum::extract::State;
+use axum::http::{HeaderName, HeaderValue};
 use axum::response::IntoResponse;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use garde::Validate;
@@ -389,8 +389,16 @@ fn tagged(out: AppointmentOut) -> Tagged {
     responses((status = 200, description = "The appointment", body = AppointmentOut,
         headers(("ETag" = String, description = "The appointment's version, for If-Match"))), ReadErrors),
     security(("bearer" = [])))]
-pub async fn get_appointment(State(state): State<AppState>, actor: Actor, ApiPath(id): ApiPath<Uuid>) -> AppResult<Tagged> {
-    Ok(tagged(booking::visible(&state, &actor, id, Action::AppointmentRead).await?.into()))
+pub async fn get_appointment(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Tagged> {
+    Ok(tagged(
+        booking::visible(&state, &actor, id, Action::AppointmentRead)
+            .await?
+            .into(),
+    ))
 }
 
 async fn apply(
@@ -401,7 +409,10 @@ async fn apply(
     reason: Option<String>,
     if_match: &IfMatch,
 ) -> AppResult<Tagged> {
-    booking::transition(state, actor, id, transition, reason, |version| if_match.check(&version_tag(version))).await?;
+    booking::transition(state, actor, id, transition, reason, |version| {
+        if_match.check(&version_tag(version))
+    })
+    .await?;
     Ok(tagged(reload(state, id).await?))
 }
 
@@ -505,7 +516,10 @@ pub async fn reschedule(
     ApiJson(body): ApiJson<RescheduleIn>,
 ) -> AppResult<Tagged> {
     body.validate()?;
-    booking::reschedule(&state, &actor, id, body.start, |version| if_match.check(&version_tag(version))).await?;
+    booking::reschedule(&state, &actor, id, body.start, |version| {
+        if_match.check(&version_tag(version))
+    })
+    .await?;
     Ok(tagged(reload(&state, id).await?))
 }
 

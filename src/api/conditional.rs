@@ -33,7 +33,11 @@ impl IfMatch {
     pub fn check(&self, current: &str) -> AppResult<()> {
         let Some(header) = &self.0 else { return Ok(()) };
         let matches = header.trim() == "*" || header.split(',').map(str::trim).any(|tag| tag == current);
-        if matches { Ok(()) } else { Err(AppError::PreconditionFailed) }
+        if matches {
+            Ok(())
+        } else {
+            Err(AppError::PreconditionFailed)
+        }
     }
 }
 

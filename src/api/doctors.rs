@@ -1,8 +1,8 @@
 //! Doctors: profiles linked to users, and the doctor search.
 
 use axum::Json;
-use axum::http::{HeaderName, HeaderValue};
 use axum::extract::State;
+use axum::http::{HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use garde::Validate;
@@ -450,7 +450,9 @@ pub async fn update_doctor(
     let links = (body.specialty_id, body.facility_id, body.location_id.flatten());
     check_links(&state, links.0, links.1, links.2, body.service_ids.as_deref()).await?;
     let txn = state.db.begin_write().await?;
-    let mut row: doctor::Model = db::find_for_update(&txn, "doctors", id).await?.ok_or(AppError::NotFound("doctor"))?;
+    let mut row: doctor::Model = db::find_for_update(&txn, "doctors", id)
+        .await?
+        .ok_or(AppError::NotFound("doctor"))?;
     if_match.check(&time_tag(row.updated_at))?;
     let services = body.service_ids.clone();
     apply_patch(&mut row, body)?;

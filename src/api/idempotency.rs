@@ -52,7 +52,11 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
     let Some(key) = request.headers().get(&IDEMPOTENCY_KEY).cloned() else {
         return next.run(request).await;
     };
-    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_default();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
     if !OPERATIONS.iter().any(|(m, p)| m == request.method() && *p == route) {
         return next.run(request).await;
     }
@@ -61,7 +65,9 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
     };
     let key = match key.to_str() {
         Ok(key) if valid_key(key) => key.to_owned(),
-        _ => return AppError::bad_field("Idempotency-Key", "must be 1 to 255 visible ASCII characters").into_response(),
+        _ => {
+            return AppError::bad_field("Idempotency-Key", "must be 1 to 255 visible ASCII characters").into_response();
+        }
     };
     let (parts, body) = request.into_parts();
     let Ok(bytes) = to_bytes(body, state.config.body_limit).await else {
@@ -115,7 +121,11 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
     let stored = Stored {
         status: status.as_u16(),
         body: String::from_utf8_lossy(&body).into_owned(),
-        location: response_parts.headers.get(LOCATION).and_then(|v| v.to_str().ok()).map(str::to_owned),
+        location: response_parts
+            .headers
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
     };
     if let Err(err) = idempotency::complete(db, user, &key, &stored).await {
         tracing::warn!(error = %err, "storing an idempotent response failed");
@@ -125,12 +135,23 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
 
 fn replay(stored: Stored) -> Response {
     let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
-    let content_type = if status.is_success() { "application/json" } else { "application/problem+json" };
-    let mut response = (status, [(CONTENT_TYPE, HeaderValue::from_static(content_type))], stored.body).into_response();
+    let content_type = if status.is_success() {
+        "application/json"
+    } else {
+        "application/problem+json"
+    };
+    let mut response = (
+        status,
+        [(CONTENT_TYPE, HeaderValue::from_static(content_type))],
+        stored.body,
+    )
+        .into_response();
     if let Some(location) = stored.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
         response.headers_mut().insert(LOCATION, location);
     }
-    response.headers_mut().insert(REPLAYED.clone(), HeaderValue::from_static("true"));
+    response
+        .headers_mut()
+        .insert(REPLAYED.clone(), HeaderValue::from_static("true"));
     response
 }
 

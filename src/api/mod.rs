@@ -143,7 +143,7 @@ pub fn app(state: AppState) -> App {
     let docs = SwaggerUi::new("/docs").config(SwaggerConfig::new(["/api/v1/openapi.json"]));
     let router = router
         .merge(docs)
-                // Route layers run last-added first: the access check, then idempotency.
+        // Route layers run last-added first: the access check, then idempotency.
         .route_layer(middleware::from_fn_with_state(state.clone(), idempotency::middleware))
         .route_layer(middleware::from_fn_with_state(state.clone(), access::middleware))
         .fallback(|| async { AppError::NotFound("resource") })

@@ -3,8 +3,8 @@
 //! facility. Another patient's record is answered 404, never 403.
 
 use axum::Json;
-use axum::http::{HeaderName, HeaderValue};
 use axum::extract::State;
+use axum::http::{HeaderName, HeaderValue};
 use axum::response::IntoResponse;
 use chrono::{DateTime, NaiveDate, Utc};
 use garde::Validate;
@@ -20,9 +20,9 @@ use super::responses::{ReadErrors, WriteErrors};
 use super::{created, rules};
 use crate::auth::Actor;
 use crate::auth::policy::{Action, Owner, Scope, authorize, authorize_object};
-use crate::db::{self, directory};
 use crate::db::entities::patient;
 use crate::db::patients::{self, PatientFilter, PatientScope};
+use crate::db::{self, directory};
 use crate::domain::{BloodGroup, Email, Phone, Role, Sex};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -394,7 +394,9 @@ pub async fn update_patient(
         check_location(&state, location).await?;
     }
     let txn = state.db.begin_write().await?;
-    let mut row: patient::Model = db::find_for_update(&txn, "patients", id).await?.ok_or(AppError::NotFound("patient"))?;
+    let mut row: patient::Model = db::find_for_update(&txn, "patients", id)
+        .await?
+        .ok_or(AppError::NotFound("patient"))?;
     if_match.check(&time_tag(row.updated_at))?;
     apply_patch(&mut row, body)?;
     row.updated_at = db::next_update(row.updated_at, state.clock.now());

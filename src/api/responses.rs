@@ -57,7 +57,7 @@ pub enum WriteErrors {
     /// No such resource, or one the caller may not see.
     #[response(status = 404, content_type = "application/problem+json")]
     NotFound(Problem),
-        /// Conflicts with current state (slot taken, illegal transition, duplicate); `rule` says which.
+    /// Conflicts with current state (slot taken, illegal transition, duplicate); `rule` says which.
     #[response(status = 409, content_type = "application/problem+json")]
     Conflict(Problem),
     /// `If-Match` named a version that is no longer current.

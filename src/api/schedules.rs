@@ -12,8 +12,8 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::doctors;
 use super::conditional::{IfMatch, etag, time_tag};
+use super::doctors;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{Page, PageLinks, page_request};
 use super::responses::{ReadErrors, WriteErrors};
@@ -402,7 +402,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_working_hours, create_working_hours))
         .routes(routes!(apply_template))
-                .routes(routes!(get_working_hours, replace_working_hours, delete_working_hours))
+        .routes(routes!(get_working_hours, replace_working_hours, delete_working_hours))
         .routes(routes!(list_time_off, create_time_off))
         .routes(routes!(delete_time_off))
         .routes(routes!(get_availability))

@@ -270,7 +270,7 @@ pub async fn reschedule(
     let txn = state.db.begin_write().await?;
     let row = appointments::find_for_update(&txn, id)
         .await?
-                .ok_or(AppError::NotFound("appointment"))?;
+        .ok_or(AppError::NotFound("appointment"))?;
     precondition(row.version)?;
     if row.version != current.version {
         return Err(AppError::conflict(
@@ -333,7 +333,7 @@ pub async fn transition(
     let txn = state.db.begin_write().await?;
     let row = appointments::find_for_update(&txn, id)
         .await?
-                .ok_or(AppError::NotFound("appointment"))?;
+        .ok_or(AppError::NotFound("appointment"))?;
     precondition(row.version)?;
     let now = state.clock.now();
     let status = lifecycle::apply(

@@ -232,7 +232,10 @@ pub async fn update_hours(
     let txn = state.db.begin_write().await?;
     schedules::lock_doctor(&txn, doctor).await?;
     let rules = schedules::list_working_hours(&txn, doctor).await?;
-        let current = rules.iter().find(|r| r.id == id).ok_or(AppError::NotFound("working hours"))?;
+    let current = rules
+        .iter()
+        .find(|r| r.id == id)
+        .ok_or(AppError::NotFound("working hours"))?;
     precondition(current)?;
     let candidate = input_rule(&input);
     if let Some(other) = rules

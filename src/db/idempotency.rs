@@ -45,19 +45,29 @@ struct Row {
 }
 
 fn key_condition(user: Uuid, key: &str) -> sea_orm::Condition {
-    sea_orm::Condition::all().add(Expr::col("user_id").eq(user)).add(Expr::col("key").eq(key))
+    sea_orm::Condition::all()
+        .add(Expr::col("user_id").eq(user))
+        .add(Expr::col("key").eq(key))
 }
 
 /// Claim `key` of `user` for a request whose digest is `hash`. Of two
 /// concurrent claims of a new key exactly one is `New` (the primary key decides).
-pub async fn claim(db: &impl ConnectionTrait, user: Uuid, key: &str, hash: &str, now: DateTime<Utc>) -> Result<Claim, DbErr> {
+pub async fn claim(
+    db: &impl ConnectionTrait,
+    user: Uuid,
+    key: &str,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> Result<Claim, DbErr> {
     for _ in 0..3 {
         let query = Query::select()
             .columns(["request_hash", "status_code", "response_body", "location", "created_at"])
             .from("idempotency_keys")
             .cond_where(key_condition(user, key))
             .to_owned();
-        let found = Row::find_by_statement(db.get_database_backend().build(&query)).one(db).await?;
+        let found = Row::find_by_statement(db.get_database_backend().build(&query))
+            .one(db)
+            .await?;
         match found {
             Some(row) if row.created_at > now - TTL => {
                 return Ok(if row.request_hash != hash {
@@ -106,7 +116,10 @@ pub async fn complete(db: &impl ConnectionTrait, user: Uuid, key: &str, stored: 
 
 /// Forget a key (its request failed in a way worth retrying, or it expired).
 pub async fn release(db: &impl ConnectionTrait, user: Uuid, key: &str) -> Result<(), DbErr> {
-    let delete = Query::delete().from_table("idempotency_keys").cond_where(key_condition(user, key)).to_owned();
+    let delete = Query::delete()
+        .from_table("idempotency_keys")
+        .cond_where(key_condition(user, key))
+        .to_owned();
     db.execute(&delete).await.map(|_| ())
 }
 

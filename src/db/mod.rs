@@ -125,16 +125,24 @@ pub async fn find_for_update<M: FromQueryResult + Send + Sync>(
     id: uuid::Uuid,
 ) -> Result<Option<M>, DbErr> {
     let mut query = Query::select();
-    query.column(sea_orm::sea_query::Asterisk).from(table).and_where(Expr::col("id").eq(id));
+    query
+        .column(sea_orm::sea_query::Asterisk)
+        .from(table)
+        .and_where(Expr::col("id").eq(id));
     if db.get_database_backend() == DbBackend::Postgres {
         query.lock(sea_orm::sea_query::LockType::Update);
     }
-    M::find_by_statement(db.get_database_backend().build(&query)).one(db).await
+    M::find_by_statement(db.get_database_backend().build(&query))
+        .one(db)
+        .await
 }
 
 /// The next `updated_at` of a row: now, but always after the previous value,
 /// so a change always changes the row's ETag.
-pub fn next_update(previous: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+pub fn next_update(
+    previous: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> chrono::DateTime<chrono::Utc> {
     std::cmp::max(now, previous + chrono::TimeDelta::microseconds(1))
 }
 

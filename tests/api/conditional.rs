@@ -30,7 +30,9 @@ async fn a_retried_booking_with_the_same_key_returns_the_first_response() {
     let (_, patient) = app.patient().await;
     let body = json!({"doctor_id": clinic.doctor, "start": "2026-11-29T03:00:00Z", "reason": "Check-up"});
 
-    let first = book_with_key(&app, &patient, "booking-1", body.clone()).await.expect(201);
+    let first = book_with_key(&app, &patient, "booking-1", body.clone())
+        .await
+        .expect(201);
     assert!(!first.headers.contains_key("idempotent-replayed"));
     // Same key, same body (keys in another order): the same answer, no second booking.
     let reordered = json!({"reason": "Check-up", "start": "2026-11-29T03:00:00Z", "doctor_id": clinic.doctor});
@@ -41,19 +43,27 @@ async fn a_retried_booking_with_the_same_key_returns_the_first_response() {
     assert_eq!(app.count("appointments").await, 1);
     // Same key, different body: refused.
     let other = json!({"doctor_id": clinic.doctor, "start": "2026-11-29T04:00:00Z"});
-    book_with_key(&app, &patient, "booking-1", other.clone()).await.expect_rule(422, "idempotency_key_reused");
+    book_with_key(&app, &patient, "booking-1", other.clone())
+        .await
+        .expect_rule(422, "idempotency_key_reused");
     // Keys belong to a user: another patient's same key is a new request.
     let (_, second) = app.patient().await;
     book_with_key(&app, &second, "booking-1", other).await.expect(201);
     // A decision (the slot is taken) is kept and replayed too.
-    let taken = book_with_key(&app, &second, "booking-2", body.clone()).await.expect_rule(409, "doctor_unavailable");
-    let again = book_with_key(&app, &second, "booking-2", body.clone()).await.expect(409);
+    let taken = book_with_key(&app, &second, "booking-2", body.clone())
+        .await
+        .expect_rule(409, "doctor_unavailable");
+    let again = book_with_key(&app, &second, "booking-2", body.clone())
+        .await
+        .expect(409);
     assert_eq!(again.headers["idempotent-replayed"], "true");
     assert_eq!(again.body["rule"], taken.body["rule"]);
     // After 24 hours the key is forgotten.
     app.clock.advance(chrono::TimeDelta::hours(25));
     let later = app.renew(&second);
-    book_with_key(&app, &later, "booking-2", body).await.expect_rule(409, "doctor_unavailable");
+    book_with_key(&app, &later, "booking-2", body)
+        .await
+        .expect_rule(409, "doctor_unavailable");
     assert_eq!(app.count("appointments").await, 2);
 }
 
@@ -62,8 +72,17 @@ async fn malformed_keyed_requests_can_be_retried_with_the_same_key() {
     let app = spawn_app().await;
     let clinic = app.clinic("Asia/Dhaka", WEEKLY).await;
     let (_, patient) = app.patient().await;
-    book_with_key(&app, &patient, "k1", json!({"doctor_id": clinic.doctor, "start": 5})).await.expect(400);
-    book_with_key(&app, &patient, "k1", json!({"doctor_id": clinic.doctor, "start": "2026-11-29T03:00:00Z"})).await.expect(201);
+    book_with_key(&app, &patient, "k1", json!({"doctor_id": clinic.doctor, "start": 5}))
+        .await
+        .expect(400);
+    book_with_key(
+        &app,
+        &patient,
+        "k1",
+        json!({"doctor_id": clinic.doctor, "start": "2026-11-29T03:00:00Z"}),
+    )
+    .await
+    .expect(201);
     book_with_key(&app, &patient, "bad key", json!({})).await.expect(400);
 }
 
@@ -76,8 +95,15 @@ async fn concurrent_retries_with_one_key_book_once() {
     let replies = join_all((0..20).map(|_| book_with_key(&app, &patient, "same-key", body.clone()))).await;
     let created: Vec<_> = replies.iter().filter(|r| r.status == 201).collect();
     assert!(!created.is_empty());
-    assert!(created.iter().all(|r| r.body["id"] == created[0].body["id"]), "every 201 is the one booking");
-    assert!(replies.iter().all(|r| r.status == 201 || (r.status == 409 && r.rule() == "idempotency_key_in_use")));
+    assert!(
+        created.iter().all(|r| r.body["id"] == created[0].body["id"]),
+        "every 201 is the one booking"
+    );
+    assert!(
+        replies
+            .iter()
+            .all(|r| r.status == 201 || (r.status == 409 && r.rule() == "idempotency_key_in_use"))
+    );
     assert_eq!(app.count("appointments").await, 1);
 }
 
@@ -86,8 +112,15 @@ async fn changes_with_a_stale_etag_are_refused_with_412() {
     let app = spawn_app().await;
     let clinic = app.clinic("Asia/Dhaka", WEEKLY).await;
     let (patient_id, patient) = app.patient().await;
-    let id = app.book(&patient, clinic.doctor, "2026-11-29T03:00:00Z", None).await.expect(201).id();
-    let read = app.get(&format!("/api/v1/appointments/{id}"), &clinic.receptionist).await.expect(200);
+    let id = app
+        .book(&patient, clinic.doctor, "2026-11-29T03:00:00Z", None)
+        .await
+        .expect(201)
+        .id();
+    let read = app
+        .get(&format!("/api/v1/appointments/{id}"), &clinic.receptionist)
+        .await
+        .expect(200);
     let tag = read.headers["etag"].to_str().unwrap().to_owned();
     assert_eq!(tag, "\"v1\"");
 
@@ -105,37 +138,111 @@ async fn changes_with_a_stale_etag_are_refused_with_412() {
                 .unwrap();
             let status = response.status();
             let headers = response.headers().clone();
-            Reply { status, body: response.json().await.unwrap_or_default(), headers }
+            Reply {
+                status,
+                body: response.json().await.unwrap_or_default(),
+                headers,
+            }
         }
     };
-    let moved = with_tag(format!("/api/v1/appointments/{id}/reschedule"), tag.clone(), patient.clone(), json!({"start": "2026-11-29T04:00:00Z"}))
-        .await
-        .expect(200);
+    let moved = with_tag(
+        format!("/api/v1/appointments/{id}/reschedule"),
+        tag.clone(),
+        patient.clone(),
+        json!({"start": "2026-11-29T04:00:00Z"}),
+    )
+    .await
+    .expect(200);
     assert_eq!(moved.headers["etag"], "\"v2\"");
     // The receptionist still holds v1: refused, and nothing changes.
-    with_tag(format!("/api/v1/appointments/{id}/cancel"), tag, clinic.receptionist.clone(), json!({"reason": "x"}))
-        .await
-        .expect(412);
-    assert_eq!(app.get(&format!("/api/v1/appointments/{id}"), &patient).await.body["status"], "confirmed");
-    with_tag(format!("/api/v1/appointments/{id}/cancel"), "*".into(), clinic.receptionist.clone(), json!({"reason": "x"}))
-        .await
-        .expect(200);
+    with_tag(
+        format!("/api/v1/appointments/{id}/cancel"),
+        tag,
+        clinic.receptionist.clone(),
+        json!({"reason": "x"}),
+    )
+    .await
+    .expect(412);
+    assert_eq!(
+        app.get(&format!("/api/v1/appointments/{id}"), &patient).await.body["status"],
+        "confirmed"
+    );
+    with_tag(
+        format!("/api/v1/appointments/{id}/cancel"),
+        "*".into(),
+        clinic.receptionist.clone(),
+        json!({"reason": "x"}),
+    )
+    .await
+    .expect(200);
 
     // Patient records, doctor profiles and working hours work the same way.
-    let record = app.get(&format!("/api/v1/patients/{patient_id}"), &patient).await.expect(200);
+    let record = app
+        .get(&format!("/api/v1/patients/{patient_id}"), &patient)
+        .await
+        .expect(200);
     let record_tag = record.headers["etag"].to_str().unwrap().to_owned();
     let patch = |path: String, tag: &str, token: &str, body: serde_json::Value| {
-        let request = app.client.patch(format!("{}{path}", app.address)).bearer_auth(token).header("if-match", tag).json(&body);
+        let request = app
+            .client
+            .patch(format!("{}{path}", app.address))
+            .bearer_auth(token)
+            .header("if-match", tag)
+            .json(&body);
         async move { request.send().await.unwrap().status().as_u16() }
     };
-    assert_eq!(patch(format!("/api/v1/patients/{patient_id}"), &record_tag, &patient, json!({"address": "House 1"})).await, 200);
-    assert_eq!(patch(format!("/api/v1/patients/{patient_id}"), &record_tag, &patient, json!({"address": "House 2"})).await, 412);
-    let doctor = app.get(&format!("/api/v1/doctors/{}", clinic.doctor), &clinic.admin).await.expect(200);
+    assert_eq!(
+        patch(
+            format!("/api/v1/patients/{patient_id}"),
+            &record_tag,
+            &patient,
+            json!({"address": "House 1"})
+        )
+        .await,
+        200
+    );
+    assert_eq!(
+        patch(
+            format!("/api/v1/patients/{patient_id}"),
+            &record_tag,
+            &patient,
+            json!({"address": "House 2"})
+        )
+        .await,
+        412
+    );
+    let doctor = app
+        .get(&format!("/api/v1/doctors/{}", clinic.doctor), &clinic.admin)
+        .await
+        .expect(200);
     let doctor_tag = doctor.headers["etag"].to_str().unwrap().to_owned();
-    assert_eq!(patch(format!("/api/v1/doctors/{}", clinic.doctor), &doctor_tag, &clinic.admin, json!({"bio": "a"})).await, 200);
-    assert_eq!(patch(format!("/api/v1/doctors/{}", clinic.doctor), &doctor_tag, &clinic.admin, json!({"bio": "b"})).await, 412);
+    assert_eq!(
+        patch(
+            format!("/api/v1/doctors/{}", clinic.doctor),
+            &doctor_tag,
+            &clinic.admin,
+            json!({"bio": "a"})
+        )
+        .await,
+        200
+    );
+    assert_eq!(
+        patch(
+            format!("/api/v1/doctors/{}", clinic.doctor),
+            &doctor_tag,
+            &clinic.admin,
+            json!({"bio": "b"})
+        )
+        .await,
+        412
+    );
 
-    let hours = app.get(&format!("/api/v1/doctors/{}/working-hours", clinic.doctor), &clinic.admin).await;
+    let hours = app
+        .get(
+            &format!("/api/v1/doctors/{}/working-hours", clinic.doctor),
+            &clinic.admin,
+        )
+        .await;
     let rule = hours.body["results"][0]["id"].as_str().unwrap().to_owned();
     let path = format!("/api/v1/doctors/{}/working-hours/{rule}", clinic.doctor);
     let one = app.get(&path, &clinic.admin).await.expect(200);
@@ -169,24 +276,64 @@ async fn every_framework_rejection_is_a_problem_document() {
     };
     let url = |path: &str| format!("{}{path}", app.address);
     // 415, 413, 405 with Allow, 404, 400 bad query, 400 bad path, 401.
-    let r = app.client.post(url("/api/v1/specialties")).bearer_auth(&admin).header("content-type", "text/plain").body("x").send().await.unwrap();
+    let r = app
+        .client
+        .post(url("/api/v1/specialties"))
+        .bearer_auth(&admin)
+        .header("content-type", "text/plain")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(problem(r).await.0, 415);
     let big = "x".repeat(2 * 1024 * 1024);
-    let r = app.client.post(url("/api/v1/specialties")).bearer_auth(&admin).header("content-type", "application/json").body(big).send().await.unwrap();
+    let r = app
+        .client
+        .post(url("/api/v1/specialties"))
+        .bearer_auth(&admin)
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(problem(r).await.0, 413);
-    let r = app.client.put(url("/api/v1/specialties")).bearer_auth(&admin).send().await.unwrap();
+    let r = app
+        .client
+        .put(url("/api/v1/specialties"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
     let (status, allow) = problem(r).await;
     assert_eq!(status, 405);
     assert!(allow.unwrap().contains("POST"));
     let r = app.client.get(url("/api/v1/nope")).send().await.unwrap();
     assert_eq!(problem(r).await.0, 404);
-    let r = app.client.get(url("/api/v1/specialties?page=abc")).bearer_auth(&admin).send().await.unwrap();
+    let r = app
+        .client
+        .get(url("/api/v1/specialties?page=abc"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(problem(r).await.0, 400);
-    let r = app.client.get(url("/api/v1/specialties/123")).bearer_auth(&admin).send().await.unwrap();
+    let r = app
+        .client
+        .get(url("/api/v1/specialties/123"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(problem(r).await.0, 400);
     let r = app.client.get(url("/api/v1/specialties")).send().await.unwrap();
     assert_eq!(problem(r).await.0, 401);
-    let r = app.client.get(url("/api/v1/specialties?page_size=101")).bearer_auth(&admin).send().await.unwrap();
+    let r = app
+        .client
+        .get(url("/api/v1/specialties?page_size=101"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(problem(r).await.0, 400);
     // Integral numbers in any notation are integers, as JSON Schema says.
     let ok = app.get("/api/v1/specialties?page=1.0&page_size=2e1", &admin).await;

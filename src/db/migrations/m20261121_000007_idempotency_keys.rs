@@ -26,11 +26,21 @@ impl MigrationTrait for Migration {
                 .col(text_null("location"))
                 .col(timestamp_with_time_zone("created_at"))
                 .primary_key(Index::create().col("user_id").col("key"))
-                .foreign_key(&mut fk("idempotency_keys", "user_id", "users", ForeignKeyAction::Cascade))
+                .foreign_key(&mut fk(
+                    "idempotency_keys",
+                    "user_id",
+                    "users",
+                    ForeignKeyAction::Cascade,
+                ))
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("ix_idempotency_keys_created", "idempotency_keys", &["created_at"])).await?;
+        m.create_index(index(
+            "ix_idempotency_keys_created",
+            "idempotency_keys",
+            &["created_at"],
+        ))
+        .await?;
         Ok(())
     }
 }

@@ -26,7 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000003_people::Migration),
             Box::new(m20261121_000004_schedules::Migration),
             Box::new(m20261121_000005_appointments::Migration),
-                        Box::new(m20261121_000006_bd_geo::Migration),
+            Box::new(m20261121_000006_bd_geo::Migration),
             Box::new(m20261121_000007_idempotency_keys::Migration),
         ]
     }

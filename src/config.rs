@@ -72,6 +72,40 @@ pub struct ConfigArgs {
     /// A no-show may be recorded this many minutes after the start.
     #[arg(long, env = "CAREBOOK_NO_SHOW_GRACE_MINUTES", default_value_t = 15, global = true)]
     pub no_show_grace_minutes: u32,
+    /// Requests per minute per client address to /api/v1/auth/* (0: no limit).
+    #[arg(
+        long,
+        env = "CAREBOOK_RATE_LIMIT_AUTH_PER_MINUTE",
+        default_value_t = 30,
+        global = true
+    )]
+    pub rate_limit_auth_per_minute: u32,
+    /// Requests per minute per client address elsewhere (0: no limit).
+    #[arg(long, env = "CAREBOOK_RATE_LIMIT_PER_MINUTE", default_value_t = 1200, global = true)]
+    pub rate_limit_per_minute: u32,
+    /// Default of the setting security.login_failures_per_address.
+    #[arg(
+        long,
+        env = "CAREBOOK_LOGIN_FAILURES_PER_ADDRESS",
+        default_value_t = 50,
+        global = true
+    )]
+    pub login_failures_per_address: u32,
+    /// Take the client address from X-Forwarded-For (only behind a proxy that sets it).
+    #[arg(long, env = "CAREBOOK_TRUST_PROXY", default_value_t = false, global = true)]
+    pub trust_proxy: bool,
+    /// Origins allowed by CORS, comma-separated (none: no CORS headers).
+    #[arg(long, env = "CAREBOOK_CORS_ORIGINS", value_delimiter = ',', global = true)]
+    pub cors_origins: Vec<String>,
+    /// Send Strict-Transport-Security (when served over TLS by a proxy).
+    #[arg(long, env = "CAREBOOK_HSTS", default_value_t = false, global = true)]
+    pub hsts: bool,
+    /// Directory for uploaded files (profile images).
+    #[arg(long, env = "CAREBOOK_UPLOAD_DIR", default_value = "uploads", global = true)]
+    pub upload_dir: std::path::PathBuf,
+    /// How long a node caches system settings, in seconds.
+    #[arg(long, env = "CAREBOOK_SETTINGS_TTL_SECONDS", default_value_t = 5, global = true)]
+    pub settings_ttl_seconds: u64,
 }
 
 /// A secret string that prints as `[redacted]`.
@@ -109,6 +143,16 @@ pub struct BookingPolicy {
     pub no_show_grace: TimeDelta,
 }
 
+impl BookingPolicy {
+    /// The limits the scheduling core checks.
+    pub fn limits(&self) -> crate::scheduling::Limits {
+        crate::scheduling::Limits {
+            minimum_notice: self.minimum_notice,
+            horizon: self.horizon,
+        }
+    }
+}
+
 impl Default for BookingPolicy {
     fn default() -> Self {
         BookingPolicy {
@@ -137,8 +181,24 @@ pub struct Config {
     pub body_limit: usize,
     /// Most database connections this node opens (None: a default per backend).
     pub db_max_connections: Option<u32>,
-    /// Booking rules' numbers.
+    /// Defaults of the booking settings.
     pub booking: BookingPolicy,
+    /// Requests per minute per client address to /api/v1/auth/* (0: no limit).
+    pub rate_limit_auth_per_minute: u32,
+    /// Requests per minute per client address elsewhere (0: no limit).
+    pub rate_limit_per_minute: u32,
+    /// Default of the setting security.login_failures_per_address.
+    pub login_failures_per_address: u32,
+    /// Read the client address from X-Forwarded-For.
+    pub trust_proxy: bool,
+    /// CORS allow-list.
+    pub cors_origins: Vec<String>,
+    /// Send Strict-Transport-Security.
+    pub hsts: bool,
+    /// Directory for uploads.
+    pub upload_dir: PathBuf,
+    /// How long a node caches settings.
+    pub settings_ttl: std::time::Duration,
 }
 
 const MIN_SECRET_LEN: usize = 32;
@@ -172,6 +232,19 @@ impl Config {
                 cancellation_window: TimeDelta::minutes(args.cancellation_window_minutes.into()),
                 no_show_grace: TimeDelta::minutes(args.no_show_grace_minutes.into()),
             },
+            rate_limit_auth_per_minute: args.rate_limit_auth_per_minute,
+            rate_limit_per_minute: args.rate_limit_per_minute,
+            login_failures_per_address: args.login_failures_per_address.max(5),
+            trust_proxy: args.trust_proxy,
+            cors_origins: args
+                .cors_origins
+                .iter()
+                .map(|o| o.trim().to_owned())
+                .filter(|o| !o.is_empty())
+                .collect(),
+            hsts: args.hsts,
+            upload_dir: args.upload_dir.clone(),
+            settings_ttl: std::time::Duration::from_secs(args.settings_ttl_seconds),
         })
     }
 
@@ -186,6 +259,14 @@ impl Config {
             body_limit: 1024 * 1024,
             db_max_connections: None,
             booking: BookingPolicy::default(),
+            rate_limit_auth_per_minute: 0,
+            rate_limit_per_minute: 0,
+            login_failures_per_address: 50,
+            trust_proxy: false,
+            cors_origins: Vec::new(),
+            hsts: false,
+            upload_dir: std::env::temp_dir().join(format!("carebook-uploads-{}", uuid::Uuid::new_v4().simple())),
+            settings_ttl: std::time::Duration::ZERO,
         }
     }
 }

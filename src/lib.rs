@@ -16,6 +16,7 @@ pub mod request_id;
 pub mod scheduling;
 pub mod seed;
 pub mod server;
+pub mod settings;
 pub mod state;
 
 pub use api::app;

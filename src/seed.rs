@@ -836,18 +836,11 @@ fn user_row(
     now: DateTime<Utc>,
 ) -> user::Model {
     user::Model {
-        id,
-        username: username.into(),
         email: Some(format!("{username}@carebook.example")),
-        phone: None,
-        password_hash: hash.into(),
-        role,
         first_name: first_name.into(),
         last_name: last_name.into(),
         facility_id,
-        is_active: true,
-        created_at: now,
-        updated_at: now,
+        ..user::Model::new(id, username.into(), role, hash.into(), now)
     }
 }
 

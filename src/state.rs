@@ -5,8 +5,10 @@ use std::sync::Arc;
 
 use crate::auth::token::TokenKeys;
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{BookingPolicy, Config};
 use crate::db::Db;
+use crate::error::AppResult;
+use crate::settings::{Settings, SettingsCache};
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
@@ -19,25 +21,31 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Access-token keys, built once from the secret.
     pub keys: Arc<TokenKeys>,
+    /// System settings, cached per node.
+    pub settings: Arc<SettingsCache>,
 }
 
 impl AppState {
     /// Assemble the state.
     pub fn new(db: Db, config: Config, clock: Arc<dyn Clock>) -> AppState {
         let keys = Arc::new(TokenKeys::new(&config.jwt_secret));
+        let settings = Arc::new(SettingsCache::new(config.settings_ttl));
         AppState {
             db,
             config: Arc::new(config),
             clock,
             keys,
+            settings,
         }
     }
 
-    /// The booking limits (minimum notice, horizon) for the scheduling core.
-    pub fn limits(&self) -> crate::scheduling::Limits {
-        crate::scheduling::Limits {
-            minimum_notice: self.config.booking.minimum_notice,
-            horizon: self.config.booking.horizon,
-        }
+    /// The current system settings. Errors: the database cannot be read.
+    pub async fn settings(&self) -> AppResult<Arc<Settings>> {
+        self.settings.get(&self.db, &self.config).await
+    }
+
+    /// The booking rules' numbers, from the settings.
+    pub async fn booking_policy(&self) -> AppResult<BookingPolicy> {
+        Ok(self.settings().await?.booking())
     }
 }

@@ -228,3 +228,41 @@ mod tests {
         assert_eq!(field_of(err), "body");
     }
 }
+
+/// Where the request came from: the client address (the peer, or the first
+/// `X-Forwarded-For` entry when configured to trust a proxy) and the
+/// `User-Agent` (at most 300 characters).
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo(pub crate::db::security::Client);
+
+impl FromRequestParts<crate::state::AppState> for ClientInfo {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &crate::state::AppState) -> Result<Self, AppError> {
+        Ok(ClientInfo(client_of(parts, state.config.trust_proxy)))
+    }
+}
+
+/// The client of a request (see [`ClientInfo`]).
+pub fn client_of(parts: &Parts, trust_proxy: bool) -> crate::db::security::Client {
+    let forwarded = trust_proxy
+        .then(|| parts.headers.get("x-forwarded-for"))
+        .flatten()
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|v| v.trim().to_owned())
+        .filter(|v| v.parse::<std::net::IpAddr>().is_ok());
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip().to_string());
+    let user_agent = parts
+        .headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(300).collect());
+    crate::db::security::Client {
+        ip: forwarded.or(peer),
+        user_agent,
+    }
+}

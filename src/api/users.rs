@@ -15,7 +15,6 @@ use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{Page, PageLinks, ordering, page_request};
 use super::responses::{ReadErrors, WriteErrors};
 use super::rules;
-use crate::auth::Actor;
 use crate::auth::accounts::{self, NewAccount};
 
 use crate::db::{self, entities::user};
@@ -45,12 +44,17 @@ pub struct UserOut {
     pub patient_id: Option<Uuid>,
     /// The doctor profile (doctors).
     pub doctor_id: Option<Uuid>,
+    /// Whether login needs a TOTP code.
+    pub totp_enabled: bool,
+    /// Set by an administrator's password reset: until the password is
+    /// changed, only the account's own operations are allowed.
+    pub must_change_password: bool,
     pub created_at: DateTime<Utc>,
 }
 
 impl UserOut {
-    /// Shape a user row; `actor` supplies the patient/doctor links when known.
-    pub fn new(row: user::Model, actor: Option<&Actor>) -> UserOut {
+    /// Shape a user row with its patient/doctor links.
+    pub fn new(row: user::Model, links: db::users::Links) -> UserOut {
         UserOut {
             id: row.id,
             username: row.username,
@@ -61,8 +65,10 @@ impl UserOut {
             last_name: row.last_name,
             facility_id: row.facility_id,
             is_active: row.is_active,
-            patient_id: actor.and_then(|a| a.patient_id),
-            doctor_id: actor.and_then(|a| a.doctor_id),
+            patient_id: links.patient_id,
+            doctor_id: links.doctor_id,
+            totp_enabled: row.totp_enabled,
+            must_change_password: row.must_change_password,
             created_at: row.created_at,
         }
     }
@@ -184,7 +190,10 @@ pub async fn create_user(
         facility_id: body.facility_id,
     })?;
     let user = accounts::create_user(&state, account).await?;
-    Ok(created(format!("/api/v1/users/{}", user.id), UserOut::new(user, None)))
+    Ok(created(
+        format!("/api/v1/users/{}", user.id),
+        UserOut::new(user, Default::default()),
+    ))
 }
 
 /// Filters of the user list.
@@ -233,7 +242,12 @@ pub async fn list_users(
         search: query.search.filter(|s| !s.trim().is_empty()),
     };
     let paged = db::users::list(state.db.conn(), &filter, &order, page).await?;
-    Ok(Json(links.page(page, paged, |row| UserOut::new(row, None))))
+    let ids: Vec<Uuid> = paged.rows.iter().map(|u| u.id).collect();
+    let mut user_links = db::users::links_of(state.db.conn(), &ids).await?;
+    Ok(Json(links.page(page, paged, |row| {
+        let linked = user_links.remove(&row.id).unwrap_or_default();
+        UserOut::new(row, linked)
+    })))
 }
 
 /// Read a user. Admin only.
@@ -249,6 +263,6 @@ pub async fn get_user(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>)
     let user = db::users::find(state.db.conn(), id)
         .await?
         .ok_or(AppError::NotFound("user"))?;
-    let links = db::users::actor(state.db.conn(), id).await?;
-    Ok(Json(UserOut::new(user, links.as_ref())))
+    let links = db::users::links(state.db.conn(), id).await?;
+    Ok(Json(UserOut::new(user, links)))
 }

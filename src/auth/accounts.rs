@@ -1,12 +1,11 @@
-//! Accounts: sign-up, staff accounts, login and token issue/rotation.
+//! Accounts: sign-up, staff and admin accounts, password changes.
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::password;
-use super::token::{self, ACCESS_LIFETIME, REFRESH_LIFETIME};
+use crate::db;
 use crate::db::entities::{patient, user};
-use crate::db::{self, users::RefreshUse};
 use crate::domain::{Email, Phone, Role};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -30,17 +29,6 @@ pub struct NewAccount {
     pub last_name: String,
     /// Home facility (nurses, receptionists).
     pub facility_id: Option<Uuid>,
-}
-
-/// An issued access + refresh token pair.
-#[derive(Debug, Clone)]
-pub struct Tokens {
-    /// JWT access token.
-    pub access: String,
-    /// Opaque refresh token.
-    pub refresh: String,
-    /// Access token lifetime in seconds.
-    pub expires_in: i64,
 }
 
 /// Check `username` (3–150 of a–z, 0–9, `.`, `_`, `-`, starting with a
@@ -80,18 +68,12 @@ fn check_password(account: &NewAccount) -> AppResult<()> {
 
 fn user_row(account: NewAccount, password_hash: String, now: DateTime<Utc>) -> user::Model {
     user::Model {
-        id: Uuid::new_v4(),
-        username: account.username,
         email: account.email.map(Email::into_string),
         phone: account.phone.map(Phone::into_string),
-        password_hash,
-        role: account.role,
         first_name: account.first_name,
         last_name: account.last_name,
         facility_id: account.facility_id,
-        is_active: true,
-        created_at: now,
-        updated_at: now,
+        ..user::Model::new(Uuid::new_v4(), account.username, account.role, password_hash, now)
     }
 }
 
@@ -102,6 +84,75 @@ pub async fn create_user(state: &AppState, account: NewAccount) -> AppResult<use
     let row = user_row(account, hash, state.clock.now());
     db::insert_row::<user::ActiveModel>(state.db.conn(), row.clone()).await?;
     Ok(row)
+}
+
+/// Change the actor's own password: the current one is needed, the new one
+/// follows the rules; every other session ends.
+///
+/// Errors: 422 naming `current_password` (wrong) or `new_password` (rules).
+pub async fn change_password(state: &AppState, actor: &super::Actor, current: &str, new: &str) -> AppResult<()> {
+    let user = db::users::find(state.db.conn(), actor.user_id)
+        .await?
+        .ok_or(AppError::Unauthorized("the access token is invalid or expired"))?;
+    let (stored, given) = (user.password_hash.clone(), current.to_owned());
+    let ok = tokio::task::spawn_blocking(move || password::verify(&given, &stored))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    if !ok {
+        return Err(AppError::invalid_field(
+            "current_password",
+            "is not the current password",
+        ));
+    }
+    if new == current {
+        return Err(AppError::invalid_field(
+            "new_password",
+            "must differ from the current password",
+        ));
+    }
+    let personal = [
+        user.username.as_str(),
+        user.email.as_deref().unwrap_or(""),
+        user.phone.as_deref().unwrap_or(""),
+    ];
+    password::check_rules(new, &personal).map_err(|m| AppError::invalid_field("new_password", m))?;
+    set_password(state, &user, new, false).await?;
+    crate::db::security::revoke_sessions(
+        state.db.conn(),
+        user.id,
+        None,
+        Some(actor.session_id),
+        state.clock.now(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// An administrator sets a new password for `user`, who must change it at
+/// the next login; every session of the user ends.
+///
+/// Errors: 422 naming `password` when it breaks the rules.
+pub async fn reset_password(state: &AppState, user: &user::Model, new: &str) -> AppResult<()> {
+    let personal = [
+        user.username.as_str(),
+        user.email.as_deref().unwrap_or(""),
+        user.phone.as_deref().unwrap_or(""),
+    ];
+    password::check_rules(new, &personal).map_err(|m| AppError::invalid_field("password", m))?;
+    set_password(state, user, new, true).await?;
+    crate::auth::sessions::revoke_all(state, user.id).await?;
+    Ok(())
+}
+
+async fn set_password(state: &AppState, user: &user::Model, new: &str, must_change: bool) -> AppResult<()> {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set, IntoActiveModel};
+    let hash = hash_password(new.to_owned()).await?;
+    let mut active = user.clone().into_active_model();
+    active.password_hash = Set(hash);
+    active.must_change_password = Set(must_change);
+    active.updated_at = Set(db::next_update(user.updated_at, state.clock.now()));
+    active.update(state.db.conn()).await?;
+    Ok(())
 }
 
 /// Create an administrator (the `create-admin` command).
@@ -121,6 +172,33 @@ pub async fn create_admin(state: &AppState, username: &str, email: &str, passwor
         facility_id: None,
     };
     create_user(state, account).await
+}
+
+/// A patient record for a new account: names and contact details from the
+/// account, everything else empty (set the rest with struct update).
+pub fn patient_details(account: &NewAccount, now: DateTime<Utc>) -> patient::Model {
+    patient::Model {
+        id: Uuid::new_v4(),
+        user_id: None,
+        medical_record_number: String::new(),
+        first_name: account.first_name.clone(),
+        last_name: account.last_name.clone(),
+        date_of_birth: None,
+        sex: None,
+        phone: account.phone.as_ref().map(|p| p.as_str().to_owned()),
+        email: account.email.as_ref().map(|e| e.as_str().to_owned()),
+        address: String::new(),
+        location_id: None,
+        national_id: None,
+        insurance_number: None,
+        blood_group: None,
+        allergies: String::new(),
+        medical_history: String::new(),
+        emergency_contact_name: String::new(),
+        emergency_contact_phone: None,
+        created_at: now,
+        updated_at: now,
+    }
 }
 
 /// Sign a patient up: the user and the linked patient record, in one transaction.
@@ -144,82 +222,6 @@ pub async fn register_patient(
     let patient = db::patients::insert(&txn, patient).await?;
     txn.commit().await?;
     Ok((user, patient))
-}
-
-/// Find the active user `login` names (username, email or phone) whose password is `password`.
-///
-/// Unknown users, wrong passwords and deactivated users get the same answer
-/// and take the same time (a dummy hash is verified when there is no user).
-pub async fn authenticate(state: &AppState, login: &str, password: &str) -> AppResult<user::Model> {
-    let login = login.trim();
-    let username = login.to_lowercase();
-    let email = login.contains('@').then(|| Email::parse(login).ok()).flatten();
-    let phone = Phone::looks_like(login).then(|| Phone::parse(login).ok()).flatten();
-    let found = db::users::find_by_login(
-        state.db.conn(),
-        &username,
-        email.as_ref().map(Email::as_str),
-        phone.as_ref().map(Phone::as_str),
-    )
-    .await?;
-    let password = password.to_owned();
-    let (found, matches) = tokio::task::spawn_blocking(move || match found {
-        Some(user) => {
-            let ok = password::verify(&password, &user.password_hash);
-            (Some(user), ok)
-        }
-        None => {
-            password::verify_dummy(&password);
-            (None, false)
-        }
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.into()))?;
-    match found {
-        Some(user) if matches && user.is_active => Ok(user),
-        _ => Err(AppError::Unauthorized("no active account with these credentials")),
-    }
-}
-
-/// Issue an access token and a refresh token (in `family`, or a new family).
-pub async fn issue_tokens(state: &AppState, user: &user::Model, family: Option<Uuid>) -> AppResult<Tokens> {
-    let now = state.clock.now();
-    let (access, _) = state.keys.issue(user.id, user.role, now)?;
-    let refresh = token::random_token();
-    db::users::insert_refresh_token(
-        state.db.conn(),
-        user.id,
-        family.unwrap_or_else(Uuid::new_v4),
-        token::digest(&refresh),
-        now,
-        now + REFRESH_LIFETIME,
-    )
-    .await?;
-    Ok(Tokens {
-        access,
-        refresh,
-        expires_in: ACCESS_LIFETIME.num_seconds(),
-    })
-}
-
-/// Rotate a refresh token: spend it and issue the next pair of its family.
-///
-/// Errors: 401 for an unknown, expired, revoked or already spent token (the
-/// last also revokes the whole family), or a deactivated user.
-pub async fn refresh(state: &AppState, refresh_token: &str) -> AppResult<(user::Model, Tokens)> {
-    let now = state.clock.now();
-    let invalid = AppError::Unauthorized("the refresh token is invalid or expired");
-    match db::users::use_refresh_token(state.db.conn(), &token::digest(refresh_token), now).await? {
-        RefreshUse::Rotated { user_id, family_id } => {
-            let user = db::users::find(state.db.conn(), user_id)
-                .await?
-                .filter(|u| u.is_active)
-                .ok_or(invalid)?;
-            let tokens = issue_tokens(state, &user, Some(family_id)).await?;
-            Ok((user, tokens))
-        }
-        RefreshUse::Reused | RefreshUse::Invalid => Err(invalid),
-    }
 }
 
 #[cfg(test)]

@@ -23,6 +23,12 @@ pub struct Actor {
     pub doctor_id: Option<Uuid>,
     /// Home facility (nurses, receptionists) or primary facility (doctors).
     pub facility_id: Option<Uuid>,
+    /// The session (login) of the token.
+    pub session_id: Uuid,
+    /// Whether the account has two-factor authentication on.
+    pub totp_enabled: bool,
+    /// Whether an administrator reset the password (it must be changed first).
+    pub must_change_password: bool,
 }
 
 impl FromRequestParts<AppState> for Actor {
@@ -47,7 +53,7 @@ impl FromRequestParts<AppState> for Actor {
             .keys
             .verify(token, state.clock.now())
             .ok_or(AppError::Unauthorized("the access token is invalid or expired"))?;
-        crate::db::users::actor(state.db.conn(), claims.sub)
+        crate::db::users::actor(state.db.conn(), claims.sub, claims.sid)
             .await?
             .ok_or(AppError::Unauthorized("the access token is invalid or expired"))
     }

@@ -5,6 +5,8 @@ pub mod accounts;
 mod actor;
 pub mod password;
 pub mod policy;
+pub mod sessions;
 pub mod token;
+pub mod totp;
 
 pub use actor::Actor;

@@ -44,8 +44,16 @@ pub fn verify_dummy(password: &str) {
     let _ = verify(password, stored);
 }
 
-/// Check a new password against the rules. `personal` are values the password
-/// must not equal (username, email, phone). Errors: the message for the `password` field.
+/// The 10,000 most common passwords (`data/common-passwords.txt`), lower-case.
+fn common_passwords() -> &'static std::collections::HashSet<&'static str> {
+    static LIST: OnceLock<std::collections::HashSet<&'static str>> = OnceLock::new();
+    LIST.get_or_init(|| include_str!("../../data/common-passwords.txt").lines().collect())
+}
+
+/// Check a new password against the rules (NIST SP 800-63B §5.1.1.2): 8 to
+/// 128 characters of any kind, not one of the 10,000 most common passwords,
+/// not equal to `personal` values (username, email, phone); no composition
+/// rules. Errors: the message for the `password` field.
 pub fn check_rules(password: &str, personal: &[&str]) -> Result<(), String> {
     let length = password.chars().count();
     if length < MIN_LENGTH {
@@ -57,6 +65,9 @@ pub fn check_rules(password: &str, personal: &[&str]) -> Result<(), String> {
     let lowered = password.to_lowercase();
     if personal.iter().any(|p| !p.is_empty() && lowered == p.to_lowercase()) {
         return Err("must not be the same as the username, email or phone".into());
+    }
+    if common_passwords().contains(lowered.as_str()) {
+        return Err("is one of the most commonly used passwords; choose another".into());
     }
     Ok(())
 }
@@ -81,5 +92,9 @@ mod tests {
         assert!(check_rules("rahim.uddin", &["rahim.uddin"]).is_err());
         assert!(check_rules("no digits or symbols", &["rahim"]).is_ok());
         assert!(check_rules("পাসওয়ার্ড১২৩৪", &[]).is_ok(), "any characters");
+        assert_eq!(common_passwords().len(), 10_000);
+        for common in ["password1", "PASSWORD1", "qwertyuiop", "iloveyou"] {
+            assert!(check_rules(common, &[]).is_err(), "{common} is common");
+        }
     }
 }

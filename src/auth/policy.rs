@@ -251,6 +251,9 @@ mod tests {
             patient_id: (role == Role::Patient).then(|| Uuid::from_u128(10)),
             doctor_id: (role == Role::Doctor).then(|| Uuid::from_u128(20)),
             facility_id: Some(Uuid::from_u128(30)),
+            session_id: Uuid::from_u128(40),
+            totp_enabled: false,
+            must_change_password: false,
         }
     }
 
@@ -268,7 +271,7 @@ mod tests {
         for rule in MATRIX {
             assert!(seen.insert(rule.action), "{:?} twice", rule.action);
         }
-        assert_eq!(seen.len(), 20);
+        assert_eq!(seen.len(), MATRIX.len());
     }
 
     #[test]

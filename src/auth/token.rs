@@ -21,6 +21,10 @@ use crate::domain::Role;
 pub const ISSUER: &str = "carebook";
 /// Audience of Carebook access tokens.
 pub const AUDIENCE: &str = "carebook-api";
+/// Audience of the token that carries a login to its two-factor step.
+pub const MFA_AUDIENCE: &str = "carebook-mfa";
+/// Lifetime of that token.
+pub const MFA_LIFETIME: TimeDelta = TimeDelta::minutes(5);
 /// Access token lifetime.
 pub const ACCESS_LIFETIME: TimeDelta = TimeDelta::minutes(15);
 /// Refresh token lifetime.
@@ -45,6 +49,23 @@ pub struct Claims {
     pub exp: i64,
     /// Token id.
     pub jti: Uuid,
+    /// The session (login) the token belongs to; revoking it ends the token at once.
+    pub sid: Uuid,
+}
+
+/// The claims of a two-factor step token: a password was right, a code is due.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MfaClaims {
+    /// Issuer, always [`ISSUER`].
+    pub iss: String,
+    /// Audience, always [`MFA_AUDIENCE`].
+    pub aud: String,
+    /// The user's id.
+    pub sub: Uuid,
+    /// Expires at, seconds since the epoch.
+    pub exp: i64,
+    /// Token id.
+    pub jti: Uuid,
 }
 
 /// Signing and verification keys, built once from the configured secret.
@@ -53,6 +74,7 @@ pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    mfa_validation: Validation,
 }
 
 impl std::fmt::Debug for TokenKeys {
@@ -71,15 +93,18 @@ impl TokenKeys {
         // Expiry is checked against Carebook's clock in `verify`.
         validation.validate_exp = false;
         validation.leeway = 0;
+        let mut mfa_validation = validation.clone();
+        mfa_validation.set_audience(&[MFA_AUDIENCE]);
         TokenKeys {
             encoding: EncodingKey::from_secret(secret.expose().as_bytes()),
             decoding: DecodingKey::from_secret(secret.expose().as_bytes()),
             validation,
+            mfa_validation,
         }
     }
 
-    /// Issue an access token for a user; returns the token and its claims.
-    pub fn issue(&self, user_id: Uuid, role: Role, now: DateTime<Utc>) -> anyhow::Result<(String, Claims)> {
+    /// Issue an access token for a user in session `sid`; returns the token and its claims.
+    pub fn issue(&self, user_id: Uuid, role: Role, sid: Uuid, now: DateTime<Utc>) -> anyhow::Result<(String, Claims)> {
         let claims = Claims {
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
@@ -88,6 +113,7 @@ impl TokenKeys {
             iat: now.timestamp(),
             exp: (now + ACCESS_LIFETIME).timestamp(),
             jti: Uuid::new_v4(),
+            sid,
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?;
         Ok((token, claims))
@@ -96,6 +122,28 @@ impl TokenKeys {
     /// Verify signature, algorithm, issuer, audience and expiry. `None` for any failure.
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Option<Claims> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
+        (data.claims.exp + LEEWAY_SECONDS >= now.timestamp()).then_some(data.claims)
+    }
+
+    /// Issue the token of a login's two-factor step (5 minutes).
+    pub fn issue_mfa(&self, user_id: Uuid, now: DateTime<Utc>) -> anyhow::Result<String> {
+        let claims = MfaClaims {
+            iss: ISSUER.into(),
+            aud: MFA_AUDIENCE.into(),
+            sub: user_id,
+            exp: (now + MFA_LIFETIME).timestamp(),
+            jti: Uuid::new_v4(),
+        };
+        Ok(jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &self.encoding,
+        )?)
+    }
+
+    /// Verify a two-factor step token. `None` for any failure.
+    pub fn verify_mfa(&self, token: &str, now: DateTime<Utc>) -> Option<MfaClaims> {
+        let data = jsonwebtoken::decode::<MfaClaims>(token, &self.decoding, &self.mfa_validation).ok()?;
         (data.claims.exp + LEEWAY_SECONDS >= now.timestamp()).then_some(data.claims)
     }
 }
@@ -123,8 +171,18 @@ mod tests {
     #[test]
     fn issued_tokens_verify_until_expiry_plus_leeway() {
         let now = Utc::now();
-        let (token, claims) = keys().issue(Uuid::nil(), Role::Patient, now).unwrap();
+        let (token, claims) = keys().issue(Uuid::nil(), Role::Patient, Uuid::nil(), now).unwrap();
         assert_eq!(keys().verify(&token, now).unwrap().sub, claims.sub);
+        assert!(
+            keys().verify_mfa(&token, now).is_none(),
+            "an access token is not a two-factor step token"
+        );
+        let mfa = keys().issue_mfa(Uuid::nil(), now).unwrap();
+        assert!(
+            keys().verify(&mfa, now).is_none(),
+            "a two-factor step token is not an access token"
+        );
+        assert!(keys().verify_mfa(&mfa, now).is_some());
         let edge = now + ACCESS_LIFETIME + TimeDelta::seconds(LEEWAY_SECONDS);
         assert!(keys().verify(&token, edge).is_some());
         assert!(keys().verify(&token, edge + TimeDelta::seconds(1)).is_none());
@@ -133,7 +191,7 @@ mod tests {
     #[test]
     fn foreign_and_tampered_tokens_fail() {
         let now = Utc::now();
-        let (token, _) = keys().issue(Uuid::nil(), Role::Patient, now).unwrap();
+        let (token, _) = keys().issue(Uuid::nil(), Role::Patient, Uuid::nil(), now).unwrap();
         let other = TokenKeys::new(&Secret::new("o".repeat(32)));
         assert!(other.verify(&token, now).is_none());
         let mut parts: Vec<&str> = token.split('.').collect();

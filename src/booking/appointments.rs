@@ -102,12 +102,12 @@ async fn find_slot(
     start: DateTime<Utc>,
     duration: Option<TimeDelta>,
     except: Option<Uuid>,
+    limits: Limits,
 ) -> AppResult<Slot> {
     let day = TimeDelta::days(1);
     let calendars = calendar::load(state.db.conn(), &[doctor], start - day, start + day, except).await?;
     let calendar = calendars.get(&doctor).cloned().unwrap_or_default();
-    check_start(&calendar.view(), start, duration, state.clock.now(), state.limits())
-        .map_err(|rule| refusal(rule, state.limits()))
+    check_start(&calendar.view(), start, duration, state.clock.now(), limits).map_err(|rule| refusal(rule, limits))
 }
 
 fn event(
@@ -161,6 +161,8 @@ async fn check_overlaps(
 /// rule that refuses the start; 409 when the doctor or patient is taken.
 pub async fn book(state: &AppState, actor: &Actor, request: BookingRequest) -> AppResult<Uuid> {
     let db = state.db.conn();
+    let settings = state.settings().await?;
+    let limits = settings.booking().limits();
     let doctor = directory::find_doctor(db, request.doctor_id)
         .await?
         .filter(|d| d.is_active)
@@ -182,12 +184,12 @@ pub async fn book(state: &AppState, actor: &Actor, request: BookingRequest) -> A
                 .await?
                 .ok_or_else(|| AppError::invalid_field("service_id", "no such service"))?;
             if !service.is_active || !directory::doctor_offers(db, doctor.id, service.id).await? {
-                return Err(refusal(BookingRule::ServiceNotOffered, state.limits()));
+                return Err(refusal(BookingRule::ServiceNotOffered, limits));
             }
             Some(TimeDelta::minutes(service.duration_minutes.into()))
         }
     };
-    let slot = find_slot(state, doctor.id, request.start, duration, None).await?;
+    let slot = find_slot(state, doctor.id, request.start, duration, None, limits).await?;
     let facility = directory::find_facility(db, slot.facility_id)
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("working hours at a missing facility")))?;
@@ -201,7 +203,7 @@ pub async fn book(state: &AppState, actor: &Actor, request: BookingRequest) -> A
         service_id: request.service_id,
         start_at: slot.start,
         end_at: slot.end,
-        status: if facility.auto_confirm {
+        status: if facility.auto_confirm && settings.flag("booking.auto_confirm") {
             AppointmentStatus::Confirmed
         } else {
             AppointmentStatus::Pending
@@ -224,7 +226,7 @@ pub async fn book(state: &AppState, actor: &Actor, request: BookingRequest) -> A
         row.start_at,
         row.end_at,
         None,
-        state.limits(),
+        limits,
     )
     .await?;
     db::insert_row::<appointment::ActiveModel>(&txn, row.clone()).await?;
@@ -263,9 +265,11 @@ pub async fn reschedule(
             format!("cannot reschedule an appointment that is {}", current.status),
         ));
     }
-    check_patient_window(actor, current.start_at, state.clock.now(), &state.config.booking)?;
+    let policy = state.booking_policy().await?;
+    let limits = policy.limits();
+    check_patient_window(actor, current.start_at, state.clock.now(), &policy)?;
     let length = current.end_at - current.start_at;
-    let slot = find_slot(state, current.doctor_id, new_start, Some(length), Some(id)).await?;
+    let slot = find_slot(state, current.doctor_id, new_start, Some(length), Some(id), limits).await?;
 
     let txn = state.db.begin_write().await?;
     let row = appointments::find_for_update(&txn, id)
@@ -285,7 +289,7 @@ pub async fn reschedule(
         slot.start,
         slot.end,
         Some(id),
-        state.limits(),
+        limits,
     )
     .await?;
     let now = state.clock.now();
@@ -327,8 +331,9 @@ pub async fn transition(
     precondition: impl FnOnce(i32) -> AppResult<()>,
 ) -> AppResult<()> {
     let current = visible(state, actor, id, action_of(transition)).await?;
+    let policy = state.booking_policy().await?;
     if transition == Transition::Cancel {
-        check_patient_window(actor, current.start_at, state.clock.now(), &state.config.booking)?;
+        check_patient_window(actor, current.start_at, state.clock.now(), &policy)?;
     }
     let txn = state.db.begin_write().await?;
     let row = appointments::find_for_update(&txn, id)
@@ -336,14 +341,8 @@ pub async fn transition(
         .ok_or(AppError::NotFound("appointment"))?;
     precondition(row.version)?;
     let now = state.clock.now();
-    let status = lifecycle::apply(
-        row.status,
-        transition,
-        row.start_at,
-        now,
-        state.config.booking.no_show_grace,
-    )
-    .map_err(|refusal| AppError::conflict(refusal.code(), refusal.explain()))?;
+    let status = lifecycle::apply(row.status, transition, row.start_at, now, policy.no_show_grace)
+        .map_err(|refusal| AppError::conflict(refusal.code(), refusal.explain()))?;
     let mut changed = row.clone().into_active_model();
     if transition == Transition::CheckIn {
         schedules::lock_doctor(&txn, row.doctor_id).await?;

@@ -22,13 +22,14 @@ pub async fn slots(
     let (start, end) = calendar::window(from, to);
     let calendars = calendar::load(state.db.conn(), &[doctor], start, end, None).await?;
     let calendar = calendars.get(&doctor).cloned().unwrap_or_default();
+    let limits = state.booking_policy().await?.limits();
     Ok(available_slots(
         &calendar.view(),
         from,
         to,
         duration,
         state.clock.now(),
-        state.limits(),
+        limits,
     ))
 }
 
@@ -38,7 +39,7 @@ pub async fn free_on(state: &AppState, doctors: &[Uuid], date: NaiveDate) -> App
     let (start, end) = calendar::window(date, date);
     let calendars = calendar::load(state.db.conn(), doctors, start, end, None).await?;
     let now = state.clock.now();
-    let limits = state.limits();
+    let limits = state.booking_policy().await?.limits();
     Ok(calendars
         .into_iter()
         .filter(|(_, cal)| !available_slots(&cal.view(), date, date, None, now, limits).is_empty())

@@ -12,6 +12,7 @@ pub mod ids;
 pub mod migrations;
 pub mod patients;
 pub mod schedules;
+pub mod security;
 pub mod users;
 
 use std::time::Duration;

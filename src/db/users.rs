@@ -18,11 +18,14 @@ struct ActorRow {
     patient_id: Option<Uuid>,
     doctor_id: Option<Uuid>,
     doctor_facility_id: Option<Uuid>,
+    totp_enabled: bool,
+    must_change_password: bool,
 }
 
-/// The active user `id` as an [`Actor`] (with their patient record or doctor
-/// profile), or None if there is no such active user. One query.
-pub async fn actor(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Actor>, DbErr> {
+/// The active user `id` in live session `sid` as an [`Actor`] (with their
+/// patient record or doctor profile), or None if the user is not active or the
+/// session was revoked. One query.
+pub async fn actor(db: &impl ConnectionTrait, id: Uuid, sid: Uuid) -> Result<Option<Actor>, DbErr> {
     let query = Query::select()
         .expr_as(Expr::cust("u.id"), "id")
         .expr_as(Expr::cust("u.role"), "role")
@@ -30,11 +33,16 @@ pub async fn actor(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Actor>,
         .expr_as(Expr::cust("p.id"), "patient_id")
         .expr_as(Expr::cust("d.id"), "doctor_id")
         .expr_as(Expr::cust("d.facility_id"), "doctor_facility_id")
+        .expr_as(Expr::cust("u.totp_enabled"), "totp_enabled")
+        .expr_as(Expr::cust("u.must_change_password"), "must_change_password")
         .from_as("users", "u")
+        .join_as(JoinType::InnerJoin, "sessions", "s", Expr::cust("s.user_id = u.id"))
         .join_as(JoinType::LeftJoin, "patients", "p", Expr::cust("p.user_id = u.id"))
         .join_as(JoinType::LeftJoin, "doctors", "d", Expr::cust("d.user_id = u.id"))
         .and_where(Expr::col(("u", "id")).eq(id))
         .and_where(Expr::col(("u", "is_active")).eq(true))
+        .and_where(Expr::col(("s", "id")).eq(sid))
+        .and_where(Expr::col(("s", "revoked_at")).is_null())
         .to_owned();
     let row = ActorRow::find_by_statement(db.get_database_backend().build(&query))
         .one(db)
@@ -45,6 +53,9 @@ pub async fn actor(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Actor>,
         patient_id: r.patient_id,
         doctor_id: r.doctor_id,
         facility_id: r.doctor_facility_id.or(r.facility_id),
+        session_id: sid,
+        totp_enabled: r.totp_enabled,
+        must_change_password: r.must_change_password,
     }))
 }
 
@@ -147,8 +158,8 @@ pub async fn insert_refresh_token(
 pub enum RefreshUse {
     /// Valid and now spent: issue the next token of the family.
     Rotated { user_id: Uuid, family_id: Uuid },
-    /// Already spent: the family has been revoked (token theft is likely).
-    Reused,
+    /// Already spent (token theft is likely): revoke the family.
+    Reused { user_id: Uuid, family_id: Uuid },
     /// Unknown, expired or revoked.
     Invalid,
 }
@@ -183,17 +194,73 @@ pub async fn use_refresh_token(
             family_id: token.family_id,
         });
     }
-    revoke_family(db, token.family_id, now).await?;
-    Ok(RefreshUse::Reused)
+    Ok(RefreshUse::Reused {
+        user_id: token.user_id,
+        family_id: token.family_id,
+    })
 }
 
-/// Revoke every token of a family.
-pub async fn revoke_family(db: &impl ConnectionTrait, family_id: Uuid, now: DateTime<Utc>) -> Result<(), DbErr> {
-    refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
-        .filter(refresh_token::Column::FamilyId.eq(family_id))
-        .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(db)
-        .await
-        .map(|_| ())
+/// A user's patient record and doctor profile, if any.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromQueryResult)]
+pub struct Links {
+    /// The linked patient record.
+    pub patient_id: Option<Uuid>,
+    /// The doctor profile.
+    pub doctor_id: Option<Uuid>,
+}
+
+/// The patient record and doctor profile of `user`. One query.
+pub async fn links(db: &impl ConnectionTrait, user: Uuid) -> Result<Links, DbErr> {
+    let query = Query::select()
+        .expr_as(Expr::cust("p.id"), "patient_id")
+        .expr_as(Expr::cust("d.id"), "doctor_id")
+        .from_as("users", "u")
+        .join_as(JoinType::LeftJoin, "patients", "p", Expr::cust("p.user_id = u.id"))
+        .join_as(JoinType::LeftJoin, "doctors", "d", Expr::cust("d.user_id = u.id"))
+        .and_where(Expr::col(("u", "id")).eq(user))
+        .to_owned();
+    Ok(Links::find_by_statement(db.get_database_backend().build(&query))
+        .one(db)
+        .await?
+        .unwrap_or_default())
+}
+
+/// Links of many users, in one query.
+pub async fn links_of(
+    db: &impl ConnectionTrait,
+    users: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, Links>, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        id: Uuid,
+        patient_id: Option<Uuid>,
+        doctor_id: Option<Uuid>,
+    }
+    if users.is_empty() {
+        return Ok(Default::default());
+    }
+    let query = Query::select()
+        .expr_as(Expr::cust("u.id"), "id")
+        .expr_as(Expr::cust("p.id"), "patient_id")
+        .expr_as(Expr::cust("d.id"), "doctor_id")
+        .from_as("users", "u")
+        .join_as(JoinType::LeftJoin, "patients", "p", Expr::cust("p.user_id = u.id"))
+        .join_as(JoinType::LeftJoin, "doctors", "d", Expr::cust("d.user_id = u.id"))
+        .and_where(Expr::col(("u", "id")).is_in(users.iter().copied()))
+        .to_owned();
+    let rows = Row::find_by_statement(db.get_database_backend().build(&query))
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            (
+                r.id,
+                Links {
+                    patient_id: r.patient_id,
+                    doctor_id: r.doctor_id,
+                },
+            )
+        })
+        .collect())
 }

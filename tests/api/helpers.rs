@@ -243,7 +243,8 @@ impl TestApp {
         .unwrap();
         let user = claims["sub"].as_str().unwrap().parse().unwrap();
         let role = serde_json::from_value(claims["role"].clone()).unwrap();
-        self.state.keys.issue(user, role, self.clock.now()).unwrap().0
+        let session = claims["sid"].as_str().unwrap().parse().unwrap();
+        self.state.keys.issue(user, role, session, self.clock.now()).unwrap().0
     }
 
     /// Create an administrator directly and log in as them.

@@ -3,13 +3,19 @@
 
 pub mod appointment;
 pub mod appointment_event;
+pub mod audit_event;
 pub mod doctor;
 pub mod doctor_service;
 pub mod facility;
 pub mod location;
+pub mod login_activity;
 pub mod patient;
+pub mod recovery_code;
 pub mod refresh_token;
+pub mod role_change_request;
 pub mod service;
+pub mod session;
+pub mod setting;
 pub mod specialty;
 pub mod time_off;
 pub mod user;

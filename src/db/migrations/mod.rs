@@ -13,6 +13,7 @@ mod m20261121_000004_schedules;
 mod m20261121_000005_appointments;
 mod m20261121_000006_bd_geo;
 mod m20261121_000007_idempotency_keys;
+mod m20261121_000008_security;
 
 /// The ordered list of Carebook migrations.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000005_appointments::Migration),
             Box::new(m20261121_000006_bd_geo::Migration),
             Box::new(m20261121_000007_idempotency_keys::Migration),
+            Box::new(m20261121_000008_security::Migration),
         ]
     }
 }

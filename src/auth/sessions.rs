@@ -1,0 +1,236 @@
+//! Sessions: login (with account lockout and per-address throttling), the
+//! two-factor step, refresh-token rotation, logout.
+//!
+//! A session is one login. Its refresh tokens form a family, rotated on
+//! every use; presenting a spent one revokes the session. Access tokens carry
+//! the session id and stop working the moment it is revoked.
+
+use chrono::TimeDelta;
+use uuid::Uuid;
+
+use super::token::{self, ACCESS_LIFETIME, MFA_LIFETIME, REFRESH_LIFETIME};
+use super::{Actor, password, totp};
+use crate::db::entities::user;
+use crate::db::security::{self, Client};
+use crate::db::{self, users::RefreshUse};
+use crate::domain::{Email, Phone};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+/// How far back failed logins from one address are counted.
+pub const ADDRESS_WINDOW: TimeDelta = TimeDelta::minutes(15);
+
+/// The one answer to every refused login, whatever the reason.
+fn refused() -> AppError {
+    AppError::Unauthorized("no active account with these credentials")
+}
+
+/// An issued access + refresh token pair.
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    /// JWT access token.
+    pub access: String,
+    /// Opaque refresh token.
+    pub refresh: String,
+    /// Access token lifetime in seconds.
+    pub expires_in: i64,
+}
+
+/// What a correct password leads to.
+#[derive(Debug, Clone)]
+pub enum Login {
+    /// A session.
+    Session(Box<user::Model>, Tokens),
+    /// A code is still needed: send it with this token (5 minutes).
+    SecondFactor { mfa_token: String, expires_in: i64 },
+}
+
+/// Log in with a username, email or phone number and a password.
+///
+/// Unknown users, wrong passwords, locked and deactivated accounts all get
+/// the same 401 and take the same time (a dummy hash is verified when there is
+/// no usable account). After `security.lockout_threshold` consecutive
+/// failures the account is locked, each lockout twice as long as the last.
+/// Errors: 401 as above; 429 when this address failed too often lately.
+pub async fn login(state: &AppState, login: &str, password: &str, client: &Client) -> AppResult<Login> {
+    let settings = state.settings().await?;
+    let now = state.clock.now();
+    let db = state.db.conn();
+    if let Some(ip) = &client.ip {
+        let limit = settings.int("security.login_failures_per_address");
+        if security::failures_from(db, ip, now - ADDRESS_WINDOW).await? >= u64::try_from(limit).unwrap_or(u64::MAX) {
+            security::record_login(db, None, client, "throttled", now).await?;
+            return Err(AppError::TooManyRequests {
+                retry_after: ADDRESS_WINDOW.num_seconds() as u64,
+            });
+        }
+    }
+    let found = find_login(state, login).await?;
+    let locked = found
+        .as_ref()
+        .is_some_and(|u| u.locked_until.is_some_and(|until| until > now));
+    let usable = found.clone().filter(|u| u.is_active && !locked);
+    let password = password.to_owned();
+    let candidate = usable.clone();
+    let matches = tokio::task::spawn_blocking(move || match candidate {
+        Some(user) => password::verify(&password, &user.password_hash),
+        None => {
+            password::verify_dummy(&password);
+            false
+        }
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.into()))?;
+
+    let user_id = found.as_ref().map(|u| u.id);
+    match usable {
+        Some(user) if matches => {
+            security::reset_failures(db, user.id).await?;
+            if user.totp_enabled {
+                security::record_login(db, Some(user.id), client, "mfa_required", now).await?;
+                let mfa_token = state.keys.issue_mfa(user.id, now)?;
+                return Ok(Login::SecondFactor {
+                    mfa_token,
+                    expires_in: MFA_LIFETIME.num_seconds(),
+                });
+            }
+            let tokens = open_session(state, &user, client).await?;
+            security::record_login(db, Some(user.id), client, "success", now).await?;
+            Ok(Login::Session(Box::new(user), tokens))
+        }
+        Some(user) => {
+            let threshold = settings.int("security.lockout_threshold");
+            let base = TimeDelta::minutes(settings.int("security.lockout_minutes"));
+            let locked_now = security::register_failure(&state.db, user.id, threshold, base, now).await?;
+            let outcome = if locked_now { "locked" } else { "failure" };
+            security::record_login(db, Some(user.id), client, outcome, now).await?;
+            Err(refused())
+        }
+        None => {
+            let outcome = if locked { "locked" } else { "failure" };
+            security::record_login(db, user_id, client, outcome, now).await?;
+            Err(refused())
+        }
+    }
+}
+
+/// The second step of a two-factor login: a TOTP code or an unused recovery code.
+///
+/// Errors: 401 for an invalid or expired step token, a wrong or reused code,
+/// or an account that is no longer usable.
+pub async fn second_factor(
+    state: &AppState,
+    mfa_token: &str,
+    code: &str,
+    client: &Client,
+) -> AppResult<(user::Model, Tokens)> {
+    let now = state.clock.now();
+    let db = state.db.conn();
+    let invalid = || AppError::Unauthorized("the code or the two-factor step token is invalid or expired");
+    let claims = state.keys.verify_mfa(mfa_token, now).ok_or_else(invalid)?;
+    let user = db::users::find(db, claims.sub)
+        .await?
+        .filter(|u| u.is_active && u.totp_enabled)
+        .ok_or_else(invalid)?;
+    if !totp::accept_code(state, &user, code).await? {
+        security::record_login(db, Some(user.id), client, "mfa_failure", now).await?;
+        return Err(invalid());
+    }
+    let tokens = open_session(state, &user, client).await?;
+    security::record_login(db, Some(user.id), client, "success", now).await?;
+    Ok((user, tokens))
+}
+
+async fn find_login(state: &AppState, login: &str) -> AppResult<Option<user::Model>> {
+    let login = login.trim();
+    let username = login.to_lowercase();
+    let email = login.contains('@').then(|| Email::parse(login).ok()).flatten();
+    let phone = Phone::looks_like(login).then(|| Phone::parse(login).ok()).flatten();
+    Ok(db::users::find_by_login(
+        state.db.conn(),
+        &username,
+        email.as_ref().map(Email::as_str),
+        phone.as_ref().map(Phone::as_str),
+    )
+    .await?)
+}
+
+/// Start a session for `user`: an access token and the first refresh token of its family.
+pub async fn open_session(state: &AppState, user: &user::Model, client: &Client) -> AppResult<Tokens> {
+    let now = state.clock.now();
+    let sid = security::create_session(state.db.conn(), user.id, client, now).await?;
+    issue(state, user, sid).await
+}
+
+async fn issue(state: &AppState, user: &user::Model, sid: Uuid) -> AppResult<Tokens> {
+    let now = state.clock.now();
+    let (access, _) = state.keys.issue(user.id, user.role, sid, now)?;
+    let refresh = token::random_token();
+    db::users::insert_refresh_token(
+        state.db.conn(),
+        user.id,
+        sid,
+        token::digest(&refresh),
+        now,
+        now + REFRESH_LIFETIME,
+    )
+    .await?;
+    Ok(Tokens {
+        access,
+        refresh,
+        expires_in: ACCESS_LIFETIME.num_seconds(),
+    })
+}
+
+/// Rotate a refresh token: spend it and issue the next pair of its session.
+///
+/// Errors: 401 for an unknown, expired, revoked or already spent token (the
+/// last revokes the whole session, so the newest token of its family stops
+/// working too), a revoked session, or a deactivated user.
+pub async fn refresh(state: &AppState, refresh_token: &str) -> AppResult<(user::Model, Tokens)> {
+    let now = state.clock.now();
+    let db = state.db.conn();
+    let invalid = AppError::Unauthorized("the refresh token is invalid or expired");
+    match db::users::use_refresh_token(db, &token::digest(refresh_token), now).await? {
+        RefreshUse::Rotated { user_id, family_id } => {
+            if !security::session_live(db, family_id).await? {
+                return Err(invalid);
+            }
+            let user = db::users::find(db, user_id)
+                .await?
+                .filter(|u| u.is_active)
+                .ok_or(invalid)?;
+            security::touch_session(db, family_id, now).await?;
+            let tokens = issue(state, &user, family_id).await?;
+            Ok((user, tokens))
+        }
+        RefreshUse::Reused { user_id, family_id } => {
+            security::revoke_sessions(db, user_id, Some(family_id), None, now).await?;
+            Err(invalid)
+        }
+        RefreshUse::Invalid => Err(invalid),
+    }
+}
+
+/// End the actor's session (its access and refresh tokens stop working).
+pub async fn logout(state: &AppState, actor: &Actor) -> AppResult<()> {
+    security::revoke_sessions(
+        state.db.conn(),
+        actor.user_id,
+        Some(actor.session_id),
+        None,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// End every session of the actor, this one included. Returns how many.
+pub async fn logout_all(state: &AppState, actor: &Actor) -> AppResult<u64> {
+    Ok(security::revoke_sessions(state.db.conn(), actor.user_id, None, None, state.clock.now()).await?)
+}
+
+/// End every session of `user` (role change, deactivation, password reset).
+pub async fn revoke_all(state: &AppState, user: Uuid) -> AppResult<u64> {
+    Ok(security::revoke_sessions(state.db.conn(), user, None, None, state.clock.now()).await?)
+}

@@ -1,0 +1,287 @@
+//! Sessions, login activity, account lockout, two-factor steps and recovery codes.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder,
+};
+use uuid::Uuid;
+
+use super::entities::{login_activity, recovery_code, refresh_token, session, user};
+use super::{Db, PageRequest, Paged, Sort, fetch_page, insert_row};
+
+/// Longest lockout.
+pub const MAX_LOCKOUT: TimeDelta = TimeDelta::hours(24);
+
+/// Where a request came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Client {
+    /// Client address.
+    pub ip: Option<String>,
+    /// `User-Agent`, truncated.
+    pub user_agent: Option<String>,
+}
+
+/// Start a session for `user`; returns its id.
+pub async fn create_session(
+    db: &impl ConnectionTrait,
+    user: Uuid,
+    client: &Client,
+    now: DateTime<Utc>,
+) -> Result<Uuid, DbErr> {
+    let row = session::Model {
+        id: Uuid::new_v4(),
+        user_id: user,
+        created_at: now,
+        last_used_at: now,
+        revoked_at: None,
+        ip: client.ip.clone(),
+        user_agent: client.user_agent.clone(),
+    };
+    insert_row::<session::ActiveModel>(db, row.clone()).await?;
+    Ok(row.id)
+}
+
+/// Whether the session is live (not revoked).
+pub async fn session_live(db: &impl ConnectionTrait, sid: Uuid) -> Result<bool, DbErr> {
+    Ok(session::Entity::find_by_id(sid)
+        .one(db)
+        .await?
+        .is_some_and(|s| s.revoked_at.is_none()))
+}
+
+/// Record that a session was used (at a refresh).
+pub async fn touch_session(db: &impl ConnectionTrait, sid: Uuid, now: DateTime<Utc>) -> Result<(), DbErr> {
+    session::Entity::update_many()
+        .col_expr(session::Column::LastUsedAt, Expr::value(now))
+        .filter(session::Column::Id.eq(sid))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+/// Revoke sessions (and their refresh tokens): one (`only`), or every one of
+/// `user` except `keep`. Returns how many were live.
+pub async fn revoke_sessions(
+    db: &impl ConnectionTrait,
+    user: Uuid,
+    only: Option<Uuid>,
+    keep: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let mut sessions = session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Expr::value(now))
+        .filter(session::Column::UserId.eq(user))
+        .filter(session::Column::RevokedAt.is_null());
+    let mut tokens = refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
+        .filter(refresh_token::Column::UserId.eq(user))
+        .filter(refresh_token::Column::RevokedAt.is_null());
+    if let Some(sid) = only {
+        sessions = sessions.filter(session::Column::Id.eq(sid));
+        tokens = tokens.filter(refresh_token::Column::FamilyId.eq(sid));
+    }
+    if let Some(sid) = keep {
+        sessions = sessions.filter(session::Column::Id.ne(sid));
+        tokens = tokens.filter(refresh_token::Column::FamilyId.ne(sid));
+    }
+    let revoked = sessions.exec(db).await?.rows_affected;
+    tokens.exec(db).await?;
+    Ok(revoked)
+}
+
+/// Record one login attempt.
+pub async fn record_login(
+    db: &impl ConnectionTrait,
+    user: Option<Uuid>,
+    client: &Client,
+    outcome: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    insert_row::<login_activity::ActiveModel>(
+        db,
+        login_activity::Model {
+            id: Uuid::new_v4(),
+            user_id: user,
+            at: now,
+            ip: client.ip.clone(),
+            user_agent: client.user_agent.clone(),
+            outcome: outcome.to_owned(),
+        },
+    )
+    .await
+}
+
+/// Failed, locked and throttled login attempts from `ip` since `since`.
+pub async fn failures_from(db: &impl ConnectionTrait, ip: &str, since: DateTime<Utc>) -> Result<u64, DbErr> {
+    login_activity::Entity::find()
+        .filter(login_activity::Column::Ip.eq(ip))
+        .filter(login_activity::Column::At.gte(since))
+        .filter(login_activity::Column::Outcome.is_in(["failure", "locked", "mfa_failure"]))
+        .count(db)
+        .await
+}
+
+/// Count a failed login of `user`; at `threshold` consecutive failures lock
+/// the account for `base` × 2^(earlier lockouts), at most a day. Returns
+/// whether this failure locked it. Serialised per user.
+pub async fn register_failure(
+    db: &Db,
+    user: Uuid,
+    threshold: i64,
+    base: TimeDelta,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let txn = db.begin_write().await?;
+    let Some(row): Option<user::Model> = super::find_for_update(&txn, "users", user).await? else {
+        return Ok(false);
+    };
+    let failures = row.failed_logins + 1;
+    let mut active = row.clone().into_active_model();
+    let locked = i64::from(failures) >= threshold;
+    if locked {
+        let factor = 1_i32.checked_shl(row.lockouts.clamp(0, 16) as u32).unwrap_or(i32::MAX);
+        let length = (base * factor).min(MAX_LOCKOUT);
+        active.locked_until = Set(Some(now + length));
+        active.lockouts = Set(row.lockouts + 1);
+        active.failed_logins = Set(0);
+    } else {
+        active.failed_logins = Set(failures);
+    }
+    active.update(&txn).await?;
+    txn.commit().await?;
+    Ok(locked)
+}
+
+/// A successful login: reset the failure count and lockout growth.
+pub async fn reset_failures(db: &impl ConnectionTrait, user: Uuid) -> Result<(), DbErr> {
+    user::Entity::update_many()
+        .col_expr(user::Column::FailedLogins, Expr::value(0))
+        .col_expr(user::Column::Lockouts, Expr::value(0))
+        .col_expr(user::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .filter(user::Column::Id.eq(user))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+/// Accept TOTP time step `step` for `user` if it is later than any accepted
+/// before (a code works once, RFC 6238 §5.2). Of two concurrent uses one wins.
+pub async fn accept_totp_step(db: &impl ConnectionTrait, user: Uuid, step: i64) -> Result<bool, DbErr> {
+    let update = Query::update()
+        .table("users")
+        .value("totp_last_step", step)
+        .and_where(Expr::col("id").eq(user))
+        .cond_where(
+            sea_orm::Condition::any()
+                .add(Expr::col("totp_last_step").is_null())
+                .add(Expr::col("totp_last_step").lt(step)),
+        )
+        .to_owned();
+    Ok(db.execute(&update).await?.rows_affected() == 1)
+}
+
+/// Replace a user's recovery codes with these digests.
+pub async fn replace_recovery_codes(db: &impl ConnectionTrait, user: Uuid, digests: &[String]) -> Result<(), DbErr> {
+    recovery_code::Entity::delete_many()
+        .filter(recovery_code::Column::UserId.eq(user))
+        .exec(db)
+        .await?;
+    for digest in digests {
+        insert_row::<recovery_code::ActiveModel>(
+            db,
+            recovery_code::Model {
+                id: Uuid::new_v4(),
+                user_id: user,
+                code_hash: digest.clone(),
+                used_at: None,
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Spend a recovery code (by digest); whether it was unused. Of two
+/// concurrent uses one wins.
+pub async fn use_recovery_code(
+    db: &impl ConnectionTrait,
+    user: Uuid,
+    digest: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let spent = recovery_code::Entity::update_many()
+        .col_expr(recovery_code::Column::UsedAt, Expr::value(now))
+        .filter(recovery_code::Column::UserId.eq(user))
+        .filter(recovery_code::Column::CodeHash.eq(digest))
+        .filter(recovery_code::Column::UsedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(spent.rows_affected == 1)
+}
+
+/// Unused recovery codes left.
+pub async fn recovery_codes_left(db: &impl ConnectionTrait, user: Uuid) -> Result<u64, DbErr> {
+    recovery_code::Entity::find()
+        .filter(recovery_code::Column::UserId.eq(user))
+        .filter(recovery_code::Column::UsedAt.is_null())
+        .count(db)
+        .await
+}
+
+/// Filters of the login-activity list.
+#[derive(Debug, Clone, Default)]
+pub struct LoginActivityFilter {
+    /// One user's attempts.
+    pub user: Option<Uuid>,
+    /// One outcome.
+    pub outcome: Option<String>,
+    /// From this instant.
+    pub from: Option<DateTime<Utc>>,
+    /// Before this instant.
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// One page of login attempts, newest first.
+pub async fn list_login_activity(
+    db: &impl ConnectionTrait,
+    filter: &LoginActivityFilter,
+    page: PageRequest,
+) -> Result<Paged<login_activity::Model>, DbErr> {
+    let mut query = Query::select();
+    query.column(sea_orm::sea_query::Asterisk).from("login_activity");
+    if let Some(user) = filter.user {
+        query.and_where(Expr::col("user_id").eq(user));
+    }
+    if let Some(outcome) = &filter.outcome {
+        query.and_where(Expr::col("outcome").eq(outcome.as_str()));
+    }
+    if let Some(from) = filter.from {
+        query.and_where(Expr::col("at").gte(from));
+    }
+    if let Some(to) = filter.to {
+        query.and_where(Expr::col("at").lt(to));
+    }
+    fetch_page(
+        db,
+        query,
+        &[Sort {
+            column: "at",
+            descending: true,
+        }],
+        "id",
+        page,
+    )
+    .await
+}
+
+/// Live sessions of a user, newest first.
+pub async fn live_sessions(db: &impl ConnectionTrait, user: Uuid) -> Result<Vec<session::Model>, DbErr> {
+    session::Entity::find()
+        .filter(session::Column::UserId.eq(user))
+        .filter(session::Column::RevokedAt.is_null())
+        .order_by_desc(session::Column::CreatedAt)
+        .all(db)
+        .await
+}

@@ -1,0 +1,317 @@
+//! System settings: typed values an administrator can change at run time.
+//!
+//! The definitions (type, range, default, category, whether the public may
+//! read it) are here; the database holds the values that were changed. Each
+//! node caches the resolved settings for a few seconds, so a change reaches
+//! every node without a restart.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use sea_orm::{EntityTrait, QueryOrder};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::config::{BookingPolicy, Config};
+use crate::db::Db;
+use crate::db::entities::setting;
+use crate::error::{AppError, AppResult};
+
+/// The type of a setting's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A whole number in `min..=max`.
+    Integer {
+        /// Smallest allowed value.
+        min: i64,
+        /// Largest allowed value.
+        max: i64,
+    },
+    /// true or false.
+    Boolean,
+}
+
+/// One setting.
+#[derive(Debug, Clone, Copy)]
+pub struct Definition {
+    /// `category.name`.
+    pub key: &'static str,
+    /// What it does.
+    pub description: &'static str,
+    /// Its type.
+    pub kind: Kind,
+    /// Readable without a token.
+    pub public: bool,
+    /// The value when nobody has set one (from the configuration where it has one).
+    pub default: fn(&Config) -> Value,
+}
+
+impl Definition {
+    /// The part of the key before the dot.
+    pub fn category(&self) -> &'static str {
+        self.key.split('.').next().unwrap_or(self.key)
+    }
+
+    /// Check a proposed value. Errors: the message for the `value` field.
+    pub fn check(&self, value: &Value) -> Result<(), String> {
+        match self.kind {
+            Kind::Integer { min, max } => match value.as_i64() {
+                Some(n) if (min..=max).contains(&n) => Ok(()),
+                _ => Err(format!("must be a whole number from {min} to {max}")),
+            },
+            Kind::Boolean if value.is_boolean() => Ok(()),
+            Kind::Boolean => Err("must be true or false".into()),
+        }
+    }
+}
+
+fn minutes(delta: TimeDelta) -> Value {
+    Value::from(delta.num_minutes())
+}
+
+/// Every setting.
+pub const DEFINITIONS: &[Definition] = &[
+    Definition {
+        key: "booking.minimum_notice_minutes",
+        description: "An appointment must start at least this many minutes after it is booked.",
+        kind: Kind::Integer { min: 0, max: 10_080 },
+        public: true,
+        default: |c| minutes(c.booking.minimum_notice),
+    },
+    Definition {
+        key: "booking.horizon_days",
+        description: "Appointments can be booked at most this many days ahead.",
+        kind: Kind::Integer { min: 1, max: 730 },
+        public: true,
+        default: |c| Value::from(c.booking.horizon.num_days()),
+    },
+    Definition {
+        key: "booking.cancellation_window_minutes",
+        description: "Patients may cancel or reschedule until this many minutes before the start; staff always.",
+        kind: Kind::Integer { min: 0, max: 10_080 },
+        public: true,
+        default: |c| minutes(c.booking.cancellation_window),
+    },
+    Definition {
+        key: "booking.no_show_grace_minutes",
+        description: "A no-show can be recorded this many minutes after the start.",
+        kind: Kind::Integer { min: 0, max: 1_440 },
+        public: false,
+        default: |c| minutes(c.booking.no_show_grace),
+    },
+    Definition {
+        key: "booking.auto_confirm",
+        description: "Bookings start confirmed at facilities that auto-confirm; when false every booking waits as pending.",
+        kind: Kind::Boolean,
+        public: false,
+        default: |_| Value::Bool(true),
+    },
+    Definition {
+        key: "security.lockout_threshold",
+        description: "Consecutive failed logins that lock an account.",
+        kind: Kind::Integer { min: 3, max: 10 },
+        public: false,
+        default: |_| Value::from(5),
+    },
+    Definition {
+        key: "security.lockout_minutes",
+        description: "Length of a first lockout; each further lockout before a successful login lasts twice as long (at most a day).",
+        kind: Kind::Integer { min: 1, max: 1_440 },
+        public: false,
+        default: |_| Value::from(15),
+    },
+    Definition {
+        key: "security.login_failures_per_address",
+        description: "Failed logins from one client address in 15 minutes before further attempts are refused (429).",
+        kind: Kind::Integer { min: 5, max: 100_000 },
+        public: false,
+        default: |c| Value::from(c.login_failures_per_address),
+    },
+    Definition {
+        key: "security.require_admin_2fa",
+        description: "Administrators must enrol in two-factor authentication before doing anything else.",
+        kind: Kind::Boolean,
+        public: false,
+        default: |_| Value::Bool(false),
+    },
+];
+
+/// The definition of `key`.
+pub fn definition(key: &str) -> Option<&'static Definition> {
+    DEFINITIONS.iter().find(|d| d.key == key)
+}
+
+/// A stored value and who stored it.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    /// The value.
+    pub value: Value,
+    /// When it was set.
+    pub updated_at: DateTime<Utc>,
+    /// By whom.
+    pub updated_by: Option<Uuid>,
+}
+
+/// The resolved settings at one moment.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    values: BTreeMap<&'static str, Value>,
+    stored: BTreeMap<String, Stored>,
+}
+
+impl Settings {
+    /// The value of `key` (stored, else the default).
+    pub fn value(&self, key: &str) -> &Value {
+        self.values.get(key).unwrap_or(&Value::Null)
+    }
+
+    /// What an administrator stored for `key`, if anything.
+    pub fn stored(&self, key: &str) -> Option<&Stored> {
+        self.stored.get(key)
+    }
+
+    /// An integer setting.
+    pub fn int(&self, key: &str) -> i64 {
+        self.value(key).as_i64().unwrap_or_default()
+    }
+
+    /// A boolean setting.
+    pub fn flag(&self, key: &str) -> bool {
+        self.value(key).as_bool().unwrap_or_default()
+    }
+
+    /// The booking rules' numbers.
+    pub fn booking(&self) -> BookingPolicy {
+        BookingPolicy {
+            minimum_notice: TimeDelta::minutes(self.int("booking.minimum_notice_minutes")),
+            horizon: TimeDelta::days(self.int("booking.horizon_days")),
+            cancellation_window: TimeDelta::minutes(self.int("booking.cancellation_window_minutes")),
+            no_show_grace: TimeDelta::minutes(self.int("booking.no_show_grace_minutes")),
+        }
+    }
+}
+
+/// Per-node cache of the settings.
+#[derive(Debug)]
+pub struct SettingsCache {
+    ttl: Duration,
+    current: RwLock<Option<(Instant, Arc<Settings>)>>,
+}
+
+impl SettingsCache {
+    /// A cache that re-reads the database when older than `ttl`.
+    pub fn new(ttl: Duration) -> SettingsCache {
+        SettingsCache {
+            ttl,
+            current: RwLock::new(None),
+        }
+    }
+
+    /// The current settings. Errors: the database cannot be read.
+    pub async fn get(&self, db: &Db, config: &Config) -> AppResult<Arc<Settings>> {
+        if let Some((at, settings)) = self.current.read().expect("settings lock").as_ref()
+            && at.elapsed() < self.ttl
+        {
+            return Ok(settings.clone());
+        }
+        let rows = setting::Entity::find()
+            .order_by_asc(setting::Column::Key)
+            .all(db.conn())
+            .await?;
+        let stored: BTreeMap<String, Stored> = rows
+            .into_iter()
+            .filter_map(|row| {
+                let value = serde_json::from_str(&row.value).ok()?;
+                Some((
+                    row.key,
+                    Stored {
+                        value,
+                        updated_at: row.updated_at,
+                        updated_by: row.updated_by,
+                    },
+                ))
+            })
+            .collect();
+        let values = DEFINITIONS
+            .iter()
+            .map(|d| {
+                let value = stored
+                    .get(d.key)
+                    .map(|s| s.value.clone())
+                    .filter(|v| d.check(v).is_ok())
+                    .unwrap_or_else(|| (d.default)(config));
+                (d.key, value)
+            })
+            .collect();
+        let settings = Arc::new(Settings { values, stored });
+        *self.current.write().expect("settings lock") = Some((Instant::now(), settings.clone()));
+        Ok(settings)
+    }
+
+    /// Forget the cached settings (after this node changed one).
+    pub fn invalidate(&self) {
+        *self.current.write().expect("settings lock") = None;
+    }
+}
+
+/// Store `value` for `key` (None: back to the default). Errors: 404 for an
+/// unknown key, 422 for a value of the wrong type or range.
+pub async fn set(db: &Db, key: &str, value: Option<Value>, by: Uuid, now: DateTime<Utc>) -> AppResult<()> {
+    let definition = definition(key).ok_or(AppError::NotFound("setting"))?;
+    match value {
+        Some(value) => {
+            definition
+                .check(&value)
+                .map_err(|m| AppError::invalid_field("value", m))?;
+            let row = setting::Model {
+                key: key.to_owned(),
+                value: value.to_string(),
+                updated_at: now,
+                updated_by: Some(by),
+            };
+            let txn = db.begin_write().await?;
+            setting::Entity::delete_by_id(key.to_owned()).exec(&txn).await?;
+            crate::db::insert_row::<setting::ActiveModel>(&txn, row).await?;
+            txn.commit().await?;
+        }
+        None => {
+            setting::Entity::delete_by_id(key.to_owned()).exec(db.conn()).await?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_unique_and_defaults_are_valid() {
+        let config = Config::for_tests("sqlite://x.db");
+        let mut keys = std::collections::HashSet::new();
+        for d in DEFINITIONS {
+            assert!(keys.insert(d.key), "{} twice", d.key);
+            assert!(d.check(&(d.default)(&config)).is_ok(), "{} default out of range", d.key);
+            assert!(d.key.contains('.'));
+        }
+    }
+
+    #[test]
+    fn values_are_type_and_range_checked() {
+        let threshold = definition("security.lockout_threshold").unwrap();
+        assert!(threshold.check(&Value::from(5)).is_ok());
+        assert!(
+            threshold.check(&Value::from(11)).is_err(),
+            "at most 10 failures before a lockout"
+        );
+        assert!(threshold.check(&Value::from("5")).is_err());
+        assert!(
+            definition("security.require_admin_2fa")
+                .unwrap()
+                .check(&Value::from(1))
+                .is_err()
+        );
+    }
+}

@@ -236,12 +236,7 @@ impl Config {
             rate_limit_per_minute: args.rate_limit_per_minute,
             login_failures_per_address: args.login_failures_per_address.max(5),
             trust_proxy: args.trust_proxy,
-            cors_origins: args
-                .cors_origins
-                .iter()
-                .map(|o| o.trim().to_owned())
-                .filter(|o| !o.is_empty())
-                .collect(),
+            cors_origins: cors_origins(&args.cors_origins)?,
             hsts: args.hsts,
             upload_dir: args.upload_dir.clone(),
             settings_ttl: std::time::Duration::from_secs(args.settings_ttl_seconds),
@@ -272,6 +267,26 @@ impl Config {
 }
 
 /// Accept `sqlite:PATH`, `sqlite://PATH`, `postgres://…` and `postgresql://…`.
+/// Check the CORS allow-list: each entry an origin (`https://host[:port]`), never `*`.
+fn cors_origins(origins: &[String]) -> anyhow::Result<Vec<String>> {
+    let mut checked = Vec::new();
+    for origin in origins.iter().map(|o| o.trim()).filter(|o| !o.is_empty()) {
+        let well_formed = (origin.starts_with("https://") || origin.starts_with("http://"))
+            && !origin
+                .trim_start_matches("https://")
+                .trim_start_matches("http://")
+                .contains(['/', '*', ' '])
+            && axum::http::HeaderValue::from_str(origin).is_ok();
+        if !well_formed {
+            bail!(
+                "CAREBOOK_CORS_ORIGINS: {origin:?} is not an origin like https://app.example.org (wildcards are not allowed)"
+            );
+        }
+        checked.push(origin.to_owned());
+    }
+    Ok(checked)
+}
+
 fn normalise_database_url(url: &str) -> anyhow::Result<String> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(url.to_owned())
@@ -345,6 +360,19 @@ mod tests {
             PathBuf::from("data/c.db.jwt-secret")
         );
         assert_eq!(secret_path("postgres://h/db"), PathBuf::from(".carebook-jwt-secret"));
+    }
+
+    #[test]
+    fn cors_origins_are_exact_origins() {
+        let list = |v: &[&str]| cors_origins(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            list(&["https://app.example.org", " "]).unwrap(),
+            vec!["https://app.example.org"]
+        );
+        assert!(list(&["*"]).is_err());
+        assert!(list(&["https://*.example.org"]).is_err());
+        assert!(list(&["app.example.org"]).is_err());
+        assert!(list(&["https://app.example.org/path"]).is_err());
     }
 
     #[test]

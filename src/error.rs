@@ -44,7 +44,7 @@ pub struct Problem {
     /// The request id of this occurrence (`urn:carebook:request:<id>`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub instance: Option<String>,
-    /// The booking or business rule that refused the request (on 409 and 422).
+    /// The booking or business rule that refused the request (on 403, 409 and 422).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
     /// Field → messages, for validation problems.
@@ -72,6 +72,10 @@ pub enum AppError {
     /// 403: authenticated but not allowed.
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// 403 naming the rule that blocks the account until it acts
+    /// (`password_change_required`, `two_factor_required`).
+    #[error("forbidden ({rule}): {detail}")]
+    Blocked { rule: &'static str, detail: String },
     /// 404: no such resource (or one the caller must not know exists).
     #[error("not found: {0}")]
     NotFound(&'static str),
@@ -145,7 +149,7 @@ impl AppError {
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::Forbidden(_) | AppError::Blocked { .. } => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
@@ -175,6 +179,12 @@ impl AppError {
             ),
             AppError::Unauthorized(why) => (blank(), Some((*why).to_owned()), None, FieldErrors::new()),
             AppError::Forbidden(why) => (blank(), Some(why.clone()), None, FieldErrors::new()),
+            AppError::Blocked { rule, detail } => (
+                problem_type(rule),
+                Some(detail.clone()),
+                Some((*rule).to_owned()),
+                FieldErrors::new(),
+            ),
             AppError::NotFound(what) => (blank(), Some(format!("{what} not found")), None, FieldErrors::new()),
             AppError::Conflict { rule, detail } => (
                 problem_type(rule),

@@ -5,6 +5,7 @@
 //! → [`db`]. [`scheduling`] is pure; [`db`] knows nothing of HTTP.
 
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod booking;
 pub mod clock;
@@ -12,6 +13,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod profile_image;
 pub mod request_id;
 pub mod scheduling;
 pub mod seed;

@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue};
 use axum::response::IntoResponse;
-use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use garde::Validate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -200,10 +200,10 @@ pub struct AppointmentQuery {
     )]
     pub status: Option<String>,
     /// Only appointments ending after this: RFC 3339 instant or `YYYY-MM-DD` (00:00 UTC).
-    #[param(schema_with = date_or_instant)]
+    #[param(schema_with = rules::date_or_instant)]
     pub from: Option<String>,
     /// Only appointments starting before this: RFC 3339 instant or `YYYY-MM-DD` (the end of that day, UTC).
-    #[param(schema_with = date_or_instant)]
+    #[param(schema_with = rules::date_or_instant)]
     pub to: Option<String>,
     /// Only this doctor's.
     pub doctor: Option<Uuid>,
@@ -222,22 +222,6 @@ pub struct AppointmentQuery {
     #[serde(default, deserialize_with = "super::rules::query_integer")]
     #[param(minimum = 1, maximum = 100)]
     pub page_size: Option<u64>,
-}
-
-/// A date (`YYYY-MM-DD`) or an RFC 3339 instant.
-fn date_or_instant() -> utoipa::openapi::Schema {
-    use utoipa::openapi::schema::{AnyOfBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
-    let string = |format| {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .format(Some(SchemaFormat::KnownFormat(format)))
-    };
-    utoipa::openapi::Schema::AnyOf(
-        AnyOfBuilder::new()
-            .item(string(KnownFormat::Date))
-            .item(string(KnownFormat::DateTime))
-            .build(),
-    )
 }
 
 /// Page and page size only.
@@ -311,21 +295,6 @@ pub async fn create_appointment(
     Ok(created(format!("/api/v1/appointments/{id}"), reload(&state, id).await?))
 }
 
-fn instant(field: &'static str, value: &str, end_of_day: bool) -> AppResult<DateTime<Utc>> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(value) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    let date: NaiveDate = value
-        .parse()
-        .map_err(|_| AppError::bad_field(field, "must be an RFC 3339 instant or a date YYYY-MM-DD"))?;
-    let midnight = date.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
-    Ok(if end_of_day {
-        midnight + TimeDelta::days(1)
-    } else {
-        midnight
-    })
-}
-
 /// List the appointments the caller may see.
 #[utoipa::path(get, path = "/api/v1/appointments", tag = "appointments", params(AppointmentQuery),
     responses((status = 200, description = "A page of appointments", body = Page<AppointmentOut>), ReadErrors),
@@ -366,8 +335,12 @@ pub async fn list_appointments(
     };
     let filter = AppointmentFilter {
         statuses,
-        from: query.from.as_deref().map(|v| instant("from", v, false)).transpose()?,
-        to: query.to.as_deref().map(|v| instant("to", v, true)).transpose()?,
+        from: query
+            .from
+            .as_deref()
+            .map(|v| rules::instant("from", v, false))
+            .transpose()?,
+        to: query.to.as_deref().map(|v| rules::instant("to", v, true)).transpose()?,
         doctor: query.doctor,
         patient: query.patient,
         facility: query.facility,

@@ -239,30 +239,44 @@ impl FromRequestParts<crate::state::AppState> for ClientInfo {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &crate::state::AppState) -> Result<Self, AppError> {
-        Ok(ClientInfo(client_of(parts, state.config.trust_proxy)))
+        Ok(ClientInfo(client_of(
+            &parts.headers,
+            &parts.extensions,
+            state.config.trust_proxy,
+        )))
     }
 }
 
 /// The client of a request (see [`ClientInfo`]).
-pub fn client_of(parts: &Parts, trust_proxy: bool) -> crate::db::security::Client {
+pub fn client_of(
+    headers: &axum::http::HeaderMap,
+    extensions: &axum::http::Extensions,
+    trust_proxy: bool,
+) -> crate::db::security::Client {
+    crate::db::security::Client {
+        ip: client_ip(headers, extensions, trust_proxy).map(|ip| ip.to_string()),
+        user_agent: headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().take(300).collect()),
+    }
+}
+
+/// The client address: the first `X-Forwarded-For` entry when `trust_proxy`, else the peer.
+pub fn client_ip(
+    headers: &axum::http::HeaderMap,
+    extensions: &axum::http::Extensions,
+    trust_proxy: bool,
+) -> Option<std::net::IpAddr> {
     let forwarded = trust_proxy
-        .then(|| parts.headers.get("x-forwarded-for"))
+        .then(|| headers.get("x-forwarded-for"))
         .flatten()
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(',').next())
-        .map(|v| v.trim().to_owned())
-        .filter(|v| v.parse::<std::net::IpAddr>().is_ok());
-    let peer = parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|info| info.0.ip().to_string());
-    let user_agent = parts
-        .headers
-        .get(axum::http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.chars().take(300).collect());
-    crate::db::security::Client {
-        ip: forwarded.or(peer),
-        user_agent,
-    }
+        .and_then(|v| v.trim().parse().ok());
+    forwarded.or_else(|| {
+        extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0.ip())
+    })
 }

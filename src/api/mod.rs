@@ -3,7 +3,9 @@
 
 pub mod access;
 pub mod appointments;
+pub mod audit;
 pub mod auth;
+
 pub mod conditional;
 pub mod doctors;
 pub mod extract;
@@ -14,11 +16,19 @@ pub mod locations;
 pub mod meta;
 pub mod pagination;
 pub mod patients;
+pub mod profile;
+
 pub mod responses;
+pub mod role_requests;
 pub mod rules;
+
 pub mod schedules;
 pub mod services;
+pub mod settings;
+
 pub mod specialties;
+pub mod transport;
+
 pub mod users;
 
 use std::sync::Arc;
@@ -34,6 +44,7 @@ use axum::{Extension, Json};
 use serde::Serialize;
 use tower::ServiceBuilder;
 use tower::util::MapRequest;
+use tower::util::option_layer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -59,11 +70,14 @@ use crate::state::AppState;
         (name = "meta", description = "This document and where to find things"),
         (name = "health", description = "Liveness and readiness"),
         (name = "auth", description = "Sign-up, login and tokens"),
-        (name = "users", description = "Staff accounts (admin)"),
+                (name = "users", description = "Accounts, roles and role-change requests"),
+        (name = "profile", description = "One's own profile, preferences and image"),
         (name = "directory", description = "Locations, specialties, facilities, services and doctors"),
         (name = "patients", description = "Patient records"),
         (name = "schedules", description = "Working hours, time off and availability"),
-        (name = "appointments", description = "Booking and the appointment lifecycle"),
+                (name = "appointments", description = "Booking and the appointment lifecycle"),
+                (name = "audit", description = "The audit trail and login activity (admin)"),
+        (name = "settings", description = "System settings"),
     )
 )]
 pub struct ApiDoc;
@@ -86,6 +100,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(health::router())
         .merge(auth::router())
         .merge(users::router())
+        .merge(role_requests::router())
+        .merge(profile::router())
         .merge(locations::router())
         .merge(specialties::router())
         .merge(facilities::router())
@@ -94,6 +110,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(patients::router())
         .merge(schedules::router())
         .merge(appointments::router())
+        .merge(audit::router())
+        .merge(settings::router())
 }
 
 /// The OpenAPI document of every route, with each operation's access rule
@@ -148,13 +166,20 @@ pub fn app(state: AppState) -> App {
         .route_layer(middleware::from_fn_with_state(state.clone(), access::middleware))
         .fallback(|| async { AppError::NotFound("resource") })
         .method_not_allowed_fallback(|| async { StatusCode::METHOD_NOT_ALLOWED })
-        .with_state(state)
+        .with_state(state.clone())
         .layer(Extension(spec))
         .layer(middleware::from_fn(log_request))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(RequestBodyLimitLayer::new(body_limit))
+        // The image upload has a larger limit of its own (DefaultBodyLimit on its route).
+        .layer(RequestBodyLimitLayer::new(body_limit.max(profile::UPLOAD_BODY_LIMIT)))
+        .layer(middleware::from_fn_with_state(state.clone(), transport::rate_limit))
         .layer(middleware::from_fn(problem_details))
+        .layer(option_layer(transport::cors(&state.config)))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            transport::security_headers,
+        ))
         .layer(middleware::from_fn(crate::request_id::middleware));
     ServiceBuilder::new()
         .map_request(trim_trailing_slash as fn(Request) -> Request)

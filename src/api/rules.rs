@@ -175,6 +175,45 @@ fn integral(number: &serde_json::Number) -> Option<i64> {
     })
 }
 
+/// A date (`YYYY-MM-DD`) or an RFC 3339 instant.
+pub fn date_or_instant() -> utoipa::openapi::Schema {
+    use utoipa::openapi::schema::{AnyOfBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    let string = |format| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(format)))
+    };
+    utoipa::openapi::Schema::AnyOf(
+        AnyOfBuilder::new()
+            .item(string(KnownFormat::Date))
+            .item(string(KnownFormat::DateTime))
+            .build(),
+    )
+}
+
+/// A query bound: an RFC 3339 instant, or a date `YYYY-MM-DD` meaning 00:00 UTC
+/// (or, with `end_of_day`, the end of that day).
+///
+/// Errors: 400 naming `field`.
+pub fn instant(
+    field: &'static str,
+    value: &str,
+    end_of_day: bool,
+) -> crate::error::AppResult<chrono::DateTime<chrono::Utc>> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(value) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    let date: chrono::NaiveDate = value
+        .parse()
+        .map_err(|_| crate::error::AppError::bad_field(field, "must be an RFC 3339 instant or a date YYYY-MM-DD"))?;
+    let midnight = date.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+    Ok(if end_of_day {
+        midnight + chrono::TimeDelta::days(1)
+    } else {
+        midnight
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use serde::Deserialize;

@@ -3,20 +3,22 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::created;
+use super::conditional::{IfMatch, etag, time_tag};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{Page, PageLinks, ordering, page_request};
 use super::responses::{ReadErrors, WriteErrors};
 use super::rules;
+use super::{created, no_content};
+use crate::auth::Actor;
 use crate::auth::accounts::{self, NewAccount};
-
 use crate::db::{self, entities::user};
 use crate::domain::{Email, Phone, Role};
 use crate::error::{AppError, AppResult};
@@ -96,7 +98,7 @@ pub struct NewUserIn {
     #[schema(example = "a long passphrase", min_length = 8, max_length = 128)]
     #[garde(skip)]
     pub password: String,
-    /// doctor, nurse, receptionist or admin (patients sign up or are registered by reception).
+    /// Any role; a patient account gets a linked patient record.
     #[garde(skip)]
     pub role: Role,
     #[schema(example = "Nasreen")]
@@ -151,10 +153,16 @@ pub fn new_account(fields: AccountFields<'_>) -> AppResult<NewAccount> {
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_users, create_user))
-        .routes(routes!(get_user))
+        .routes(routes!(get_user, update_user))
+        .routes(routes!(deactivate_user))
+        .routes(routes!(reactivate_user))
+        .routes(routes!(reset_password))
+        .routes(routes!(assign_role))
+        .routes(routes!(create_patient_account))
 }
 
-/// Create a staff or admin account. Admin only.
+/// Create an account of any role. Admin only. A patient account gets a
+/// linked patient record (with the names and contact details given).
 #[utoipa::path(
     post,
     path = "/api/v1/users",
@@ -166,14 +174,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub async fn create_user(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<NewUserIn>,
-) -> AppResult<(StatusCode, [(axum::http::HeaderName, String); 1], Json<UserOut>)> {
+) -> AppResult<(StatusCode, [(HeaderName, String); 1], Json<UserOut>)> {
     body.validate()?;
-    if body.role == Role::Patient {
-        return Err(AppError::invalid_field(
-            "role",
-            "patients sign up at /api/v1/auth/register or are registered at /api/v1/patients",
-        ));
-    }
     if let Some(facility) = body.facility_id
         && db::directory::find_facility(state.db.conn(), facility).await?.is_none()
     {
@@ -189,11 +191,18 @@ pub async fn create_user(
         last_name: &body.last_name,
         facility_id: body.facility_id,
     })?;
-    let user = accounts::create_user(&state, account).await?;
-    Ok(created(
-        format!("/api/v1/users/{}", user.id),
-        UserOut::new(user, Default::default()),
-    ))
+    let (user, links) = if account.role == Role::Patient {
+        let details = accounts::patient_details(&account, state.clock.now());
+        let (user, patient) = accounts::register_patient(&state, account, details).await?;
+        let links = db::users::Links {
+            patient_id: Some(patient.id),
+            doctor_id: None,
+        };
+        (user, links)
+    } else {
+        (accounts::create_user(&state, account).await?, Default::default())
+    };
+    Ok(created(format!("/api/v1/users/{}", user.id), UserOut::new(user, links)))
 }
 
 /// Filters of the user list.
@@ -256,13 +265,299 @@ pub async fn list_users(
     path = "/api/v1/users/{id}",
     tag = "users",
     params(("id" = Uuid, Path, description = "User id")),
-    responses((status = 200, description = "The user", body = UserOut), ReadErrors),
+    responses((status = 200, description = "The user", body = UserOut,
+        headers(("ETag" = String, description = "The account's version, for If-Match"))), ReadErrors),
     security(("bearer" = []))
 )]
-pub async fn get_user(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> AppResult<Json<UserOut>> {
-    let user = db::users::find(state.db.conn(), id)
+pub async fn get_user(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> AppResult<TaggedUser> {
+    let user = find_user(&state, id).await?;
+    tagged(&state, user).await
+}
+
+/// A user with its `ETag`.
+pub type TaggedUser = ([(HeaderName, HeaderValue); 1], Json<UserOut>);
+
+async fn tagged(state: &AppState, user: user::Model) -> AppResult<TaggedUser> {
+    let links = db::users::links(state.db.conn(), user.id).await?;
+    Ok((etag(&time_tag(user.updated_at)), Json(UserOut::new(user, links))))
+}
+
+async fn find_user(state: &AppState, id: Uuid) -> AppResult<user::Model> {
+    db::users::find(state.db.conn(), id)
+        .await?
+        .ok_or(AppError::NotFound("user"))
+}
+
+/// Changes to an account's details. Role, active flag and password have
+/// their own operations; unknown fields are refused (400).
+#[derive(Debug, Deserialize, ToSchema, garde::Validate)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    /// Null removes it.
+    #[serde(default, deserialize_with = "rules::nullable")]
+    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 254)]
+    #[garde(inner(custom(rules::optional_email)))]
+    pub email: Option<Option<String>>,
+    /// Null removes it.
+    #[serde(default, deserialize_with = "rules::nullable")]
+    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 32)]
+    #[garde(custom(rules::optional_phone_patch))]
+    pub phone: Option<Option<String>>,
+    #[schema(min_length = 1, max_length = 150)]
+    #[garde(inner(custom(rules::text::<150>)))]
+    pub first_name: Option<String>,
+    #[schema(min_length = 1, max_length = 150)]
+    #[garde(inner(custom(rules::text::<150>)))]
+    pub last_name: Option<String>,
+    /// Home facility (nurses, receptionists); null removes it.
+    #[serde(default, deserialize_with = "rules::nullable")]
+    #[schema(value_type = Option<Uuid>)]
+    #[garde(skip)]
+    pub facility_id: Option<Option<Uuid>>,
+}
+
+/// Change an account's details. Admin only.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    params(("id" = Uuid, Path, description = "User id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read; refused with 412 if the account has changed since")),
+    request_body = UserPatch,
+    responses((status = 200, description = "The changed user", body = UserOut,
+        headers(("ETag" = String, description = "The account's new version"))), WriteErrors),
+    security(("bearer" = []))
+)]
+pub async fn update_user(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+    if_match: IfMatch,
+    ApiJson(body): ApiJson<UserPatch>,
+) -> AppResult<TaggedUser> {
+    body.validate()?;
+    if let Some(Some(facility)) = body.facility_id
+        && db::directory::find_facility(state.db.conn(), facility).await?.is_none()
+    {
+        return Err(AppError::invalid_field("facility_id", "no such facility"));
+    }
+    let txn = state.db.begin_write().await?;
+    let mut row: user::Model = db::find_for_update(&txn, "users", id)
         .await?
         .ok_or(AppError::NotFound("user"))?;
-    let links = db::users::links(state.db.conn(), id).await?;
-    Ok(Json(UserOut::new(user, links)))
+    if_match.check(&time_tag(row.updated_at))?;
+    apply_contact(&mut row, body.email, body.phone)?;
+    if let Some(v) = body.first_name {
+        row.first_name = v.trim().to_owned();
+    }
+    if let Some(v) = body.last_name {
+        row.last_name = v.trim().to_owned();
+    }
+    if let Some(v) = body.facility_id {
+        row.facility_id = v;
+    }
+    row.updated_at = db::next_update(row.updated_at, state.clock.now());
+    let row = db::users::update(&txn, row).await?;
+    txn.commit().await?;
+    tagged(&state, row).await
+}
+
+/// Apply email and phone changes (`Some(None)` removes one).
+///
+/// Errors: 422 naming `email` or `phone` when it does not parse.
+pub fn apply_contact(
+    row: &mut user::Model,
+    email: Option<Option<String>>,
+    phone: Option<Option<String>>,
+) -> AppResult<()> {
+    if let Some(email) = email {
+        row.email = rules::clean(email)
+            .map(|e| Email::parse(&e).map(Email::into_string))
+            .transpose()
+            .map_err(|m| AppError::invalid_field("email", m))?;
+    }
+    if let Some(phone) = phone {
+        row.phone = rules::clean(phone)
+            .map(|p| Phone::parse(&p).map(Phone::into_string))
+            .transpose()
+            .map_err(|m| AppError::invalid_field("phone", m))?;
+    }
+    Ok(())
+}
+
+fn not_self(actor: &Actor, id: Uuid, what: &str) -> AppResult<()> {
+    if actor.user_id == id {
+        return Err(AppError::conflict(
+            "own_account",
+            format!("administrators cannot {what} their own account; ask another administrator"),
+        ));
+    }
+    Ok(())
+}
+
+/// Deactivate an account: it cannot log in, and its tokens stop working at
+/// once. Admin only; not one's own account.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{id}/deactivate",
+    tag = "users",
+    params(("id" = Uuid, Path, description = "User id")),
+    responses((status = 200, description = "Deactivated", body = UserOut), WriteErrors),
+    security(("bearer" = []))
+)]
+pub async fn deactivate_user(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<TaggedUser> {
+    not_self(&actor, id, "deactivate")?;
+    let user = find_user(&state, id).await?;
+    let user = accounts::set_active(&state, user, false).await?;
+    tagged(&state, user).await
+}
+
+/// Reactivate an account (and lift a lockout). Admin only.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{id}/reactivate",
+    tag = "users",
+    params(("id" = Uuid, Path, description = "User id")),
+    responses((status = 200, description = "Active", body = UserOut), WriteErrors),
+    security(("bearer" = []))
+)]
+pub async fn reactivate_user(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> AppResult<TaggedUser> {
+    let user = find_user(&state, id).await?;
+    let user = accounts::set_active(&state, user, true).await?;
+    tagged(&state, user).await
+}
+
+/// A password set by an administrator.
+#[derive(Debug, Deserialize, ToSchema, garde::Validate)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetIn {
+    /// 8–128 characters, not a common password, not equal to the username, email or phone.
+    /// The user must change it at the next login.
+    #[schema(min_length = 8, max_length = 128)]
+    #[garde(skip)]
+    pub password: String,
+}
+
+/// Set a temporary password: every session of the user ends, and after the
+/// next login the user can do nothing but change it. Admin only.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{id}/reset-password",
+    tag = "users",
+    params(("id" = Uuid, Path, description = "User id")),
+    request_body = PasswordResetIn,
+    responses((status = 204, description = "Reset"), WriteErrors),
+    security(("bearer" = []))
+)]
+pub async fn reset_password(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<PasswordResetIn>,
+) -> AppResult<Response> {
+    let user = find_user(&state, id).await?;
+    accounts::reset_password(&state, &user, &body.password).await?;
+    Ok(no_content())
+}
+
+/// A role to assign.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleIn {
+    pub role: Role,
+}
+
+/// Assign a role directly. Every session of the user ends (their tokens
+/// carry the old role); a new patient gets a patient record. Admin only; not
+/// one's own account.
+#[utoipa::path(
+    put,
+    path = "/api/v1/users/{id}/role",
+    tag = "users",
+    params(("id" = Uuid, Path, description = "User id")),
+    request_body = RoleIn,
+    responses((status = 200, description = "The user with the new role", body = UserOut), WriteErrors),
+    security(("bearer" = []))
+)]
+pub async fn assign_role(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<RoleIn>,
+) -> AppResult<TaggedUser> {
+    not_self(&actor, id, "change the role of")?;
+    let txn = state.db.begin_write().await?;
+    let user: user::Model = db::find_for_update(&txn, "users", id)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    let user = accounts::set_role(&txn, user, body.role, state.clock.now()).await?;
+    txn.commit().await?;
+    tagged(&state, user).await
+}
+
+/// A login for a patient record registered without one.
+#[derive(Debug, Deserialize, ToSchema, garde::Validate)]
+#[serde(deny_unknown_fields)]
+pub struct PatientAccountIn {
+    /// 3–150 of a–z, 0–9, `.`, `_`, `-`, starting with a letter.
+    #[schema(example = "karim.mia")]
+    #[schema(pattern = "^[A-Za-z][A-Za-z0-9._-]{2,149}$")]
+    #[garde(custom(rules::username))]
+    pub username: String,
+    /// Defaults to the record's email.
+    #[schema(max_length = 254)]
+    #[garde(custom(rules::optional_email))]
+    pub email: Option<String>,
+    /// Defaults to the record's phone.
+    #[schema(max_length = 32)]
+    #[garde(custom(rules::optional_phone))]
+    pub phone: Option<String>,
+    /// A temporary password (8–128 characters, not common), to be changed at the first login.
+    #[schema(min_length = 8, max_length = 128)]
+    #[garde(skip)]
+    pub password: String,
+}
+
+/// Give a patient record registered without a login (a walk-in) a new
+/// patient account linked to it. The password must be changed at the first
+/// login. Admin and receptionist.
+#[utoipa::path(
+    post,
+    path = "/api/v1/patients/{id}/account",
+    tag = "patients",
+    params(("id" = Uuid, Path, description = "Patient id")),
+    request_body = PatientAccountIn,
+    responses((status = 201, description = "Created and linked", body = UserOut,
+        headers(("Location" = String, description = "The new user"))), WriteErrors),
+    security(("bearer" = []))
+)]
+pub async fn create_patient_account(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<PatientAccountIn>,
+) -> AppResult<(StatusCode, [(HeaderName, String); 1], Json<UserOut>)> {
+    body.validate()?;
+    let patient = db::patients::find(state.db.conn(), id)
+        .await?
+        .ok_or(AppError::NotFound("patient"))?;
+    let account = new_account(AccountFields {
+        username: &body.username,
+        email: body.email.or(patient.email),
+        phone: body.phone.or(patient.phone),
+        password: body.password,
+        role: Role::Patient,
+        first_name: &patient.first_name,
+        last_name: &patient.last_name,
+        facility_id: None,
+    })?;
+    let user = accounts::create_patient_login(&state, id, account).await?;
+    let links = db::users::Links {
+        patient_id: Some(id),
+        doctor_id: None,
+    };
+    Ok(created(format!("/api/v1/users/{}", user.id), UserOut::new(user, links)))
 }

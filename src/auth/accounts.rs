@@ -1,11 +1,13 @@
-//! Accounts: sign-up, staff and admin accounts, password changes.
+//! Accounts: sign-up, accounts of every role, password changes and resets,
+//! roles, deactivation, and logins for patient records registered without one.
 
 use chrono::{DateTime, Utc};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseTransaction, IntoActiveModel};
 use uuid::Uuid;
 
 use super::password;
-use crate::db;
 use crate::db::entities::{patient, user};
+use crate::db::{self, security};
 use crate::domain::{Email, Phone, Role};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -117,7 +119,7 @@ pub async fn change_password(state: &AppState, actor: &super::Actor, current: &s
     ];
     password::check_rules(new, &personal).map_err(|m| AppError::invalid_field("new_password", m))?;
     set_password(state, &user, new, false).await?;
-    crate::db::security::revoke_sessions(
+    security::revoke_sessions(
         state.db.conn(),
         user.id,
         None,
@@ -145,7 +147,6 @@ pub async fn reset_password(state: &AppState, user: &user::Model, new: &str) -> 
 }
 
 async fn set_password(state: &AppState, user: &user::Model, new: &str, must_change: bool) -> AppResult<()> {
-    use sea_orm::{ActiveModelTrait, ActiveValue::Set, IntoActiveModel};
     let hash = hash_password(new.to_owned()).await?;
     let mut active = user.clone().into_active_model();
     active.password_hash = Set(hash);
@@ -178,15 +179,26 @@ pub async fn create_admin(state: &AppState, username: &str, email: &str, passwor
 /// account, everything else empty (set the rest with struct update).
 pub fn patient_details(account: &NewAccount, now: DateTime<Utc>) -> patient::Model {
     patient::Model {
+        first_name: account.first_name.clone(),
+        last_name: account.last_name.clone(),
+        phone: account.phone.as_ref().map(|p| p.as_str().to_owned()),
+        email: account.email.as_ref().map(|e| e.as_str().to_owned()),
+        ..blank_patient(now)
+    }
+}
+
+/// An empty patient record (a fresh id, a medical record number assigned at insert).
+fn blank_patient(now: DateTime<Utc>) -> patient::Model {
+    patient::Model {
         id: Uuid::new_v4(),
         user_id: None,
         medical_record_number: String::new(),
-        first_name: account.first_name.clone(),
-        last_name: account.last_name.clone(),
+        first_name: String::new(),
+        last_name: String::new(),
         date_of_birth: None,
         sex: None,
-        phone: account.phone.as_ref().map(|p| p.as_str().to_owned()),
-        email: account.email.as_ref().map(|e| e.as_str().to_owned()),
+        phone: None,
+        email: None,
         address: String::new(),
         location_id: None,
         national_id: None,
@@ -222,6 +234,96 @@ pub async fn register_patient(
     let patient = db::patients::insert(&txn, patient).await?;
     txn.commit().await?;
     Ok((user, patient))
+}
+
+/// Give `user` another role, inside `txn`: a user who becomes a patient
+/// gets a patient record if they have none; every session of the user ends
+/// (their tokens carry the old role). Returns the changed row.
+///
+/// Errors: 409 `no_change` when the role is the same.
+pub async fn set_role(
+    txn: &DatabaseTransaction,
+    user: user::Model,
+    role: Role,
+    now: DateTime<Utc>,
+) -> AppResult<user::Model> {
+    if user.role == role {
+        return Err(AppError::conflict(
+            "no_change",
+            format!("the user already is a {}", role.as_str()),
+        ));
+    }
+    if role == Role::Patient && db::users::links(txn, user.id).await?.patient_id.is_none() {
+        let patient = patient::Model {
+            user_id: Some(user.id),
+            first_name: user.first_name.clone(),
+            last_name: user.last_name.clone(),
+            phone: user.phone.clone(),
+            email: user.email.clone(),
+            ..blank_patient(now)
+        };
+        db::patients::insert(txn, patient).await?;
+    }
+    let mut active = user.clone().into_active_model();
+    active.role = Set(role);
+    active.updated_at = Set(db::next_update(user.updated_at, now));
+    let row = active.update(txn).await?;
+    security::revoke_sessions(txn, user.id, None, None, now).await?;
+    Ok(row)
+}
+
+/// Deactivate (`active` false) or reactivate an account. Deactivation ends
+/// every session at once; reactivation clears a lockout.
+pub async fn set_active(state: &AppState, user: user::Model, active: bool) -> AppResult<user::Model> {
+    let now = state.clock.now();
+    let txn = state.db.begin_write().await?;
+    let mut row = user.clone().into_active_model();
+    row.is_active = Set(active);
+    if active {
+        row.failed_logins = Set(0);
+        row.locked_until = Set(None);
+    }
+    row.updated_at = Set(db::next_update(user.updated_at, now));
+    let row = row.update(&txn).await?;
+    if !active {
+        security::revoke_sessions(&txn, user.id, None, None, now).await?;
+    }
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// Give a patient record without a login (a walk-in registered by the front
+/// desk) a new patient account. The password is temporary: it must be
+/// changed at the first login.
+///
+/// Errors: 404 for no such record, 409 `patient_has_account` when it already
+/// has one, 422 for a weak password, 409 for a taken username/email/phone.
+pub async fn create_patient_login(state: &AppState, patient_id: Uuid, account: NewAccount) -> AppResult<user::Model> {
+    check_password(&account)?;
+    let hash = hash_password(account.password.clone()).await?;
+    let now = state.clock.now();
+    let user = user::Model {
+        must_change_password: true,
+        ..user_row(account, hash, now)
+    };
+    let txn = state.db.begin_write().await?;
+    let patient: patient::Model = db::find_for_update(&txn, "patients", patient_id)
+        .await?
+        .ok_or(AppError::NotFound("patient"))?;
+    if patient.user_id.is_some() {
+        return Err(AppError::conflict(
+            "patient_has_account",
+            "this patient already has an account",
+        ));
+    }
+    db::insert_row::<user::ActiveModel>(&txn, user.clone()).await?;
+    let updated_at = db::next_update(patient.updated_at, now);
+    let mut linked = patient.into_active_model();
+    linked.user_id = Set(Some(user.id));
+    linked.updated_at = Set(updated_at);
+    linked.update(&txn).await?;
+    txn.commit().await?;
+    Ok(user)
 }
 
 #[cfg(test)]

@@ -15,22 +15,42 @@ use crate::error::{AppError, AppResult};
 /// Something an actor does through the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
-    /// Read one's own account.
+    /// One's own account: who am I, log out, change password, two-factor.
+    /// The only actions allowed while a password change or two-factor
+    /// enrolment is due.
     Account,
+    /// Read and change one's own profile, preferences and image.
+    Profile,
+    /// Ask for another role.
+    RoleRequestCreate,
+    /// Read role-change requests.
+    RoleRequestRead,
+    /// Approve or reject role-change requests.
+    RoleRequestReview,
+    /// Read all system settings (public ones need no token).
+    SettingsRead,
+    /// Change system settings.
+    SettingsWrite,
+    /// Read the audit trail and login activity.
+    AuditRead,
     /// Read locations, specialties, facilities, services, doctors.
     DirectoryRead,
     /// Create, change or delete directory entries.
     DirectoryWrite,
-    /// Create staff accounts.
+    /// Create accounts of any role.
     UserCreate,
     /// List and read users.
     UserRead,
+    /// Change accounts: details, active flag, role, password reset, linking a patient record.
+    UserUpdate,
     /// Register a patient record.
     PatientCreate,
     /// Read a patient record (and list them).
     PatientRead,
     /// Change a patient record.
     PatientUpdate,
+    /// Give a patient record without a login a new patient account.
+    PatientAccountCreate,
     /// Read working hours and time off.
     ScheduleRead,
     /// Change working hours and time off.
@@ -55,6 +75,35 @@ pub enum Action {
     AppointmentCancel,
     /// Move to another time.
     AppointmentReschedule,
+}
+
+impl Action {
+    /// The action in snake case, as the audit trail records it (`appointment_cancel`).
+    pub fn name(self) -> String {
+        let camel = format!("{self:?}");
+        let mut snake = String::with_capacity(camel.len() + 4);
+        for (i, c) in camel.chars().enumerate() {
+            if c.is_ascii_uppercase() && i > 0 {
+                snake.push('_');
+            }
+            snake.push(c.to_ascii_lowercase());
+        }
+        snake
+    }
+
+    /// Whether reading through this action discloses patient data or other
+    /// sensitive records, so that every read is audited.
+    pub fn audits_reads(self) -> bool {
+        matches!(
+            self,
+            Action::PatientRead
+                | Action::AppointmentRead
+                | Action::Profile
+                | Action::UserRead
+                | Action::AuditRead
+                | Action::RoleRequestRead
+        )
+    }
 }
 
 /// How far an allowed action reaches for one role.
@@ -89,10 +138,22 @@ use Scope::{All, Facility, None as No, Own};
 /// The matrix. Columns: admin, doctor, nurse, receptionist, patient.
 pub const MATRIX: &[Rule] = &[
     rule(Action::Account, [All, All, All, All, All], None),
+    rule(Action::Profile, [All, All, All, All, All], None),
+    rule(Action::RoleRequestCreate, [No, All, All, All, All], None),
+    rule(
+        Action::RoleRequestRead,
+        [All, Own, Own, Own, Own],
+        Some(Action::RoleRequestRead),
+    ),
+    rule(Action::RoleRequestReview, [All, No, No, No, No], None),
+    rule(Action::SettingsRead, [All, No, No, No, No], None),
+    rule(Action::SettingsWrite, [All, No, No, No, No], None),
+    rule(Action::AuditRead, [All, No, No, No, No], None),
     rule(Action::DirectoryRead, [All, All, All, All, All], None),
     rule(Action::DirectoryWrite, [All, No, No, No, No], None),
     rule(Action::UserCreate, [All, No, No, No, No], None),
     rule(Action::UserRead, [All, No, No, No, No], None),
+    rule(Action::UserUpdate, [All, No, No, No, No], None),
     rule(Action::PatientCreate, [All, No, No, All, No], None),
     rule(
         Action::PatientRead,
@@ -104,6 +165,7 @@ pub const MATRIX: &[Rule] = &[
         [All, No, No, All, Own],
         Some(Action::PatientRead),
     ),
+    rule(Action::PatientAccountCreate, [All, No, No, All, No], None),
     rule(Action::ScheduleRead, [All, All, All, All, All], None),
     rule(Action::ScheduleWrite, [All, Own, No, All, No], None),
     rule(Action::AvailabilityRead, [All, All, All, All, All], None),
@@ -180,6 +242,8 @@ pub fn scope_of(role: Role, action: Action) -> Scope {
 /// Whom an object belongs to, as far as the policy is concerned.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Owner {
+    /// The user the object belongs to (a role-change request's requester).
+    pub user_id: Option<Uuid>,
     /// The patient the object is about.
     pub patient_id: Option<Uuid>,
     /// Doctors the object belongs to (an appointment's doctor, a schedule's
@@ -195,6 +259,7 @@ impl Owner {
         match scope {
             Scope::None => false,
             Scope::All => true,
+            Scope::Own if self.user_id == Some(actor.user_id) => true,
             Scope::Own => match actor.role {
                 Role::Patient => actor.patient_id.is_some() && self.patient_id == actor.patient_id,
                 Role::Doctor => actor.doctor_id.is_some_and(|d| self.doctor_ids.contains(&d)),
@@ -222,7 +287,16 @@ pub fn authorize(actor: &Actor, action: Action) -> AppResult<Scope> {
 ///
 /// Errors: 404 (`what` not found) when the actor may not see the object,
 /// 403 when they may see it but not do this to it.
+///
+/// Every decision is noted for the audit trail (the patient, and whether it
+/// refused).
 pub fn authorize_object(actor: &Actor, action: Action, owner: &Owner, what: &'static str) -> AppResult<()> {
+    let decision = decide(actor, action, owner, what);
+    crate::audit::note(owner.patient_id, decision.is_err());
+    decision
+}
+
+fn decide(actor: &Actor, action: Action, owner: &Owner, what: &'static str) -> AppResult<()> {
     let rule = MATRIX.iter().find(|r| r.action == action);
     if let Some(read) = rule.and_then(|r| r.visible_via)
         && !owner.reached_by(actor, scope_of(actor.role, read))
@@ -262,6 +336,7 @@ mod tests {
             patient_id: Some(Uuid::from_u128(patient)),
             doctor_ids: vec![Uuid::from_u128(doctor)],
             facility_ids: vec![Uuid::from_u128(facility)],
+            ..Owner::default()
         }
     }
 

@@ -60,6 +60,7 @@ pub fn owner(row: &AppointmentRow) -> Owner {
         patient_id: Some(row.patient_id),
         doctor_ids: vec![row.doctor_id],
         facility_ids: vec![row.facility_id],
+        ..Owner::default()
     }
 }
 

@@ -119,6 +119,12 @@ const UNIQUES: &[(&str, &str, &str, &str)] = &[
         "is already in use",
     ),
     (
+        "ux_role_change_requests_pending",
+        "role_change_requests.user_id",
+        "requested_role",
+        "cannot be asked for while another request of this user is pending",
+    ),
+    (
         "ux_locations_kind_code",
         "locations.kind, locations.code",
         "code",

@@ -4,6 +4,7 @@
 //! file per area. Nothing here knows about HTTP.
 
 pub mod appointments;
+pub mod audit;
 pub mod directory;
 pub mod entities;
 pub mod error;
@@ -11,6 +12,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod migrations;
 pub mod patients;
+pub mod role_requests;
 pub mod schedules;
 pub mod security;
 pub mod users;

@@ -76,6 +76,12 @@ pub async fn find_by_login(
     user::Entity::find().filter(condition).one(db).await
 }
 
+/// Write every column of a user row.
+pub async fn update(db: &impl ConnectionTrait, row: user::Model) -> Result<user::Model, DbErr> {
+    use sea_orm::{ActiveModelTrait, IntoActiveModel};
+    row.into_active_model().reset_all().update(db).await
+}
+
 /// A user by id.
 pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<user::Model>, DbErr> {
     user::Entity::find_by_id(id).one(db).await

@@ -17,8 +17,12 @@ pub struct Model {
     pub method: String,
     /// The route template, e.g. `/api/v1/appointments/{id}/cancel`.
     pub route: String,
+    /// What was touched, e.g. `appointment`.
     pub object_type: Option<String>,
-    pub object_id: Option<Uuid>,
+    /// Its id (a UUID, or a setting's key).
+    pub object_id: Option<String>,
+    /// The patient whose data it is, when the policy saw one.
+    pub patient_id: Option<Uuid>,
     /// allowed or denied.
     pub outcome: String,
     /// The HTTP status answered.

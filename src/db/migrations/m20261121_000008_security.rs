@@ -128,6 +128,13 @@ impl MigrationTrait for Migration {
             &["user_id", "status"],
         ))
         .await?;
+        // At most one pending request per user (both databases support partial indexes).
+        m.get_connection()
+            .execute_unprepared(
+                "CREATE UNIQUE INDEX ux_role_change_requests_pending ON role_change_requests (user_id) \
+                 WHERE status = 'pending'",
+            )
+            .await?;
 
         m.create_table(
             Table::create()
@@ -152,7 +159,8 @@ impl MigrationTrait for Migration {
                 .col(string_len("method", 10))
                 .col(string_len("route", 200))
                 .col(string_len_null("object_type", 64))
-                .col(uuid_null("object_id"))
+                .col(string_len_null("object_id", 100))
+                .col(uuid_null("patient_id"))
                 .col(string_len("outcome", 16).check(one_of("outcome", &["allowed", "denied"])))
                 .col(small_integer("status"))
                 .col(string_len_null("ip", 64))
@@ -165,6 +173,8 @@ impl MigrationTrait for Migration {
         m.create_index(index("ix_audit_events_actor", "audit_events", &["actor_id", "at"]))
             .await?;
         m.create_index(index("ix_audit_events_object", "audit_events", &["object_id", "at"]))
+            .await?;
+        m.create_index(index("ix_audit_events_patient", "audit_events", &["patient_id", "at"]))
             .await?;
 
         // The audit trail is append-only, whoever connects.

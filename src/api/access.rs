@@ -9,7 +9,6 @@
 
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::header::LOCATION;
-use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -169,10 +168,16 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
     let ((actor, response), note) = audit::scope(async {
         let actor = match action {
             None => None,
-            Some(action) => match admit(&state, &mut parts, action).await {
-                Ok(actor) => Some(actor),
-                Err(err) => return (None, err.into_response()),
-            },
+            Some(action) => {
+                let actor = match Actor::from_request_parts(&mut parts, &state).await {
+                    Ok(actor) => actor,
+                    Err(err) => return (None, err.into_response()),
+                };
+                if let Err(err) = admit(&state, &actor, action).await {
+                    return (Some(actor), err.into_response());
+                }
+                Some(actor)
+            }
         };
         if let Some(actor) = &actor {
             parts.extensions.insert(actor.clone());
@@ -196,7 +201,7 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
             .flatten()
     });
     let event = audit_event::Model {
-        id: Uuid::new_v4(),
+        id: Uuid::now_v7(),
         at: state.clock.now(),
         actor_id: actor.as_ref().map(|a| a.user_id),
         actor_role: actor.as_ref().map(|a| a.role.as_str().to_owned()),
@@ -220,12 +225,11 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
     response
 }
 
-/// Authenticate and authorise one request for `action`.
-async fn admit(state: &AppState, parts: &mut Parts, action: Action) -> AppResult<Actor> {
-    let actor = Actor::from_request_parts(parts, state).await?;
-    authorize(&actor, action)?;
+/// May the authenticated `actor` call an operation guarded by `action`?
+async fn admit(state: &AppState, actor: &Actor, action: Action) -> AppResult<()> {
+    authorize(actor, action)?;
     if action == Action::Account {
-        return Ok(actor);
+        return Ok(());
     }
     if actor.must_change_password {
         return Err(AppError::Blocked {
@@ -240,7 +244,7 @@ async fn admit(state: &AppState, parts: &mut Parts, action: Action) -> AppResult
                 .into(),
         });
     }
-    Ok(actor)
+    Ok(())
 }
 
 /// "Who may call" for an action, from the policy matrix.

@@ -21,7 +21,7 @@ use super::pagination::{Page, PageLinks, ordering, page_request};
 use super::responses::{ReadErrors, WriteErrors};
 use super::{created, rules};
 use crate::auth::Actor;
-use crate::auth::policy::{Action, Scope, authorize};
+use crate::auth::policy::{Action, Owner, Scope, authorize, authorize_object};
 use crate::booking::appointments::{self as booking, BookingRequest};
 use crate::db::appointments::{self, AppointmentFilter, AppointmentRow, AppointmentScope};
 use crate::db::entities::appointment_event;
@@ -272,17 +272,17 @@ pub async fn create_appointment(
     ApiJson(body): ApiJson<AppointmentIn>,
 ) -> AppResult<impl IntoResponse> {
     body.validate()?;
-    let patient_id = match (actor.role, body.patient_id, actor.patient_id) {
-        (Role::Patient, None, Some(own)) => own,
-        (Role::Patient, Some(given), Some(own)) if given == own => own,
-        (Role::Patient, _, _) => {
-            return Err(AppError::Forbidden("patients may only book for themselves".into()));
-        }
-        (_, Some(given), _) => given,
-        (_, None, _) => {
-            return Err(AppError::invalid_field("patient_id", "is required when staff book"));
-        }
+    let patient_id = match (body.patient_id, actor.patient_id) {
+        (Some(given), _) => given,
+        (None, Some(own)) if actor.role == Role::Patient => own,
+        (None, _) => return Err(AppError::invalid_field("patient_id", "is required when staff book")),
     };
+    // Patients book for themselves only (403 otherwise); staff for anyone.
+    let owner = Owner {
+        patient_id: Some(patient_id),
+        ..Owner::default()
+    };
+    authorize_object(&actor, Action::AppointmentCreate, &owner, "patient")?;
     let request = BookingRequest {
         doctor_id: body.doctor_id,
         service_id: body.service_id,

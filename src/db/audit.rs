@@ -66,9 +66,16 @@ pub async fn list(
     if let Some(to) = filter.to {
         query.and_where(Expr::col("at").lt(to));
     }
-    let newest_first = [Sort {
-        column: "at",
-        descending: true,
-    }];
+    // Ids are UUID v7 (time-ordered): events of the same instant keep their order.
+    let newest_first = [
+        Sort {
+            column: "at",
+            descending: true,
+        },
+        Sort {
+            column: "id",
+            descending: true,
+        },
+    ];
     fetch_page(db, query, &newest_first, "id", page).await
 }

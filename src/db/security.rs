@@ -102,7 +102,8 @@ pub async fn record_login(
     insert_row::<login_activity::ActiveModel>(
         db,
         login_activity::Model {
-            id: Uuid::new_v4(),
+            // Time-ordered, so attempts in the same instant keep their order.
+            id: Uuid::now_v7(),
             user_id: user,
             at: now,
             ip: client.ip.clone(),
@@ -263,17 +264,17 @@ pub async fn list_login_activity(
     if let Some(to) = filter.to {
         query.and_where(Expr::col("at").lt(to));
     }
-    fetch_page(
-        db,
-        query,
-        &[Sort {
+    let newest_first = [
+        Sort {
             column: "at",
             descending: true,
-        }],
-        "id",
-        page,
-    )
-    .await
+        },
+        Sort {
+            column: "id",
+            descending: true,
+        },
+    ];
+    fetch_page(db, query, &newest_first, "id", page).await
 }
 
 /// Live sessions of a user, newest first.

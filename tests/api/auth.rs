@@ -151,7 +151,7 @@ async fn tokens_are_checked_against_the_clock_and_the_account() {
 }
 
 #[tokio::test]
-async fn only_admins_create_staff_and_patients_cannot_be_created_as_staff() {
+async fn only_admins_create_accounts() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let (_, patient) = app.patient().await;
@@ -159,9 +159,14 @@ async fn only_admins_create_staff_and_patients_cannot_be_created_as_staff() {
     app.post("/api/v1/users", &patient, body.clone()).await.expect(403);
     let created = app.post("/api/v1/users", &admin, body).await.expect(201);
     assert_eq!(created.body["role"], "doctor");
-    app.post("/api/v1/users", &admin, json!({"username": "pp", "password": "staff passphrase", "role": "patient", "first_name": "P", "last_name": "P"}))
+    let patient_account = app
+        .post("/api/v1/users", &admin, json!({"username": "pat.p", "password": "staff passphrase", "role": "patient", "first_name": "P", "last_name": "P"}))
         .await
-        .expect(422);
+        .expect(201);
+    assert!(
+        patient_account.body["patient_id"].is_string(),
+        "a patient account comes with a patient record"
+    );
     let listed = app.get("/api/v1/users?role=doctor", &admin).await.expect(200);
     assert_eq!(listed.body["count"], 1);
     app.get("/api/v1/users", &patient).await.expect(403);

@@ -90,6 +90,11 @@ pub fn at(s: &str) -> DateTime<Utc> {
 
 /// Start a server on a fresh database. `TEST_LOG=debug` shows the server's logs.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Start a server on a fresh database with a configuration adjusted by `configure`.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     if let Ok(filter) = std::env::var("TEST_LOG") {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(filter)
@@ -115,7 +120,8 @@ pub async fn spawn_app() -> TestApp {
             (format!("sqlite://{}", path.display()), Cleanup::Sqlite(path))
         }
     };
-    let config = Config::for_tests(&url);
+    let mut config = Config::for_tests(&url);
+    configure(&mut config);
     let db = Db::connect(&config.database_url, Some(8))
         .await
         .expect("connect test database");
@@ -216,6 +222,38 @@ impl TestApp {
         self.send(reqwest::Method::DELETE, path, Some(token), None).await
     }
 
+    /// Send a request without a token.
+    pub async fn public(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Reply {
+        self.send(method, path, None, body).await
+    }
+
+    /// Try to log in; the whole reply.
+    pub async fn try_login(&self, username: &str, password: &str) -> Reply {
+        self.public(
+            reqwest::Method::POST,
+            "/api/v1/auth/login",
+            Some(json!({"username": username, "password": password})),
+        )
+        .await
+    }
+
+    /// Every audit event, oldest first (read straight from the database).
+    pub async fn audit_events(&self) -> Vec<carebook::db::entities::audit_event::Model> {
+        use sea_orm::{EntityTrait, QueryOrder};
+        carebook::db::entities::audit_event::Entity::find()
+            .order_by_asc(carebook::db::entities::audit_event::Column::At)
+            .all(self.state.db.conn())
+            .await
+            .unwrap()
+    }
+
+    /// Set a system setting as `admin`.
+    pub async fn set_setting(&self, admin: &str, key: &str, value: Value) {
+        self.put(&format!("/api/v1/settings/{key}"), admin, json!({ "value": value }))
+            .await
+            .expect(200);
+    }
+
     /// Log in and return the access token.
     pub async fn login(&self, username: &str, password: &str) -> String {
         let reply = self
@@ -230,17 +268,27 @@ impl TestApp {
         reply.body["access"].as_str().unwrap().to_owned()
     }
 
-    /// A fresh token for the user of `token` at the current (test) clock:
-    /// tokens live 15 minutes, and tests move the clock by days.
-    pub fn renew(&self, token: &str) -> String {
+    /// The claims of a token (not verified).
+    pub fn claims(token: &str) -> Value {
         use base64::Engine;
         let payload = token.split('.').nth(1).expect("a JWT");
-        let claims: Value = serde_json::from_slice(
+        serde_json::from_slice(
             &base64::engine::general_purpose::URL_SAFE_NO_PAD
                 .decode(payload)
                 .unwrap(),
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    /// The user id of a token.
+    pub fn user_of(token: &str) -> Uuid {
+        Self::claims(token)["sub"].as_str().unwrap().parse().unwrap()
+    }
+
+    /// A fresh token for the user of `token` at the current (test) clock:
+    /// tokens live 15 minutes, and tests move the clock by days.
+    pub fn renew(&self, token: &str) -> String {
+        let claims = Self::claims(token);
         let user = claims["sub"].as_str().unwrap().parse().unwrap();
         let role = serde_json::from_value(claims["role"].clone()).unwrap();
         let session = claims["sid"].as_str().unwrap().parse().unwrap();

@@ -3,7 +3,9 @@
 
 mod helpers;
 
+mod admin;
 mod appointments;
+mod audit;
 mod auth;
 mod availability;
 mod concurrency;
@@ -11,5 +13,11 @@ mod conditional;
 mod contract;
 mod directory;
 mod health;
+mod lockout;
+mod profile;
 mod schedules;
 mod seed;
+mod sessions;
+mod settings;
+mod totp;
+mod transport;

@@ -1,0 +1,161 @@
+//! The audit trail: what is recorded, what is not, and that it cannot be changed.
+
+use sea_orm::ConnectionTrait;
+use serde_json::json;
+
+use crate::helpers::{TestApp, spawn_app};
+
+#[tokio::test]
+async fn patient_data_reads_writes_and_denials_are_recorded_without_the_data() {
+    let app = spawn_app().await;
+    let clinic = app.clinic("Asia/Dhaka", &[("monday", "09:00", "17:00")]).await;
+    let (patient, token) = app.patient().await;
+    let (_, stranger) = app.patient().await;
+    let booked = app
+        .book(&token, clinic.doctor, "2026-11-23T03:00:00Z", None)
+        .await
+        .expect(201);
+    let appointment = booked.id();
+    let read = app
+        .get(&format!("/api/v1/appointments/{appointment}"), &token)
+        .await
+        .expect(200);
+    app.get(&format!("/api/v1/appointments/{appointment}"), &stranger)
+        .await
+        .expect(404);
+    app.get(&format!("/api/v1/patients/{patient}"), &clinic.receptionist)
+        .await
+        .expect(200);
+    app.get("/api/v1/appointments", &token).await.expect(200);
+    app.get("/api/v1/users", &token).await.expect(403);
+    app.get("/api/v1/patients", "not-a-token").await.expect(401);
+    // Directory reads are not patient data: not recorded.
+    app.get("/api/v1/specialties", &token).await.expect(200);
+
+    let request_id = read.headers["x-request-id"].to_str().unwrap();
+    let events = app.audit_events().await;
+    let find = |route: &str, status: i16| {
+        events
+            .iter()
+            .find(|e| e.route == route && e.status == status)
+            .unwrap_or_else(|| panic!("no audit event for {route} {status}"))
+    };
+    let booking = find("/api/v1/appointments", 201);
+    assert_eq!(booking.action, "appointment_create");
+    assert_eq!(booking.outcome, "allowed");
+    assert_eq!(booking.object_type.as_deref(), Some("appointment"));
+    assert_eq!(booking.object_id.as_deref(), Some(appointment.to_string().as_str()));
+    assert_eq!(booking.patient_id, Some(patient));
+    assert_eq!(booking.actor_role.as_deref(), Some("patient"));
+    assert_eq!(booking.actor_id, Some(TestApp::user_of(&token)));
+    assert_eq!(booking.ip.as_deref(), Some("127.0.0.1"));
+
+    let reading = find("/api/v1/appointments/{id}", 200);
+    assert_eq!(reading.request_id.as_deref(), Some(request_id));
+    assert_eq!(reading.method, "GET");
+    assert_eq!(reading.patient_id, Some(patient));
+
+    let hidden = find("/api/v1/appointments/{id}", 404);
+    assert_eq!(hidden.outcome, "denied", "a hidden object is a denial");
+    assert_eq!(hidden.actor_id, Some(TestApp::user_of(&stranger)));
+
+    let record = find("/api/v1/patients/{id}", 200);
+    assert_eq!(record.action, "patient_read");
+    assert_eq!(record.patient_id, Some(patient));
+    assert_eq!(find("/api/v1/appointments", 200).action, "appointment_read");
+    assert_eq!(find("/api/v1/users", 403).outcome, "denied");
+    let anonymous = find("/api/v1/patients", 401);
+    assert_eq!((anonymous.outcome.as_str(), anonymous.actor_id), ("denied", None));
+    assert!(
+        !events
+            .iter()
+            .any(|e| e.route == "/api/v1/specialties" && e.method == "GET")
+    );
+
+    // Never the data itself: no name, phone or reason anywhere in the trail.
+    let everything = format!("{events:?}");
+    let name = read.body["patient_name"].as_str().unwrap();
+    assert!(!everything.contains(name), "the trail holds a patient name");
+}
+
+#[tokio::test]
+async fn admins_search_the_trail_and_nobody_can_change_it() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (patient, token) = app.patient().await;
+    app.patch(
+        &format!("/api/v1/patients/{patient}"),
+        &token,
+        json!({"address": "Mirpur 10"}),
+    )
+    .await
+    .expect(200);
+    app.get("/api/v1/users", &token).await.expect(403);
+    let actor = TestApp::user_of(&token);
+
+    let mine = app
+        .get(&format!("/api/v1/audit-events?actor={actor}"), &admin)
+        .await
+        .expect(200);
+    assert_eq!(mine.body["count"], 2);
+    let denied = app
+        .get(&format!("/api/v1/audit-events?actor={actor}&outcome=denied"), &admin)
+        .await
+        .expect(200);
+    assert_eq!(denied.body["count"], 1);
+    assert_eq!(denied.body["results"][0]["route"], "/api/v1/users");
+    let about = app
+        .get(&format!("/api/v1/audit-events?patient={patient}"), &admin)
+        .await
+        .expect(200);
+    assert_eq!(about.body["results"][0]["action"], "patient_update");
+    let object = app
+        .get(
+            &format!("/api/v1/audit-events?object_type=patient&object={patient}"),
+            &admin,
+        )
+        .await
+        .expect(200);
+    assert_eq!(object.body["count"], 1);
+    let by_action = app
+        .get("/api/v1/audit-events?action=patient_update", &admin)
+        .await
+        .expect(200);
+    assert_eq!(by_action.body["count"], 1);
+    let future = app
+        .get("/api/v1/audit-events?from=2027-01-01", &admin)
+        .await
+        .expect(200);
+    assert_eq!(future.body["count"], 0);
+    let today = app
+        .get("/api/v1/audit-events?from=2026-11-22T00:00:00Z&to=2026-11-22", &admin)
+        .await
+        .expect(200);
+    assert!(today.body["count"].as_u64().unwrap() >= 2);
+    app.get("/api/v1/audit-events?outcome=maybe", &admin).await.expect(400);
+    app.get("/api/v1/audit-events", &token).await.expect(403);
+    // Reading the trail is itself recorded.
+    let events = app.audit_events().await;
+    assert!(
+        events
+            .iter()
+            .any(|e| e.action == "audit_read" && e.outcome == "allowed")
+    );
+
+    // No route changes or deletes events, and the database refuses to.
+    for method in [reqwest::Method::DELETE, reqwest::Method::PATCH, reqwest::Method::PUT] {
+        let reply = app
+            .send(method, "/api/v1/audit-events", Some(&admin), Some(json!({})))
+            .await;
+        assert_eq!(reply.status, 405);
+    }
+    let db = app.state.db.conn();
+    let before = app.count("audit_events").await;
+    assert!(
+        db.execute_unprepared("UPDATE audit_events SET outcome = 'allowed'")
+            .await
+            .is_err()
+    );
+    assert!(db.execute_unprepared("DELETE FROM audit_events").await.is_err());
+    assert_eq!(app.count("audit_events").await, before);
+}

@@ -1,0 +1,128 @@
+//! Transport hygiene: security headers, CORS, rate limits, body limits.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn every_response_carries_security_headers_and_authenticated_ones_are_not_stored() {
+    let app = spawn_app().await;
+    let (_, token) = app.patient().await;
+    for reply in [
+        app.public(Method::GET, "/health", None).await,
+        app.public(Method::GET, "/api/v1/nowhere", None).await,
+        app.get("/api/v1/appointments", &token).await,
+    ] {
+        assert_eq!(reply.headers["x-content-type-options"], "nosniff");
+        assert_eq!(reply.headers["x-frame-options"], "DENY");
+        assert_eq!(reply.headers["referrer-policy"], "no-referrer");
+        assert!(
+            reply.headers["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("default-src 'none'")
+        );
+        assert!(reply.headers.contains_key("x-request-id"));
+        assert!(
+            !reply.headers.contains_key("strict-transport-security"),
+            "not configured"
+        );
+    }
+    let authenticated = app.get("/api/v1/appointments", &token).await;
+    assert_eq!(authenticated.headers["cache-control"], "no-store");
+    let login = app.try_login("nobody", "nothing").await;
+    assert_eq!(
+        login.headers["cache-control"], "no-store",
+        "token endpoints are never cached"
+    );
+    assert!(
+        !app.public(Method::GET, "/health", None)
+            .await
+            .headers
+            .contains_key("cache-control")
+    );
+    // No CORS headers unless origins are configured.
+    let response = app
+        .client
+        .get(format!("{}/health", app.address))
+        .header("Origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(!response.headers().contains_key("access-control-allow-origin"));
+}
+
+#[tokio::test]
+async fn hsts_and_cors_follow_the_configuration() {
+    let app = spawn_app_with(|config| {
+        config.hsts = true;
+        config.cors_origins = vec!["https://app.clinic.example".into()];
+    })
+    .await;
+    let health = app.public(Method::GET, "/health", None).await;
+    assert_eq!(
+        health.headers["strict-transport-security"],
+        "max-age=31536000; includeSubDomains"
+    );
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(Method::OPTIONS, format!("{}/api/v1/appointments", app.address))
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .header(
+                "Access-Control-Request-Headers",
+                "authorization, content-type, idempotency-key",
+            )
+            .send()
+    };
+    let allowed = preflight("https://app.clinic.example").await.unwrap();
+    assert!(allowed.status().is_success());
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://app.clinic.example"
+    );
+    assert!(!allowed.headers().contains_key("access-control-allow-credentials"));
+    let refused = preflight("https://evil.example").await.unwrap();
+    assert!(!refused.headers().contains_key("access-control-allow-origin"));
+}
+
+#[tokio::test]
+async fn rate_limits_answer_429_with_retry_after_strictly_on_auth() {
+    let app = spawn_app_with(|config| {
+        config.rate_limit_auth_per_minute = 3;
+        config.rate_limit_per_minute = 6;
+    })
+    .await;
+    for _ in 0..3 {
+        app.try_login("someone", "something").await.expect(401);
+    }
+    let limited = app.try_login("someone", "something").await.expect(429);
+    let retry: u64 = limited.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=20).contains(&retry), "retry after {retry} s");
+    assert_eq!(limited.headers["content-type"], "application/problem+json");
+    // Elsewhere the allowance is separate and larger.
+    for _ in 0..6 {
+        app.public(Method::GET, "/api/v1/settings/public", None)
+            .await
+            .expect(200);
+    }
+    app.public(Method::GET, "/api/v1/settings/public", None)
+        .await
+        .expect(429);
+    // Health probes are never limited.
+    for _ in 0..10 {
+        app.public(Method::GET, "/health", None).await.expect(200);
+    }
+}
+
+#[tokio::test]
+async fn bodies_over_the_limit_are_refused_with_413() {
+    let app = spawn_app_with(|config| config.body_limit = 64 * 1024).await;
+    let big = json!({"username": "x".repeat(70 * 1024), "password": "y"});
+    let reply = app
+        .public(Method::POST, "/api/v1/auth/login", Some(big))
+        .await
+        .expect(413);
+    assert_eq!(reply.headers["content-type"], "application/problem+json");
+}

@@ -27,6 +27,11 @@ export DATABASE_URL="sqlite://$WORK/schemathesis.db"
 export CAREBOOK_BIND="127.0.0.1:$PORT"
 export CAREBOOK_JWT_SECRET="schemathesis-only-secret-0123456789abcdef"
 export CAREBOOK_LOG=${CAREBOOK_LOG:-warn}
+# Fuzzing sends thousands of requests from one address: no rate limits here
+# (the integration tests cover them), and no per-address login throttle.
+export CAREBOOK_RATE_LIMIT_AUTH_PER_MINUTE=0
+export CAREBOOK_RATE_LIMIT_PER_MINUTE=0
+export CAREBOOK_LOGIN_FAILURES_PER_ADDRESS=100000
 "$BIN" serve --demo > "$WORK/server.log" 2>&1 &
 SERVER=$!
 cleanup() {
@@ -59,7 +64,8 @@ print(items[0]["id"] if items else uuid.uuid4())'
 # Real objects the role can reach, for schemathesis.toml.
 pin_objects() {
   local t=$1 admin=$2
-  export CB_USER_ID=$(curl -sf -H "Authorization: Bearer $t" "$BASE/api/v1/auth/me" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+    # Not the tested user: resetting or deactivating oneself would end the run's session.
+  export CB_USER_ID=$(first "$admin" "/api/v1/users?role=nurse")
   export CB_DOCTOR_ID=$(first "$t" "/api/v1/doctors?specialty=cardiology")
   export CB_APPOINTMENT_ID=$(first "$t" "/api/v1/appointments?status=confirmed&from=$(date -u +%F)")
   export CB_PATIENT_ID=$(first "$t" "/api/v1/patients")
@@ -71,19 +77,33 @@ pin_objects() {
   export CB_TIME_OFF_ID=$(first "$admin" "/api/v1/doctors/$CB_DOCTOR_ID/time-off")
 }
 
-status=0
+USERS=(patient001 reception.dhaka admin)
+# Every token up front: fuzzing the login can lock an account.
+declare -A TOKENS LAST_TOKENS
+for user in "${USERS[@]}"; do
+  TOKENS[$user]=$(token "$user")
+  LAST_TOKENS[$user]=$(token "$user")
+done
 ADMIN_TOKEN=$(token admin)
-for user in patient001 reception.dhaka admin; do
-  echo "== schemathesis as $user"
-  TOKEN=$(token "$user")
-  pin_objects "$TOKEN" "$ADMIN_TOKEN"
+
+run() {
   "$VENV/bin/st" --config-file schemathesis.toml run "$BASE/api/v1/openapi.json" \
     --checks all \
     --phases examples,coverage,fuzzing \
     --max-examples "$MAX_EXAMPLES" \
     --seed "${SCHEMATHESIS_SEED:-20261121}" \
     --workers 1 \
-        -H "Authorization: Bearer $TOKEN" || status=1
+    "$@"
+}
+
+status=0
+for user in "${USERS[@]}"; do
+  echo "== schemathesis as $user"
+  pin_objects "${TOKENS[$user]}" "$ADMIN_TOKEN"
+  # Logging out ends the session the run uses: those two go last, with a token of their own.
+  run --exclude-path-regex '^/api/v1/auth/logout' -H "Authorization: Bearer ${TOKENS[$user]}" || status=1
+  echo "== schemathesis as $user: logout"
+  run --include-path-regex '^/api/v1/auth/logout' -H "Authorization: Bearer ${LAST_TOKENS[$user]}" || status=1
 done
 if [[ $status -ne 0 ]]; then
   echo "== server log (warnings and errors)"

@@ -148,10 +148,10 @@ pub async fn list_audit_events(
     let page = page_request(query.page, query.page_size)?;
     let filter = AuditFilter {
         actor: query.actor,
-        object_type: query.object_type,
-        object_id: query.object,
+        object_type: rules::query_text("object_type", query.object_type, 64)?,
+        object_id: rules::query_text("object", query.object, 100)?,
         patient: query.patient,
-        action: query.action,
+        action: rules::query_text("action", query.action, 64)?,
         outcome: query.outcome.and_then(name_of),
         from: query
             .from

@@ -280,9 +280,8 @@ pub async fn register(
     path = "/api/v1/auth/login",
     tag = "auth",
     request_body = LoginIn,
-    responses(
+        responses(
         (status = 200, description = "Logged in, or a second factor is needed", body = LoginOut),
-        (status = 429, description = "Too many failed logins from this address", body = crate::error::Problem, content_type = "application/problem+json"),
         WriteErrors
     )
 )]

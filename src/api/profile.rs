@@ -391,6 +391,9 @@ pub async fn put_preferences(
     actor: Actor,
     ApiJson(mut body): ApiJson<Preferences>,
 ) -> AppResult<Json<Preferences>> {
+    if body.notification_channels.len() > 3 {
+        return Err(AppError::invalid_field("notification_channels", "at most 3 channels"));
+    }
     body.notification_channels.sort();
     body.notification_channels.dedup();
     let txn = state.db.begin_write().await?;
@@ -416,8 +419,9 @@ pub async fn put_preferences(
     Ok(Json(body))
 }
 
-/// A profile image upload.
+/// A profile image upload (one field, `image`).
 #[derive(Debug, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct ImageUpload {
     /// JPEG, PNG or WebP, at most 5 MiB. The content is checked, not the
@@ -469,7 +473,12 @@ pub async fn upload_image(
             Err(_) => return Err(AppError::bad_field("body", "the multipart body is malformed")),
         };
         if field.name() != Some("image") {
-            continue;
+            let name: String = field.name().unwrap_or("").chars().take(64).collect();
+            let name = if name.is_empty() { "body".to_owned() } else { name };
+            return Err(AppError::bad_field(name, "unknown field; send only image"));
+        }
+        if bytes.is_some() {
+            return Err(AppError::bad_field("image", "send one image"));
         }
         let data = field.bytes().await.map_err(|err| {
             if err.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
@@ -479,7 +488,6 @@ pub async fn upload_image(
             }
         })?;
         bytes = Some(data);
-        break;
     }
     let bytes = bytes.ok_or_else(|| AppError::bad_field("image", "is required (a multipart field named image)"))?;
     if bytes.len() > MAX_IMAGE_BYTES {

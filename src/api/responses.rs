@@ -12,6 +12,12 @@ pub enum PublicErrors {
     /// A parameter is malformed.
     #[response(status = 400, content_type = "application/problem+json")]
     BadRequest(Problem),
+    /// A parameter's value is not acceptable (e.g. contains NUL).
+    #[response(status = 422, content_type = "application/problem+json")]
+    Unprocessable(Problem),
+    /// Too many requests from this client address; `Retry-After` says when to retry.
+    #[response(status = 429, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds to wait")))]
+    TooManyRequests(Problem),
     /// The database is not available.
     #[response(status = 503, content_type = "application/problem+json")]
     Unavailable(Problem),
@@ -36,6 +42,9 @@ pub enum ReadErrors {
     /// A parameter's value is not acceptable (e.g. contains NUL).
     #[response(status = 422, content_type = "application/problem+json")]
     Unprocessable(Problem),
+    /// Too many requests from this client address; `Retry-After` says when to retry.
+    #[response(status = 429, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds to wait")))]
+    TooManyRequests(Problem),
     /// The database is not available.
     #[response(status = 503, content_type = "application/problem+json")]
     Unavailable(Problem),
@@ -72,6 +81,9 @@ pub enum WriteErrors {
     /// Well-formed but invalid values or a broken booking rule; `errors` and `rule` say which.
     #[response(status = 422, content_type = "application/problem+json")]
     Unprocessable(Problem),
+    /// Too many requests from this client address; `Retry-After` says when to retry.
+    #[response(status = 429, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds to wait")))]
+    TooManyRequests(Problem),
     /// The database is not available.
     #[response(status = 503, content_type = "application/problem+json")]
     Unavailable(Problem),

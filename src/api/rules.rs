@@ -175,6 +175,19 @@ fn integral(number: &serde_json::Number) -> Option<i64> {
     })
 }
 
+/// A free-text query parameter of at most `max` characters.
+///
+/// Errors: 400 naming `field` when longer.
+pub fn query_text(field: &'static str, value: Option<String>, max: usize) -> crate::error::AppResult<Option<String>> {
+    match value {
+        Some(v) if v.chars().count() > max => Err(crate::error::AppError::bad_field(
+            field,
+            format!("must be at most {max} characters"),
+        )),
+        other => Ok(other),
+    }
+}
+
 /// A date (`YYYY-MM-DD`) or an RFC 3339 instant.
 pub fn date_or_instant() -> utoipa::openapi::Schema {
     use utoipa::openapi::schema::{AnyOfBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};

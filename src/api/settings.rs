@@ -16,6 +16,7 @@ use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::no_content;
 use super::pagination::{Page, PageLinks, page_request};
 use super::responses::{PublicErrors, ReadErrors, WriteErrors};
+use super::rules;
 use crate::auth::Actor;
 use crate::db::Paged;
 use crate::error::{AppError, AppResult};
@@ -32,10 +33,31 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// A setting's value: a whole number or a boolean, as its `type` says.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
-#[serde(untagged)]
+#[serde(untagged, try_from = "serde_json::Value")]
 pub enum SettingValue {
     Integer(i64),
     Boolean(bool),
+}
+
+impl TryFrom<serde_json::Value> for SettingValue {
+    type Error = String;
+
+    /// JSON Schema counts `30.0` as an integer, so it is read as 30.
+    fn try_from(value: serde_json::Value) -> Result<Self, String> {
+        match value {
+            serde_json::Value::Bool(b) => Ok(SettingValue::Boolean(b)),
+            serde_json::Value::Number(n) => n
+                .as_i64()
+                .or_else(|| {
+                    n.as_f64()
+                        .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                        .map(|f| f as i64)
+                })
+                .map(SettingValue::Integer)
+                .ok_or_else(|| "must be a whole number or true/false".to_owned()),
+            _ => Err("must be a whole number or true/false".to_owned()),
+        }
+    }
 }
 
 impl SettingValue {
@@ -135,11 +157,12 @@ async fn page_of(
     public_only: bool,
 ) -> AppResult<Page<SettingOut>> {
     let page = page_request(query.page, query.page_size)?;
+    let category = rules::query_text("category", query.category, 64)?;
     let current = state.settings().await?;
     let matching: Vec<&Definition> = DEFINITIONS
         .iter()
         .filter(|d| d.public || !public_only)
-        .filter(|d| query.category.as_deref().is_none_or(|c| d.category() == c))
+        .filter(|d| category.as_deref().is_none_or(|c| d.category() == c))
         .collect();
     let skip = usize::try_from((page.page - 1) * page.page_size).unwrap_or(usize::MAX);
     let take = usize::try_from(page.page_size).unwrap_or(usize::MAX);

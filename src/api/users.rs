@@ -19,6 +19,7 @@ use super::rules;
 use super::{created, no_content};
 use crate::auth::Actor;
 use crate::auth::accounts::{self, NewAccount};
+use crate::auth::policy::{Action, Owner, authorize_object};
 use crate::db::{self, entities::user};
 use crate::domain::{Email, Phone, Role};
 use crate::error::{AppError, AppResult};
@@ -537,9 +538,15 @@ pub struct PatientAccountIn {
 )]
 pub async fn create_patient_account(
     State(state): State<AppState>,
+    actor: Actor,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<PatientAccountIn>,
 ) -> AppResult<(StatusCode, [(HeaderName, String); 1], Json<UserOut>)> {
+    let owner = Owner {
+        patient_id: Some(id),
+        ..Owner::default()
+    };
+    authorize_object(&actor, Action::PatientAccountCreate, &owner, "patient")?;
     body.validate()?;
     let patient = db::patients::find(state.db.conn(), id)
         .await?

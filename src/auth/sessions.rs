@@ -6,6 +6,7 @@
 //! the session id and stop working the moment it is revoked.
 
 use chrono::TimeDelta;
+use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 use super::token::{self, ACCESS_LIFETIME, MFA_LIFETIME, REFRESH_LIFETIME};
@@ -159,22 +160,14 @@ async fn find_login(state: &AppState, login: &str) -> AppResult<Option<user::Mod
 pub async fn open_session(state: &AppState, user: &user::Model, client: &Client) -> AppResult<Tokens> {
     let now = state.clock.now();
     let sid = security::create_session(state.db.conn(), user.id, client, now).await?;
-    issue(state, user, sid).await
+    issue(state, state.db.conn(), user, sid).await
 }
 
-async fn issue(state: &AppState, user: &user::Model, sid: Uuid) -> AppResult<Tokens> {
+async fn issue(state: &AppState, db: &impl ConnectionTrait, user: &user::Model, sid: Uuid) -> AppResult<Tokens> {
     let now = state.clock.now();
     let (access, _) = state.keys.issue(user.id, user.role, sid, now)?;
     let refresh = token::random_token();
-    db::users::insert_refresh_token(
-        state.db.conn(),
-        user.id,
-        sid,
-        token::digest(&refresh),
-        now,
-        now + REFRESH_LIFETIME,
-    )
-    .await?;
+    db::users::insert_refresh_token(db, user.id, sid, token::digest(&refresh), now, now + REFRESH_LIFETIME).await?;
     Ok(Tokens {
         access,
         refresh,
@@ -189,23 +182,28 @@ async fn issue(state: &AppState, user: &user::Model, sid: Uuid) -> AppResult<Tok
 /// working too), a revoked session, or a deactivated user.
 pub async fn refresh(state: &AppState, refresh_token: &str) -> AppResult<(user::Model, Tokens)> {
     let now = state.clock.now();
-    let db = state.db.conn();
     let invalid = AppError::Unauthorized("the refresh token is invalid or expired");
-    match db::users::use_refresh_token(db, &token::digest(refresh_token), now).await? {
+    // One transaction: spending the token, checking the session and issuing the
+    // next token happen together, so the one request that spends a token gets
+    // its tokens even while concurrent reuses revoke the session after it.
+    let txn = state.db.begin_write().await?;
+    match db::users::use_refresh_token(&txn, &token::digest(refresh_token), now).await? {
         RefreshUse::Rotated { user_id, family_id } => {
-            if !security::session_live(db, family_id).await? {
+            if !security::session_live(&txn, family_id).await? {
                 return Err(invalid);
             }
-            let user = db::users::find(db, user_id)
+            let user = db::users::find(&txn, user_id)
                 .await?
                 .filter(|u| u.is_active)
                 .ok_or(invalid)?;
-            security::touch_session(db, family_id, now).await?;
-            let tokens = issue(state, &user, family_id).await?;
+            security::touch_session(&txn, family_id, now).await?;
+            let tokens = issue(state, &txn, &user, family_id).await?;
+            txn.commit().await?;
             Ok((user, tokens))
         }
         RefreshUse::Reused { user_id, family_id } => {
-            security::revoke_sessions(db, user_id, Some(family_id), None, now).await?;
+            security::revoke_sessions(&txn, user_id, Some(family_id), None, now).await?;
+            txn.commit().await?;
             Err(invalid)
         }
         RefreshUse::Invalid => Err(invalid),

@@ -170,17 +170,23 @@ pub enum RefreshUse {
     Invalid,
 }
 
-/// Spend a refresh token. Of concurrent uses of one token exactly one
-/// rotates: the update only matches a token that is still unspent.
+/// Spend a refresh token, inside the caller's write transaction. The row is
+/// locked (PostgreSQL `FOR UPDATE`; SQLite's write transaction serialises
+/// anyway), so of concurrent uses of one token exactly one rotates and the
+/// others see it spent only once the winner's transaction has committed.
 pub async fn use_refresh_token(
     db: &impl ConnectionTrait,
     digest: &str,
     now: DateTime<Utc>,
 ) -> Result<RefreshUse, DbErr> {
-    let Some(token) = refresh_token::Entity::find()
+    let Some(found) = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(digest))
         .one(db)
         .await?
+    else {
+        return Ok(RefreshUse::Invalid);
+    };
+    let Some(token): Option<refresh_token::Model> = super::find_for_update(db, "refresh_tokens", found.id).await?
     else {
         return Ok(RefreshUse::Invalid);
     };

@@ -14,6 +14,7 @@ mod contract;
 mod directory;
 mod health;
 mod lockout;
+mod policy_matrix;
 mod profile;
 mod schedules;
 mod seed;

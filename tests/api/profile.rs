@@ -1,10 +1,8 @@
 //! One's own profile, preferences and profile image.
 
-use std::io::Cursor;
-
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, multipart, png, spawn_app};
 
 #[tokio::test]
 async fn a_patient_edits_contact_details_but_nothing_privileged() {
@@ -162,26 +160,6 @@ async fn preferences_are_read_and_replaced() {
     app.put("/api/v1/profile/preferences", &token, json!({"language": "en"}))
         .await
         .expect(400);
-}
-
-fn png(width: u32, height: u32) -> Vec<u8> {
-    let mut out = Cursor::new(Vec::new());
-    image::DynamicImage::ImageRgb8(image::RgbImage::from_pixel(width, height, image::Rgb([200, 30, 30])))
-        .write_to(&mut out, image::ImageFormat::Png)
-        .unwrap();
-    out.into_inner()
-}
-
-/// A `multipart/form-data` body with one file field.
-fn multipart(field: &str, filename: &str, content_type: &str, bytes: &[u8]) -> (String, Vec<u8>) {
-    let boundary = "carebook-test-boundary-7d1c";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
 async fn upload(app: &TestApp, token: &str, content_type: String, body: Vec<u8>) -> (u16, Value) {

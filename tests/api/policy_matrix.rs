@@ -1,0 +1,904 @@
+//! The policy matrix, generated from the code's own tables: every operation
+//! of `access::OPERATIONS` (which another test proves is exactly the router's
+//! route table) × every role × own object / someone else's object, expecting
+//! what `policy::MATRIX` says — success (2xx), 403, or 404 where the object
+//! must stay hidden — and 401 without a token.
+//!
+//! The same run checks audit coverage: every request that wrote, read
+//! patient data or was refused must have left an audit event carrying its
+//! request id, with the right outcome, and object decisions about patient
+//! data must name the patient.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use reqwest::Method;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use carebook::api::access::OPERATIONS;
+use carebook::auth::policy::{Action, MATRIX, Scope, scope_of};
+use carebook::auth::totp::code_at;
+use carebook::clock::Clock;
+use carebook::domain::Role;
+
+use crate::helpers::{TestApp, at, spawn_app};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Variant {
+    /// No object, or the object is not the point.
+    Only,
+    /// An object that is the actor's own (their record, their patient, their facility).
+    Own,
+    /// Someone else's object.
+    Other,
+}
+
+enum Body {
+    Empty,
+    Json(Value),
+    Multipart(String, Vec<u8>),
+}
+
+/// One prepared request.
+struct Call {
+    path: String,
+    body: Body,
+    token: Option<String>,
+    /// Send it with the clock at this instant (then put the clock back).
+    at: Option<DateTime<Utc>>,
+}
+
+impl Call {
+    fn new(path: impl Into<String>, token: Option<String>) -> Call {
+        Call {
+            path: path.into(),
+            body: Body::Empty,
+            token,
+            at: None,
+        }
+    }
+
+    fn json(mut self, body: Value) -> Call {
+        self.body = Body::Json(body);
+        self
+    }
+}
+
+/// What the matrix predicts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    Success,
+    Status(u16),
+}
+
+const ROLES: [Role; 5] = [
+    Role::Admin,
+    Role::Doctor,
+    Role::Nurse,
+    Role::Receptionist,
+    Role::Patient,
+];
+const PASSWORD: &str = "matrix passphrase";
+
+/// The clinic every case runs in.
+struct World {
+    app: TestApp,
+    admin: String,
+    tokens: HashMap<Role, String>,
+    base: DateTime<Utc>,
+    f1: Uuid,
+    specialty: Uuid,
+    service: Uuid,
+    location: Uuid,
+    d1: Uuid,
+    d1_user: Uuid,
+    d2: Uuid,
+    d2_user: Uuid,
+    d1_hours: Uuid,
+    d2_hours: Uuid,
+    /// The patient of the patient role; has an appointment with d1 at f1.
+    patient: Uuid,
+    patient_username: String,
+    /// A patient nobody of f1 has seen.
+    other_patient: Uuid,
+    own_appointment: Uuid,
+    other_appointment: Uuid,
+    /// A pending role-change request of an uninvolved user.
+    other_request: Uuid,
+    mfa_username: String,
+    recovery_codes: RefCell<Vec<String>>,
+    serial: Cell<u32>,
+    slot: Cell<i64>,
+}
+
+impl World {
+    async fn build() -> World {
+        let app = spawn_app().await;
+        let admin = app.admin().await;
+        app.set_setting(&admin, "booking.auto_confirm", json!(false)).await;
+        let facility = |name: &str| {
+            app.post(
+                "/api/v1/facilities",
+                &admin,
+                json!({"name": name, "kind": "clinic", "time_zone": "Asia/Dhaka"}),
+            )
+        };
+        let f1 = facility("Matrix Clinic One").await.expect(201).id();
+        let f2 = facility("Matrix Clinic Two").await.expect(201).id();
+        let specialty = app
+            .post(
+                "/api/v1/specialties",
+                &admin,
+                json!({"code": "MATRIX", "name": "Matrix medicine"}),
+            )
+            .await
+            .expect(201)
+            .id();
+        let service = app
+            .post(
+                "/api/v1/services",
+                &admin,
+                json!({"name": "Matrix visit", "specialty_id": specialty, "duration_minutes": 30, "price": "500"}),
+            )
+            .await
+            .expect(201)
+            .id();
+        let location = app.get("/api/v1/locations?page_size=1", &admin).await.expect(200).body["results"][0]["id"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let (d1_user, doctor_token) = app.staff(&admin, "doctor", None).await;
+        let (d2_user, _) = app.staff(&admin, "doctor", None).await;
+        let (_, nurse) = app.staff(&admin, "nurse", Some(f1)).await;
+        let (_, receptionist) = app.staff(&admin, "receptionist", Some(f1)).await;
+        let mut doctors = Vec::new();
+        let mut hours = Vec::new();
+        for (user, facility, licence) in [(d1_user, f1, "MX-1"), (d2_user, f2, "MX-2")] {
+            let doctor = app
+                .post(
+                    "/api/v1/doctors",
+                    &admin,
+                    json!({"user_id": user, "licence_number": licence, "specialty_id": specialty,
+                           "facility_id": facility, "consultation_fee": "500", "service_ids": [service]}),
+                )
+                .await
+                .expect(201)
+                .id();
+            let mut first = None;
+            for day in [
+                "monday",
+                "tuesday",
+                "wednesday",
+                "thursday",
+                "friday",
+                "saturday",
+                "sunday",
+            ] {
+                let id = app
+                    .post(
+                        &format!("/api/v1/doctors/{doctor}/working-hours"),
+                        &admin,
+                        // Until the end of 2027: the cases add schedules in weeks of 2028.
+                        json!({"weekday": day, "start_time": "08:00", "end_time": "20:00", "valid_to": "2027-12-31"}),
+                    )
+                    .await
+                    .expect(201)
+                    .id();
+                first.get_or_insert(id);
+            }
+            doctors.push(doctor);
+            hours.push(first.unwrap());
+        }
+        let patient_username = "matrix.patient".to_owned();
+        let signed_up = app
+            .public(
+                Method::POST,
+                "/api/v1/auth/register",
+                Some(json!({"username": patient_username, "password": PASSWORD, "first_name": "Matrix", "last_name": "Patient"})),
+            )
+            .await
+            .expect(201);
+        let patient = signed_up.body["user"]["patient_id"].as_str().unwrap().parse().unwrap();
+        let patient_token = signed_up.body["access"].as_str().unwrap().to_owned();
+        let other_patient = app
+            .post(
+                "/api/v1/patients",
+                &receptionist,
+                json!({"first_name": "Other", "last_name": "Person"}),
+            )
+            .await
+            .expect(201)
+            .id();
+
+        // Someone uninvolved asks for a role.
+        let (_, bystander) = app.staff(&admin, "nurse", None).await;
+        let other_request = app
+            .post(
+                "/api/v1/role-change-requests",
+                &bystander,
+                json!({"requested_role": "receptionist", "reason": "Moving desks."}),
+            )
+            .await
+            .expect(201)
+            .id();
+
+        // A user with two-factor authentication, for the login's second step.
+        let mfa_username = "matrix.mfa".to_owned();
+        let mfa_token = app
+            .public(
+                Method::POST,
+                "/api/v1/auth/register",
+                Some(json!({"username": mfa_username, "password": PASSWORD, "first_name": "M", "last_name": "F"})),
+            )
+            .await
+            .expect(201)
+            .body["access"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let secret = app
+            .post("/api/v1/auth/totp/enrol", &mfa_token, json!({}))
+            .await
+            .expect(200)
+            .body["secret"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let code = code_at(&mfa_username, &secret, app.clock.now().timestamp() as u64).unwrap();
+        let recovery_codes = app
+            .post("/api/v1/auth/totp/confirm", &mfa_token, json!({ "code": code }))
+            .await
+            .expect(200)
+            .body["recovery_codes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_owned())
+            .collect();
+
+        let tokens = HashMap::from([
+            (Role::Admin, admin.clone()),
+            (Role::Doctor, doctor_token),
+            (Role::Nurse, nurse),
+            (Role::Receptionist, receptionist),
+            (Role::Patient, patient_token),
+        ]);
+        let base = app.clock.now();
+        let mut world = World {
+            app,
+            admin,
+            tokens,
+            base,
+            f1,
+            specialty,
+            service,
+            location,
+            d1: doctors[0],
+            d1_user,
+            d2: doctors[1],
+            d2_user,
+            d1_hours: hours[0],
+            d2_hours: hours[1],
+            patient,
+            patient_username,
+            other_patient,
+            own_appointment: Uuid::nil(),
+            other_appointment: Uuid::nil(),
+            other_request,
+            mfa_username,
+            recovery_codes: RefCell::new(recovery_codes),
+            serial: Cell::new(0),
+            slot: Cell::new(0),
+        };
+        world.own_appointment = world.appointment(true, "pending").await.0;
+        world.other_appointment = world.appointment(false, "pending").await.0;
+        world
+    }
+
+    fn token(&self, role: Role) -> Option<String> {
+        Some(self.tokens[&role].clone())
+    }
+
+    fn next(&self) -> u32 {
+        self.serial.set(self.serial.get() + 1);
+        self.serial.get()
+    }
+
+    /// The next free half-hour from tomorrow 08:00 in Dhaka (02:00Z), 24 a day.
+    fn next_slot(&self) -> DateTime<Utc> {
+        let i = self.slot.get();
+        self.slot.set(i + 1);
+        at("2026-11-23T02:00:00Z") + TimeDelta::days(i / 24) + TimeDelta::minutes(30 * (i % 24))
+    }
+
+    /// A distinct week far beyond the booking horizon, for schedule changes.
+    fn next_week(&self) -> (String, String) {
+        let start = chrono::NaiveDate::from_ymd_opt(2028, 1, 3).unwrap() + TimeDelta::weeks(i64::from(self.next()));
+        (start.to_string(), (start + TimeDelta::days(6)).to_string())
+    }
+
+    /// A new account of `role` and its token (for operations on one's own account).
+    async fn fresh(&self, role: Role) -> (Uuid, String) {
+        let name = format!("fresh{}{}", role.as_str(), self.next());
+        if role == Role::Patient {
+            let reply = self
+                .app
+                .public(
+                    Method::POST,
+                    "/api/v1/auth/register",
+                    Some(json!({"username": name, "password": PASSWORD, "first_name": "F", "last_name": "P"})),
+                )
+                .await
+                .expect(201);
+            let token = reply.body["access"].as_str().unwrap().to_owned();
+            return (TestApp::user_of(&token), token);
+        }
+        let facility = matches!(role, Role::Nurse | Role::Receptionist).then_some(self.f1);
+        let user = self
+            .app
+            .post(
+                "/api/v1/users",
+                &self.admin,
+                json!({"username": name, "password": PASSWORD, "role": role.as_str(), "first_name": "F",
+                       "last_name": "S", "facility_id": facility}),
+            )
+            .await
+            .expect(201)
+            .id();
+        (user, self.app.login(&name, PASSWORD).await)
+    }
+
+    /// A fresh appointment (own: the patient with d1 at f1; other: another
+    /// patient with d2 at f2) driven to `status`; its id and start.
+    async fn appointment(&self, own: bool, status: &str) -> (Uuid, DateTime<Utc>) {
+        let (patient, doctor) = if own {
+            (self.patient, self.d1)
+        } else {
+            (self.other_patient, self.d2)
+        };
+        let start = self.next_slot();
+        let id = self
+            .app
+            .book(&self.admin, doctor, &start.to_rfc3339(), Some(patient))
+            .await
+            .expect(201)
+            .id();
+        let steps: &[&str] = match status {
+            "pending" => &[],
+            "confirmed" => &["confirm"],
+            "checked_in" => &["confirm", "check-in"],
+            "in_progress" => &["confirm", "check-in", "start"],
+            other => panic!("no path to {other}"),
+        };
+        for step in steps {
+            self.app
+                .post(&format!("/api/v1/appointments/{id}/{step}"), &self.admin, json!({}))
+                .await
+                .expect(200);
+        }
+        (id, start)
+    }
+
+    /// A patient record without a login.
+    async fn walk_in(&self) -> Uuid {
+        self.app
+            .post(
+                "/api/v1/patients",
+                &self.admin,
+                json!({"first_name": "Walk", "last_name": "In"}),
+            )
+            .await
+            .expect(201)
+            .id()
+    }
+
+    async fn admin_creates(&self, path: &str, body: Value) -> Uuid {
+        self.app.post(path, &self.admin, body).await.expect(201).id()
+    }
+
+    fn doctor(&self, variant: Variant) -> Uuid {
+        if variant == Variant::Other { self.d2 } else { self.d1 }
+    }
+
+    async fn working_hours(&self, doctor: Uuid) -> Uuid {
+        let (from, to) = self.next_week();
+        self.admin_creates(
+            &format!("/api/v1/doctors/{doctor}/working-hours"),
+            json!({"weekday": "monday", "start_time": "08:00", "end_time": "09:00", "valid_from": from, "valid_to": to}),
+        )
+        .await
+    }
+
+    async fn time_off(&self, doctor: Uuid) -> Uuid {
+        let (from, _) = self.next_week();
+        self.admin_creates(
+            &format!("/api/v1/doctors/{doctor}/time-off"),
+            json!({"date": from, "reason": "Conference"}),
+        )
+        .await
+    }
+
+    async fn image(&self, token: &str) {
+        let (content_type, body) = png_upload();
+        let status = self
+            .app
+            .client
+            .post(format!("{}/api/v1/profile/image", self.app.address))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 200);
+    }
+
+    /// Prepare the request for one operation, role and variant.
+    async fn prepare(&self, method: &Method, route: &str, role: Role, variant: Variant) -> Call {
+        let me = self.token(role);
+        let n = self.next();
+        let own = variant != Variant::Other;
+        let account_body =
+            |password: &str| json!({"current_password": password, "new_password": "a different passphrase"});
+        match (method.as_str(), route) {
+            ("GET", path @ ("/" | "/health" | "/ready" | "/api/v1/openapi.json" | "/api/v1/openapi.yaml" | "/api/v1/settings/public")) => {
+                Call::new(path, me)
+            }
+            ("POST", "/api/v1/auth/register") => Call::new(route, me).json(
+                json!({"username": format!("signup{n}"), "password": PASSWORD, "first_name": "S", "last_name": "U"}),
+            ),
+            ("POST", "/api/v1/auth/login") => {
+                Call::new(route, me).json(json!({"username": self.patient_username, "password": PASSWORD}))
+            }
+            ("POST", "/api/v1/auth/login/totp") => {
+                let step = self.app.try_login(&self.mfa_username, PASSWORD).await.expect(200);
+                let code = self.recovery_codes.borrow_mut().pop().expect("enough recovery codes");
+                Call::new(route, me).json(json!({"mfa_token": step.body["mfa_token"], "code": code}))
+            }
+            ("POST", "/api/v1/auth/refresh") => {
+                let login = self.app.try_login(&self.patient_username, PASSWORD).await.expect(200);
+                Call::new(route, me).json(json!({"refresh": login.body["refresh"]}))
+            }
+            ("POST", "/api/v1/auth/verify") => Call::new(route, me).json(json!({"token": self.tokens[&Role::Patient]})),
+
+            // One's own account and profile: a fresh account, so sessions and passwords of the others stay.
+            ("POST", "/api/v1/auth/logout" | "/api/v1/auth/logout-all" | "/api/v1/auth/totp/enrol")
+            | ("GET", "/api/v1/auth/me" | "/api/v1/profile" | "/api/v1/profile/preferences") => {
+                Call::new(route, Some(self.fresh(role).await.1)).json(json!({}))
+            }
+            ("POST", "/api/v1/auth/change-password") => {
+                Call::new(route, Some(self.fresh(role).await.1)).json(account_body(PASSWORD))
+            }
+            ("POST", "/api/v1/auth/totp/confirm" | "/api/v1/auth/totp/disable") => {
+                let (_, token) = self.fresh(role).await;
+                let username = self.app.get("/api/v1/auth/me", &token).await.body["username"].as_str().unwrap().to_owned();
+                let secret = self.app.post("/api/v1/auth/totp/enrol", &token, json!({})).await.expect(200).body["secret"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+                let code = code_at(&username, &secret, self.app.clock.now().timestamp() as u64).unwrap();
+                if route.ends_with("confirm") {
+                    return Call::new(route, Some(token)).json(json!({ "code": code }));
+                }
+                let confirmed = self.app.post("/api/v1/auth/totp/confirm", &token, json!({ "code": code })).await.expect(200);
+                Call::new(route, Some(token)).json(json!({"code": confirmed.body["recovery_codes"][0]}))
+            }
+            ("PATCH", "/api/v1/profile") => {
+                Call::new(route, Some(self.fresh(role).await.1)).json(json!({"first_name": "Changed"}))
+            }
+            ("PUT", "/api/v1/profile/preferences") => Call::new(route, Some(self.fresh(role).await.1))
+                .json(json!({"language": "bn", "notification_channels": ["push"], "appointment_reminders": false})),
+            ("POST", "/api/v1/profile/image") => {
+                let (content_type, body) = png_upload();
+                Call {
+                    body: Body::Multipart(content_type, body),
+                    ..Call::new(route, Some(self.fresh(role).await.1))
+                }
+            }
+            ("GET" | "DELETE", "/api/v1/profile/image") => {
+                let (_, token) = self.fresh(role).await;
+                self.image(&token).await;
+                Call::new(route, Some(token))
+            }
+
+            // Users.
+            ("GET", "/api/v1/users") => Call::new(route, me),
+            ("POST", "/api/v1/users") => Call::new(route, me).json(
+                json!({"username": format!("made{n}"), "password": PASSWORD, "role": "nurse", "first_name": "M", "last_name": "N"}),
+            ),
+            ("GET", "/api/v1/users/{id}") => Call::new(format!("/api/v1/users/{}", self.d2_user), me),
+            (_, "/api/v1/users/{id}" | "/api/v1/users/{id}/deactivate" | "/api/v1/users/{id}/reactivate"
+                | "/api/v1/users/{id}/reset-password" | "/api/v1/users/{id}/role") => {
+                // Only an administrator gets through: give them a target of their own.
+                let target = if role == Role::Admin { self.fresh(Role::Nurse).await.0 } else { self.d2_user };
+                let path = route.replace("{id}", &target.to_string());
+                let body = match route.rsplit('/').next().unwrap() {
+                    "{id}" => json!({"last_name": "Renamed"}),
+                    "reset-password" => json!({"password": "temporary passphrase"}),
+                    "role" => json!({"role": "receptionist"}),
+                    _ => json!({}),
+                };
+                Call::new(path, me).json(body)
+            }
+
+            // Role-change requests.
+            ("GET", "/api/v1/role-change-requests") => Call::new(route, me),
+            ("POST", "/api/v1/role-change-requests") => {
+                let token = if role == Role::Admin { me } else { Some(self.fresh(role).await.1) };
+                let wanted = if role == Role::Receptionist { "nurse" } else { "receptionist" };
+                Call::new(route, token).json(json!({"requested_role": wanted, "reason": "Please."}))
+            }
+            ("GET", "/api/v1/role-change-requests/{id}") => {
+                if own && role != Role::Admin {
+                    let (_, token) = self.fresh(role).await;
+                    let wanted = if role == Role::Receptionist { "nurse" } else { "receptionist" };
+                    let id = self
+                        .app
+                        .post("/api/v1/role-change-requests", &token, json!({"requested_role": wanted, "reason": "Mine."}))
+                        .await
+                        .expect(201)
+                        .id();
+                    return Call::new(format!("/api/v1/role-change-requests/{id}"), Some(token));
+                }
+                Call::new(format!("/api/v1/role-change-requests/{}", self.other_request), me)
+            }
+            ("POST", "/api/v1/role-change-requests/{id}/approve" | "/api/v1/role-change-requests/{id}/reject") => {
+                let id = if role == Role::Admin {
+                    let (_, token) = self.fresh(Role::Nurse).await;
+                    self.app
+                        .post("/api/v1/role-change-requests", &token, json!({"requested_role": "doctor", "reason": "Qualified."}))
+                        .await
+                        .expect(201)
+                        .id()
+                } else {
+                    self.other_request
+                };
+                Call::new(route.replace("{id}", &id.to_string()), me).json(json!({"notes": "Decided."}))
+            }
+
+            // Directory.
+            ("GET", "/api/v1/locations" | "/api/v1/specialties" | "/api/v1/facilities" | "/api/v1/services" | "/api/v1/doctors") => {
+                Call::new(route, me)
+            }
+            ("GET", "/api/v1/locations/{id}") => Call::new(format!("/api/v1/locations/{}", self.location), me),
+            ("GET", "/api/v1/specialties/{id}") => Call::new(format!("/api/v1/specialties/{}", self.specialty), me),
+            ("GET", "/api/v1/facilities/{id}") => Call::new(format!("/api/v1/facilities/{}", self.f1), me),
+            ("GET", "/api/v1/services/{id}") => Call::new(format!("/api/v1/services/{}", self.service), me),
+            ("GET", "/api/v1/doctors/{id}") => Call::new(format!("/api/v1/doctors/{}", self.d1), me),
+            ("POST", "/api/v1/locations") => {
+                Call::new(route, me).json(json!({"kind": "division", "code": format!("MX{n}"), "name": format!("Division {n}")}))
+            }
+            ("POST", "/api/v1/specialties") => {
+                Call::new(route, me).json(json!({"code": format!("SP{n}"), "name": format!("Specialty {n}")}))
+            }
+            ("POST", "/api/v1/facilities") => Call::new(route, me)
+                .json(json!({"name": format!("Facility {n}"), "kind": "clinic", "time_zone": "Asia/Dhaka"})),
+            ("POST", "/api/v1/services") => Call::new(route, me).json(
+                json!({"name": format!("Service {n}"), "specialty_id": self.specialty, "duration_minutes": 30, "price": "100"}),
+            ),
+            ("POST", "/api/v1/doctors") => {
+                let user = if role == Role::Admin { self.fresh(Role::Doctor).await.0 } else { self.d1_user };
+                Call::new(route, me).json(json!({"user_id": user, "licence_number": format!("LIC-{n}"),
+                    "specialty_id": self.specialty, "facility_id": self.f1, "consultation_fee": "700"}))
+            }
+            (_, "/api/v1/locations/{id}" | "/api/v1/specialties/{id}" | "/api/v1/facilities/{id}" | "/api/v1/services/{id}"
+                | "/api/v1/doctors/{id}") => {
+                let kind = route.split('/').nth(3).unwrap();
+                let admin = role == Role::Admin;
+                let id = match kind {
+                    "locations" if admin => self
+                        .admin_creates("/api/v1/locations", json!({"kind": "division", "code": format!("LX{n}"), "name": format!("Place {n}")}))
+                        .await,
+                    "specialties" if admin => self
+                        .admin_creates("/api/v1/specialties", json!({"code": format!("SX{n}"), "name": format!("Field {n}")}))
+                        .await,
+                    "facilities" if admin => self
+                        .admin_creates("/api/v1/facilities", json!({"name": format!("Site {n}"), "kind": "clinic", "time_zone": "Asia/Dhaka"}))
+                        .await,
+                    "services" if admin => self
+                        .admin_creates("/api/v1/services", json!({"name": format!("Visit {n}"), "specialty_id": self.specialty,
+                            "duration_minutes": 30, "price": "100"}))
+                        .await,
+                    "doctors" if admin => {
+                        let user = self.fresh(Role::Doctor).await.0;
+                        self.admin_creates("/api/v1/doctors", json!({"user_id": user, "licence_number": format!("DX-{n}"),
+                            "specialty_id": self.specialty, "facility_id": self.f1, "consultation_fee": "700"}))
+                            .await
+                    }
+                    "locations" => self.location,
+                    "specialties" => self.specialty,
+                    "facilities" => self.f1,
+                    "services" => self.service,
+                    _ => self.d1,
+                };
+                let body = match kind {
+                    "services" => json!({"price": "150"}),
+                    "doctors" => json!({"bio": "Changed."}),
+                    _ => json!({"name": format!("Renamed {n}")}),
+                };
+                Call::new(route.replace("{id}", &id.to_string()), me).json(body)
+            }
+
+            // Schedules: own = the doctor role's own schedule, other = another doctor's.
+            ("GET", "/api/v1/doctors/{doctor_id}/working-hours" | "/api/v1/doctors/{doctor_id}/time-off") => {
+                Call::new(route.replace("{doctor_id}", &self.doctor(variant).to_string()), me)
+            }
+            ("GET", "/api/v1/doctors/{doctor_id}/availability") => Call::new(
+                format!("/api/v1/doctors/{}/availability?from=2026-11-23&to=2026-11-23", self.doctor(variant)),
+                me,
+            ),
+            ("GET", "/api/v1/doctors/{doctor_id}/working-hours/{id}") => {
+                let hours = if own { self.d1_hours } else { self.d2_hours };
+                Call::new(format!("/api/v1/doctors/{}/working-hours/{hours}", self.doctor(variant)), me)
+            }
+            ("POST", "/api/v1/doctors/{doctor_id}/working-hours") => {
+                let (from, to) = self.next_week();
+                Call::new(route.replace("{doctor_id}", &self.doctor(variant).to_string()), me).json(
+                    json!({"weekday": "tuesday", "start_time": "08:00", "end_time": "09:00", "valid_from": from, "valid_to": to}),
+                )
+            }
+            ("POST", "/api/v1/doctors/{doctor_id}/working-hours/bulk") => {
+                let (from, to) = self.next_week();
+                Call::new(route.replace("{doctor_id}", &self.doctor(variant).to_string()), me).json(json!({
+                    "valid_from": from, "valid_to": to, "replace": false,
+                    "days": [{"weekday": "wednesday", "start_time": "08:00", "end_time": "09:00"}]}))
+            }
+            ("PUT" | "DELETE", "/api/v1/doctors/{doctor_id}/working-hours/{id}") => {
+                let doctor = self.doctor(variant);
+                let (from, to) = self.next_week();
+                let hours = self.working_hours(doctor).await;
+                Call::new(format!("/api/v1/doctors/{doctor}/working-hours/{hours}"), me).json(
+                    json!({"weekday": "thursday", "start_time": "10:00", "end_time": "11:00", "valid_from": from, "valid_to": to}),
+                )
+            }
+            ("POST", "/api/v1/doctors/{doctor_id}/time-off") => {
+                let (date, _) = self.next_week();
+                Call::new(route.replace("{doctor_id}", &self.doctor(variant).to_string()), me)
+                    .json(json!({"date": date, "reason": "Leave"}))
+            }
+            ("DELETE", "/api/v1/doctors/{doctor_id}/time-off/{id}") => {
+                let doctor = self.doctor(variant);
+                let off = self.time_off(doctor).await;
+                Call::new(format!("/api/v1/doctors/{doctor}/time-off/{off}"), me)
+            }
+
+            // Patients: own = the patient's own record, a patient the doctor treats and the nurse's facility saw.
+            ("GET", "/api/v1/patients") => Call::new(route, me),
+            ("POST", "/api/v1/patients") => Call::new(route, me).json(json!({"first_name": "New", "last_name": format!("Patient{n}")})),
+            ("GET" | "PATCH", "/api/v1/patients/{id}") => {
+                let patient = if own { self.patient } else { self.walk_in().await };
+                Call::new(format!("/api/v1/patients/{patient}"), me).json(json!({"address": format!("Road {n}")}))
+            }
+            ("POST", "/api/v1/patients/{id}/account") => {
+                let patient = self.walk_in().await;
+                Call::new(format!("/api/v1/patients/{patient}/account"), me)
+                    .json(json!({"username": format!("walkin{n}"), "password": "temporary passphrase"}))
+            }
+
+            // Appointments: own = the patient's, with the doctor, at the nurse's facility; other = none of these.
+            ("GET", "/api/v1/appointments") => Call::new(route, me),
+            ("POST", "/api/v1/appointments") => {
+                let (patient, doctor) = if own { (self.patient, self.d1) } else { (self.other_patient, self.d2) };
+                Call::new(route, me).json(json!({"doctor_id": doctor, "patient_id": patient, "start": self.next_slot()}))
+            }
+            ("GET", "/api/v1/appointments/{id}" | "/api/v1/appointments/{id}/history") => {
+                let id = if own { self.own_appointment } else { self.other_appointment };
+                Call::new(route.replace("{id}", &id.to_string()), me)
+            }
+            ("POST", _) if route.starts_with("/api/v1/appointments/{id}/") => {
+                let transition = route.rsplit('/').next().unwrap();
+                let status = match transition {
+                    "confirm" | "cancel" | "reschedule" => "pending",
+                    "check-in" | "no-show" => "confirmed",
+                    "start" => "checked_in",
+                    "complete" => "in_progress",
+                    other => panic!("no case for transition {other}"),
+                };
+                let (id, start) = self.appointment(own, status).await;
+                let body = match transition {
+                    "cancel" => json!({"reason": "Cannot come."}),
+                    "reschedule" => json!({"start": self.next_slot()}),
+                    _ => json!({}),
+                };
+                let mut call = Call::new(route.replace("{id}", &id.to_string()), me).json(body);
+                if transition == "no-show" {
+                    call.at = Some(start + TimeDelta::minutes(20));
+                }
+                call
+            }
+
+            // Administration.
+            ("GET", "/api/v1/audit-events" | "/api/v1/login-activity" | "/api/v1/settings") => Call::new(route, me),
+            ("GET" | "DELETE", "/api/v1/settings/{key}") => Call::new("/api/v1/settings/booking.horizon_days", me),
+            ("PUT", "/api/v1/settings/{key}") => Call::new("/api/v1/settings/booking.horizon_days", me).json(json!({"value": 90})),
+
+            (method, route) => panic!("the policy matrix test has no case for {method} {route}: add one"),
+        }
+    }
+}
+
+/// Routes that address an object whose ownership matters.
+fn variants(method: &Method, route: &str) -> &'static [Variant] {
+    let object = route.starts_with("/api/v1/patients/{id}")
+        || route.starts_with("/api/v1/appointments/{id}")
+        || route.starts_with("/api/v1/doctors/{doctor_id}/")
+        || route.starts_with("/api/v1/role-change-requests/{id}")
+        || (method == Method::POST && route == "/api/v1/appointments");
+    if object {
+        &[Variant::Own, Variant::Other]
+    } else {
+        &[Variant::Only]
+    }
+}
+
+/// What the matrix predicts for `role` doing `action` in `variant`.
+fn expected(role: Role, action: Option<Action>, variant: Variant) -> Expect {
+    let Some(action) = action else { return Expect::Success };
+    match scope_of(role, action) {
+        Scope::None => Expect::Status(403),
+        Scope::All => Expect::Success,
+        Scope::Own | Scope::Facility if variant != Variant::Other => Expect::Success,
+        Scope::Own | Scope::Facility => {
+            let rule = MATRIX.iter().find(|r| r.action == action).unwrap();
+            match rule.visible_via {
+                Some(read) if scope_of(role, read) != Scope::All => Expect::Status(404),
+                _ => Expect::Status(403),
+            }
+        }
+    }
+}
+
+fn png_upload() -> (String, Vec<u8>) {
+    crate::helpers::multipart("image", "a.png", "image/png", &crate::helpers::png(40, 30))
+}
+
+/// What one case did, for the audit check.
+struct Sent {
+    label: String,
+    method: Method,
+    action: Option<Action>,
+    object_route: bool,
+    status: u16,
+    request_id: String,
+}
+
+async fn send(world: &World, method: &Method, call: Call) -> (u16, String, String) {
+    let app = &world.app;
+    if let Some(instant) = call.at {
+        app.clock.set(instant);
+    }
+    let token = call
+        .token
+        .as_deref()
+        .map(|t| if call.at.is_some() { app.renew(t) } else { t.to_owned() });
+    let mut request = app
+        .client
+        .request(method.clone(), format!("{}{}", app.address, call.path));
+    if let Some(token) = &token {
+        request = request.bearer_auth(token);
+    }
+    request = match call.body {
+        Body::Empty => request,
+        Body::Json(_) if method == Method::GET => request,
+        Body::Json(body) => request.json(&body),
+        Body::Multipart(content_type, bytes) => request.header("content-type", content_type).body(bytes),
+    };
+    let response = request.send().await.expect("sent");
+    app.clock.set(world.base);
+    let status = response.status().as_u16();
+    let request_id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let body = response.text().await.unwrap_or_default();
+    (status, request_id, body)
+}
+
+#[tokio::test]
+async fn every_route_for_every_role_on_own_and_others_objects_follows_the_matrix() {
+    let world = World::build().await;
+    let mut failures = Vec::new();
+    let mut sent = Vec::new();
+    let mut tally: BTreeMap<String, usize> = BTreeMap::new();
+    for (method, route, action) in OPERATIONS {
+        // Without a token.
+        let call = world.prepare(method, route, Role::Patient, Variant::Only).await;
+        let call = Call { token: None, ..call };
+        let (status, request_id, body) = send(&world, method, call).await;
+        let label = format!("{method} {route} without a token");
+        let ok = match action {
+            None => (200..300).contains(&status),
+            Some(_) => status == 401,
+        };
+        if !ok {
+            failures.push(format!("{label}: got {status} {body}"));
+        }
+        sent.push(Sent {
+            label,
+            method: method.clone(),
+            action: *action,
+            object_route: false,
+            status,
+            request_id,
+        });
+
+        for role in ROLES {
+            for variant in variants(method, route) {
+                let call = world.prepare(method, route, role, *variant).await;
+                let (status, request_id, body) = send(&world, method, call).await;
+                let expect = expected(role, *action, *variant);
+                let ok = match expect {
+                    Expect::Success => (200..300).contains(&status),
+                    Expect::Status(code) => status == code,
+                };
+                let label = format!("{method} {route} as {} ({variant:?})", role.as_str());
+                *tally.entry(format!("{expect:?}")).or_default() += 1;
+                if !ok {
+                    failures.push(format!("{label}: expected {expect:?}, got {status} {body}"));
+                }
+                sent.push(Sent {
+                    label,
+                    method: method.clone(),
+                    action: *action,
+                    object_route: route.contains('{') && *variant != Variant::Only,
+                    status,
+                    request_id,
+                });
+            }
+        }
+    }
+    println!(
+        "policy matrix: {} operations, {} requests; {tally:?}",
+        OPERATIONS.len(),
+        sent.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} cases differ from the matrix:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+
+    // Audit coverage: every write, every audited read and every refusal left its event.
+    let events: HashMap<String, carebook::db::entities::audit_event::Model> = world
+        .app
+        .audit_events()
+        .await
+        .into_iter()
+        .filter_map(|e| e.request_id.clone().map(|id| (id, e)))
+        .collect();
+    let mut missing = Vec::new();
+    let mut checked = 0;
+    for s in &sent {
+        let denied = matches!(s.status, 401 | 403);
+        let must = s.method != Method::GET || denied || s.action.is_some_and(Action::audits_reads);
+        let Some(event) = events.get(&s.request_id) else {
+            if must {
+                missing.push(format!("{} ({}) left no audit event", s.label, s.status));
+            }
+            continue;
+        };
+        checked += 1;
+        let outcome = if denied || s.status == 404 && s.object_route {
+            "denied"
+        } else {
+            "allowed"
+        };
+        if event.outcome != outcome || i32::from(event.status) != i32::from(s.status) {
+            missing.push(format!(
+                "{}: audit says {} {}, expected {outcome} {}",
+                s.label, event.outcome, event.status, s.status
+            ));
+        }
+        let patient_data = matches!(
+            s.action,
+            Some(Action::PatientRead | Action::PatientUpdate | Action::PatientAccountCreate)
+        ) || s.action.is_some_and(|a| format!("{a:?}").starts_with("Appointment"));
+        if patient_data && s.object_route && (200..300).contains(&s.status) && event.patient_id.is_none() {
+            missing.push(format!("{}: the audit event does not name the patient", s.label));
+        }
+    }
+    println!("audit coverage: {checked} events matched to requests");
+    assert!(missing.is_empty(), "audit gaps:\n{}", missing.join("\n"));
+}

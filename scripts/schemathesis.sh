@@ -26,6 +26,7 @@ WORK=$(mktemp -d)
 export DATABASE_URL="sqlite://$WORK/schemathesis.db"
 export CAREBOOK_BIND="127.0.0.1:$PORT"
 export CAREBOOK_JWT_SECRET="schemathesis-only-secret-0123456789abcdef"
+export CAREBOOK_UPLOAD_DIR="$WORK/uploads"
 export CAREBOOK_LOG=${CAREBOOK_LOG:-warn}
 # Fuzzing sends thousands of requests from one address: no rate limits here
 # (the integration tests cover them), and no per-address login throttle.

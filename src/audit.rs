@@ -1,145 +1,119 @@
-//! The audit trail (HIPAA 45 CFR 164.312(b)): who did or tried what, to
-//! which object, when, from where, with what outcome — never the data itself.
-//!
-//! The access check ([`crate::api::access`]) runs every request inside
-//! [`scope`] and, once the response is known, appends one event for every
-//! write, every read of patient data and every denied attempt. The policy
-//! ([`crate::auth::policy::authorize_object`]) notes the patient an object
-//! belongs to and whether it refused, so events name the patient whose data
-//! was touched and hidden objects (404) count as denials.
+//! Reading the audit trail and the login activity, for administrators
+//! (writing it is [`crate::db::audit`]'s, inside each change). Read-only:
+//! nothing changes or deletes an audit event, and the database refuses it too.
 
-use std::cell::RefCell;
-use std::future::Future;
-
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-/// What the policy learnt while the request ran.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Note {
-    /// The patient whose data an object decision was about (the last one).
-    pub patient_id: Option<Uuid>,
-    /// Whether an object decision refused (403, or 404 for a hidden object).
-    pub denied: bool,
+use crate::db::entities::{audit_event, login_activity};
+use crate::db::{self, PageRequest, Paged, audit::AuditFilter, security::LoginActivityFilter};
+use crate::error::AppResult;
+use crate::input::{self, QueryText};
+use crate::state::AppState;
+
+/// Whether access was granted.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditOutcome {
+    Allowed,
+    Denied,
 }
 
-tokio::task_local! {
-    static NOTE: RefCell<Note>;
+/// Filters of the audit trail (combined with AND).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// Only this user's events.
+    pub actor: Option<Uuid>,
+    /// Only events about objects of this type (`appointment`, `patient`, `setting`…).
+    pub object_type: Option<QueryText<64>>,
+    /// Only events about this object.
+    pub object: Option<QueryText<100>>,
+    /// Only events touching this patient's data.
+    pub patient: Option<Uuid>,
+    /// Only this action (`patient_read`, `appointment_create`…, `public`).
+    pub action: Option<QueryText<64>>,
+    pub outcome: Option<AuditOutcome>,
+    /// From this instant: RFC 3339, or `YYYY-MM-DD` (00:00 UTC).
+    #[param(schema_with = input::date_or_instant)]
+    pub from: Option<String>,
+    /// Before this instant: RFC 3339, or `YYYY-MM-DD` (through that day, UTC).
+    #[param(schema_with = input::date_or_instant)]
+    pub to: Option<String>,
 }
 
-/// Run `future` collecting a [`Note`].
-pub async fn scope<F: Future>(future: F) -> (F::Output, Note) {
-    NOTE.scope(RefCell::new(Note::default()), async {
-        let output = future.await;
-        let note = NOTE.with(|n| *n.borrow());
-        (output, note)
-    })
-    .await
+/// How a login attempt ended.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LoginOutcome {
+    /// Logged in.
+    Success,
+    /// Wrong or unknown credentials, or a deactivated account.
+    Failure,
+    /// Refused because the account is locked (or this failure locked it).
+    Locked,
+    /// Refused because the address failed too often (429).
+    Throttled,
+    /// Password right; a second factor was asked for.
+    MfaRequired,
+    /// Wrong second factor.
+    MfaFailure,
 }
 
-/// Note an object decision (no-op outside [`scope`]).
-pub fn note(patient_id: Option<Uuid>, denied: bool) {
-    let _ = NOTE.try_with(|n| {
-        let mut n = n.borrow_mut();
-        if patient_id.is_some() {
-            n.patient_id = patient_id;
-        }
-        n.denied |= denied;
-    });
+/// Filters of the login activity.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct LoginActivityQuery {
+    /// Only this user's attempts.
+    pub user: Option<Uuid>,
+    pub outcome: Option<LoginOutcome>,
+    /// From this instant: RFC 3339, or `YYYY-MM-DD` (00:00 UTC).
+    #[param(schema_with = input::date_or_instant)]
+    pub from: Option<String>,
+    /// Before this instant: RFC 3339, or `YYYY-MM-DD` (through that day, UTC).
+    #[param(schema_with = input::date_or_instant)]
+    pub to: Option<String>,
 }
 
-/// The type of object a route is about, singular snake case:
-/// `appointments` → `appointment`, `working-hours` → `working_hours`.
-pub fn singular(segment: &str) -> String {
-    let s = segment.replace('-', "_");
-    match s.as_str() {
-        "working_hours" | "time_off" | "availability" | "history" | "login_activity" | "access" => s,
-        x if x.ends_with("ies") => format!("{}y", &x[..x.len() - 3]),
-        x if x.ends_with('s') => x[..x.len() - 1].to_owned(),
-        _ => s,
-    }
+/// The stored name of a serde enum value (`snake_case`).
+fn name_of(value: impl Serialize) -> Option<String> {
+    serde_json::to_value(value).ok()?.as_str().map(str::to_owned)
 }
 
-/// The object of a request: its type and id, from the route template
-/// (`/api/v1/appointments/{id}/cancel`), the concrete path and, for
-/// creations, the `Location` of the response.
-pub fn object_of(route: &str, path: &str, location: Option<&str>) -> (Option<String>, Option<String>) {
-    let template: Vec<&str> = route.trim_matches('/').split('/').collect();
-    let concrete: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let last_static = template.iter().rev().find(|s| !s.starts_with('{') && !s.is_empty());
-    if let Some(location) = location {
-        let id = location.rsplit('/').next().filter(|s| !s.is_empty()).map(str::to_owned);
-        return (last_static.map(|s| singular(s)), id);
-    }
-    let last_param = template.iter().rposition(|s| s.starts_with('{'));
-    match last_param {
-        Some(i) if i > 0 && concrete.len() == template.len() => {
-            let id = concrete[i];
-            // Identifiers are UUIDs or setting keys; anything else is not an object id.
-            let id = (id.len() <= 100).then(|| id.to_owned());
-            (Some(singular(template[i - 1])), id)
-        }
-        _ => (last_static.map(|s| singular(s)), None),
-    }
+/// A page of the audit trail, newest first.
+///
+/// Errors: 400 naming `from` or `to` when they do not parse.
+pub async fn events(state: &AppState, query: &AuditQuery, page: PageRequest) -> AppResult<Paged<audit_event::Model>> {
+    let text = |value: &Option<QueryText<64>>| value.clone().map(QueryText::into_inner);
+    let filter = AuditFilter {
+        actor: query.actor,
+        object_type: text(&query.object_type),
+        object_id: query.object.clone().map(QueryText::into_inner),
+        patient: query.patient,
+        action: text(&query.action),
+        outcome: query.outcome.and_then(name_of),
+        from: query.from.as_deref().map(|v| input::instant("from", v, false)).transpose()?,
+        to: query.to.as_deref().map(|v| input::instant("to", v, true)).transpose()?,
+    };
+    Ok(db::audit::list(state.db.conn(), &filter, page).await?)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn objects_come_from_the_route() {
-        let id = "0b7a4c2e-0000-4000-8000-000000000001";
-        assert_eq!(
-            object_of(
-                "/api/v1/appointments/{id}/cancel",
-                &format!("/api/v1/appointments/{id}/cancel"),
-                None
-            ),
-            (Some("appointment".into()), Some(id.into()))
-        );
-        assert_eq!(
-            object_of(
-                "/api/v1/doctors/{doctor_id}/working-hours/{id}",
-                &format!("/api/v1/doctors/x/working-hours/{id}"),
-                None
-            ),
-            (Some("working_hours".into()), Some(id.into()))
-        );
-        assert_eq!(
-            object_of(
-                "/api/v1/patients",
-                "/api/v1/patients",
-                Some(&format!("/api/v1/patients/{id}"))
-            ),
-            (Some("patient".into()), Some(id.into()))
-        );
-        assert_eq!(
-            object_of("/api/v1/patients", "/api/v1/patients", None),
-            (Some("patient".into()), None)
-        );
-        assert_eq!(
-            object_of("/api/v1/settings/{key}", "/api/v1/settings/booking.horizon_days", None),
-            (Some("setting".into()), Some("booking.horizon_days".into()))
-        );
-        assert_eq!(singular("specialties"), "specialty");
-        assert_eq!(singular("role-change-requests"), "role_change_request");
-    }
-
-    #[tokio::test]
-    async fn notes_are_collected_per_scope() {
-        let patient = Uuid::from_u128(7);
-        let ((), noted) = scope(async move {
-            note(Some(patient), false);
-            note(None, true);
-        })
-        .await;
-        assert_eq!(
-            noted,
-            Note {
-                patient_id: Some(patient),
-                denied: true
-            }
-        );
-        note(Some(patient), true); // outside a scope: ignored
-    }
+/// A page of login attempts, newest first.
+///
+/// Errors: 400 naming `from` or `to` when they do not parse.
+pub async fn login_activity(
+    state: &AppState,
+    query: &LoginActivityQuery,
+    page: PageRequest,
+) -> AppResult<Paged<login_activity::Model>> {
+    let filter = LoginActivityFilter {
+        user: query.user,
+        outcome: query.outcome.and_then(name_of),
+        from: query.from.as_deref().map(|v| input::instant("from", v, false)).transpose()?,
+        to: query.to.as_deref().map(|v| input::instant("to", v, true)).transpose()?,
+    };
+    Ok(db::security::list_login_activity(state.db.conn(), &filter, page).await?)
 }

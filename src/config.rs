@@ -72,6 +72,9 @@ pub struct ConfigArgs {
     /// A no-show may be recorded this many minutes after the start.
     #[arg(long, env = "CAREBOOK_NO_SHOW_GRACE_MINUTES", default_value_t = 15, global = true)]
     pub no_show_grace_minutes: u32,
+    /// Check-in opens this many minutes before the start.
+    #[arg(long, env = "CAREBOOK_CHECK_IN_OPEN_MINUTES", default_value_t = 120, global = true)]
+    pub check_in_open_minutes: u32,
     /// Requests per minute per client address to /api/v1/auth/* (0: no limit).
     #[arg(
         long,
@@ -94,6 +97,10 @@ pub struct ConfigArgs {
     /// Take the client address from X-Forwarded-For (only behind a proxy that sets it).
     #[arg(long, env = "CAREBOOK_TRUST_PROXY", default_value_t = false, global = true)]
     pub trust_proxy: bool,
+    /// Proxies whose X-Forwarded-For entries are trusted, as CIDR blocks or
+    /// addresses, comma-separated (none: only the connecting peer).
+    #[arg(long, env = "CAREBOOK_TRUSTED_PROXIES", value_delimiter = ',', global = true)]
+    pub trusted_proxies: Vec<String>,
     /// Origins allowed by CORS, comma-separated (none: no CORS headers).
     #[arg(long, env = "CAREBOOK_CORS_ORIGINS", value_delimiter = ',', global = true)]
     pub cors_origins: Vec<String>,
@@ -113,6 +120,15 @@ pub struct ConfigArgs {
 pub struct Secret(String);
 
 impl Secret {
+    /// 32 random bytes, URL-safe base64 (43 characters).
+    pub fn generate() -> Secret {
+        use base64::Engine;
+        use rand::RngCore;
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        Secret(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    }
+
     /// Wrap a secret value.
     pub fn new(value: impl Into<String>) -> Self {
         Secret(value.into())
@@ -141,6 +157,8 @@ pub struct BookingPolicy {
     pub cancellation_window: TimeDelta,
     /// No-show may be recorded only this long after the start.
     pub no_show_grace: TimeDelta,
+    /// Check-in opens this long before the start.
+    pub check_in_opens: TimeDelta,
 }
 
 impl BookingPolicy {
@@ -160,6 +178,7 @@ impl Default for BookingPolicy {
             horizon: TimeDelta::days(90),
             cancellation_window: TimeDelta::hours(2),
             no_show_grace: TimeDelta::minutes(15),
+            check_in_opens: TimeDelta::minutes(120),
         }
     }
 }
@@ -189,8 +208,8 @@ pub struct Config {
     pub rate_limit_per_minute: u32,
     /// Default of the setting security.login_failures_per_address.
     pub login_failures_per_address: u32,
-    /// Read the client address from X-Forwarded-For.
-    pub trust_proxy: bool,
+    /// How the client address is found behind proxies.
+    pub proxies: Proxies,
     /// CORS allow-list.
     pub cors_origins: Vec<String>,
     /// Send Strict-Transport-Security.
@@ -231,11 +250,12 @@ impl Config {
                 horizon: TimeDelta::days(args.booking_horizon_days.into()),
                 cancellation_window: TimeDelta::minutes(args.cancellation_window_minutes.into()),
                 no_show_grace: TimeDelta::minutes(args.no_show_grace_minutes.into()),
+                check_in_opens: TimeDelta::minutes(args.check_in_open_minutes.into()),
             },
             rate_limit_auth_per_minute: args.rate_limit_auth_per_minute,
             rate_limit_per_minute: args.rate_limit_per_minute,
             login_failures_per_address: args.login_failures_per_address.max(5),
-            trust_proxy: args.trust_proxy,
+            proxies: Proxies::new(args.trust_proxy, &args.trusted_proxies)?,
             cors_origins: cors_origins(&args.cors_origins)?,
             hsts: args.hsts,
             upload_dir: args.upload_dir.clone(),
@@ -257,12 +277,72 @@ impl Config {
             rate_limit_auth_per_minute: 0,
             rate_limit_per_minute: 0,
             login_failures_per_address: 50,
-            trust_proxy: false,
+            proxies: Proxies::default(),
             cors_origins: Vec::new(),
             hsts: false,
             upload_dir: std::env::temp_dir().join(format!("carebook-uploads-{}", uuid::Uuid::new_v4().simple())),
             settings_ttl: std::time::Duration::ZERO,
         }
+    }
+}
+
+/// How the client address is found when Carebook runs behind reverse proxies.
+///
+/// Off (the default): the connecting peer is the client. On: the peer is a
+/// proxy, and `X-Forwarded-For` is read from the right, where the proxies
+/// nearest to Carebook appended what they saw; the first entry that is not a
+/// trusted proxy is the client. Entries to its left were written by the
+/// client itself and are never believed. Without a trusted list only the
+/// peer is trusted, so the client is the right-most entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Proxies {
+    /// Whether `X-Forwarded-For` is read at all.
+    pub enabled: bool,
+    /// Proxies beyond the peer whose entries are skipped; when not empty, the
+    /// peer itself must be one of them for the header to count.
+    pub trusted: Vec<ipnet::IpNet>,
+}
+
+impl Proxies {
+    /// Parse the trusted list (CIDR blocks or single addresses).
+    ///
+    /// Errors: an entry that is neither.
+    pub fn new(enabled: bool, trusted: &[String]) -> anyhow::Result<Proxies> {
+        let mut nets = Vec::new();
+        for entry in trusted.iter().map(|e| e.trim()).filter(|e| !e.is_empty()) {
+            let net = entry
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| anyhow::anyhow!("CAREBOOK_TRUSTED_PROXIES: {entry:?} is not an address or CIDR block"))?;
+            nets.push(net);
+        }
+        Ok(Proxies { enabled, trusted: nets })
+    }
+
+    fn is_trusted(&self, ip: std::net::IpAddr) -> bool {
+        self.trusted.iter().any(|net| net.contains(&ip))
+    }
+
+    /// The client address of a request from `peer` carrying `forwarded`
+    /// (the `X-Forwarded-For` values, in order).
+    pub fn client(&self, peer: Option<std::net::IpAddr>, forwarded: &[&str]) -> Option<std::net::IpAddr> {
+        let through_proxy = self.enabled && peer.is_none_or(|p| self.trusted.is_empty() || self.is_trusted(p));
+        if !through_proxy {
+            return peer;
+        }
+        let mut client = peer;
+        let entries = forwarded.iter().flat_map(|v| v.split(',')).map(str::trim).rev();
+        for entry in entries {
+            let Ok(ip) = entry.parse::<std::net::IpAddr>() else {
+                // Not an address: nothing to its left can be believed.
+                break;
+            };
+            client = Some(ip);
+            if !self.is_trusted(ip) {
+                break;
+            }
+        }
+        client
     }
 }
 
@@ -319,7 +399,7 @@ fn development_secret(path: &Path) -> anyhow::Result<Secret> {
             return Ok(Secret::new(existing));
         }
     }
-    let secret = crate::auth::token::random_token();
+    let secret = Secret::generate().0;
     write_private(path, &secret).with_context(|| format!("writing {}", path.display()))?;
     tracing::warn!(
         path = %path.display(),
@@ -373,6 +453,27 @@ mod tests {
         assert!(list(&["https://*.example.org"]).is_err());
         assert!(list(&["app.example.org"]).is_err());
         assert!(list(&["https://app.example.org/path"]).is_err());
+    }
+
+    #[test]
+    fn the_client_is_the_right_most_untrusted_forwarded_address() {
+        let ip = |s: &str| Some(s.parse::<std::net::IpAddr>().unwrap());
+        let peer = ip("10.0.0.2");
+        // Off: the peer, whatever the header says.
+        assert_eq!(Proxies::default().client(peer, &["203.0.113.9"]), peer);
+        // On, trusting the peer only: the entry the peer appended, not the client's own first entry.
+        let one_hop = Proxies::new(true, &[]).unwrap();
+        assert_eq!(one_hop.client(peer, &["1.2.3.4, 203.0.113.9"]), ip("203.0.113.9"));
+        assert_eq!(one_hop.client(peer, &["1.2.3.4", "203.0.113.9"]), ip("203.0.113.9"));
+        assert_eq!(one_hop.client(peer, &[]), peer);
+        // A chain of trusted proxies is skipped.
+        let chain = Proxies::new(true, &["10.0.0.0/8".into(), "192.0.2.7".into()]).unwrap();
+        assert_eq!(chain.client(peer, &["1.2.3.4, 198.51.100.5, 192.0.2.7, 10.1.1.1"]), ip("198.51.100.5"));
+        // Garbage stops the walk at the last trusted hop.
+        assert_eq!(chain.client(peer, &["1.2.3.4, garbage, 10.1.1.1"]), ip("10.1.1.1"));
+        // A peer outside the trusted list is the client itself.
+        assert_eq!(chain.client(ip("198.51.100.77"), &["1.2.3.4"]), ip("198.51.100.77"));
+        assert!(Proxies::new(true, &["not-a-net".into()]).is_err());
     }
 
     #[test]

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::db::error::{DbError, Party};
 use crate::request_id;
 
 /// Field name → messages, as in the `errors` member of a problem document.
@@ -76,6 +77,9 @@ pub enum AppError {
     /// (`password_change_required`, `two_factor_required`).
     #[error("forbidden ({rule}): {detail}")]
     Blocked { rule: &'static str, detail: String },
+    /// 403 naming a field of a class the role may not write (`field_not_writable`).
+    #[error("forbidden field {field}: {detail}")]
+    FieldNotWritable { field: String, detail: String },
     /// 404: no such resource (or one the caller must not know exists).
     #[error("not found: {0}")]
     NotFound(&'static str),
@@ -103,6 +107,12 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// 401 for an access token that does not verify, names no live session,
+    /// or whose user is gone or deactivated.
+    pub fn invalid_token() -> Self {
+        AppError::Unauthorized("the access token is invalid or expired")
+    }
+
     /// A 400 naming one field.
     pub fn bad_field(field: impl Into<String>, message: impl Into<String>) -> Self {
         let message = message.into();
@@ -149,7 +159,9 @@ impl AppError {
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden(_) | AppError::Blocked { .. } => StatusCode::FORBIDDEN,
+            AppError::Forbidden(_) | AppError::Blocked { .. } | AppError::FieldNotWritable { .. } => {
+                StatusCode::FORBIDDEN
+            }
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
@@ -184,6 +196,12 @@ impl AppError {
                 Some(detail.clone()),
                 Some((*rule).to_owned()),
                 FieldErrors::new(),
+            ),
+            AppError::FieldNotWritable { field, detail } => (
+                problem_type("field_not_writable"),
+                Some(detail.clone()),
+                Some("field_not_writable".to_owned()),
+                one_error(field.clone(), detail.clone()),
             ),
             AppError::NotFound(what) => (blank(), Some(format!("{what} not found")), None, FieldErrors::new()),
             AppError::Conflict { rule, detail } => (
@@ -297,9 +315,43 @@ pub fn problem_response(problem: &Problem) -> Response {
         .into_response()
 }
 
+impl From<DbError> for AppError {
+    /// Constraint violations become 409/422 naming the rule or field; a busy
+    /// or lost database 503; anything else a 500 whose details are only logged.
+    fn from(err: DbError) -> Self {
+        match err {
+            DbError::Overlap(Party::Patient) => AppError::conflict(
+                "patient_unavailable",
+                "the patient already has an appointment at that time",
+            ),
+            DbError::Overlap(Party::Doctor) => AppError::conflict(
+                "doctor_unavailable",
+                "the doctor already has an appointment at that time",
+            ),
+            DbError::Unique(_) => match err.unique_field() {
+                Some((field, message)) => AppError::conflict("already_exists", format!("{field} {message}")),
+                None => AppError::conflict("already_exists", "a record with these values already exists"),
+            },
+            DbError::ForeignKey => AppError::conflict(
+                "in_use",
+                "the record is referenced by other records, or refers to one that does not exist",
+            ),
+            DbError::Check => AppError::Validation {
+                detail: "a value is outside its allowed range".into(),
+                errors: Default::default(),
+                rule: Some("check_failed"),
+            },
+            DbError::Busy | DbError::Unavailable => AppError::Unavailable,
+            DbError::TextWithNul => AppError::bad_field("body", "text must not contain NUL (\\u0000) characters"),
+            DbError::NotFound => AppError::NotFound("record"),
+            DbError::Other(err) => AppError::Internal(anyhow::Error::new(err)),
+        }
+    }
+}
+
 impl From<sea_orm::DbErr> for AppError {
     fn from(err: sea_orm::DbErr) -> Self {
-        crate::db::error::to_app_error(err)
+        DbError::from(err).into()
     }
 }
 

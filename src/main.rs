@@ -100,9 +100,21 @@ async fn run() -> anyhow::Result<()> {
             };
             let db = carebook::server::connect(&config).await?;
             let state = carebook::server::state(db, config);
-            let user = carebook::auth::accounts::create_admin(&state, &username, &email, password)
-                .await
-                .map_err(|e| anyhow::anyhow!("{}", e.to_problem().detail.unwrap_or_default()))?;
+            // Audited like the API's user creation, as the command line.
+            let trail = carebook::db::audit::Request {
+                action: carebook::auth::policy::Action::UserCreate.name(),
+                method: "CLI".into(),
+                route: "carebook create-admin".into(),
+                object_type: Some("user".into()),
+                object_id: None,
+                ip: None,
+                request_id: None,
+                success_status: 201,
+                clock: state.clock.clone(),
+            };
+            let creating = carebook::accounts::create_admin(&state, &username, &email, password);
+            let (created, _) = carebook::db::audit::scope(trail, creating).await;
+            let user = created.map_err(|e| anyhow::anyhow!("{}", e.to_problem().detail.unwrap_or_default()))?;
             println!("created administrator {} ({})", user.username, user.id);
         }
     }

@@ -102,6 +102,13 @@ pub const DEFINITIONS: &[Definition] = &[
         default: |c| minutes(c.booking.no_show_grace),
     },
     Definition {
+        key: "booking.check_in_open_minutes",
+        description: "Check-in opens this many minutes before the start (and closes when the appointment's local day ends).",
+        kind: Kind::Integer { min: 0, max: 1_440 },
+        public: true,
+        default: |c| minutes(c.booking.check_in_opens),
+    },
+    Definition {
         key: "booking.auto_confirm",
         description: "Bookings start confirmed at facilities that auto-confirm; when false every booking waits as pending.",
         kind: Kind::Boolean,
@@ -189,15 +196,20 @@ impl Settings {
             horizon: TimeDelta::days(self.int("booking.horizon_days")),
             cancellation_window: TimeDelta::minutes(self.int("booking.cancellation_window_minutes")),
             no_show_grace: TimeDelta::minutes(self.int("booking.no_show_grace_minutes")),
+            check_in_opens: TimeDelta::minutes(self.int("booking.check_in_open_minutes")),
         }
     }
 }
 
-/// Per-node cache of the settings.
+/// Per-node cache of the settings. When it expires, one caller reloads it
+/// while the others wait for that load (single flight), so an expiry under
+/// load costs one query, not one per request.
 #[derive(Debug)]
 pub struct SettingsCache {
     ttl: Duration,
     current: RwLock<Option<(Instant, Arc<Settings>)>>,
+    reload: tokio::sync::Mutex<()>,
+    loads: std::sync::atomic::AtomicU64,
 }
 
 impl SettingsCache {
@@ -206,16 +218,35 @@ impl SettingsCache {
         SettingsCache {
             ttl,
             current: RwLock::new(None),
+            reload: tokio::sync::Mutex::new(()),
+            loads: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    fn fresh(&self, since: Option<Instant>) -> Option<Arc<Settings>> {
+        let current = self.current.read().expect("settings lock");
+        let (at, settings) = current.as_ref()?;
+        let fresh = at.elapsed() < self.ttl || since.is_some_and(|since| *at >= since);
+        fresh.then(|| settings.clone())
+    }
+
+    /// How many times the settings were read from the database.
+    pub fn loads(&self) -> u64 {
+        self.loads.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The current settings. Errors: the database cannot be read.
     pub async fn get(&self, db: &Db, config: &Config) -> AppResult<Arc<Settings>> {
-        if let Some((at, settings)) = self.current.read().expect("settings lock").as_ref()
-            && at.elapsed() < self.ttl
-        {
-            return Ok(settings.clone());
+        if let Some(settings) = self.fresh(None) {
+            return Ok(settings);
         }
+        let asked = Instant::now();
+        let _reloading = self.reload.lock().await;
+        // Whoever held the lock before us may have loaded them meanwhile.
+        if let Some(settings) = self.fresh(Some(asked)) {
+            return Ok(settings);
+        }
+        self.loads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let rows = setting::Entity::find()
             .order_by_asc(setting::Column::Key)
             .all(db.conn())
@@ -260,26 +291,23 @@ impl SettingsCache {
 /// unknown key, 422 for a value of the wrong type or range.
 pub async fn set(db: &Db, key: &str, value: Option<Value>, by: Uuid, now: DateTime<Utc>) -> AppResult<()> {
     let definition = definition(key).ok_or(AppError::NotFound("setting"))?;
-    match value {
-        Some(value) => {
-            definition
-                .check(&value)
-                .map_err(|m| AppError::invalid_field("value", m))?;
-            let row = setting::Model {
-                key: key.to_owned(),
-                value: value.to_string(),
-                updated_at: now,
-                updated_by: Some(by),
-            };
-            let txn = db.begin_write().await?;
-            setting::Entity::delete_by_id(key.to_owned()).exec(&txn).await?;
-            crate::db::insert_row::<setting::ActiveModel>(&txn, row).await?;
-            txn.commit().await?;
-        }
-        None => {
-            setting::Entity::delete_by_id(key.to_owned()).exec(db.conn()).await?;
-        }
+    if let Some(value) = &value {
+        definition
+            .check(value)
+            .map_err(|m| AppError::invalid_field("value", m))?;
     }
+    let tx = db.begin_write().await?;
+    setting::Entity::delete_by_id(key.to_owned()).exec(&tx).await?;
+    if let Some(value) = value {
+        let row = setting::Model {
+            key: key.to_owned(),
+            value: value.to_string(),
+            updated_at: now,
+            updated_by: Some(by),
+        };
+        crate::db::insert_row::<setting::ActiveModel>(&tx, row).await?;
+    }
+    tx.commit().await?;
     Ok(())
 }
 
@@ -295,6 +323,32 @@ mod tests {
             assert!(keys.insert(d.key), "{} twice", d.key);
             assert!(d.check(&(d.default)(&config)).is_ok(), "{} default out of range", d.key);
             assert!(d.key.contains('.'));
+        }
+    }
+
+    #[tokio::test]
+    async fn an_expired_cache_is_reloaded_once_for_many_callers() {
+        let path = std::env::temp_dir().join(format!("carebook-settings-{}.db", Uuid::new_v4().simple()));
+        let url = format!("sqlite://{}", path.display());
+        let config = Config::for_tests(&url);
+        let db = Db::connect(&url, Some(4)).await.unwrap();
+        db.migrate().await.unwrap();
+        let cache = Arc::new(SettingsCache::new(Duration::from_secs(60)));
+        let callers: Vec<_> = (0..32)
+            .map(|_| {
+                let (cache, db, config) = (cache.clone(), db.clone(), config.clone());
+                tokio::spawn(async move { cache.get(&db, &config).await.map(|_| ()) })
+            })
+            .collect();
+        for caller in callers {
+            caller.await.unwrap().unwrap();
+        }
+        assert_eq!(cache.loads(), 1, "32 concurrent readers of an empty cache load it once");
+        cache.invalidate();
+        cache.get(&db, &config).await.unwrap();
+        assert_eq!(cache.loads(), 2);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
         }
     }
 

@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use crate::api::transport::RateLimits;
 use crate::auth::token::TokenKeys;
 use crate::clock::Clock;
 use crate::config::{BookingPolicy, Config};
@@ -24,8 +23,6 @@ pub struct AppState {
     pub keys: Arc<TokenKeys>,
     /// System settings, cached per node.
     pub settings: Arc<SettingsCache>,
-    /// Request rate limits per client address (this node's share).
-    pub rate_limits: Arc<RateLimits>,
 }
 
 impl AppState {
@@ -33,9 +30,7 @@ impl AppState {
     pub fn new(db: Db, config: Config, clock: Arc<dyn Clock>) -> AppState {
         let keys = Arc::new(TokenKeys::new(&config.jwt_secret));
         let settings = Arc::new(SettingsCache::new(config.settings_ttl));
-        let rate_limits = Arc::new(RateLimits::new(&config));
         AppState {
-            rate_limits,
             db,
             config: Arc::new(config),
             clock,

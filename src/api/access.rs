@@ -1,250 +1,266 @@
-//! Which policy action guards each operation: the route table as data.
+//! Who may call each operation, declared once beside its handler, and the
+//! access check that enforces it.
 //!
-//! Every route of the router is listed here, and a test checks the table,
-//! the router and the OpenAPI document list the same operations. The
-//! [`middleware`] enforces it on every request: public operations pass; the
-//! others need a valid token (401) and a role with some scope for the action
-//! (403). Handlers then decide about the object itself
-//! ([`policy::authorize_object`](crate::auth::policy::authorize_object)).
+//! Every `#[utoipa::path]` carries `extensions(("x-access" = json!(…)))`:
+//! a policy [`Action`] or [`PUBLIC`]. [`Operations`] is read from the OpenAPI
+//! document the routers produce, so the access check, the idempotency
+//! layer, the rate limits, the document's "Access" text and the
+//! policy-matrix test all read the same declarations. An operation without
+//! one stops the server at start.
+//!
+//! The [`middleware`] authenticates (401), asks the policy for the role's
+//! scope and the account gates (403), hands the [`Actor`] to the handler,
+//! and keeps the audit trail: a change's event commits with the change
+//! ([`crate::db::Tx`]); reads of patient data, refusals and failed writes
+//! are appended here once the answer is known — before an audited read is
+//! answered (503 if that fails).
+
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
-use axum::http::header::LOCATION;
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use uuid::Uuid;
+use utoipa::openapi::path::{Operation as Documented, ParameterIn};
+use utoipa::openapi::OpenApi;
 
 use super::extract::client_of;
-use crate::audit;
 use crate::auth::Actor;
-use crate::auth::policy::{Action, Scope, authorize, scope_of};
-use crate::db::{self, entities::audit_event};
+use crate::auth::policy::{Action, Scope, admit, scope_of};
+use crate::db::audit;
 use crate::domain::Role;
-use crate::error::{AppError, AppResult};
+use crate::error::AppError;
 use crate::state::AppState;
 
-/// One operation: method, route template (OpenAPI syntax), and the action
-/// that guards it (`None`: public, no token needed).
-pub type Operation = (Method, &'static str, Option<Action>);
-
-use Action::*;
-
-/// Every operation of the API.
-#[rustfmt::skip]
-pub const OPERATIONS: &[Operation] = &[
-    (Method::GET, "/", None),
-    (Method::GET, "/health", None),
-    (Method::GET, "/ready", None),
-    (Method::GET, "/api/v1/openapi.json", None),
-    (Method::GET, "/api/v1/openapi.yaml", None),
-    (Method::POST, "/api/v1/auth/register", None),
-    (Method::POST, "/api/v1/auth/login", None),
-        (Method::POST, "/api/v1/auth/login/totp", None),
-    (Method::POST, "/api/v1/auth/refresh", None),
-    (Method::POST, "/api/v1/auth/verify", None),
-    (Method::POST, "/api/v1/auth/logout", Some(Account)),
-    (Method::POST, "/api/v1/auth/logout-all", Some(Account)),
-    (Method::POST, "/api/v1/auth/change-password", Some(Account)),
-    (Method::POST, "/api/v1/auth/totp/enrol", Some(Account)),
-    (Method::POST, "/api/v1/auth/totp/confirm", Some(Account)),
-    (Method::POST, "/api/v1/auth/totp/disable", Some(Account)),
-        (Method::GET, "/api/v1/auth/me", Some(Account)),
-    (Method::GET, "/api/v1/profile", Some(Profile)),
-    (Method::PATCH, "/api/v1/profile", Some(Profile)),
-    (Method::GET, "/api/v1/profile/preferences", Some(Profile)),
-    (Method::PUT, "/api/v1/profile/preferences", Some(Profile)),
-    (Method::GET, "/api/v1/profile/image", Some(Profile)),
-    (Method::POST, "/api/v1/profile/image", Some(Profile)),
-    (Method::DELETE, "/api/v1/profile/image", Some(Profile)),
-    (Method::GET, "/api/v1/users", Some(UserRead)),
-    (Method::POST, "/api/v1/users", Some(UserCreate)),
-        (Method::GET, "/api/v1/users/{id}", Some(UserRead)),
-    (Method::PATCH, "/api/v1/users/{id}", Some(UserUpdate)),
-    (Method::POST, "/api/v1/users/{id}/deactivate", Some(UserUpdate)),
-    (Method::POST, "/api/v1/users/{id}/reactivate", Some(UserUpdate)),
-    (Method::POST, "/api/v1/users/{id}/reset-password", Some(UserUpdate)),
-        (Method::PUT, "/api/v1/users/{id}/role", Some(UserUpdate)),
-    (Method::GET, "/api/v1/role-change-requests", Some(RoleRequestRead)),
-    (Method::POST, "/api/v1/role-change-requests", Some(RoleRequestCreate)),
-    (Method::GET, "/api/v1/role-change-requests/{id}", Some(RoleRequestRead)),
-    (Method::POST, "/api/v1/role-change-requests/{id}/approve", Some(RoleRequestReview)),
-    (Method::POST, "/api/v1/role-change-requests/{id}/reject", Some(RoleRequestReview)),
-    (Method::GET, "/api/v1/locations", Some(DirectoryRead)),
-    (Method::POST, "/api/v1/locations", Some(DirectoryWrite)),
-    (Method::GET, "/api/v1/locations/{id}", Some(DirectoryRead)),
-    (Method::PATCH, "/api/v1/locations/{id}", Some(DirectoryWrite)),
-    (Method::DELETE, "/api/v1/locations/{id}", Some(DirectoryWrite)),
-    (Method::GET, "/api/v1/specialties", Some(DirectoryRead)),
-    (Method::POST, "/api/v1/specialties", Some(DirectoryWrite)),
-    (Method::GET, "/api/v1/specialties/{id}", Some(DirectoryRead)),
-    (Method::PATCH, "/api/v1/specialties/{id}", Some(DirectoryWrite)),
-    (Method::DELETE, "/api/v1/specialties/{id}", Some(DirectoryWrite)),
-    (Method::GET, "/api/v1/facilities", Some(DirectoryRead)),
-    (Method::POST, "/api/v1/facilities", Some(DirectoryWrite)),
-    (Method::GET, "/api/v1/facilities/{id}", Some(DirectoryRead)),
-    (Method::PATCH, "/api/v1/facilities/{id}", Some(DirectoryWrite)),
-    (Method::DELETE, "/api/v1/facilities/{id}", Some(DirectoryWrite)),
-    (Method::GET, "/api/v1/services", Some(DirectoryRead)),
-    (Method::POST, "/api/v1/services", Some(DirectoryWrite)),
-    (Method::GET, "/api/v1/services/{id}", Some(DirectoryRead)),
-    (Method::PATCH, "/api/v1/services/{id}", Some(DirectoryWrite)),
-    (Method::DELETE, "/api/v1/services/{id}", Some(DirectoryWrite)),
-    (Method::GET, "/api/v1/doctors", Some(DirectoryRead)),
-    (Method::POST, "/api/v1/doctors", Some(DirectoryWrite)),
-    (Method::GET, "/api/v1/doctors/{id}", Some(DirectoryRead)),
-    (Method::PATCH, "/api/v1/doctors/{id}", Some(DirectoryWrite)),
-    (Method::DELETE, "/api/v1/doctors/{id}", Some(DirectoryWrite)),
-    (Method::GET, "/api/v1/doctors/{doctor_id}/working-hours", Some(ScheduleRead)),
-    (Method::POST, "/api/v1/doctors/{doctor_id}/working-hours", Some(ScheduleWrite)),
-    (Method::POST, "/api/v1/doctors/{doctor_id}/working-hours/bulk", Some(ScheduleWrite)),
-    (Method::GET, "/api/v1/doctors/{doctor_id}/working-hours/{id}", Some(ScheduleRead)),
-    (Method::PUT, "/api/v1/doctors/{doctor_id}/working-hours/{id}", Some(ScheduleWrite)),
-    (Method::DELETE, "/api/v1/doctors/{doctor_id}/working-hours/{id}", Some(ScheduleWrite)),
-    (Method::GET, "/api/v1/doctors/{doctor_id}/time-off", Some(ScheduleRead)),
-    (Method::POST, "/api/v1/doctors/{doctor_id}/time-off", Some(ScheduleWrite)),
-    (Method::DELETE, "/api/v1/doctors/{doctor_id}/time-off/{id}", Some(ScheduleWrite)),
-    (Method::GET, "/api/v1/doctors/{doctor_id}/availability", Some(AvailabilityRead)),
-    (Method::GET, "/api/v1/patients", Some(PatientRead)),
-    (Method::POST, "/api/v1/patients", Some(PatientCreate)),
-    (Method::GET, "/api/v1/patients/{id}", Some(PatientRead)),
-        (Method::PATCH, "/api/v1/patients/{id}", Some(PatientUpdate)),
-    (Method::POST, "/api/v1/patients/{id}/account", Some(PatientAccountCreate)),
-    (Method::GET, "/api/v1/appointments", Some(AppointmentRead)),
-    (Method::POST, "/api/v1/appointments", Some(AppointmentCreate)),
-    (Method::GET, "/api/v1/appointments/{id}", Some(AppointmentRead)),
-    (Method::POST, "/api/v1/appointments/{id}/confirm", Some(AppointmentConfirm)),
-    (Method::POST, "/api/v1/appointments/{id}/check-in", Some(AppointmentCheckIn)),
-    (Method::POST, "/api/v1/appointments/{id}/start", Some(AppointmentStart)),
-    (Method::POST, "/api/v1/appointments/{id}/complete", Some(AppointmentComplete)),
-    (Method::POST, "/api/v1/appointments/{id}/no-show", Some(AppointmentNoShow)),
-    (Method::POST, "/api/v1/appointments/{id}/cancel", Some(AppointmentCancel)),
-    (Method::POST, "/api/v1/appointments/{id}/reschedule", Some(AppointmentReschedule)),
-        (Method::GET, "/api/v1/appointments/{id}/history", Some(AppointmentRead)),
-    (Method::GET, "/api/v1/audit-events", Some(AuditRead)),
-        (Method::GET, "/api/v1/login-activity", Some(AuditRead)),
-    (Method::GET, "/api/v1/settings", Some(SettingsRead)),
-    (Method::GET, "/api/v1/settings/public", None),
-    (Method::GET, "/api/v1/settings/{key}", Some(SettingsRead)),
-    (Method::PUT, "/api/v1/settings/{key}", Some(SettingsWrite)),
-    (Method::DELETE, "/api/v1/settings/{key}", Some(SettingsWrite)),
-];
+/// The OpenAPI extension that declares an operation's access.
+pub const EXTENSION: &str = "x-access";
+/// The declaration of an operation anyone may call without a token.
+pub const PUBLIC: &str = "public";
+/// The request header of idempotent operations (see [`super::idempotency`]).
+pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 
 /// Routes served outside the API contract: the interactive documentation (HTML).
 pub const UNDOCUMENTED_PREFIXES: &[&str] = &["/docs"];
 
-/// The rule of an operation, if the table has one.
-pub fn operation(method: &Method, path: &str) -> Option<&'static Operation> {
-    OPERATIONS.iter().find(|(m, p, _)| m == method && *p == path)
+/// One operation as its declaration says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operation {
+    /// `GET`, `POST`, …
+    pub method: Method,
+    /// The route template, OpenAPI syntax (`/api/v1/appointments/{id}`).
+    pub path: String,
+    /// The guarding action (`None`: public, no token needed).
+    pub access: Option<Action>,
+    /// Whether it honours `Idempotency-Key` (it documents the header).
+    pub idempotent: bool,
+    /// The status of a successful answer (the first 2xx it documents).
+    pub success: u16,
+    /// Its first tag (`auth`, `appointments`, …).
+    pub tag: String,
+    /// The type of object the route is about (`appointment`).
+    pub object_type: Option<String>,
 }
 
-/// Enforce the table and keep the audit trail.
-///
-/// Authenticates when the operation needs it (401), refuses roles with no
-/// scope for its action (403), and holds accounts that must first change
-/// their password or enrol in two-factor authentication to their own
-/// account operations (403 naming the rule). The actor is handed to the
-/// handler. Afterwards one audit event is appended for every write, every
-/// read through an audited action and every denied attempt; when that
-/// append fails a read is answered 503 instead of disclosing unaudited data.
-pub async fn middleware(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// Every operation of the API, indexed by method and route template.
+#[derive(Debug, Clone, Default)]
+pub struct Operations {
+    list: Vec<Operation>,
+    index: HashMap<(Method, String), usize>,
+}
+
+impl Operations {
+    /// Read the declarations of `api`.
+    ///
+    /// Panics when an operation declares no access, or an unknown action:
+    /// that is a bug the first test (or the first start) must show.
+    pub fn from_openapi(api: &OpenApi) -> Operations {
+        let mut list = Vec::new();
+        for (path, item) in &api.paths.paths {
+            let operations = [
+                (Method::GET, &item.get),
+                (Method::POST, &item.post),
+                (Method::PUT, &item.put),
+                (Method::PATCH, &item.patch),
+                (Method::DELETE, &item.delete),
+            ];
+            for (method, documented) in operations {
+                if let Some(documented) = documented {
+                    list.push(read_declaration(method, path, documented));
+                }
+            }
+        }
+        let index = list
+            .iter()
+            .enumerate()
+            .map(|(i, op)| ((op.method.clone(), op.path.clone()), i))
+            .collect();
+        Operations { list, index }
+    }
+
+    /// The operation `method` `route` (a template), if declared.
+    pub fn get(&self, method: &Method, route: &str) -> Option<&Operation> {
+        // HEAD is answered by the GET route.
+        let method = if method == Method::HEAD { &Method::GET } else { method };
+        self.index
+            .get(&(method.clone(), route.to_owned()))
+            .map(|i| &self.list[*i])
+    }
+
+    /// Every operation, in document order.
+    pub fn iter(&self) -> impl Iterator<Item = &Operation> {
+        self.list.iter()
+    }
+
+    /// How many there are.
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+}
+
+fn read_declaration(method: Method, path: &str, documented: &Documented) -> Operation {
+    let declared = documented
+        .extensions
+        .as_ref()
+        .and_then(|e| e.get(EXTENSION))
+        .and_then(|v| v.as_str())
+        .unwrap_or_else(|| panic!("{method} {path} declares no access (extensions((\"{EXTENSION}\" = json!(…))))"));
+    let access = match declared {
+        PUBLIC => None,
+        name => Some(Action::from_name(name).unwrap_or_else(|| panic!("{method} {path}: unknown action {name}"))),
+    };
+    let idempotent = documented.parameters.iter().flatten().any(|p| match p {
+        utoipa::openapi::RefOr::T(p) => {
+            matches!(p.parameter_in, ParameterIn::Header) && p.name.eq_ignore_ascii_case(IDEMPOTENCY_KEY)
+        }
+        utoipa::openapi::RefOr::Ref(_) => false,
+    });
+    let success = documented
+        .responses
+        .responses
+        .keys()
+        .filter_map(|code| code.parse::<u16>().ok())
+        .find(|code| (200..300).contains(code))
+        .unwrap_or(200);
+    let tag = documented.tags.iter().flatten().next().cloned().unwrap_or_default();
+    Operation {
+        object_type: object_type(path),
+        method,
+        path: path.to_owned(),
+        access,
+        idempotent,
+        success,
+        tag,
+    }
+}
+
+/// The type of object a route is about, singular snake case: the segment
+/// before its last parameter, else its last segment
+/// (`/api/v1/appointments/{id}/cancel` → `appointment`,
+/// `/api/v1/doctors/{doctor_id}/working-hours/{id}` → `working_hours`).
+pub fn object_type(route: &str) -> Option<String> {
+    let segments: Vec<&str> = route.trim_matches('/').split('/').collect();
+    let named = match segments.iter().rposition(|s| s.starts_with('{')) {
+        Some(i) if i > 0 => Some(segments[i - 1]),
+        _ => segments.iter().rev().find(|s| !s.is_empty()).copied(),
+    };
+    named.map(singular)
+}
+
+fn singular(segment: &str) -> String {
+    let s = segment.replace('-', "_");
+    match s.as_str() {
+        "working_hours" | "time_off" | "availability" | "history" | "login_activity" | "access" => s,
+        x if x.ends_with("ies") => format!("{}y", &x[..x.len() - 3]),
+        x if x.ends_with('s') => x[..x.len() - 1].to_owned(),
+        _ => s,
+    }
+}
+
+/// The id a concrete path gives the route's object (the value of its last
+/// parameter), when it has one of a sensible length.
+fn object_id(route: &str, path: &str) -> Option<String> {
+    let template: Vec<&str> = route.trim_matches('/').split('/').collect();
+    let concrete: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let last = template.iter().rposition(|s| s.starts_with('{'))?;
+    (concrete.len() == template.len() && concrete[last].len() <= 100).then(|| concrete[last].to_owned())
+}
+
+/// The state of the access check: the application state and the declarations.
+#[derive(Clone)]
+pub struct Gate {
+    /// The application state.
+    pub state: AppState,
+    /// Every declared operation.
+    pub operations: Arc<Operations>,
+}
+
+/// Enforce the declarations and keep the audit trail (see the module docs).
+pub async fn middleware(State(gate): State<Gate>, request: Request, next: Next) -> Response {
     let Some(route) = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()) else {
         return next.run(request).await;
     };
-    let method = if request.method() == Method::HEAD {
-        Method::GET
-    } else {
-        request.method().clone()
-    };
-    let action = match operation(&method, &route) {
-        Some((_, _, action)) => *action,
-        None if UNDOCUMENTED_PREFIXES.iter().any(|p| route.starts_with(p)) => return next.run(request).await,
-        None => {
-            return AppError::Internal(anyhow::anyhow!("{method} {route} has no access rule")).into_response();
+    let Some(operation) = gate.operations.get(request.method(), &route) else {
+        if UNDOCUMENTED_PREFIXES.iter().any(|p| route.starts_with(p)) {
+            return next.run(request).await;
         }
+        return AppError::Internal(anyhow::anyhow!("{} {route} declares no access", request.method())).into_response();
     };
+    let state = &gate.state;
     let (mut parts, body) = request.into_parts();
-    let client = client_of(&parts.headers, &parts.extensions, state.config.trust_proxy);
-    let path = parts.uri.path().to_owned();
-    let ((actor, response), note) = audit::scope(async {
-        let actor = match action {
-            None => None,
-            Some(action) => {
-                let actor = match Actor::from_request_parts(&mut parts, &state).await {
-                    Ok(actor) => actor,
-                    Err(err) => return (None, err.into_response()),
-                };
-                if let Err(err) = admit(&state, &actor, action).await {
-                    return (Some(actor), err.into_response());
-                }
-                Some(actor)
+    let client = client_of(&parts.headers, &parts.extensions, &state.config.proxies);
+    let trail = audit::Request {
+        action: operation.access.map_or(PUBLIC, Action::name),
+        method: operation.method.as_str().to_owned(),
+        route: route.clone(),
+        object_type: operation.object_type.clone(),
+        object_id: object_id(&route, parts.uri.path()),
+        ip: client.ip,
+        request_id: crate::request_id::current(),
+        success_status: operation.success,
+        clock: state.clock.clone(),
+    };
+    let access = operation.access;
+    let (response, finished) = audit::scope(trail, async {
+        if let Some(action) = access {
+            let actor = match Actor::from_request_parts(&mut parts, state).await {
+                Ok(actor) => actor,
+                Err(err) => return err.into_response(),
+            };
+            audit::set_actor(actor.user_id, actor.role.as_str());
+            let require_2fa = match state.settings().await {
+                Ok(settings) => settings.flag("security.require_admin_2fa"),
+                Err(err) => return err.into_response(),
+            };
+            if let Err(err) = admit(&actor, action, require_2fa) {
+                return err.into_response();
             }
-        };
-        if let Some(actor) = &actor {
-            parts.extensions.insert(actor.clone());
+            parts.extensions.insert(actor);
         }
-        (actor, next.run(Request::from_parts(parts, body)).await)
+        next.run(Request::from_parts(parts, body)).await
     })
     .await;
     let status = response.status();
-    let denied = note.denied || matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN);
-    let audited = status != StatusCode::TOO_MANY_REQUESTS
-        && (method != Method::GET || denied || action.is_some_and(Action::audits_reads));
+    let denied = finished.denied() || matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN);
+    let audited = !finished.written()
+        && status != StatusCode::TOO_MANY_REQUESTS
+        && (operation.method != Method::GET || denied || access.is_some_and(Action::audits_reads));
     if !audited {
         return response;
     }
-    let location = response.headers().get(LOCATION).and_then(|v| v.to_str().ok());
-    let (object_type, object_id) = audit::object_of(&route, &path, location);
-    // A patient record touched without an object decision (e.g. linking an account) is still named.
-    let patient_id = note.patient_id.or_else(|| {
-        (object_type.as_deref() == Some("patient"))
-            .then(|| object_id.as_deref().and_then(|id| id.parse().ok()))
-            .flatten()
-    });
-    let event = audit_event::Model {
-        id: Uuid::now_v7(),
-        at: state.clock.now(),
-        actor_id: actor.as_ref().map(|a| a.user_id),
-        actor_role: actor.as_ref().map(|a| a.role.as_str().to_owned()),
-        action: action.map_or_else(|| "public".to_owned(), Action::name),
-        method: method.as_str().to_owned(),
-        route,
-        object_type,
-        object_id,
-        patient_id,
-        outcome: if denied { "denied" } else { "allowed" }.to_owned(),
-        status: i16::try_from(status.as_u16()).unwrap_or(i16::MAX),
-        ip: client.ip,
-        request_id: crate::request_id::current(),
-    };
-    if let Err(err) = db::audit::insert(state.db.conn(), event).await {
+    let event = finished.event(status.as_u16(), denied);
+    if let Err(err) = audit::insert(state.db.conn(), event).await {
         tracing::error!(error = %err, "the audit event could not be stored");
-        if method == Method::GET {
+        if operation.method == Method::GET {
             return AppError::Unavailable.into_response();
         }
     }
     response
-}
-
-/// May the authenticated `actor` call an operation guarded by `action`?
-async fn admit(state: &AppState, actor: &Actor, action: Action) -> AppResult<()> {
-    authorize(actor, action)?;
-    if action == Action::Account {
-        return Ok(());
-    }
-    if actor.must_change_password {
-        return Err(AppError::Blocked {
-            rule: "password_change_required",
-            detail: "an administrator reset this password: change it first (POST /api/v1/auth/change-password)".into(),
-        });
-    }
-    if actor.role == Role::Admin && !actor.totp_enabled && state.settings().await?.flag("security.require_admin_2fa") {
-        return Err(AppError::Blocked {
-            rule: "two_factor_required",
-            detail: "administrators must use two-factor authentication: enrol first (POST /api/v1/auth/totp/enrol)"
-                .into(),
-        });
-    }
-    Ok(())
 }
 
 /// "Who may call" for an action, from the policy matrix.
@@ -262,4 +278,53 @@ pub fn describe(action: Option<Action>) -> String {
         })
         .collect();
     format!("**Access:** {}. Other roles get 403.", roles.join(", "))
+}
+
+/// Append each operation's access rule to its description in `api`.
+pub fn describe_all(api: &mut OpenApi, operations: &Operations) {
+    for (path, item) in api.paths.paths.iter_mut() {
+        let documented = [
+            (Method::GET, &mut item.get),
+            (Method::POST, &mut item.post),
+            (Method::PUT, &mut item.put),
+            (Method::PATCH, &mut item.patch),
+            (Method::DELETE, &mut item.delete),
+        ];
+        for (method, documented) in documented {
+            let Some(documented) = documented else { continue };
+            let access = operations.get(&method, path).and_then(|op| op.access);
+            let description = documented.description.get_or_insert_with(String::new);
+            if !description.is_empty() {
+                description.push_str("\n\n");
+            }
+            description.push_str(&describe(access));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn objects_come_from_the_route() {
+        let id = "0b7a4c2e-0000-4000-8000-000000000001";
+        assert_eq!(object_type("/api/v1/appointments/{id}/cancel").as_deref(), Some("appointment"));
+        assert_eq!(
+            object_id("/api/v1/appointments/{id}/cancel", &format!("/api/v1/appointments/{id}/cancel")).as_deref(),
+            Some(id)
+        );
+        assert_eq!(
+            object_type("/api/v1/doctors/{doctor_id}/working-hours/{id}").as_deref(),
+            Some("working_hours")
+        );
+        assert_eq!(object_type("/api/v1/patients").as_deref(), Some("patient"));
+        assert_eq!(object_id("/api/v1/patients", "/api/v1/patients"), None);
+        assert_eq!(
+            object_id("/api/v1/settings/{key}", "/api/v1/settings/booking.horizon_days").as_deref(),
+            Some("booking.horizon_days")
+        );
+        assert_eq!(singular("specialties"), "specialty");
+        assert_eq!(singular("role-change-requests"), "role_change_request");
+    }
 }

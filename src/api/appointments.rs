@@ -9,24 +9,23 @@ use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue};
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
-use garde::Validate;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Serialize;
+use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::conditional::{IfMatch, etag, version_tag};
-use super::extract::{ApiJson, ApiPath, ApiQuery};
-use super::pagination::{Page, PageLinks, ordering, page_request};
+use super::created;
+use super::extract::{ApiJson, ApiPath};
+use super::pagination::{ListQuery, NoFilter, Page, PageParams};
 use super::responses::{ReadErrors, WriteErrors};
-use super::{created, rules};
 use crate::auth::Actor;
-use crate::auth::policy::{Action, Owner, Scope, authorize, authorize_object};
-use crate::booking::appointments::{self as booking, BookingRequest};
-use crate::db::appointments::{self, AppointmentFilter, AppointmentRow, AppointmentScope};
+use crate::auth::policy::Action;
+use crate::booking::appointments::{self as booking, AppointmentIn, AppointmentQuery, CancelIn, RescheduleIn};
+use crate::db::appointments::AppointmentRow;
 use crate::db::entities::appointment_event;
-use crate::domain::{AppointmentAction, AppointmentKind, AppointmentStatus, Role, TimeZone};
-use crate::error::{AppError, AppResult};
+use crate::domain::{AppointmentAction, AppointmentKind, AppointmentStatus, TimeZone};
+use crate::error::AppResult;
 use crate::scheduling::lifecycle::Transition;
 use crate::state::AppState;
 
@@ -106,51 +105,6 @@ impl From<AppointmentRow> for AppointmentOut {
     }
 }
 
-/// A booking.
-#[derive(Debug, Deserialize, ToSchema, Validate)]
-#[serde(deny_unknown_fields)]
-pub struct AppointmentIn {
-    #[garde(skip)]
-    pub doctor_id: Uuid,
-    /// A service the doctor offers; sets the length. Without it the appointment lasts one slot.
-    #[garde(skip)]
-    pub service_id: Option<Uuid>,
-    /// RFC 3339 instant on the doctor's slot grid (see availability).
-    #[schema(example = "2026-12-06T03:00:00Z")]
-    #[garde(skip)]
-    pub start: DateTime<Utc>,
-    /// Required for staff; a patient may omit it (or give their own).
-    #[garde(skip)]
-    pub patient_id: Option<Uuid>,
-    #[serde(default)]
-    #[schema(example = "Chest pain on exertion")]
-    #[schema(max_length = 1000)]
-    #[garde(custom(rules::long_text::<1000>))]
-    pub reason: String,
-    /// Default in_person.
-    #[garde(skip)]
-    pub kind: Option<AppointmentKind>,
-}
-
-/// Why an appointment is cancelled.
-#[derive(Debug, Deserialize, ToSchema, Validate)]
-#[serde(deny_unknown_fields)]
-pub struct CancelIn {
-    #[schema(example = "Feeling better")]
-    #[schema(min_length = 1, max_length = 500)]
-    #[garde(custom(rules::text::<500>))]
-    pub reason: String,
-}
-
-/// The new start of a rescheduled appointment (its length is kept).
-#[derive(Debug, Deserialize, ToSchema, Validate)]
-#[serde(deny_unknown_fields)]
-pub struct RescheduleIn {
-    #[schema(example = "2026-12-07T03:30:00Z")]
-    #[garde(skip)]
-    pub start: DateTime<Utc>,
-}
-
 /// One change in an appointment's life.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AppointmentEventOut {
@@ -189,56 +143,6 @@ impl From<appointment_event::Model> for AppointmentEventOut {
     }
 }
 
-/// Filters of the appointment list.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct AppointmentQuery {
-    /// One status or several, comma-separated (`confirmed,checked_in`).
-    #[param(
-        pattern = "^((pending|confirmed|checked_in|in_progress|completed|cancelled|no_show)(,(pending|confirmed|checked_in|in_progress|completed|cancelled|no_show))*)?$"
-    )]
-    pub status: Option<String>,
-    /// Only appointments ending after this: RFC 3339 instant or `YYYY-MM-DD` (00:00 UTC).
-    #[param(schema_with = rules::date_or_instant)]
-    pub from: Option<String>,
-    /// Only appointments starting before this: RFC 3339 instant or `YYYY-MM-DD` (the end of that day, UTC).
-    #[param(schema_with = rules::date_or_instant)]
-    pub to: Option<String>,
-    /// Only this doctor's.
-    pub doctor: Option<Uuid>,
-    /// Only this patient's.
-    pub patient: Option<Uuid>,
-    /// Only at this facility.
-    pub facility: Option<Uuid>,
-    /// `start`, `created_at`, `status`, `queue_number`; `-` for descending (default `start`).
-    #[param(pattern = "^(-?(start|created_at|status|queue_number)(,-?(start|created_at|status|queue_number))*)?$")]
-    pub ordering: Option<String>,
-    /// Page number, from 1.
-    #[serde(default, deserialize_with = "super::rules::query_integer")]
-    #[param(minimum = 1, maximum = 100000)]
-    pub page: Option<u64>,
-    /// Items per page, 1–100 (default 20).
-    #[serde(default, deserialize_with = "super::rules::query_integer")]
-    #[param(minimum = 1, maximum = 100)]
-    pub page_size: Option<u64>,
-}
-
-/// Page and page size only.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct HistoryQuery {
-    /// Page number, from 1.
-    #[serde(default, deserialize_with = "super::rules::query_integer")]
-    #[param(minimum = 1, maximum = 100000)]
-    pub page: Option<u64>,
-    /// Items per page, 1–100 (default 20).
-    #[serde(default, deserialize_with = "super::rules::query_integer")]
-    #[param(minimum = 1, maximum = 100)]
-    pub page_size: Option<u64>,
-}
-
 /// Routes of this area.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -254,106 +158,38 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(history))
 }
 
-async fn reload(state: &AppState, id: Uuid) -> AppResult<AppointmentOut> {
-    let row = appointments::find(state.db.conn(), id)
-        .await?
-        .ok_or(AppError::NotFound("appointment"))?;
-    Ok(row.into())
-}
-
 /// Book an appointment. Patients book for themselves; receptionists and admins for any patient.
 #[utoipa::path(post, path = "/api/v1/appointments", tag = "appointments", request_body = AppointmentIn,
     params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Any unique string (1–255 visible ASCII characters) for this booking: a retry with the same key and body within 24 hours returns the first response (with `Idempotent-Replayed: true`) instead of booking twice; the same key with a different body is refused with 422.")),
     responses((status = 201, description = "Booked (confirmed, or pending where the facility confirms by hand)", body = AppointmentOut, headers(("Location" = String, description = "The new resource"), ("Idempotent-Replayed" = String, description = "`true` when this is the stored response to an earlier request with the same Idempotency-Key"))), WriteErrors),
-    security(("bearer" = [])))]
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::AppointmentCreate))))]
 pub async fn create_appointment(
     State(state): State<AppState>,
     actor: Actor,
     ApiJson(body): ApiJson<AppointmentIn>,
 ) -> AppResult<impl IntoResponse> {
-    body.validate()?;
-    let patient_id = match (body.patient_id, actor.patient_id) {
-        (Some(given), _) => given,
-        (None, Some(own)) if actor.role == Role::Patient => own,
-        (None, _) => return Err(AppError::invalid_field("patient_id", "is required when staff book")),
-    };
-    // Patients book for themselves only (403 otherwise); staff for anyone.
-    let owner = Owner {
-        patient_id: Some(patient_id),
-        ..Owner::default()
-    };
-    authorize_object(&actor, Action::AppointmentCreate, &owner, "patient")?;
-    let request = BookingRequest {
-        doctor_id: body.doctor_id,
-        service_id: body.service_id,
-        start: body.start,
-        patient_id,
-        reason: body.reason.trim().to_owned(),
-        kind: body.kind.unwrap_or(AppointmentKind::InPerson),
-    };
-    let id = booking::book(&state, &actor, request).await?;
-    Ok(created(format!("/api/v1/appointments/{id}"), reload(&state, id).await?))
+    let row = booking::create(&state, &actor, body).await?;
+    Ok(created(format!("/api/v1/appointments/{}", row.id), AppointmentOut::from(row)))
 }
 
 /// List the appointments the caller may see.
-#[utoipa::path(get, path = "/api/v1/appointments", tag = "appointments", params(AppointmentQuery),
+#[utoipa::path(get, path = "/api/v1/appointments", tag = "appointments", params(PageParams, AppointmentQuery),
     responses((status = 200, description = "A page of appointments", body = Page<AppointmentOut>), ReadErrors),
-    security(("bearer" = [])))]
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::AppointmentRead))))]
 pub async fn list_appointments(
     State(state): State<AppState>,
     actor: Actor,
-    links: PageLinks,
-    ApiQuery(query): ApiQuery<AppointmentQuery>,
+    query: ListQuery<AppointmentQuery>,
 ) -> AppResult<Json<Page<AppointmentOut>>> {
-    let scope = match (authorize(&actor, Action::AppointmentRead)?, actor.role) {
-        (Scope::All, _) => AppointmentScope::All,
-        (Scope::Own, Role::Patient) => actor
-            .patient_id
-            .map(AppointmentScope::Patient)
-            .unwrap_or(AppointmentScope::Nothing),
-        (Scope::Own, Role::Doctor) => actor
-            .doctor_id
-            .map(AppointmentScope::Doctor)
-            .unwrap_or(AppointmentScope::Nothing),
-        (Scope::Facility, _) => actor
-            .facility_id
-            .map(AppointmentScope::Facility)
-            .unwrap_or(AppointmentScope::Nothing),
-        _ => AppointmentScope::Nothing,
-    };
-    let page = page_request(query.page, query.page_size)?;
-    let order = ordering(query.ordering.as_deref(), appointments::APPOINTMENT_ORDERING)?;
-    let statuses = match query.status.as_deref() {
-        Some(list) if !list.is_empty() => list
-            .split(',')
-            .map(|s| {
-                s.parse::<AppointmentStatus>()
-                    .map_err(|m| AppError::bad_field("status", m))
-            })
-            .collect::<AppResult<Vec<_>>>()?,
-        _ => Vec::new(),
-    };
-    let filter = AppointmentFilter {
-        statuses,
-        from: query
-            .from
-            .as_deref()
-            .map(|v| rules::instant("from", v, false))
-            .transpose()?,
-        to: query.to.as_deref().map(|v| rules::instant("to", v, true)).transpose()?,
-        doctor: query.doctor,
-        patient: query.patient,
-        facility: query.facility,
-    };
-    let paged = appointments::list(state.db.conn(), scope, &filter, &order, page).await?;
-    Ok(Json(links.page(page, paged, AppointmentOut::from)))
+    let found = booking::list(&state, &actor, &query.filter, query.page).await?;
+    Ok(Json(query.page_of(found, AppointmentOut::from)))
 }
 
 /// An appointment with its `ETag` header.
 pub type Tagged = ([(HeaderName, HeaderValue); 1], Json<AppointmentOut>);
 
-fn tagged(out: AppointmentOut) -> Tagged {
-    (etag(&version_tag(out.version)), Json(out))
+fn tagged(row: AppointmentRow) -> Tagged {
+    (etag(&version_tag(row.version)), Json(row.into()))
 }
 
 /// Read an appointment.
@@ -361,17 +197,13 @@ fn tagged(out: AppointmentOut) -> Tagged {
     params(("id" = Uuid, Path, description = "Appointment id")),
     responses((status = 200, description = "The appointment", body = AppointmentOut,
         headers(("ETag" = String, description = "The appointment's version, for If-Match"))), ReadErrors),
-    security(("bearer" = [])))]
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::AppointmentRead))))]
 pub async fn get_appointment(
     State(state): State<AppState>,
     actor: Actor,
     ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Tagged> {
-    Ok(tagged(
-        booking::visible(&state, &actor, id, Action::AppointmentRead)
-            .await?
-            .into(),
-    ))
+    Ok(tagged(booking::get(&state, &actor, id).await?))
 }
 
 async fn apply(
@@ -382,18 +214,15 @@ async fn apply(
     reason: Option<String>,
     if_match: &IfMatch,
 ) -> AppResult<Tagged> {
-    booking::transition(state, actor, id, transition, reason, |version| {
-        if_match.check(&version_tag(version))
-    })
-    .await?;
-    Ok(tagged(reload(state, id).await?))
+    let check = |version| if_match.check(&version_tag(version));
+    Ok(tagged(booking::transition(state, actor, id, transition, reason, check).await?))
 }
 
 /// Confirm a pending appointment (pending → confirmed).
 #[utoipa::path(post, path = "/api/v1/appointments/{id}/confirm", tag = "appointments",
     params(("id" = Uuid, Path, description = "Appointment id"), ("If-Match" = Option<String>, Header, description = "The ETag last read; the change is refused with 412 if the appointment has changed since")),
     responses((status = 200, description = "Confirmed", body = AppointmentOut, headers(("ETag" = String, description = "The appointment's new version"))), WriteErrors),
-    security(("bearer" = [])))]
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::AppointmentConfirm))))]
 pub async fn confirm(
     State(state): State<AppState>,
     actor: Actor,
@@ -403,11 +232,12 @@ pub async fn confirm(
     apply(&state, &actor, id, Transition::Confirm, None, &if_match).await
 }
 
-/// The patient has arrived (confirmed → checked_in); assigns the day's queue number.
+/// The patient has arrived (confirmed → checked_in); assigns the queue number of the doctor's day.
+/// Check-in opens `booking.check_in_open_minutes` before the start and closes when the local day ends.
 #[utoipa::path(post, path = "/api/v1/appointments/{id}/check-in", tag = "appointments",
     params(("id" = Uuid, Path, description = "Appointment id"), ("If-Match" = Option<String>, Header, description = "The ETag last read; the change is refused with 412 if the appointment has changed since")),
     responses((status = 200, description = "Checked in", body = AppointmentOut, headers(("ETag" = String, description = "The appointment's new version"))), WriteErrors),
-    security(("bearer" = [])))]
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::AppointmentCheckIn))))]
 pub async fn check_in(
     State(state): State<AppState>,
     actor: Actor,
@@ -421,7 +251,7 @@ pub async fn check_in(
 #[utoipa::path(post, path = "/api/v1/appointments/{id}/start", tag = "appointments",
     params(("id" = Uuid, Path, description = "Appointment id"), ("If-Match" = Option<String>, Header, description = "The ETag last read; the change is refused with 412 if the appointment has changed since")),
     responses((status = 200, description = "Started", body = AppointmentOut, headers(("ETag" = String, description = "The appointment's new version"))), WriteErrors),
-    security(("bearer" = [])))]
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::AppointmentStart))))]
 pub async fn start(
     State(state): State<AppState>,
     actor: Actor,
@@ -435,7 +265,7 @@ pub async fn start(
 #[utoipa::path(post, path = "/api/v1/appointments/{id}/complete", tag = "appointments",
     params(("id" = Uuid, Path, description = "Appointment id"), ("If-Match" = Option<String>, Header, description = "The ETag last read; the change is refused with 412 if the appointment has changed since")),
     responses((status = 200, description = "Completed", body = AppointmentOut, headers(("ETag" = String, description = "The appointment's new version"))), WriteErrors),
-    security(("bearer" = [])))]
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::AppointmentComplete))))]
 pub async fn complete(
     State(state): State<AppState>,
     actor: Actor,
@@ -449,7 +279,7 @@ pub async fn complete(
 #[utoipa::path(post, path = "/api/v1/appointments/{id}/no-show", tag = "appointments",
     params(("id" = Uuid, Path, description = "Appointment id"), ("If-Match" = Option<String>, Header, description = "The ETag last read; the change is refused with 412 if the appointment has changed since")),
     responses((status = 200, description = "Marked as no-show", body = AppointmentOut, headers(("ETag" = String, description = "The appointment's new version"))), WriteErrors),
-    security(("bearer" = [])))]
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::AppointmentNoShow))))]
 pub async fn no_show(
     State(state): State<AppState>,
     actor: Actor,
@@ -463,7 +293,7 @@ pub async fn no_show(
 #[utoipa::path(post, path = "/api/v1/appointments/{id}/cancel", tag = "appointments", request_body = CancelIn,
     params(("id" = Uuid, Path, description = "Appointment id"), ("If-Match" = Option<String>, Header, description = "The ETag last read; the change is refused with 412 if the appointment has changed since")),
     responses((status = 200, description = "Cancelled", body = AppointmentOut, headers(("ETag" = String, description = "The appointment's new version"))), WriteErrors),
-    security(("bearer" = [])))]
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::AppointmentCancel))))]
 pub async fn cancel(
     State(state): State<AppState>,
     actor: Actor,
@@ -471,16 +301,15 @@ pub async fn cancel(
     if_match: IfMatch,
     ApiJson(body): ApiJson<CancelIn>,
 ) -> AppResult<Tagged> {
-    body.validate()?;
-    let reason = Some(body.reason.trim().to_owned());
-    apply(&state, &actor, id, Transition::Cancel, reason, &if_match).await
+    let check = |version| if_match.check(&version_tag(version));
+    Ok(tagged(booking::cancel(&state, &actor, id, body, check).await?))
 }
 
 /// Move a pending or confirmed appointment to a new start, keeping its length, under every booking rule.
 #[utoipa::path(post, path = "/api/v1/appointments/{id}/reschedule", tag = "appointments", request_body = RescheduleIn,
     params(("id" = Uuid, Path, description = "Appointment id"), ("If-Match" = Option<String>, Header, description = "The ETag last read; the change is refused with 412 if the appointment has changed since")),
     responses((status = 200, description = "Rescheduled", body = AppointmentOut, headers(("ETag" = String, description = "The appointment's new version"))), WriteErrors),
-    security(("bearer" = [])))]
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::AppointmentReschedule))))]
 pub async fn reschedule(
     State(state): State<AppState>,
     actor: Actor,
@@ -488,28 +317,21 @@ pub async fn reschedule(
     if_match: IfMatch,
     ApiJson(body): ApiJson<RescheduleIn>,
 ) -> AppResult<Tagged> {
-    body.validate()?;
-    booking::reschedule(&state, &actor, id, body.start, |version| {
-        if_match.check(&version_tag(version))
-    })
-    .await?;
-    Ok(tagged(reload(&state, id).await?))
+    let check = |version| if_match.check(&version_tag(version));
+    Ok(tagged(booking::reschedule(&state, &actor, id, body.start, check).await?))
 }
 
 /// Every change of an appointment, oldest first.
 #[utoipa::path(get, path = "/api/v1/appointments/{id}/history", tag = "appointments",
-    params(("id" = Uuid, Path, description = "Appointment id"), HistoryQuery),
+    params(("id" = Uuid, Path, description = "Appointment id"), PageParams),
     responses((status = 200, description = "A page of events", body = Page<AppointmentEventOut>), ReadErrors),
-    security(("bearer" = [])))]
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::AppointmentRead))))]
 pub async fn history(
     State(state): State<AppState>,
     actor: Actor,
-    links: PageLinks,
     ApiPath(id): ApiPath<Uuid>,
-    ApiQuery(query): ApiQuery<HistoryQuery>,
+    query: ListQuery<NoFilter>,
 ) -> AppResult<Json<Page<AppointmentEventOut>>> {
-    booking::visible(&state, &actor, id, Action::AppointmentRead).await?;
-    let page = page_request(query.page, query.page_size)?;
-    let paged = appointments::history(state.db.conn(), id, page).await?;
-    Ok(Json(links.page(page, paged, AppointmentEventOut::from)))
+    let events = booking::history(&state, &actor, id, query.page).await?;
+    Ok(Json(query.page_of(events, AppointmentEventOut::from)))
 }

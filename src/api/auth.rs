@@ -5,23 +5,25 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use chrono::{DateTime, NaiveDate, Utc};
-use garde::Validate;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
+use super::access::PUBLIC;
 use super::extract::{ApiJson, ClientInfo};
 use super::no_content;
 use super::responses::{ReadErrors, WriteErrors};
-use super::rules;
-use super::users::{AccountFields, UserOut, new_account};
-use crate::auth::sessions::{self, Login, Tokens};
-use crate::auth::{Actor, accounts, totp};
-use crate::db::{self, entities::patient, entities::user};
-use crate::domain::{Role, Sex};
-use crate::error::{AppError, AppResult};
+use super::users::UserOut;
+use crate::accounts::sessions::{self, Login, Tokens};
+use crate::accounts::{self, RegisterIn, two_factor};
+use crate::auth::policy::Action;
+use crate::auth::{Actor, authenticate};
+use crate::db::{self, entities::user};
+use crate::domain::Role;
+use crate::error::AppResult;
+use crate::input::{NewPassword, Verbatim};
 use crate::state::AppState;
 
 /// Routes of this area.
@@ -41,90 +43,53 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(me))
 }
 
-/// A patient signing up.
-#[derive(Debug, Deserialize, ToSchema, Validate)]
-#[serde(deny_unknown_fields)]
-pub struct RegisterIn {
-    /// 3–150 of a–z, 0–9, `.`, `_`, `-`, starting with a letter.
-    #[schema(example = "rahim.uddin")]
-    #[schema(pattern = "^[A-Za-z][A-Za-z0-9._-]{2,149}$")]
-    #[garde(custom(rules::username))]
-    pub username: String,
-    #[schema(example = "rahim@example.com")]
-    #[schema(max_length = 254)]
-    #[garde(custom(rules::optional_email))]
-    pub email: Option<String>,
-    /// Any common notation; stored as E.164 (national numbers are read as Bangladeshi).
-    #[schema(example = "01712345678")]
-    #[schema(max_length = 32)]
-    #[garde(custom(rules::optional_phone))]
-    pub phone: Option<String>,
-    /// 8–128 characters, not a common password, not equal to the username, email or phone.
-    #[schema(example = "a long passphrase", min_length = 8, max_length = 128)]
-    #[garde(skip)]
-    pub password: String,
-    #[schema(example = "Rahim")]
-    #[schema(min_length = 1, max_length = 150)]
-    #[garde(custom(rules::text::<150>))]
-    pub first_name: String,
-    #[schema(example = "Uddin")]
-    #[schema(min_length = 1, max_length = 150)]
-    #[garde(custom(rules::text::<150>))]
-    pub last_name: String,
-    /// `YYYY-MM-DD`.
-    #[garde(skip)]
-    pub date_of_birth: Option<NaiveDate>,
-    #[garde(skip)]
-    pub sex: Option<Sex>,
-}
+/// A password as typed at login (never trimmed).
+pub type TypedPassword = Verbatim<1024>;
+/// A TOTP code or a recovery code.
+pub type Code = Verbatim<32>;
 
 /// Credentials.
-#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[derive(Debug, Deserialize, ToSchema, garde::Validate)]
 #[serde(deny_unknown_fields)]
 pub struct LoginIn {
     /// Username, email or phone number.
     #[schema(example = "rahim.uddin")]
-    #[schema(min_length = 1, max_length = 254)]
-    #[garde(length(chars, min = 1, max = 254))]
-    pub username: String,
+    #[garde(dive)]
+    pub username: Verbatim<254>,
     #[schema(example = "a long passphrase")]
-    #[schema(min_length = 1, max_length = 1024)]
-    #[garde(length(chars, min = 1, max = 1024))]
-    pub password: String,
+    #[garde(dive)]
+    pub password: TypedPassword,
 }
 
 /// The second step of a two-factor login.
-#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[derive(Debug, Deserialize, ToSchema, garde::Validate)]
 #[serde(deny_unknown_fields)]
 pub struct SecondFactorIn {
     /// The `mfa_token` the first step answered with.
-    #[schema(min_length = 1, max_length = 2048)]
-    #[garde(length(chars, min = 1, max = 2048))]
-    pub mfa_token: String,
+    #[garde(dive)]
+    pub mfa_token: Verbatim<2048>,
     /// The current 6-digit code of the authenticator app, or an unused recovery code.
-    #[schema(example = "492039", min_length = 1, max_length = 32)]
-    #[garde(length(chars, min = 1, max = 32))]
-    pub code: String,
+    #[schema(example = "492039")]
+    #[garde(dive)]
+    pub code: Code,
 }
 
 /// A refresh token to rotate.
-#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[derive(Debug, Deserialize, ToSchema, garde::Validate)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshIn {
     /// The refresh token from login or the previous refresh.
-    #[schema(min_length = 1, max_length = 256)]
-    #[garde(length(chars, min = 1, max = 256))]
-    pub refresh: String,
+    #[garde(dive)]
+    pub refresh: Verbatim<256>,
 }
 
 /// An access token to check.
-#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[derive(Debug, Deserialize, ToSchema, garde::Validate)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyIn {
     /// The access token (without `Bearer `).
-    #[schema(min_length = 1, max_length = 4096)]
-    #[garde(length(chars, min = 1, max = 4096))]
-    pub token: String,
+    #[garde(dive)]
+    pub token: Verbatim<4096>,
 }
 
 /// A valid access token's subject.
@@ -141,25 +106,22 @@ pub struct VerifyOut {
 }
 
 /// A password change.
-#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[derive(Debug, Deserialize, ToSchema, garde::Validate)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePasswordIn {
-    #[schema(min_length = 1, max_length = 1024)]
-    #[garde(length(chars, min = 1, max = 1024))]
-    pub current_password: String,
-    /// 8–128 characters, not a common password, not equal to the username, email or phone.
-    #[schema(min_length = 8, max_length = 128)]
+    #[garde(dive)]
+    pub current_password: TypedPassword,
     #[garde(skip)]
-    pub new_password: String,
+    pub new_password: NewPassword,
 }
 
 /// A TOTP or recovery code.
-#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[derive(Debug, Deserialize, ToSchema, garde::Validate)]
 #[serde(deny_unknown_fields)]
 pub struct CodeIn {
-    #[schema(example = "492039", min_length = 1, max_length = 32)]
-    #[garde(length(chars, min = 1, max = 32))]
-    pub code: String,
+    #[schema(example = "492039")]
+    #[garde(dive)]
+    pub code: Code,
 }
 
 /// Tokens and the user they belong to.
@@ -227,11 +189,8 @@ async fn token_out(state: &AppState, user: user::Model, tokens: Tokens) -> AppRe
     })
 }
 
-/// The actor's user row. Errors: 401 if it vanished.
-pub async fn current_user(state: &AppState, actor: &Actor) -> AppResult<user::Model> {
-    db::users::find(state.db.conn(), actor.user_id)
-        .await?
-        .ok_or(AppError::Unauthorized("the access token is invalid or expired"))
+fn valid<T: garde::Validate<Context = ()>>(body: &T) -> AppResult<()> {
+    Ok(body.validate()?)
 }
 
 /// Sign up as a patient: creates the user and the linked patient record, and logs in.
@@ -240,31 +199,15 @@ pub async fn current_user(state: &AppState, actor: &Actor) -> AppResult<user::Mo
     path = "/api/v1/auth/register",
     tag = "auth",
     request_body = RegisterIn,
-    responses((status = 201, description = "Registered and logged in", body = TokenOut), WriteErrors)
+    responses((status = 201, description = "Registered and logged in", body = TokenOut), WriteErrors),
+    extensions(("x-access" = json!(PUBLIC)))
 )]
 pub async fn register(
     State(state): State<AppState>,
     ClientInfo(client): ClientInfo,
     ApiJson(body): ApiJson<RegisterIn>,
 ) -> AppResult<(StatusCode, Json<TokenOut>)> {
-    body.validate()?;
-    let account = new_account(AccountFields {
-        username: &body.username,
-        email: body.email,
-        phone: body.phone,
-        password: body.password,
-        role: Role::Patient,
-        first_name: &body.first_name,
-        last_name: &body.last_name,
-        facility_id: None,
-    })?;
-    let details = patient::Model {
-        date_of_birth: body.date_of_birth,
-        sex: body.sex,
-        ..accounts::patient_details(&account, state.clock.now())
-    };
-    let (user, _) = accounts::register_patient(&state, account, details).await?;
-    let tokens = sessions::open_session(&state, &user, &client).await?;
+    let (user, tokens) = accounts::sign_up(&state, body, &client).await?;
     Ok((StatusCode::CREATED, Json(token_out(&state, user, tokens).await?)))
 }
 
@@ -283,15 +226,16 @@ pub async fn register(
         responses(
         (status = 200, description = "Logged in, or a second factor is needed", body = LoginOut),
         WriteErrors
-    )
+    ),
+    extensions(("x-access" = json!(PUBLIC)))
 )]
 pub async fn login(
     State(state): State<AppState>,
     ClientInfo(client): ClientInfo,
     ApiJson(body): ApiJson<LoginIn>,
 ) -> AppResult<Json<LoginOut>> {
-    body.validate()?;
-    match sessions::login(&state, &body.username, &body.password, &client).await? {
+    valid(&body)?;
+    match sessions::login(&state, body.username.as_str(), body.password.as_str(), &client).await? {
         Login::Session(user, tokens) => Ok(Json(LoginOut::Session(Box::new(
             token_out(&state, *user, tokens).await?,
         )))),
@@ -310,15 +254,16 @@ pub async fn login(
     path = "/api/v1/auth/login/totp",
     tag = "auth",
     request_body = SecondFactorIn,
-    responses((status = 200, description = "Logged in", body = TokenOut), WriteErrors)
+    responses((status = 200, description = "Logged in", body = TokenOut), WriteErrors),
+    extensions(("x-access" = json!(PUBLIC)))
 )]
 pub async fn login_second_factor(
     State(state): State<AppState>,
     ClientInfo(client): ClientInfo,
     ApiJson(body): ApiJson<SecondFactorIn>,
 ) -> AppResult<Json<TokenOut>> {
-    body.validate()?;
-    let (user, tokens) = sessions::second_factor(&state, &body.mfa_token, &body.code, &client).await?;
+    valid(&body)?;
+    let (user, tokens) = sessions::second_factor(&state, body.mfa_token.as_str(), body.code.as_str(), &client).await?;
     Ok(Json(token_out(&state, user, tokens).await?))
 }
 
@@ -330,11 +275,12 @@ pub async fn login_second_factor(
     path = "/api/v1/auth/refresh",
     tag = "auth",
     request_body = RefreshIn,
-    responses((status = 200, description = "New tokens", body = TokenOut), WriteErrors)
+    responses((status = 200, description = "New tokens", body = TokenOut), WriteErrors),
+    extensions(("x-access" = json!(PUBLIC)))
 )]
 pub async fn refresh(State(state): State<AppState>, ApiJson(body): ApiJson<RefreshIn>) -> AppResult<Json<TokenOut>> {
-    body.validate()?;
-    let (user, tokens) = sessions::refresh(&state, &body.refresh).await?;
+    valid(&body)?;
+    let (user, tokens) = sessions::refresh(&state, body.refresh.as_str()).await?;
     Ok(Json(token_out(&state, user, tokens).await?))
 }
 
@@ -345,15 +291,12 @@ pub async fn refresh(State(state): State<AppState>, ApiJson(body): ApiJson<Refre
     path = "/api/v1/auth/verify",
     tag = "auth",
     request_body = VerifyIn,
-    responses((status = 200, description = "The token is valid", body = VerifyOut), WriteErrors)
+    responses((status = 200, description = "The token is valid", body = VerifyOut), WriteErrors),
+    extensions(("x-access" = json!(PUBLIC)))
 )]
 pub async fn verify(State(state): State<AppState>, ApiJson(body): ApiJson<VerifyIn>) -> AppResult<Json<VerifyOut>> {
-    body.validate()?;
-    let invalid = AppError::Unauthorized("the access token is invalid or expired");
-    let claims = state.keys.verify(&body.token, state.clock.now()).ok_or(invalid)?;
-    let actor = db::users::actor(state.db.conn(), claims.sub, claims.sid)
-        .await?
-        .ok_or(AppError::Unauthorized("the access token is invalid or expired"))?;
+    valid(&body)?;
+    let (actor, claims) = authenticate(&state, body.token.as_str()).await?;
     Ok(Json(VerifyOut {
         valid: true,
         user_id: actor.user_id,
@@ -368,7 +311,8 @@ pub async fn verify(State(state): State<AppState>, ApiJson(body): ApiJson<Verify
     path = "/api/v1/auth/logout",
     tag = "auth",
     responses((status = 204, description = "Logged out"), ReadErrors),
-    security(("bearer" = []))
+    security(("bearer" = [])),
+    extensions(("x-access" = json!(Action::Account)))
 )]
 pub async fn logout(State(state): State<AppState>, actor: Actor) -> AppResult<Response> {
     sessions::logout(&state, &actor).await?;
@@ -381,7 +325,8 @@ pub async fn logout(State(state): State<AppState>, actor: Actor) -> AppResult<Re
     path = "/api/v1/auth/logout-all",
     tag = "auth",
     responses((status = 204, description = "Every session ended"), ReadErrors),
-    security(("bearer" = []))
+    security(("bearer" = [])),
+    extensions(("x-access" = json!(Action::Account)))
 )]
 pub async fn logout_all(State(state): State<AppState>, actor: Actor) -> AppResult<Response> {
     sessions::logout_all(&state, &actor).await?;
@@ -396,15 +341,16 @@ pub async fn logout_all(State(state): State<AppState>, actor: Actor) -> AppResul
     tag = "auth",
     request_body = ChangePasswordIn,
     responses((status = 204, description = "Changed"), WriteErrors),
-    security(("bearer" = []))
+    security(("bearer" = [])),
+    extensions(("x-access" = json!(Action::Account)))
 )]
 pub async fn change_password(
     State(state): State<AppState>,
     actor: Actor,
     ApiJson(body): ApiJson<ChangePasswordIn>,
 ) -> AppResult<Response> {
-    body.validate()?;
-    accounts::change_password(&state, &actor, &body.current_password, &body.new_password).await?;
+    valid(&body)?;
+    accounts::change_password(&state, &actor, body.current_password.as_str(), body.new_password.expose()).await?;
     Ok(no_content())
 }
 
@@ -415,11 +361,11 @@ pub async fn change_password(
     path = "/api/v1/auth/totp/enrol",
     tag = "auth",
     responses((status = 200, description = "Add this to an authenticator app", body = EnrolmentOut), WriteErrors),
-    security(("bearer" = []))
+    security(("bearer" = [])),
+    extensions(("x-access" = json!(Action::Account)))
 )]
 pub async fn totp_enrol(State(state): State<AppState>, actor: Actor) -> AppResult<Json<EnrolmentOut>> {
-    let user = current_user(&state, &actor).await?;
-    let enrolment = totp::enrol(&state, &user).await?;
+    let enrolment = two_factor::enrol(&state, &actor).await?;
     Ok(Json(EnrolmentOut {
         secret: enrolment.secret,
         otpauth_uri: enrolment.otpauth_uri,
@@ -434,16 +380,16 @@ pub async fn totp_enrol(State(state): State<AppState>, actor: Actor) -> AppResul
     tag = "auth",
     request_body = CodeIn,
     responses((status = 200, description = "On", body = RecoveryCodesOut), WriteErrors),
-    security(("bearer" = []))
+    security(("bearer" = [])),
+    extensions(("x-access" = json!(Action::Account)))
 )]
 pub async fn totp_confirm(
     State(state): State<AppState>,
     actor: Actor,
     ApiJson(body): ApiJson<CodeIn>,
 ) -> AppResult<Json<RecoveryCodesOut>> {
-    body.validate()?;
-    let user = current_user(&state, &actor).await?;
-    let recovery_codes = totp::confirm(&state, &user, &body.code).await?;
+    valid(&body)?;
+    let recovery_codes = two_factor::confirm(&state, &actor, body.code.as_str()).await?;
     Ok(Json(RecoveryCodesOut { recovery_codes }))
 }
 
@@ -454,16 +400,16 @@ pub async fn totp_confirm(
     tag = "auth",
     request_body = CodeIn,
     responses((status = 204, description = "Off"), WriteErrors),
-    security(("bearer" = []))
+    security(("bearer" = [])),
+    extensions(("x-access" = json!(Action::Account)))
 )]
 pub async fn totp_disable(
     State(state): State<AppState>,
     actor: Actor,
     ApiJson(body): ApiJson<CodeIn>,
 ) -> AppResult<Response> {
-    body.validate()?;
-    let user = current_user(&state, &actor).await?;
-    totp::disable(&state, &user, &body.code).await?;
+    valid(&body)?;
+    two_factor::disable(&state, &actor, body.code.as_str()).await?;
     Ok(no_content())
 }
 
@@ -473,10 +419,11 @@ pub async fn totp_disable(
     path = "/api/v1/auth/me",
     tag = "auth",
     responses((status = 200, description = "The current user", body = UserOut), ReadErrors),
-    security(("bearer" = []))
+    security(("bearer" = [])),
+    extensions(("x-access" = json!(Action::Account)))
 )]
 pub async fn me(State(state): State<AppState>, actor: Actor) -> AppResult<Json<UserOut>> {
-    let user = current_user(&state, &actor).await?;
+    let user = accounts::current_user(&state, &actor).await?;
     let links = db::users::Links {
         patient_id: actor.patient_id,
         doctor_id: actor.doctor_id,

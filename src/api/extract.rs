@@ -47,6 +47,32 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// A JSON body (as [`ApiJson`]) and the names of its top-level members, for
+/// services that decide field by field what a caller may write.
+#[derive(Debug, Clone)]
+pub struct ApiFields<T>(pub T, pub Vec<String>);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiFields<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        let ApiJson(value) = ApiJson::<serde_json::Map<String, serde_json::Value>>::from_request(req, state).await?;
+        let members = value.keys().cloned().collect();
+        let body = serde_json::Value::Object(value);
+        let parsed = serde_path_to_error::deserialize(body).map_err(|err| {
+            let path = err.path().to_string();
+            let message = err.into_inner().to_string();
+            let field = if path == "." || path.is_empty() {
+                named_field(&message).unwrap_or_else(|| "body".to_owned())
+            } else {
+                path
+            };
+            AppError::bad_field(field, message)
+        })?;
+        Ok(ApiFields(parsed, members))
+    }
+}
+
 fn is_length_limit(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = source {
@@ -132,26 +158,33 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
-        let query = parts.uri.query().unwrap_or_default();
-        if query.contains("%00") {
-            return Err(AppError::invalid_field(
-                "query",
-                "parameters must not contain NUL (%00) characters",
-            ));
-        }
-        let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
-        serde_path_to_error::deserialize(deserializer)
-            .map(ApiQuery)
-            .map_err(|err| {
-                let path = err.path().to_string();
-                let field = if path == "." || path.is_empty() {
-                    "query".to_owned()
-                } else {
-                    path
-                };
-                AppError::bad_field(field, err.into_inner().to_string())
-            })
+        parse_query(parts.uri.query().unwrap_or_default(), |_| true).map(ApiQuery)
     }
+}
+
+/// Deserialise the parameters of `query` whose names `keep` accepts, strictly.
+///
+/// Errors: 422 for a NUL character; 400 naming the parameter otherwise.
+pub fn parse_query<T: DeserializeOwned>(query: &str, keep: impl Fn(&str) -> bool) -> Result<T, AppError> {
+    if query.contains("%00") {
+        return Err(AppError::invalid_field(
+            "query",
+            "parameters must not contain NUL (%00) characters",
+        ));
+    }
+    let kept = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form_urlencoded::parse(query.as_bytes()).filter(|(k, _)| keep(k)))
+        .finish();
+    let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(kept.as_bytes()));
+    serde_path_to_error::deserialize(deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let field = if path == "." || path.is_empty() {
+            "query".to_owned()
+        } else {
+            path
+        };
+        AppError::bad_field(field, err.into_inner().to_string())
+    })
 }
 
 /// Path parameters.
@@ -229,9 +262,8 @@ mod tests {
     }
 }
 
-/// Where the request came from: the client address (the peer, or the first
-/// `X-Forwarded-For` entry when configured to trust a proxy) and the
-/// `User-Agent` (at most 300 characters).
+/// Where the request came from: the client address (see
+/// [`Proxies`](crate::config::Proxies)) and the `User-Agent` (at most 300 characters).
 #[derive(Debug, Clone, Default)]
 pub struct ClientInfo(pub crate::db::security::Client);
 
@@ -239,11 +271,7 @@ impl FromRequestParts<crate::state::AppState> for ClientInfo {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &crate::state::AppState) -> Result<Self, AppError> {
-        Ok(ClientInfo(client_of(
-            &parts.headers,
-            &parts.extensions,
-            state.config.trust_proxy,
-        )))
+        Ok(ClientInfo(client_of(&parts.headers, &parts.extensions, &state.config.proxies)))
     }
 }
 
@@ -251,10 +279,10 @@ impl FromRequestParts<crate::state::AppState> for ClientInfo {
 pub fn client_of(
     headers: &axum::http::HeaderMap,
     extensions: &axum::http::Extensions,
-    trust_proxy: bool,
+    proxies: &crate::config::Proxies,
 ) -> crate::db::security::Client {
     crate::db::security::Client {
-        ip: client_ip(headers, extensions, trust_proxy).map(|ip| ip.to_string()),
+        ip: client_ip(headers, extensions, proxies).map(|ip| ip.to_string()),
         user_agent: headers
             .get(axum::http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
@@ -262,21 +290,23 @@ pub fn client_of(
     }
 }
 
-/// The client address: the first `X-Forwarded-For` entry when `trust_proxy`, else the peer.
+/// The client address: the peer, or behind trusted proxies the right-most
+/// `X-Forwarded-For` entry that is not one of them.
 pub fn client_ip(
     headers: &axum::http::HeaderMap,
     extensions: &axum::http::Extensions,
-    trust_proxy: bool,
+    proxies: &crate::config::Proxies,
 ) -> Option<std::net::IpAddr> {
-    let forwarded = trust_proxy
-        .then(|| headers.get("x-forwarded-for"))
-        .flatten()
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .and_then(|v| v.trim().parse().ok());
-    forwarded.or_else(|| {
-        extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|info| info.0.ip())
-    })
+    let peer = extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip());
+    if !proxies.enabled {
+        return peer;
+    }
+    let forwarded: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    proxies.client(peer, &forwarded)
 }

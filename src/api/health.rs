@@ -8,6 +8,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::responses::PublicErrors;
 use crate::error::{AppError, AppResult};
+use super::access::PUBLIC;
 use crate::state::AppState;
 
 /// Health status.
@@ -24,7 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The process is up.
-#[utoipa::path(get, path = "/health", tag = "health", responses((status = 200, description = "The process is up", body = Health)))]
+#[utoipa::path(get, path = "/health", tag = "health", responses((status = 200, description = "The process is up", body = Health)), extensions(("x-access" = json!(PUBLIC))))]
 pub async fn health() -> Json<Health> {
     Json(Health { status: "ok" })
 }
@@ -34,7 +35,8 @@ pub async fn health() -> Json<Health> {
     get,
     path = "/ready",
     tag = "health",
-    responses((status = 200, description = "The database answers", body = Health), PublicErrors)
+    responses((status = 200, description = "The database answers", body = Health), PublicErrors),
+    extensions(("x-access" = json!(PUBLIC)))
 )]
 pub async fn ready(State(state): State<AppState>) -> AppResult<Json<Health>> {
     state.db.ping().await.map_err(|_| AppError::Unavailable)?;

@@ -12,18 +12,15 @@ use axum::response::{IntoResponse, Response};
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
+use super::access::Gate;
 use crate::auth::Actor;
 use crate::db::idempotency::{self, Claim, Stored};
 use crate::error::AppError;
-use crate::state::AppState;
 
 /// The request header.
 pub static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 /// Set on a replayed response.
 pub static REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
-
-/// Operations that honour the header.
-pub const OPERATIONS: &[(Method, &str)] = &[(Method::POST, "/api/v1/appointments")];
 
 /// Longest response body kept for replay, in bytes.
 const MAX_STORED: usize = 256 * 1024;
@@ -47,19 +44,21 @@ fn valid_key(key: &str) -> bool {
     (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
 }
 
-/// The middleware (a route layer, after the access check).
-pub async fn middleware(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// The middleware (a route layer, after the access check). It acts on the
+/// operations that document the `Idempotency-Key` header.
+pub async fn middleware(State(gate): State<Gate>, request: Request, next: Next) -> Response {
     let Some(key) = request.headers().get(&IDEMPOTENCY_KEY).cloned() else {
         return next.run(request).await;
     };
-    let route = request
+    let idempotent = request
         .extensions()
         .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_default();
-    if !OPERATIONS.iter().any(|(m, p)| m == request.method() && *p == route) {
+        .and_then(|route| gate.operations.get(request.method(), route.as_str()))
+        .is_some_and(|op| op.idempotent);
+    if !idempotent {
         return next.run(request).await;
     }
+    let state = &gate.state;
     let Some(user) = request.extensions().get::<Actor>().map(|a| a.user_id) else {
         return next.run(request).await;
     };

@@ -12,6 +12,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::access::PUBLIC;
 use crate::state::AppState;
 
 /// The OpenAPI document, serialised once at start.
@@ -49,7 +50,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Links to the documentation and health checks.
-#[utoipa::path(get, path = "/", tag = "meta", responses((status = 200, description = "Where to go from here", body = Index)))]
+#[utoipa::path(get, path = "/", tag = "meta", responses((status = 200, description = "Where to go from here", body = Index)), extensions(("x-access" = json!(PUBLIC))))]
 pub async fn index() -> Json<Index> {
     Json(Index {
         name: "Carebook",
@@ -62,7 +63,9 @@ pub async fn index() -> Json<Index> {
 
 /// This OpenAPI 3.1 document, as JSON.
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta",
-    responses((status = 200, description = "The OpenAPI document", content_type = "application/json", body = Object)))]
+    responses((status = 200, description = "The OpenAPI document", content_type = "application/json", body = Object)),
+    extensions(("x-access" = json!(PUBLIC)))
+)]
 pub async fn openapi_json(Extension(spec): Extension<Arc<Spec>>) -> impl IntoResponse {
     (
         [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
@@ -72,7 +75,9 @@ pub async fn openapi_json(Extension(spec): Extension<Arc<Spec>>) -> impl IntoRes
 
 /// This OpenAPI 3.1 document, as YAML.
 #[utoipa::path(get, path = "/api/v1/openapi.yaml", tag = "meta",
-    responses((status = 200, description = "The OpenAPI document", content_type = "application/yaml", body = Object)))]
+    responses((status = 200, description = "The OpenAPI document", content_type = "application/yaml", body = Object)),
+    extensions(("x-access" = json!(PUBLIC)))
+)]
 pub async fn openapi_yaml(Extension(spec): Extension<Arc<Spec>>) -> impl IntoResponse {
     (
         [(CONTENT_TYPE, HeaderValue::from_static("application/yaml"))],

@@ -5,30 +5,21 @@ pub mod access;
 pub mod appointments;
 pub mod audit;
 pub mod auth;
-
 pub mod conditional;
+pub mod directory;
 pub mod doctors;
 pub mod extract;
-pub mod facilities;
 pub mod health;
 pub mod idempotency;
-pub mod locations;
 pub mod meta;
 pub mod pagination;
 pub mod patients;
 pub mod profile;
-
 pub mod responses;
 pub mod role_requests;
-pub mod rules;
-
 pub mod schedules;
-pub mod services;
 pub mod settings;
-
-pub mod specialties;
 pub mod transport;
-
 pub mod users;
 
 use std::sync::Arc;
@@ -37,7 +28,7 @@ use std::time::Instant;
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::header::{CONTENT_TYPE, LOCATION};
-use axum::http::{HeaderName, Method, StatusCode};
+use axum::http::{HeaderName, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -54,6 +45,7 @@ use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::error::{AppError, Problem, problem_response};
 use crate::state::AppState;
+use access::Operations;
 
 /// The OpenAPI document's fixed parts; paths come from the routers.
 #[derive(OpenApi)]
@@ -102,10 +94,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(users::router())
         .merge(role_requests::router())
         .merge(profile::router())
-        .merge(locations::router())
-        .merge(specialties::router())
-        .merge(facilities::router())
-        .merge(services::router())
+        .merge(directory::router())
         .merge(doctors::router())
         .merge(patients::router())
         .merge(schedules::router())
@@ -114,33 +103,24 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(settings::router())
 }
 
-/// The OpenAPI document of every route, with each operation's access rule
-/// (from [`access::OPERATIONS`] and the policy matrix) in its description.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    let mut api = routes().split_for_parts().1;
-    describe_access(&mut api);
-    api
+/// The router and the OpenAPI document of every route, the document with
+/// each operation's access rule (its declaration and the policy matrix) in
+/// its description, and the declarations read from it.
+pub fn contract() -> (axum::Router<AppState>, utoipa::openapi::OpenApi, Operations) {
+    let (router, mut api) = routes().split_for_parts();
+    let operations = Operations::from_openapi(&api);
+    access::describe_all(&mut api, &operations);
+    (router, api, operations)
 }
 
-fn describe_access(api: &mut utoipa::openapi::OpenApi) {
-    for (path, item) in api.paths.paths.iter_mut() {
-        let operations = [
-            (Method::GET, &mut item.get),
-            (Method::POST, &mut item.post),
-            (Method::PUT, &mut item.put),
-            (Method::PATCH, &mut item.patch),
-            (Method::DELETE, &mut item.delete),
-        ];
-        for (method, operation) in operations {
-            let Some(operation) = operation else { continue };
-            let rule = access::operation(&method, path).and_then(|(_, _, action)| *action);
-            let description = operation.description.get_or_insert_with(String::new);
-            if !description.is_empty() {
-                description.push_str("\n\n");
-            }
-            description.push_str(&access::describe(rule));
-        }
-    }
+/// The OpenAPI document (see [`contract`]).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    contract().1
+}
+
+/// Every declared operation (see [`access::Operations`]).
+pub fn operations() -> Operations {
+    contract().2
 }
 
 /// The concrete type of the application service.
@@ -152,8 +132,18 @@ pub type App = MapRequest<axum::Router, fn(Request) -> Request>;
 /// ignored (`/x/` is `/x`).
 pub fn app(state: AppState) -> App {
     let body_limit = state.config.body_limit;
-    let (router, mut api) = routes().split_for_parts();
-    describe_access(&mut api);
+    let (router, api, operations) = contract();
+    let operations = Arc::new(operations);
+    let gate = access::Gate {
+        state: state.clone(),
+        operations: operations.clone(),
+    };
+    let transport = transport::Transport {
+        limits: Arc::new(transport::RateLimits::new(&state.config)),
+        proxies: state.config.proxies.clone(),
+        operations,
+        hsts: state.config.hsts,
+    };
     let spec = Arc::new(meta::Spec {
         json: Bytes::from(serde_json::to_vec(&api).expect("the OpenAPI document serialises")),
         yaml: Bytes::from(api.to_yaml().expect("the OpenAPI document serialises").into_bytes()),
@@ -162,8 +152,8 @@ pub fn app(state: AppState) -> App {
     let router = router
         .merge(docs)
         // Route layers run last-added first: the access check, then idempotency.
-        .route_layer(middleware::from_fn_with_state(state.clone(), idempotency::middleware))
-        .route_layer(middleware::from_fn_with_state(state.clone(), access::middleware))
+        .route_layer(middleware::from_fn_with_state(gate.clone(), idempotency::middleware))
+        .route_layer(middleware::from_fn_with_state(gate, access::middleware))
         .fallback(|| async { AppError::NotFound("resource") })
         .method_not_allowed_fallback(|| async { StatusCode::METHOD_NOT_ALLOWED })
         .with_state(state.clone())
@@ -173,13 +163,10 @@ pub fn app(state: AppState) -> App {
         .layer(DefaultBodyLimit::max(body_limit))
         // The image upload has a larger limit of its own (DefaultBodyLimit on its route).
         .layer(RequestBodyLimitLayer::new(body_limit.max(profile::UPLOAD_BODY_LIMIT)))
-        .layer(middleware::from_fn_with_state(state.clone(), transport::rate_limit))
+        .layer(middleware::from_fn_with_state(transport.clone(), transport::rate_limit))
         .layer(middleware::from_fn(problem_details))
         .layer(option_layer(transport::cors(&state.config)))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            transport::security_headers,
-        ))
+        .layer(middleware::from_fn_with_state(transport, transport::security_headers))
         .layer(middleware::from_fn(crate::request_id::middleware));
     ServiceBuilder::new()
         .map_request(trim_trailing_slash as fn(Request) -> Request)

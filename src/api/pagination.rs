@@ -4,11 +4,15 @@
 
 use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::request::Parts;
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::path::Parameter;
+use utoipa::{IntoParams, ToSchema};
 
-use crate::db::{PageRequest, Paged, Sort};
+use super::extract::parse_query;
+use crate::db::{PageRequest, Paged};
 use crate::error::{AppError, AppResult};
+use crate::input;
 use crate::state::AppState;
 
 /// Default rows per page.
@@ -31,6 +35,69 @@ pub struct Page<T> {
     pub results: Vec<T>,
 }
 
+/// The paging parameters every list takes.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PageParams {
+    /// Page number, from 1.
+    #[serde(default, deserialize_with = "input::query_integer")]
+    #[param(minimum = 1, maximum = 100000)]
+    pub page: Option<u64>,
+    /// Items per page, 1–100 (default 20).
+    #[serde(default, deserialize_with = "input::query_integer")]
+    #[param(minimum = 1, maximum = 100)]
+    pub page_size: Option<u64>,
+}
+
+/// The filters of a list that has none but paging.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoFilter {}
+
+impl IntoParams for NoFilter {
+    fn into_params(_: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>) -> Vec<Parameter> {
+        Vec::new()
+    }
+}
+
+/// A list request: which page, the list's own filters `F` (the rest of the
+/// query string, strictly: an unknown parameter is a 400), and what the
+/// `next`/`previous` links are built from. Document it as
+/// `params(PageParams, F)`.
+#[derive(Debug)]
+pub struct ListQuery<F> {
+    /// The page asked for.
+    pub page: PageRequest,
+    /// The list's filters.
+    pub filter: F,
+    /// The links of the answer.
+    pub links: PageLinks,
+}
+
+impl<F: DeserializeOwned + Send> FromRequestParts<AppState> for ListQuery<F> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let is_paging = |key: &str| key == "page" || key == "page_size";
+        let paging: PageParams = parse_query(query, is_paging)?;
+        let filter: F = parse_query(query, |key| !is_paging(key))?;
+        Ok(ListQuery {
+            page: page_request(paging.page, paging.page_size)?,
+            filter,
+            links: PageLinks::from_request_parts(parts, state).await?,
+        })
+    }
+}
+
+impl<F> ListQuery<F> {
+    /// Turn the rows of this page into the list shape, converting each row.
+    pub fn page_of<R, T>(&self, paged: Paged<R>, convert: impl FnMut(R) -> T) -> Page<T> {
+        self.links.page(self.page, paged, convert)
+    }
+}
+
 /// Validate `page` and `page_size`. Errors: 400 naming the parameter.
 pub fn page_request(page: Option<u64>, page_size: Option<u64>) -> AppResult<PageRequest> {
     let page = page.unwrap_or(1);
@@ -48,33 +115,6 @@ pub fn page_request(page: Option<u64>, page_size: Option<u64>) -> AppResult<Page
         return Err(AppError::bad_field("page", format!("must be at most {MAX_PAGE}")));
     }
     Ok(PageRequest { page, page_size })
-}
-
-/// Parse `ordering` (`field`, `-field`, comma-separated) against `allowed`
-/// (API field → SQL column). Errors: 400 naming `ordering` and the allowed fields.
-pub fn ordering(raw: Option<&str>, allowed: &[(&'static str, &'static str)]) -> AppResult<Vec<Sort>> {
-    let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
-        return Ok(Vec::new());
-    };
-    raw.split(',')
-        .map(|part| {
-            let (name, descending) = match part.strip_prefix('-') {
-                Some(name) => (name, true),
-                None => (part, false),
-            };
-            allowed
-                .iter()
-                .find(|(field, _)| *field == name)
-                .map(|(_, column)| Sort { column, descending })
-                .ok_or_else(|| {
-                    let names: Vec<&str> = allowed.iter().map(|(f, _)| *f).collect();
-                    AppError::bad_field(
-                        "ordering",
-                        format!("unknown field {name:?}; use one of: {}", names.join(", ")),
-                    )
-                })
-        })
-        .collect()
 }
 
 /// The request's path and query, to build `next`/`previous` links.
@@ -143,6 +183,8 @@ mod tests {
 
     #[test]
     fn ordering_uses_the_allow_list() {
+        use crate::db::Sort;
+        use crate::input::ordering;
         let allowed = [("start", "a.start_at"), ("status", "a.status")];
         let sorts = ordering(Some("-start,status"), &allowed).unwrap();
         assert_eq!(

@@ -12,14 +12,16 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::extract::{ApiJson, ApiPath};
 use super::no_content;
-use super::pagination::{Page, PageLinks, page_request};
+use super::pagination::{ListQuery, Page, PageParams};
 use super::responses::{PublicErrors, ReadErrors, WriteErrors};
-use super::rules;
+use crate::auth::policy::Action;
+use super::access::PUBLIC;
 use crate::auth::Actor;
 use crate::db::Paged;
 use crate::error::{AppError, AppResult};
+use crate::input::QueryText;
 use crate::settings::{self, DEFINITIONS, Definition, Kind, Settings};
 use crate::state::AppState;
 
@@ -138,26 +140,12 @@ fn setting_out(state: &AppState, current: &Settings, d: &Definition) -> SettingO
 #[serde(deny_unknown_fields)]
 pub struct SettingQuery {
     /// Only this category (`booking`, `security`).
-    #[param(max_length = 64)]
-    pub category: Option<String>,
-    /// Page number, from 1.
-    #[serde(default, deserialize_with = "super::rules::query_integer")]
-    #[param(minimum = 1, maximum = 100000)]
-    pub page: Option<u64>,
-    /// Items per page, 1–100 (default 20).
-    #[serde(default, deserialize_with = "super::rules::query_integer")]
-    #[param(minimum = 1, maximum = 100)]
-    pub page_size: Option<u64>,
+    pub category: Option<QueryText<64>>,
 }
 
-async fn page_of(
-    state: &AppState,
-    links: &PageLinks,
-    query: SettingQuery,
-    public_only: bool,
-) -> AppResult<Page<SettingOut>> {
-    let page = page_request(query.page, query.page_size)?;
-    let category = rules::query_text("category", query.category, 64)?;
+async fn page_of(state: &AppState, query: ListQuery<SettingQuery>, public_only: bool) -> AppResult<Page<SettingOut>> {
+    let page = query.page;
+    let category = query.filter.category.clone().map(QueryText::into_inner);
     let current = state.settings().await?;
     let matching: Vec<&Definition> = DEFINITIONS
         .iter()
@@ -171,7 +159,7 @@ async fn page_of(
         count: matching.len() as u64,
         rows,
     };
-    Ok(links.page(page, paged, |d| setting_out(state, &current, d)))
+    Ok(query.page_of(paged, |d| setting_out(state, &current, d)))
 }
 
 /// Every setting. Admin only.
@@ -179,16 +167,16 @@ async fn page_of(
     get,
     path = "/api/v1/settings",
     tag = "settings",
-    params(SettingQuery),
+    params(PageParams, SettingQuery),
     responses((status = 200, description = "A page of settings", body = Page<SettingOut>), ReadErrors),
-    security(("bearer" = []))
+    security(("bearer" = [])),
+    extensions(("x-access" = json!(Action::SettingsRead)))
 )]
 pub async fn list_settings(
     State(state): State<AppState>,
-    links: PageLinks,
-    ApiQuery(query): ApiQuery<SettingQuery>,
+    query: ListQuery<SettingQuery>,
 ) -> AppResult<Json<Page<SettingOut>>> {
-    Ok(Json(page_of(&state, &links, query, false).await?))
+    Ok(Json(page_of(&state, query, false).await?))
 }
 
 /// The public settings (booking notice, horizon, cancellation window): no token needed.
@@ -196,15 +184,15 @@ pub async fn list_settings(
     get,
     path = "/api/v1/settings/public",
     tag = "settings",
-    params(SettingQuery),
-    responses((status = 200, description = "A page of public settings", body = Page<SettingOut>), PublicErrors)
+    params(PageParams, SettingQuery),
+    responses((status = 200, description = "A page of public settings", body = Page<SettingOut>), PublicErrors),
+    extensions(("x-access" = json!(PUBLIC)))
 )]
 pub async fn public_settings(
     State(state): State<AppState>,
-    links: PageLinks,
-    ApiQuery(query): ApiQuery<SettingQuery>,
+    query: ListQuery<SettingQuery>,
 ) -> AppResult<Json<Page<SettingOut>>> {
-    Ok(Json(page_of(&state, &links, query, true).await?))
+    Ok(Json(page_of(&state, query, true).await?))
 }
 
 fn definition(key: &str) -> AppResult<&'static Definition> {
@@ -218,7 +206,8 @@ fn definition(key: &str) -> AppResult<&'static Definition> {
     tag = "settings",
     params(("key" = String, Path, description = "Setting key, e.g. `booking.horizon_days`", max_length = 100)),
     responses((status = 200, description = "The setting", body = SettingOut), ReadErrors),
-    security(("bearer" = []))
+    security(("bearer" = [])),
+    extensions(("x-access" = json!(Action::SettingsRead)))
 )]
 pub async fn get_setting(State(state): State<AppState>, ApiPath(key): ApiPath<String>) -> AppResult<Json<SettingOut>> {
     let d = definition(&key)?;
@@ -241,7 +230,8 @@ pub struct SettingIn {
     params(("key" = String, Path, description = "Setting key", max_length = 100)),
     request_body = SettingIn,
     responses((status = 200, description = "Changed", body = SettingOut), WriteErrors),
-    security(("bearer" = []))
+    security(("bearer" = [])),
+    extensions(("x-access" = json!(Action::SettingsWrite)))
 )]
 pub async fn put_setting(
     State(state): State<AppState>,
@@ -269,7 +259,8 @@ pub async fn put_setting(
     tag = "settings",
     params(("key" = String, Path, description = "Setting key", max_length = 100)),
     responses((status = 204, description = "Back to the default"), WriteErrors),
-    security(("bearer" = []))
+    security(("bearer" = [])),
+    extensions(("x-access" = json!(Action::SettingsWrite)))
 )]
 pub async fn reset_setting(
     State(state): State<AppState>,

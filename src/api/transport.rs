@@ -3,8 +3,9 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::num::NonZeroU32;
+use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::{AUTHORIZATION, CACHE_CONTROL};
 use axum::http::{HeaderName, HeaderValue, Method};
 use axum::middleware::Next;
@@ -13,10 +14,10 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use super::access::{Operations, UNDOCUMENTED_PREFIXES};
 use super::extract::client_ip;
-use crate::config::Config;
+use crate::config::{Config, Proxies};
 use crate::error::AppError;
-use crate::state::AppState;
 
 /// Keyed limiters grow with the number of addresses seen; past this many
 /// entries the ones that are back to a full allowance are dropped.
@@ -44,23 +45,40 @@ impl RateLimits {
     }
 }
 
+/// What the transport middleware needs: the limits, the proxies to trust,
+/// and the declared operations (whose tags choose a limit).
+#[derive(Debug, Clone)]
+pub struct Transport {
+    /// This node's rate limits.
+    pub limits: Arc<RateLimits>,
+    /// How the client address is found.
+    pub proxies: Proxies,
+    /// Every declared operation.
+    pub operations: Arc<Operations>,
+    /// Send Strict-Transport-Security.
+    pub hsts: bool,
+}
+
+/// The tag of the operation a request was routed to.
+fn tag_of<'a>(request: &Request, operations: &'a Operations) -> Option<&'a str> {
+    let route = request.extensions().get::<MatchedPath>()?;
+    operations.get(request.method(), route.as_str()).map(|op| op.tag.as_str())
+}
+
 /// Middleware: answer 429 with `Retry-After` (whole seconds) when the
-/// client address is over its allowance. Liveness and readiness probes are
-/// never limited.
-pub async fn rate_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let path = request.uri().path();
-    if path == "/health" || path == "/ready" {
-        return next.run(request).await;
-    }
-    let limiter = if path.starts_with("/api/v1/auth/") {
-        &state.rate_limits.auth
-    } else {
-        &state.rate_limits.general
+/// client address is over its allowance: operations tagged `auth` share
+/// one allowance, everything else another (unrouted paths included);
+/// those tagged `health` (liveness, readiness) are never limited.
+pub async fn rate_limit(State(transport): State<Transport>, request: Request, next: Next) -> Response {
+    let limiter = match tag_of(&request, &transport.operations) {
+        Some("health") => return next.run(request).await,
+        Some("auth") => &transport.limits.auth,
+        _ => &transport.limits.general,
     };
     let Some(limiter) = limiter else {
         return next.run(request).await;
     };
-    let ip = client_ip(request.headers(), request.extensions(), state.config.trust_proxy)
+    let ip = client_ip(request.headers(), request.extensions(), &transport.proxies)
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
     if limiter.len() > PRUNE_ABOVE {
         limiter.retain_recent();
@@ -88,14 +106,13 @@ const HSTS: HeaderValue = HeaderValue::from_static("max-age=31536000; includeSub
 /// Middleware: security headers on every response. `nosniff`, frame
 /// denial and no referrer everywhere; a locked-down Content-Security-Policy
 /// except on the interactive docs (which run scripts); `Cache-Control:
-/// no-store` on responses to authenticated requests and on everything under
-/// `/api/v1/auth/` (tokens) unless the handler chose a policy;
+/// no-store` on responses to authenticated requests and to operations
+/// tagged `auth` (tokens) unless the handler chose a policy;
 /// Strict-Transport-Security when `CAREBOOK_HSTS` says Carebook is behind TLS.
-pub async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn security_headers(State(transport): State<Transport>, request: Request, next: Next) -> Response {
     let authenticated = request.headers().contains_key(AUTHORIZATION);
-    let path = request.uri().path();
-    let tokens = path.starts_with("/api/v1/auth/");
-    let docs = path.starts_with("/docs");
+    let tokens = tag_of(&request, &transport.operations) == Some("auth");
+    let docs = UNDOCUMENTED_PREFIXES.iter().any(|p| request.uri().path().starts_with(p));
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     headers.insert(HeaderName::from_static("x-content-type-options"), NOSNIFF);
@@ -107,7 +124,7 @@ pub async fn security_headers(State(state): State<AppState>, request: Request, n
     if (authenticated || tokens) && !headers.contains_key(CACHE_CONTROL) {
         headers.insert(CACHE_CONTROL, NO_STORE);
     }
-    if state.config.hsts {
+    if transport.hsts {
         headers.insert(HeaderName::from_static("strict-transport-security"), HSTS);
     }
     response

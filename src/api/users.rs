@@ -3,28 +3,26 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderName, HeaderValue, StatusCode};
-use axum::response::Response;
+use axum::http::{HeaderName, HeaderValue};
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Serialize;
+use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::conditional::{IfMatch, etag, time_tag};
-use super::extract::{ApiJson, ApiPath, ApiQuery};
-use super::pagination::{Page, PageLinks, ordering, page_request};
+use super::extract::{ApiJson, ApiPath};
+use super::pagination::{ListQuery, Page, PageParams};
 use super::responses::{ReadErrors, WriteErrors};
-use super::rules;
 use super::{created, no_content};
+use crate::accounts::users::{self, NewUserIn, PasswordResetIn, PatientAccountIn, RoleIn, UserListQuery, UserPatch};
 use crate::auth::Actor;
-use crate::auth::accounts::{self, NewAccount};
-use crate::auth::policy::{Action, Owner, authorize_object};
+use crate::auth::policy::Action;
 use crate::db::{self, entities::user};
-use crate::domain::{Email, Phone, Role};
-use crate::error::{AppError, AppResult};
+use crate::domain::Role;
+use crate::error::AppResult;
 use crate::state::AppState;
-use garde::Validate;
 
 /// A user as the API shows it (never the password hash).
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -77,79 +75,6 @@ impl UserOut {
     }
 }
 
-/// A new staff or admin account.
-#[derive(Debug, Deserialize, ToSchema, garde::Validate)]
-#[serde(deny_unknown_fields)]
-pub struct NewUserIn {
-    /// 3–150 of a–z, 0–9, `.`, `_`, `-`, starting with a letter (stored lower-case).
-    #[schema(example = "nasreen.akter")]
-    #[schema(pattern = "^[A-Za-z][A-Za-z0-9._-]{2,149}$")]
-    #[garde(custom(rules::username))]
-    pub username: String,
-    #[schema(example = "nasreen@clinic.example")]
-    #[schema(max_length = 254)]
-    #[garde(custom(rules::optional_email))]
-    pub email: Option<String>,
-    /// Any common notation; stored as E.164 (numbers without a country code are read as Bangladeshi).
-    #[schema(example = "01812345678")]
-    #[schema(max_length = 32)]
-    #[garde(custom(rules::optional_phone))]
-    pub phone: Option<String>,
-    /// 8–128 characters, not equal to the username, email or phone.
-    #[schema(example = "a long passphrase", min_length = 8, max_length = 128)]
-    #[garde(skip)]
-    pub password: String,
-    /// Any role; a patient account gets a linked patient record.
-    #[garde(skip)]
-    pub role: Role,
-    #[schema(example = "Nasreen")]
-    #[schema(min_length = 1, max_length = 150)]
-    #[garde(custom(rules::text::<150>))]
-    pub first_name: String,
-    #[schema(example = "Akter")]
-    #[schema(min_length = 1, max_length = 150)]
-    #[garde(custom(rules::text::<150>))]
-    pub last_name: String,
-    /// Home facility of nurses and receptionists.
-    #[garde(skip)]
-    pub facility_id: Option<Uuid>,
-}
-
-/// Account fields as a request gives them (already checked by garde).
-pub struct AccountFields<'a> {
-    pub username: &'a str,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub password: String,
-    pub role: Role,
-    pub first_name: &'a str,
-    pub last_name: &'a str,
-    pub facility_id: Option<Uuid>,
-}
-
-/// Normalise request fields into a new account.
-///
-/// Errors: 422 if a field does not parse after all.
-pub fn new_account(fields: AccountFields<'_>) -> AppResult<NewAccount> {
-    let invalid = |field: &'static str| move |message: String| AppError::invalid_field(field, message);
-    Ok(NewAccount {
-        username: accounts::normalise_username(fields.username).map_err(invalid("username"))?,
-        email: rules::clean(fields.email)
-            .map(|e| Email::parse(&e))
-            .transpose()
-            .map_err(invalid("email"))?,
-        phone: rules::clean(fields.phone)
-            .map(|p| Phone::parse(&p))
-            .transpose()
-            .map_err(invalid("phone"))?,
-        password: fields.password,
-        role: fields.role,
-        first_name: fields.first_name.trim().to_owned(),
-        last_name: fields.last_name.trim().to_owned(),
-        facility_id: fields.facility_id,
-    })
-}
-
 /// Routes of this area.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -170,64 +95,16 @@ pub fn router() -> OpenApiRouter<AppState> {
     tag = "users",
     request_body = NewUserIn,
     responses((status = 201, description = "Created", body = UserOut, headers(("Location" = String, description = "The new resource"))), WriteErrors),
-    security(("bearer" = []))
+    security(("bearer" = [])),
+    extensions(("x-access" = json!(Action::UserCreate)))
 )]
-pub async fn create_user(
-    State(state): State<AppState>,
-    ApiJson(body): ApiJson<NewUserIn>,
-) -> AppResult<(StatusCode, [(HeaderName, String); 1], Json<UserOut>)> {
-    body.validate()?;
-    if let Some(facility) = body.facility_id
-        && db::directory::find_facility(state.db.conn(), facility).await?.is_none()
-    {
-        return Err(AppError::invalid_field("facility_id", "no such facility"));
-    }
-    let account = new_account(AccountFields {
-        username: &body.username,
-        email: body.email,
-        phone: body.phone,
-        password: body.password,
-        role: body.role,
-        first_name: &body.first_name,
-        last_name: &body.last_name,
-        facility_id: body.facility_id,
-    })?;
-    let (user, links) = if account.role == Role::Patient {
-        let details = accounts::patient_details(&account, state.clock.now());
-        let (user, patient) = accounts::register_patient(&state, account, details).await?;
-        let links = db::users::Links {
-            patient_id: Some(patient.id),
-            doctor_id: None,
-        };
-        (user, links)
-    } else {
-        (accounts::create_user(&state, account).await?, Default::default())
+pub async fn create_user(State(state): State<AppState>, ApiJson(body): ApiJson<NewUserIn>) -> AppResult<impl IntoResponse> {
+    let (user, patient_id) = users::create(&state, body).await?;
+    let links = db::users::Links {
+        patient_id,
+        doctor_id: None,
     };
     Ok(created(format!("/api/v1/users/{}", user.id), UserOut::new(user, links)))
-}
-
-/// Filters of the user list.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct UserListQuery {
-    /// Only users with this role.
-    pub role: Option<Role>,
-    /// Only active (true) or deactivated (false) users.
-    pub is_active: Option<bool>,
-    /// Text in username, names, email or phone.
-    pub search: Option<String>,
-    /// `username`, `last_name`, `created_at`, `role`; prefix `-` for descending.
-    #[param(pattern = "^(-?(username|last_name|created_at|role)(,-?(username|last_name|created_at|role))*)?$")]
-    pub ordering: Option<String>,
-    /// Page number, from 1.
-    #[serde(default, deserialize_with = "super::rules::query_integer")]
-    #[param(minimum = 1, maximum = 100000)]
-    pub page: Option<u64>,
-    /// Items per page, 1–100 (default 20).
-    #[serde(default, deserialize_with = "super::rules::query_integer")]
-    #[param(minimum = 1, maximum = 100)]
-    pub page_size: Option<u64>,
 }
 
 /// List users. Admin only.
@@ -235,27 +112,18 @@ pub struct UserListQuery {
     get,
     path = "/api/v1/users",
     tag = "users",
-    params(UserListQuery),
+    params(PageParams, UserListQuery),
     responses((status = 200, description = "A page of users", body = Page<UserOut>), ReadErrors),
-    security(("bearer" = []))
+    security(("bearer" = [])),
+    extensions(("x-access" = json!(Action::UserRead)))
 )]
 pub async fn list_users(
     State(state): State<AppState>,
-    links: PageLinks,
-    ApiQuery(query): ApiQuery<UserListQuery>,
+    query: ListQuery<UserListQuery>,
 ) -> AppResult<Json<Page<UserOut>>> {
-    let page = page_request(query.page, query.page_size)?;
-    let order = ordering(query.ordering.as_deref(), db::users::USER_ORDERING)?;
-    let filter = db::users::UserFilter {
-        role: query.role,
-        is_active: query.is_active,
-        search: query.search.filter(|s| !s.trim().is_empty()),
-    };
-    let paged = db::users::list(state.db.conn(), &filter, &order, page).await?;
-    let ids: Vec<Uuid> = paged.rows.iter().map(|u| u.id).collect();
-    let mut user_links = db::users::links_of(state.db.conn(), &ids).await?;
-    Ok(Json(links.page(page, paged, |row| {
-        let linked = user_links.remove(&row.id).unwrap_or_default();
+    let (found, mut links) = users::list(&state, &query.filter, query.page).await?;
+    Ok(Json(query.page_of(found, |row| {
+        let linked = links.remove(&row.id).unwrap_or_default();
         UserOut::new(row, linked)
     })))
 }
@@ -268,11 +136,11 @@ pub async fn list_users(
     params(("id" = Uuid, Path, description = "User id")),
     responses((status = 200, description = "The user", body = UserOut,
         headers(("ETag" = String, description = "The account's version, for If-Match"))), ReadErrors),
-    security(("bearer" = []))
+    security(("bearer" = [])),
+    extensions(("x-access" = json!(Action::UserRead)))
 )]
 pub async fn get_user(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> AppResult<TaggedUser> {
-    let user = find_user(&state, id).await?;
-    tagged(&state, user).await
+    tagged(&state, users::find(&state, id).await?).await
 }
 
 /// A user with its `ETag`.
@@ -281,42 +149,6 @@ pub type TaggedUser = ([(HeaderName, HeaderValue); 1], Json<UserOut>);
 async fn tagged(state: &AppState, user: user::Model) -> AppResult<TaggedUser> {
     let links = db::users::links(state.db.conn(), user.id).await?;
     Ok((etag(&time_tag(user.updated_at)), Json(UserOut::new(user, links))))
-}
-
-async fn find_user(state: &AppState, id: Uuid) -> AppResult<user::Model> {
-    db::users::find(state.db.conn(), id)
-        .await?
-        .ok_or(AppError::NotFound("user"))
-}
-
-/// Changes to an account's details. Role, active flag and password have
-/// their own operations; unknown fields are refused (400).
-#[derive(Debug, Deserialize, ToSchema, garde::Validate)]
-#[serde(deny_unknown_fields)]
-pub struct UserPatch {
-    /// Null removes it.
-    #[serde(default, deserialize_with = "rules::nullable")]
-    #[schema(value_type = Option<String>)]
-    #[schema(max_length = 254)]
-    #[garde(inner(custom(rules::optional_email)))]
-    pub email: Option<Option<String>>,
-    /// Null removes it.
-    #[serde(default, deserialize_with = "rules::nullable")]
-    #[schema(value_type = Option<String>)]
-    #[schema(max_length = 32)]
-    #[garde(custom(rules::optional_phone_patch))]
-    pub phone: Option<Option<String>>,
-    #[schema(min_length = 1, max_length = 150)]
-    #[garde(inner(custom(rules::text::<150>)))]
-    pub first_name: Option<String>,
-    #[schema(min_length = 1, max_length = 150)]
-    #[garde(inner(custom(rules::text::<150>)))]
-    pub last_name: Option<String>,
-    /// Home facility (nurses, receptionists); null removes it.
-    #[serde(default, deserialize_with = "rules::nullable")]
-    #[schema(value_type = Option<Uuid>)]
-    #[garde(skip)]
-    pub facility_id: Option<Option<Uuid>>,
 }
 
 /// Change an account's details. Admin only.
@@ -329,7 +161,8 @@ pub struct UserPatch {
     request_body = UserPatch,
     responses((status = 200, description = "The changed user", body = UserOut,
         headers(("ETag" = String, description = "The account's new version"))), WriteErrors),
-    security(("bearer" = []))
+    security(("bearer" = [])),
+    extensions(("x-access" = json!(Action::UserUpdate)))
 )]
 pub async fn update_user(
     State(state): State<AppState>,
@@ -337,64 +170,8 @@ pub async fn update_user(
     if_match: IfMatch,
     ApiJson(body): ApiJson<UserPatch>,
 ) -> AppResult<TaggedUser> {
-    body.validate()?;
-    if let Some(Some(facility)) = body.facility_id
-        && db::directory::find_facility(state.db.conn(), facility).await?.is_none()
-    {
-        return Err(AppError::invalid_field("facility_id", "no such facility"));
-    }
-    let txn = state.db.begin_write().await?;
-    let mut row: user::Model = db::find_for_update(&txn, "users", id)
-        .await?
-        .ok_or(AppError::NotFound("user"))?;
-    if_match.check(&time_tag(row.updated_at))?;
-    apply_contact(&mut row, body.email, body.phone)?;
-    if let Some(v) = body.first_name {
-        row.first_name = v.trim().to_owned();
-    }
-    if let Some(v) = body.last_name {
-        row.last_name = v.trim().to_owned();
-    }
-    if let Some(v) = body.facility_id {
-        row.facility_id = v;
-    }
-    row.updated_at = db::next_update(row.updated_at, state.clock.now());
-    let row = db::users::update(&txn, row).await?;
-    txn.commit().await?;
-    tagged(&state, row).await
-}
-
-/// Apply email and phone changes (`Some(None)` removes one).
-///
-/// Errors: 422 naming `email` or `phone` when it does not parse.
-pub fn apply_contact(
-    row: &mut user::Model,
-    email: Option<Option<String>>,
-    phone: Option<Option<String>>,
-) -> AppResult<()> {
-    if let Some(email) = email {
-        row.email = rules::clean(email)
-            .map(|e| Email::parse(&e).map(Email::into_string))
-            .transpose()
-            .map_err(|m| AppError::invalid_field("email", m))?;
-    }
-    if let Some(phone) = phone {
-        row.phone = rules::clean(phone)
-            .map(|p| Phone::parse(&p).map(Phone::into_string))
-            .transpose()
-            .map_err(|m| AppError::invalid_field("phone", m))?;
-    }
-    Ok(())
-}
-
-fn not_self(actor: &Actor, id: Uuid, what: &str) -> AppResult<()> {
-    if actor.user_id == id {
-        return Err(AppError::conflict(
-            "own_account",
-            format!("administrators cannot {what} their own account; ask another administrator"),
-        ));
-    }
-    Ok(())
+    let check = |row: &user::Model| if_match.check(&time_tag(row.updated_at));
+    tagged(&state, users::update(&state, id, body, check).await?).await
 }
 
 /// Deactivate an account: it cannot log in, and its tokens stop working at
@@ -405,17 +182,15 @@ fn not_self(actor: &Actor, id: Uuid, what: &str) -> AppResult<()> {
     tag = "users",
     params(("id" = Uuid, Path, description = "User id")),
     responses((status = 200, description = "Deactivated", body = UserOut), WriteErrors),
-    security(("bearer" = []))
+    security(("bearer" = [])),
+    extensions(("x-access" = json!(Action::UserUpdate)))
 )]
 pub async fn deactivate_user(
     State(state): State<AppState>,
     actor: Actor,
     ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<TaggedUser> {
-    not_self(&actor, id, "deactivate")?;
-    let user = find_user(&state, id).await?;
-    let user = accounts::set_active(&state, user, false).await?;
-    tagged(&state, user).await
+    tagged(&state, users::set_active(&state, &actor, id, false).await?).await
 }
 
 /// Reactivate an account (and lift a lockout). Admin only.
@@ -425,23 +200,15 @@ pub async fn deactivate_user(
     tag = "users",
     params(("id" = Uuid, Path, description = "User id")),
     responses((status = 200, description = "Active", body = UserOut), WriteErrors),
-    security(("bearer" = []))
+    security(("bearer" = [])),
+    extensions(("x-access" = json!(Action::UserUpdate)))
 )]
-pub async fn reactivate_user(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> AppResult<TaggedUser> {
-    let user = find_user(&state, id).await?;
-    let user = accounts::set_active(&state, user, true).await?;
-    tagged(&state, user).await
-}
-
-/// A password set by an administrator.
-#[derive(Debug, Deserialize, ToSchema, garde::Validate)]
-#[serde(deny_unknown_fields)]
-pub struct PasswordResetIn {
-    /// 8–128 characters, not a common password, not equal to the username, email or phone.
-    /// The user must change it at the next login.
-    #[schema(min_length = 8, max_length = 128)]
-    #[garde(skip)]
-    pub password: String,
+pub async fn reactivate_user(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<TaggedUser> {
+    tagged(&state, users::set_active(&state, &actor, id, true).await?).await
 }
 
 /// Set a temporary password: every session of the user ends, and after the
@@ -453,23 +220,16 @@ pub struct PasswordResetIn {
     params(("id" = Uuid, Path, description = "User id")),
     request_body = PasswordResetIn,
     responses((status = 204, description = "Reset"), WriteErrors),
-    security(("bearer" = []))
+    security(("bearer" = [])),
+    extensions(("x-access" = json!(Action::UserUpdate)))
 )]
 pub async fn reset_password(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<PasswordResetIn>,
 ) -> AppResult<Response> {
-    let user = find_user(&state, id).await?;
-    accounts::reset_password(&state, &user, &body.password).await?;
+    users::reset_password(&state, id, &body).await?;
     Ok(no_content())
-}
-
-/// A role to assign.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RoleIn {
-    pub role: Role,
 }
 
 /// Assign a role directly. Every session of the user ends (their tokens
@@ -482,7 +242,8 @@ pub struct RoleIn {
     params(("id" = Uuid, Path, description = "User id")),
     request_body = RoleIn,
     responses((status = 200, description = "The user with the new role", body = UserOut), WriteErrors),
-    security(("bearer" = []))
+    security(("bearer" = [])),
+    extensions(("x-access" = json!(Action::UserUpdate)))
 )]
 pub async fn assign_role(
     State(state): State<AppState>,
@@ -490,37 +251,7 @@ pub async fn assign_role(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<RoleIn>,
 ) -> AppResult<TaggedUser> {
-    not_self(&actor, id, "change the role of")?;
-    let txn = state.db.begin_write().await?;
-    let user: user::Model = db::find_for_update(&txn, "users", id)
-        .await?
-        .ok_or(AppError::NotFound("user"))?;
-    let user = accounts::set_role(&txn, user, body.role, state.clock.now()).await?;
-    txn.commit().await?;
-    tagged(&state, user).await
-}
-
-/// A login for a patient record registered without one.
-#[derive(Debug, Deserialize, ToSchema, garde::Validate)]
-#[serde(deny_unknown_fields)]
-pub struct PatientAccountIn {
-    /// 3–150 of a–z, 0–9, `.`, `_`, `-`, starting with a letter.
-    #[schema(example = "karim.mia")]
-    #[schema(pattern = "^[A-Za-z][A-Za-z0-9._-]{2,149}$")]
-    #[garde(custom(rules::username))]
-    pub username: String,
-    /// Defaults to the record's email.
-    #[schema(max_length = 254)]
-    #[garde(custom(rules::optional_email))]
-    pub email: Option<String>,
-    /// Defaults to the record's phone.
-    #[schema(max_length = 32)]
-    #[garde(custom(rules::optional_phone))]
-    pub phone: Option<String>,
-    /// A temporary password (8–128 characters, not common), to be changed at the first login.
-    #[schema(min_length = 8, max_length = 128)]
-    #[garde(skip)]
-    pub password: String,
+    tagged(&state, users::assign_role(&state, &actor, id, body).await?).await
 }
 
 /// Give a patient record registered without a login (a walk-in) a new
@@ -534,34 +265,16 @@ pub struct PatientAccountIn {
     request_body = PatientAccountIn,
     responses((status = 201, description = "Created and linked", body = UserOut,
         headers(("Location" = String, description = "The new user"))), WriteErrors),
-    security(("bearer" = []))
+    security(("bearer" = [])),
+    extensions(("x-access" = json!(Action::PatientAccountCreate)))
 )]
 pub async fn create_patient_account(
     State(state): State<AppState>,
     actor: Actor,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<PatientAccountIn>,
-) -> AppResult<(StatusCode, [(HeaderName, String); 1], Json<UserOut>)> {
-    let owner = Owner {
-        patient_id: Some(id),
-        ..Owner::default()
-    };
-    authorize_object(&actor, Action::PatientAccountCreate, &owner, "patient")?;
-    body.validate()?;
-    let patient = db::patients::find(state.db.conn(), id)
-        .await?
-        .ok_or(AppError::NotFound("patient"))?;
-    let account = new_account(AccountFields {
-        username: &body.username,
-        email: body.email.or(patient.email),
-        phone: body.phone.or(patient.phone),
-        password: body.password,
-        role: Role::Patient,
-        first_name: &patient.first_name,
-        last_name: &patient.last_name,
-        facility_id: None,
-    })?;
-    let user = accounts::create_patient_login(&state, id, account).await?;
+) -> AppResult<impl IntoResponse> {
+    let user = users::create_patient_login(&state, &actor, id, body).await?;
     let links = db::users::Links {
         patient_id: Some(id),
         doctor_id: None,

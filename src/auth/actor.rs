@@ -5,6 +5,8 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use uuid::Uuid;
 
+use super::token::Claims;
+use crate::db::users::ActorRow;
 use crate::domain::Role;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -49,12 +51,37 @@ impl FromRequestParts<AppState> for Actor {
             .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .map(str::trim)
             .ok_or(AppError::Unauthorized("use Authorization: Bearer <access token>"))?;
-        let claims = state
-            .keys
-            .verify(token, state.clock.now())
-            .ok_or(AppError::Unauthorized("the access token is invalid or expired"))?;
-        crate::db::users::actor(state.db.conn(), claims.sub, claims.sid)
-            .await?
-            .ok_or(AppError::Unauthorized("the access token is invalid or expired"))
+        authenticate(state, token).await.map(|(actor, _)| actor)
+    }
+}
+
+/// The actor an access token stands for, and its claims.
+///
+/// Errors: 401 for a token that does not verify, or whose session was
+/// revoked or whose user is deactivated.
+pub async fn authenticate(state: &AppState, token: &str) -> Result<(Actor, Claims), AppError> {
+    let claims = state
+        .keys
+        .verify(token, state.clock.now())
+        .ok_or_else(AppError::invalid_token)?;
+    let row = crate::db::users::actor(state.db.conn(), claims.sub, claims.sid)
+        .await?
+        .ok_or_else(AppError::invalid_token)?;
+    Ok((Actor::from_row(row, claims.sid), claims))
+}
+
+impl Actor {
+    /// The actor of session `session_id` from what the database knows of the user.
+    pub fn from_row(row: ActorRow, session_id: Uuid) -> Actor {
+        Actor {
+            user_id: row.id,
+            role: row.role,
+            patient_id: row.patient_id,
+            doctor_id: row.doctor_id,
+            facility_id: row.doctor_facility_id.or(row.facility_id),
+            session_id,
+            totp_enabled: row.totp_enabled,
+            must_change_password: row.must_change_password,
+        }
     }
 }

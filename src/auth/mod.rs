@@ -1,12 +1,10 @@
-//! Identity and access: passwords, tokens, the authenticated [`Actor`] and the
-//! one [`policy`] every handler asks.
+//! Identity and access: passwords, tokens, the authenticated [`Actor`] and
+//! the one [`policy`] every decision is asked of. Managing accounts is
+//! [`crate::accounts`]'s.
 
-pub mod accounts;
 mod actor;
 pub mod password;
 pub mod policy;
-pub mod sessions;
 pub mod token;
-pub mod totp;
 
-pub use actor::Actor;
+pub use actor::{Actor, authenticate};

@@ -6,23 +6,97 @@
 //! as the final guarantee (PostgreSQL: exclusion constraints).
 
 use chrono::{DateTime, TimeDelta, Utc};
+use garde::Validate;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, IntoActiveModel};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::calendar;
 use crate::auth::Actor;
-use crate::auth::policy::{Action, Owner, authorize_object};
-use crate::config::BookingPolicy;
-use crate::db::appointments::{self, AppointmentRow};
+use crate::auth::policy::{self, Action, PatientRecord, authorize_object, reach};
+use crate::db::appointments::{self, AppointmentFilter, AppointmentRow};
 use crate::db::entities::{appointment, appointment_event};
-use crate::db::{self, directory, patients, schedules};
+use crate::db::{self, PageRequest, Paged, audit, directory, patients, schedules};
 use crate::domain::{AppointmentAction, AppointmentKind, AppointmentStatus, Role, TimeZone};
 use crate::error::{AppError, AppResult};
-use crate::scheduling::lifecycle::{self, Transition};
+use crate::input::{self, Text, TextOrEmpty};
+use crate::scheduling::lifecycle::{self, Timing, Transition};
 use crate::scheduling::{BookingRule, Limits, Slot, check_start};
 use crate::state::AppState;
 
-/// A validated booking request.
+/// A booking.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct AppointmentIn {
+    #[garde(skip)]
+    pub doctor_id: Uuid,
+    /// A service the doctor offers; sets the length. Without it the appointment lasts one slot.
+    #[garde(skip)]
+    pub service_id: Option<Uuid>,
+    /// RFC 3339 instant on the doctor's slot grid (see availability).
+    #[schema(example = "2026-12-06T03:00:00Z")]
+    #[garde(skip)]
+    pub start: DateTime<Utc>,
+    /// Required for staff; a patient may omit it (or give their own).
+    #[garde(skip)]
+    pub patient_id: Option<Uuid>,
+    /// Why the patient comes, as the front desk or the patient puts it.
+    #[serde(default)]
+    #[schema(example = "Chest pain on exertion")]
+    #[garde(dive)]
+    pub reason: TextOrEmpty<1000>,
+    /// Default in_person.
+    #[garde(skip)]
+    pub kind: Option<AppointmentKind>,
+}
+
+/// Why an appointment is cancelled.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct CancelIn {
+    #[schema(example = "Feeling better")]
+    #[garde(dive)]
+    pub reason: Text<500>,
+}
+
+/// The new start of a rescheduled appointment (its length is kept).
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct RescheduleIn {
+    #[schema(example = "2026-12-07T03:30:00Z")]
+    #[garde(skip)]
+    pub start: DateTime<Utc>,
+}
+
+/// Filters of the appointment list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AppointmentQuery {
+    /// One status or several, comma-separated (`confirmed,checked_in`).
+    #[param(
+        pattern = "^((pending|confirmed|checked_in|in_progress|completed|cancelled|no_show)(,(pending|confirmed|checked_in|in_progress|completed|cancelled|no_show))*)?$"
+    )]
+    pub status: Option<String>,
+    /// Only appointments ending after this: RFC 3339 instant or `YYYY-MM-DD` (00:00 UTC).
+    #[param(schema_with = input::date_or_instant)]
+    pub from: Option<String>,
+    /// Only appointments starting before this: RFC 3339 instant or `YYYY-MM-DD` (the end of that day, UTC).
+    #[param(schema_with = input::date_or_instant)]
+    pub to: Option<String>,
+    /// Only this doctor's.
+    pub doctor: Option<Uuid>,
+    /// Only this patient's.
+    pub patient: Option<Uuid>,
+    /// Only at this facility.
+    pub facility: Option<Uuid>,
+    /// `start`, `created_at`, `status`, `queue_number`; `-` for descending (default `start`).
+    #[param(pattern = "^(-?(start|created_at|status|queue_number)(,-?(start|created_at|status|queue_number))*)?$")]
+    pub ordering: Option<String>,
+}
+
+/// A validated booking.
 #[derive(Debug, Clone)]
 pub struct BookingRequest {
     /// The doctor.
@@ -54,16 +128,6 @@ pub fn refusal(rule: BookingRule, limits: Limits) -> AppError {
     }
 }
 
-/// Whom an appointment belongs to, for the policy.
-pub fn owner(row: &AppointmentRow) -> Owner {
-    Owner {
-        patient_id: Some(row.patient_id),
-        doctor_ids: vec![row.doctor_id],
-        facility_ids: vec![row.facility_id],
-        ..Owner::default()
-    }
-}
-
 /// The policy action of a transition.
 pub fn action_of(transition: Transition) -> Action {
     match transition {
@@ -74,25 +138,6 @@ pub fn action_of(transition: Transition) -> Action {
         Transition::NoShow => Action::AppointmentNoShow,
         Transition::Cancel => Action::AppointmentCancel,
     }
-}
-
-/// Patients may cancel or reschedule only up to the cancellation window before the start.
-fn check_patient_window(
-    actor: &Actor,
-    start: DateTime<Utc>,
-    now: DateTime<Utc>,
-    policy: &BookingPolicy,
-) -> AppResult<()> {
-    if actor.role == Role::Patient && now > start - policy.cancellation_window {
-        return Err(AppError::conflict(
-            "cancellation_window",
-            format!(
-                "patients can cancel or reschedule up to {} minutes before the start; please contact the clinic",
-                policy.cancellation_window.num_minutes()
-            ),
-        ));
-    }
-    Ok(())
 }
 
 /// Find the slot for `start` of `doctor` lasting `duration` (or one grid step),
@@ -156,10 +201,87 @@ async fn check_overlaps(
     Ok(())
 }
 
-/// Book an appointment. The caller has authorised `actor` for this patient.
+/// Book an appointment: patients for themselves, receptionists and
+/// administrators for any patient.
 ///
-/// Errors: 422 naming an unknown doctor, patient or service, or the booking
-/// rule that refuses the start; 409 when the doctor or patient is taken.
+/// Errors: 403 for a patient booking for someone else; 422 naming a missing
+/// or unknown doctor, patient or service, or the booking rule that refuses
+/// the start; 409 when the doctor or patient is taken.
+pub async fn create(state: &AppState, actor: &Actor, body: AppointmentIn) -> AppResult<AppointmentRow> {
+    body.validate()?;
+    let patient_id = match (body.patient_id, actor.patient_id) {
+        (Some(given), _) => given,
+        (None, Some(own)) if actor.role == Role::Patient => own,
+        (None, _) => return Err(AppError::invalid_field("patient_id", "is required when staff book")),
+    };
+    authorize_object(actor, Action::AppointmentCreate, &PatientRecord::of(patient_id))?;
+    let request = BookingRequest {
+        doctor_id: body.doctor_id,
+        service_id: body.service_id,
+        start: body.start,
+        patient_id,
+        reason: body.reason.into_trimmed(),
+        kind: body.kind.unwrap_or(AppointmentKind::InPerson),
+    };
+    let id = book(state, actor, request).await?;
+    reload(state, id).await
+}
+
+async fn reload(state: &AppState, id: Uuid) -> AppResult<AppointmentRow> {
+    appointments::find(state.db.conn(), id)
+        .await?
+        .ok_or(AppError::NotFound("appointment"))
+}
+
+/// The appointments the actor may see, matching `query`.
+///
+/// Errors: 400 naming a filter that does not parse.
+pub async fn list(
+    state: &AppState,
+    actor: &Actor,
+    query: &AppointmentQuery,
+    page: PageRequest,
+) -> AppResult<Paged<AppointmentRow>> {
+    let reach = reach::<AppointmentRow>(actor, Action::AppointmentRead)?;
+    let order = input::ordering(query.ordering.as_deref(), appointments::APPOINTMENT_ORDERING)?;
+    let statuses = match query.status.as_deref() {
+        Some(list) if !list.is_empty() => list
+            .split(',')
+            .map(|s| s.parse::<AppointmentStatus>().map_err(|m| AppError::bad_field("status", m)))
+            .collect::<AppResult<Vec<_>>>()?,
+        _ => Vec::new(),
+    };
+    let bound = |field, value: Option<&str>, end| value.map(|v| input::instant(field, v, end)).transpose();
+    let filter = AppointmentFilter {
+        statuses,
+        from: bound("from", query.from.as_deref(), false)?,
+        to: bound("to", query.to.as_deref(), true)?,
+        doctor: query.doctor,
+        patient: query.patient,
+        facility: query.facility,
+    };
+    Ok(appointments::list(state.db.conn(), reach, &filter, &order, page).await?)
+}
+
+/// An appointment the actor may see. Errors: 404.
+pub async fn get(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<AppointmentRow> {
+    visible(state, actor, id, Action::AppointmentRead).await
+}
+
+/// A page of an appointment's history, oldest first. Errors: 404.
+pub async fn history(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    page: PageRequest,
+) -> AppResult<Paged<appointment_event::Model>> {
+    visible(state, actor, id, Action::AppointmentRead).await?;
+    Ok(appointments::history(state.db.conn(), id, page).await?)
+}
+
+/// Book an appointment for a patient the caller has authorised `actor` for.
+///
+/// Errors: as [`create`].
 pub async fn book(state: &AppState, actor: &Actor, request: BookingRequest) -> AppResult<Uuid> {
     let db = state.db.conn();
     let settings = state.settings().await?;
@@ -219,9 +341,9 @@ pub async fn book(state: &AppState, actor: &Actor, request: BookingRequest) -> A
         created_at: now,
         updated_at: now,
     };
-    let txn = state.db.begin_write().await?;
+    let tx = state.db.begin_write().await?;
     check_overlaps(
-        &txn,
+        &tx,
         row.doctor_id,
         row.patient_id,
         row.start_at,
@@ -230,19 +352,21 @@ pub async fn book(state: &AppState, actor: &Actor, request: BookingRequest) -> A
         limits,
     )
     .await?;
-    db::insert_row::<appointment::ActiveModel>(&txn, row.clone()).await?;
+    db::insert_row::<appointment::ActiveModel>(&tx, row.clone()).await?;
     let booked = event(&row, actor, AppointmentAction::Booked, None, None, None, now);
-    db::insert_row::<appointment_event::ActiveModel>(&txn, booked).await?;
-    txn.commit().await?;
+    db::insert_row::<appointment_event::ActiveModel>(&tx, booked).await?;
+    audit::note_object(row.id);
+    audit::note(Some(row.patient_id), false);
+    tx.commit().await?;
     Ok(row.id)
 }
 
 /// Load an appointment the actor may see, or 404.
-pub async fn visible(state: &AppState, actor: &Actor, id: Uuid, action: Action) -> AppResult<AppointmentRow> {
+async fn visible(state: &AppState, actor: &Actor, id: Uuid, action: Action) -> AppResult<AppointmentRow> {
     let row = appointments::find(state.db.conn(), id)
         .await?
         .ok_or(AppError::NotFound("appointment"))?;
-    authorize_object(actor, action, &owner(&row), "appointment")?;
+    authorize_object(actor, action, &row)?;
     Ok(row)
 }
 
@@ -258,7 +382,7 @@ pub async fn reschedule(
     id: Uuid,
     new_start: DateTime<Utc>,
     precondition: impl FnOnce(i32) -> AppResult<()>,
-) -> AppResult<()> {
+) -> AppResult<AppointmentRow> {
     let current = visible(state, actor, id, Action::AppointmentReschedule).await?;
     if !lifecycle::can_reschedule(current.status) {
         return Err(AppError::conflict(
@@ -268,12 +392,12 @@ pub async fn reschedule(
     }
     let policy = state.booking_policy().await?;
     let limits = policy.limits();
-    check_patient_window(actor, current.start_at, state.clock.now(), &policy)?;
+    policy::check_patient_window(actor, current.start_at, state.clock.now(), policy.cancellation_window)?;
     let length = current.end_at - current.start_at;
     let slot = find_slot(state, current.doctor_id, new_start, Some(length), Some(id), limits).await?;
 
-    let txn = state.db.begin_write().await?;
-    let row = appointments::find_for_update(&txn, id)
+    let tx = state.db.begin_write().await?;
+    let row = appointments::find_for_update(&tx, id)
         .await?
         .ok_or(AppError::NotFound("appointment"))?;
     precondition(row.version)?;
@@ -284,7 +408,7 @@ pub async fn reschedule(
         ));
     }
     check_overlaps(
-        &txn,
+        &tx,
         row.doctor_id,
         row.patient_id,
         slot.start,
@@ -301,7 +425,7 @@ pub async fn reschedule(
     changed.facility_id = Set(slot.facility_id);
     changed.version = Set(row.version + 1);
     changed.updated_at = Set(now);
-    let updated = changed.update(&txn).await?;
+    let updated = changed.update(&tx).await?;
     let moved = event(
         &updated,
         actor,
@@ -311,9 +435,9 @@ pub async fn reschedule(
         None,
         now,
     );
-    db::insert_row::<appointment_event::ActiveModel>(&txn, moved).await?;
-    txn.commit().await?;
-    Ok(())
+    db::insert_row::<appointment_event::ActiveModel>(&tx, moved).await?;
+    tx.commit().await?;
+    reload(state, id).await
 }
 
 /// Apply a lifecycle transition (DESIGN §4). `reason` is recorded (required
@@ -330,25 +454,32 @@ pub async fn transition(
     transition: Transition,
     reason: Option<String>,
     precondition: impl FnOnce(i32) -> AppResult<()>,
-) -> AppResult<()> {
+) -> AppResult<AppointmentRow> {
     let current = visible(state, actor, id, action_of(transition)).await?;
     let policy = state.booking_policy().await?;
     if transition == Transition::Cancel {
-        check_patient_window(actor, current.start_at, state.clock.now(), &policy)?;
+        policy::check_patient_window(actor, current.start_at, state.clock.now(), policy.cancellation_window)?;
     }
-    let txn = state.db.begin_write().await?;
-    let row = appointments::find_for_update(&txn, id)
+    let tx = state.db.begin_write().await?;
+    let row = appointments::find_for_update(&tx, id)
         .await?
         .ok_or(AppError::NotFound("appointment"))?;
     precondition(row.version)?;
     let now = state.clock.now();
-    let status = lifecycle::apply(row.status, transition, row.start_at, now, policy.no_show_grace)
+    let (day_start, day_end) = local_day(&current.time_zone, row.start_at);
+    let timing = Timing {
+        now,
+        start: row.start_at,
+        day_end,
+        check_in_opens: policy.check_in_opens,
+        no_show_grace: policy.no_show_grace,
+    };
+    let status = lifecycle::apply(row.status, transition, timing)
         .map_err(|refusal| AppError::conflict(refusal.code(), refusal.explain()))?;
     let mut changed = row.clone().into_active_model();
     if transition == Transition::CheckIn {
-        schedules::lock_doctor(&txn, row.doctor_id).await?;
-        let (day_start, day_end) = local_day(&current.time_zone, row.start_at);
-        let number = appointments::next_queue_number(&txn, row.doctor_id, row.facility_id, day_start, day_end).await?;
+        schedules::lock_doctor(&tx, row.doctor_id).await?;
+        let number = appointments::next_queue_number(&tx, row.doctor_id, row.facility_id, day_start, day_end).await?;
         changed.queue_number = Set(Some(number));
     }
     if transition == Transition::Cancel {
@@ -357,7 +488,7 @@ pub async fn transition(
     changed.status = Set(status);
     changed.version = Set(row.version + 1);
     changed.updated_at = Set(now);
-    let updated = changed.update(&txn).await?;
+    let updated = changed.update(&tx).await?;
     let record = event(
         &updated,
         actor,
@@ -367,9 +498,24 @@ pub async fn transition(
         reason,
         now,
     );
-    db::insert_row::<appointment_event::ActiveModel>(&txn, record).await?;
-    txn.commit().await?;
-    Ok(())
+    db::insert_row::<appointment_event::ActiveModel>(&tx, record).await?;
+    tx.commit().await?;
+    reload(state, id).await
+}
+
+/// Cancel an appointment with a reason (see [`transition`]).
+///
+/// Errors: 422 for a blank or long reason; as [`transition`].
+pub async fn cancel(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    body: CancelIn,
+    precondition: impl FnOnce(i32) -> AppResult<()>,
+) -> AppResult<AppointmentRow> {
+    body.validate()?;
+    let reason = Some(body.reason.into_trimmed());
+    transition(state, actor, id, Transition::Cancel, reason, precondition).await
 }
 
 /// The local day (in `zone`) that contains `instant`, as instants.

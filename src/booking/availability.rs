@@ -3,12 +3,91 @@
 use std::collections::HashSet;
 
 use chrono::{NaiveDate, TimeDelta};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::calendar;
-use crate::error::AppResult;
+use crate::db::directory;
+use crate::error::{AppError, AppResult};
 use crate::scheduling::{Slot, available_slots};
 use crate::state::AppState;
+
+/// Longest availability range in one request, in days.
+pub const MAX_AVAILABILITY_DAYS: i64 = 31;
+
+/// Which free slots to list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AvailabilityQuery {
+    /// First local date, `YYYY-MM-DD`.
+    pub from: NaiveDate,
+    /// Last local date (inclusive, default `from`), at most 31 days after `from`.
+    pub to: Option<NaiveDate>,
+    /// Slots long enough for this service (one the doctor offers).
+    pub service: Option<Uuid>,
+}
+
+/// A doctor's free slots over a range of local dates.
+#[derive(Debug, Clone)]
+pub struct Availability {
+    /// First local date.
+    pub from: NaiveDate,
+    /// Last local date.
+    pub to: NaiveDate,
+    /// The service the slots are long enough for.
+    pub service_id: Option<Uuid>,
+    /// That service's length.
+    pub duration_minutes: Option<i32>,
+    /// The slots, in order (none while the doctor takes no bookings).
+    pub slots: Vec<Slot>,
+}
+
+/// Free slots of `doctor`: working hours minus time off minus live
+/// appointments, on the grid, from the minimum notice to the booking horizon.
+///
+/// Errors: 404 for no such doctor; 400 naming `to` (before `from`, or more
+/// than 31 days) or `service` (unknown, or not offered by the doctor).
+pub async fn for_doctor(state: &AppState, doctor: Uuid, query: AvailabilityQuery) -> AppResult<Availability> {
+    let to = query.to.unwrap_or(query.from);
+    if to < query.from {
+        return Err(AppError::bad_field("to", "must not be before from"));
+    }
+    if to - query.from >= TimeDelta::days(MAX_AVAILABILITY_DAYS) {
+        return Err(AppError::bad_field(
+            "to",
+            format!("the range may cover at most {MAX_AVAILABILITY_DAYS} days"),
+        ));
+    }
+    let db = state.db.conn();
+    let profile = directory::find_doctor_row(db, doctor)
+        .await?
+        .ok_or(AppError::NotFound("doctor"))?;
+    let mut duration_minutes = None;
+    if let Some(service) = query.service {
+        let row = directory::find_service(db, service)
+            .await?
+            .ok_or_else(|| AppError::bad_field("service", "no such service"))?;
+        if !row.is_active || !directory::doctor_offers(db, doctor, service).await? {
+            return Err(AppError::bad_field("service", "the doctor does not offer this service"));
+        }
+        duration_minutes = Some(row.duration_minutes);
+    }
+    let duration = duration_minutes.map(|m| TimeDelta::minutes(m.into()));
+    let slots = if profile.is_accepting {
+        slots(state, doctor, query.from, to, duration).await?
+    } else {
+        Vec::new()
+    };
+    Ok(Availability {
+        from: query.from,
+        to,
+        service_id: query.service,
+        duration_minutes,
+        slots,
+    })
+}
 
 /// Free slots of `doctor` on local dates `from..=to`, each `duration` long
 /// (one grid step when None). Three queries.

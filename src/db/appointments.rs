@@ -2,11 +2,11 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, JoinType, Query, SelectStatement};
-use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use uuid::Uuid;
 
 use super::entities::{appointment, appointment_event};
-use super::{PageRequest, Paged, Sort, fetch_page};
+use super::{DbResult, PageRequest, Paged, Reach, Sort, Tx, fetch_page};
 use crate::domain::{AppointmentKind, AppointmentStatus};
 
 /// SQL list of the statuses that hold time.
@@ -91,16 +91,16 @@ fn select() -> SelectStatement {
 }
 
 /// An appointment by id, with names.
-pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<AppointmentRow>, DbErr> {
+pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> DbResult<Option<AppointmentRow>> {
     let query = select().and_where(Expr::col(("a", "id")).eq(id)).to_owned();
-    AppointmentRow::find_by_statement(db.get_database_backend().build(&query))
+    Ok(AppointmentRow::find_by_statement(db.get_database_backend().build(&query))
         .one(db)
-        .await
+        .await?)
 }
 
 /// An appointment row by id, locked for update (see [`super::find_for_update`]).
-pub async fn find_for_update(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<appointment::Model>, DbErr> {
-    super::find_for_update(db, "appointments", id).await
+pub async fn find_for_update(tx: &Tx, id: Uuid) -> DbResult<Option<appointment::Model>> {
+    super::find_for_update(tx, "appointments", id).await
 }
 
 /// Live appointments of `doctors` overlapping `[from, to)`, other than
@@ -111,7 +111,7 @@ pub async fn busy_of(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     except: Option<Uuid>,
-) -> Result<Vec<(Uuid, DateTime<Utc>, DateTime<Utc>)>, DbErr> {
+) -> DbResult<Vec<(Uuid, DateTime<Utc>, DateTime<Utc>)>> {
     #[derive(FromQueryResult)]
     struct Busy {
         doctor_id: Uuid,
@@ -147,7 +147,7 @@ pub async fn overlaps(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     except: Option<Uuid>,
-) -> Result<bool, DbErr> {
+) -> DbResult<bool> {
     let mut query = Query::select();
     query
         .expr_as(Expr::val(1), "one")
@@ -165,12 +165,12 @@ pub async fn overlaps(
 
 /// The next queue number of a doctor at a facility within `[from, to)` (a local day).
 pub async fn next_queue_number(
-    db: &impl ConnectionTrait,
+    tx: &Tx,
     doctor: Uuid,
     facility: Uuid,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Result<i32, DbErr> {
+) -> DbResult<i32> {
     let query = Query::select()
         .expr_as(Expr::cust("COALESCE(MAX(queue_number), 0)"), "n")
         .from("appointments")
@@ -179,28 +179,13 @@ pub async fn next_queue_number(
         .and_where(Expr::col("start_at").gte(from))
         .and_where(Expr::col("start_at").lt(to))
         .to_owned();
-    let n = match db.query_one(&query).await? {
+    let n = match tx.query_one(&query).await? {
         Some(row) => row
             .try_get::<i32>("", "n")
             .or_else(|_| row.try_get::<i64>("", "n").map(|n| n as i32))?,
         None => 0,
     };
     Ok(n + 1)
-}
-
-/// Whose appointments a list may show.
-#[derive(Debug, Clone, Copy)]
-pub enum AppointmentScope {
-    /// Every appointment.
-    All,
-    /// One patient's.
-    Patient(Uuid),
-    /// One doctor's.
-    Doctor(Uuid),
-    /// One facility's.
-    Facility(Uuid),
-    /// None (an actor without the record their scope needs).
-    Nothing,
 }
 
 /// Filters of the appointment list.
@@ -228,27 +213,27 @@ pub const APPOINTMENT_ORDERING: &[(&str, &str)] = &[
     ("queue_number", "a.queue_number"),
 ];
 
-/// One page of appointments in `scope` matching `filter`.
+/// One page of the appointments `reach` covers matching `filter`.
 pub async fn list(
     db: &impl ConnectionTrait,
-    scope: AppointmentScope,
+    reach: Reach,
     filter: &AppointmentFilter,
     order: &[Sort],
     page: PageRequest,
-) -> Result<Paged<AppointmentRow>, DbErr> {
+) -> DbResult<Paged<AppointmentRow>> {
     let mut query = select();
-    match scope {
-        AppointmentScope::All => {}
-        AppointmentScope::Patient(id) => {
+    match reach {
+        Reach::All => {}
+        Reach::Patient(id) => {
             query.and_where(Expr::col(("a", "patient_id")).eq(id));
         }
-        AppointmentScope::Doctor(id) => {
+        Reach::Doctor(id) => {
             query.and_where(Expr::col(("a", "doctor_id")).eq(id));
         }
-        AppointmentScope::Facility(id) => {
+        Reach::Facility(id) => {
             query.and_where(Expr::col(("a", "facility_id")).eq(id));
         }
-        AppointmentScope::Nothing => {
+        Reach::User(_) | Reach::Nothing => {
             query.and_where(Expr::cust("1 = 0"));
         }
     }
@@ -286,7 +271,7 @@ pub async fn history(
     db: &impl ConnectionTrait,
     appointment: Uuid,
     page: PageRequest,
-) -> Result<Paged<appointment_event::Model>, DbErr> {
+) -> DbResult<Paged<appointment_event::Model>> {
     let mut query = Query::select();
     query
         .column(sea_orm::sea_query::Asterisk)
@@ -312,7 +297,7 @@ pub async fn busy_ids(
     facility: Option<Uuid>,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Result<Vec<Uuid>, DbErr> {
+) -> DbResult<Vec<Uuid>> {
     #[derive(FromQueryResult)]
     struct Id {
         id: Uuid,

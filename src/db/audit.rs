@@ -1,16 +1,197 @@
-//! The append-only audit trail: insert and search.
+//! The audit trail (HIPAA 45 CFR 164.312(b)): who did or tried what, to
+//! which object, when, from where, with what outcome — never the data itself.
+//!
+//! Each request runs inside a [`scope`] that the access check opens with what
+//! it knows ([`Request`]). The policy notes the patient an object belongs to
+//! and whether it refused ([`note`]); a service notes the id of what it
+//! created ([`note_object`]). A change's event is written by
+//! [`Tx::commit`](super::Tx::commit) in the change's own transaction, so the
+//! two commit together or not at all. Everything else (reads of patient data,
+//! refusals, failed writes) is appended by the access check once the answer
+//! is known ([`Finished::event`]), before an audited read is answered.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 use super::entities::audit_event;
-use super::{PageRequest, Paged, Sort, fetch_page, insert_row};
+use super::{DbResult, PageRequest, Paged, Sort, fetch_page};
+use crate::clock::Clock;
 
-/// Append one event.
-pub async fn insert(db: &impl ConnectionTrait, event: audit_event::Model) -> Result<(), DbErr> {
-    insert_row::<audit_event::ActiveModel>(db, event).await
+/// What the access check knows of a request before it runs.
+#[derive(Clone)]
+pub struct Request {
+    /// The policy action's stable name, or `public`.
+    pub action: &'static str,
+    /// `GET`, `POST`, …
+    pub method: String,
+    /// The route template, e.g. `/api/v1/appointments/{id}/cancel`.
+    pub route: String,
+    /// The type of object the route is about (`appointment`).
+    pub object_type: Option<String>,
+    /// Its id from the path, when the route names one.
+    pub object_id: Option<String>,
+    /// The client address.
+    pub ip: Option<String>,
+    /// The request id.
+    pub request_id: Option<String>,
+    /// The status a successful answer has (201 for a creation, …).
+    pub success_status: u16,
+    /// The source of "now" for the event.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("action", &self.action)
+            .field("method", &self.method)
+            .field("route", &self.route)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What was learnt while a request ran.
+#[derive(Debug, Clone)]
+struct Trail {
+    request: Request,
+    actor: Option<(Uuid, &'static str)>,
+    patient_id: Option<Uuid>,
+    created: Option<String>,
+    denied: bool,
+    written: bool,
+}
+
+tokio::task_local! {
+    static TRAIL: RefCell<Trail>;
+}
+
+/// What the trail learnt of a request that has run.
+#[derive(Debug, Clone)]
+pub struct Finished(Trail);
+
+impl Finished {
+    /// Whether an object decision refused (403, or 404 for a hidden object).
+    pub fn denied(&self) -> bool {
+        self.0.denied
+    }
+
+    /// Whether the request's event is already stored (with a committed change).
+    pub fn written(&self) -> bool {
+        self.0.written
+    }
+
+    /// The event of a request that ended with `status` and stored no change
+    /// (a read, a refusal, a failed write).
+    pub fn event(&self, status: u16, denied: bool) -> audit_event::Model {
+        event(&self.0, if denied { "denied" } else { "allowed" }, status)
+    }
+}
+
+/// Run `future` as one request of the trail.
+pub async fn scope<F: Future>(request: Request, future: F) -> (F::Output, Finished) {
+    let trail = Trail {
+        request,
+        actor: None,
+        patient_id: None,
+        created: None,
+        denied: false,
+        written: false,
+    };
+    TRAIL
+        .scope(RefCell::new(trail), async {
+            let output = future.await;
+            let finished = TRAIL.with(|t| Finished(t.borrow().clone()));
+            (output, finished)
+        })
+        .await
+}
+
+/// The authenticated actor of the current request (no-op outside a scope).
+pub fn set_actor(user_id: Uuid, role: &'static str) {
+    let _ = TRAIL.try_with(|t| t.borrow_mut().actor = Some((user_id, role)));
+}
+
+/// Note an object decision: the patient whose data it is, and whether it refused.
+pub fn note(patient_id: Option<Uuid>, denied: bool) {
+    let _ = TRAIL.try_with(|t| {
+        let mut t = t.borrow_mut();
+        if patient_id.is_some() {
+            t.patient_id = patient_id;
+        }
+        t.denied |= denied;
+    });
+}
+
+/// Note the id of the object the request created.
+pub fn note_object(id: Uuid) {
+    let _ = TRAIL.try_with(|t| t.borrow_mut().created = Some(id.to_string()));
+}
+
+fn event(trail: &Trail, outcome: &str, status: u16) -> audit_event::Model {
+    let request = &trail.request;
+    let object_id = trail.created.clone().or_else(|| request.object_id.clone());
+    // A patient record touched without an object decision (e.g. linking an account) is still named.
+    let patient_id = trail.patient_id.or_else(|| {
+        (request.object_type.as_deref() == Some("patient"))
+            .then(|| object_id.as_deref().and_then(|id| id.parse().ok()))
+            .flatten()
+    });
+    audit_event::Model {
+        id: Uuid::now_v7(),
+        at: request.clock.now(),
+        actor_id: trail.actor.map(|a| a.0),
+        actor_role: trail.actor.map(|a| a.1.to_owned()),
+        action: request.action.to_owned(),
+        method: request.method.clone(),
+        route: request.route.clone(),
+        object_type: request.object_type.clone(),
+        object_id,
+        patient_id,
+        outcome: outcome.to_owned(),
+        status: i16::try_from(status).unwrap_or(i16::MAX),
+        ip: request.ip.clone(),
+        request_id: request.request_id.clone(),
+    }
+}
+
+/// The current request's event for a change about to commit (`None` outside a
+/// request, or when the request already stored its event). `refused` is the
+/// status of a refusal whose bookkeeping is committed anyway (a failed login).
+pub(super) fn for_commit(refused: Option<u16>) -> Option<audit_event::Model> {
+    TRAIL
+        .try_with(|t| {
+            let t = t.borrow();
+            if t.written {
+                debug_assert!(false, "{} committed a second write transaction", t.request.route);
+                return None;
+            }
+            Some(match refused {
+                Some(status) => event(&t, "denied", status),
+                None => event(&t, "allowed", t.request.success_status),
+            })
+        })
+        .ok()
+        .flatten()
+}
+
+/// Record that the request's event is stored.
+pub(super) fn mark_written() {
+    let _ = TRAIL.try_with(|t| t.borrow_mut().written = true);
+}
+
+/// Append one event (inside a change's transaction, or on its own).
+pub async fn insert(db: &impl ConnectionTrait, event: audit_event::Model) -> DbResult<()> {
+    use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel};
+    audit_event::Entity::insert(event.into_active_model().reset_all())
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
 }
 
 /// Filters of the audit trail; all optional, combined with AND.
@@ -39,26 +220,21 @@ pub async fn list(
     db: &impl ConnectionTrait,
     filter: &AuditFilter,
     page: PageRequest,
-) -> Result<Paged<audit_event::Model>, DbErr> {
+) -> DbResult<Paged<audit_event::Model>> {
     let mut query = Query::select();
     query.column(sea_orm::sea_query::Asterisk).from("audit_events");
-    if let Some(actor) = filter.actor {
-        query.and_where(Expr::col("actor_id").eq(actor));
-    }
-    if let Some(kind) = &filter.object_type {
-        query.and_where(Expr::col("object_type").eq(kind.as_str()));
-    }
-    if let Some(object) = &filter.object_id {
-        query.and_where(Expr::col("object_id").eq(object.as_str()));
-    }
-    if let Some(patient) = filter.patient {
-        query.and_where(Expr::col("patient_id").eq(patient));
-    }
-    if let Some(action) = &filter.action {
-        query.and_where(Expr::col("action").eq(action.as_str()));
-    }
-    if let Some(outcome) = &filter.outcome {
-        query.and_where(Expr::col("outcome").eq(outcome.as_str()));
+    let equals: [(&str, Option<sea_orm::Value>); 6] = [
+        ("actor_id", filter.actor.map(Into::into)),
+        ("object_type", filter.object_type.clone().map(Into::into)),
+        ("object_id", filter.object_id.clone().map(Into::into)),
+        ("patient_id", filter.patient.map(Into::into)),
+        ("action", filter.action.clone().map(Into::into)),
+        ("outcome", filter.outcome.clone().map(Into::into)),
+    ];
+    for (column, value) in equals {
+        if let Some(value) = value {
+            query.and_where(Expr::col(column).eq(value));
+        }
     }
     if let Some(from) = filter.from {
         query.and_where(Expr::col("at").gte(from));
@@ -66,16 +242,17 @@ pub async fn list(
     if let Some(to) = filter.to {
         query.and_where(Expr::col("at").lt(to));
     }
-    // Ids are UUID v7 (time-ordered): events of the same instant keep their order.
-    let newest_first = [
-        Sort {
-            column: "at",
-            descending: true,
-        },
-        Sort {
-            column: "id",
-            descending: true,
-        },
-    ];
-    fetch_page(db, query, &newest_first, "id", page).await
+    fetch_page(db, query, NEWEST_FIRST, "id", page).await
 }
+
+/// Newest first; ids are UUID v7 (time-ordered), so events of one instant keep their order.
+pub const NEWEST_FIRST: &[Sort] = &[
+    Sort {
+        column: "at",
+        descending: true,
+    },
+    Sort {
+        column: "id",
+        descending: true,
+    },
+];

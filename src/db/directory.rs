@@ -4,31 +4,14 @@ use std::collections::HashMap;
 
 use sea_orm::sea_query::{Asterisk, Expr, ExprTrait, Func, JoinType, Query, SelectStatement, SimpleExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
-    IntoActiveModel, QueryFilter, QueryOrder,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, IntoActiveModel, QueryFilter,
+    QueryOrder,
 };
 use uuid::Uuid;
 
 use super::entities::{doctor, doctor_service, facility, location, service, specialty};
-use super::{PageRequest, Paged, Sort, contains_ci, fetch_page, fragment, or_empty};
+use super::{DbResult, PageRequest, Paged, Sort, Tx, contains_ci, fetch_page, fragment, or_empty};
 use crate::domain::LocationKind;
-
-/// Write every column of a changed row.
-pub async fn update_row<A>(db: &impl ConnectionTrait, row: <A::Entity as EntityTrait>::Model) -> Result<(), DbErr>
-where
-    A: ActiveModelTrait + sea_orm::ActiveModelBehavior + Send,
-    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
-{
-    row.into_active_model().reset_all().update(db).await.map(|_| ())
-}
-
-/// Delete a row by id; whether it existed. A row still referenced fails with a foreign-key violation (409).
-pub async fn delete_row<E: EntityTrait>(db: &impl ConnectionTrait, id: Uuid) -> Result<bool, DbErr>
-where
-    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<Uuid>,
-{
-    Ok(E::delete_by_id(id).exec(db).await?.rows_affected > 0)
-}
 
 // ---------------------------------------------------------------- locations
 
@@ -52,7 +35,7 @@ pub async fn list_locations(
     filter: &LocationFilter,
     order: &[Sort],
     page: PageRequest,
-) -> Result<Paged<location::Model>, DbErr> {
+) -> DbResult<Paged<location::Model>> {
     let mut query = Query::select();
     query.column(Asterisk).from("locations");
     if let Some(parent) = filter.parent {
@@ -80,8 +63,8 @@ pub async fn list_locations(
 }
 
 /// A location by id.
-pub async fn find_location(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<location::Model>, DbErr> {
-    location::Entity::find_by_id(id).one(db).await
+pub async fn find_location(db: &impl ConnectionTrait, id: Uuid) -> DbResult<Option<location::Model>> {
+    Ok(location::Entity::find_by_id(id).one(db).await?)
 }
 
 /// `target IN (the subtree rooted at root)`: the place itself and every
@@ -109,7 +92,7 @@ pub async fn list_specialties(
     search: Option<&str>,
     order: &[Sort],
     page: PageRequest,
-) -> Result<Paged<specialty::Model>, DbErr> {
+) -> DbResult<Paged<specialty::Model>> {
     let mut query = Query::select();
     query.column(Asterisk).from("specialties");
     if let Some(term) = search {
@@ -131,24 +114,24 @@ pub async fn list_specialties(
 }
 
 /// A specialty by id.
-pub async fn find_specialty(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<specialty::Model>, DbErr> {
-    specialty::Entity::find_by_id(id).one(db).await
+pub async fn find_specialty(db: &impl ConnectionTrait, id: Uuid) -> DbResult<Option<specialty::Model>> {
+    Ok(specialty::Entity::find_by_id(id).one(db).await?)
 }
 
 /// A specialty by id, or by code or name (case-insensitive).
-pub async fn find_specialty_by_key(db: &impl ConnectionTrait, key: &str) -> Result<Option<specialty::Model>, DbErr> {
+pub async fn find_specialty_by_key(db: &impl ConnectionTrait, key: &str) -> DbResult<Option<specialty::Model>> {
     if let Ok(id) = key.parse::<Uuid>() {
         return find_specialty(db, id).await;
     }
     let lowered = key.trim().to_lowercase();
-    specialty::Entity::find()
+    Ok(specialty::Entity::find()
         .filter(
             Condition::any()
                 .add(Expr::expr(Func::lower(Expr::col("code"))).eq(lowered.clone()))
                 .add(Expr::expr(Func::lower(Expr::col("name"))).eq(lowered)),
         )
         .one(db)
-        .await
+        .await?)
 }
 
 // --------------------------------------------------------------- facilities
@@ -171,7 +154,7 @@ pub async fn list_facilities(
     filter: &FacilityFilter,
     order: &[Sort],
     page: PageRequest,
-) -> Result<Paged<facility::Model>, DbErr> {
+) -> DbResult<Paged<facility::Model>> {
     let mut query = Query::select();
     query.column(Asterisk).from("facilities");
     if let Some(root) = filter.location {
@@ -196,8 +179,8 @@ pub async fn list_facilities(
 }
 
 /// A facility by id.
-pub async fn find_facility(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<facility::Model>, DbErr> {
-    facility::Entity::find_by_id(id).one(db).await
+pub async fn find_facility(db: &impl ConnectionTrait, id: Uuid) -> DbResult<Option<facility::Model>> {
+    Ok(facility::Entity::find_by_id(id).one(db).await?)
 }
 
 // ----------------------------------------------------------------- services
@@ -229,7 +212,7 @@ pub async fn list_services(
     filter: &ServiceFilter,
     order: &[Sort],
     page: PageRequest,
-) -> Result<Paged<service::Model>, DbErr> {
+) -> DbResult<Paged<service::Model>> {
     let mut query = Query::select();
     query.column(Asterisk).from("services");
     if let Some(specialty) = filter.specialty {
@@ -261,12 +244,12 @@ pub async fn list_services(
 }
 
 /// A service by id.
-pub async fn find_service(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<service::Model>, DbErr> {
-    service::Entity::find_by_id(id).one(db).await
+pub async fn find_service(db: &impl ConnectionTrait, id: Uuid) -> DbResult<Option<service::Model>> {
+    Ok(service::Entity::find_by_id(id).one(db).await?)
 }
 
 /// How many of `ids` exist as services.
-pub async fn count_services(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<usize, DbErr> {
+pub async fn count_services(db: &impl ConnectionTrait, ids: &[Uuid]) -> DbResult<usize> {
     if ids.is_empty() {
         return Ok(0);
     }
@@ -431,7 +414,7 @@ pub async fn search_doctors(
     filter: &DoctorFilter,
     order: &[Sort],
     page: PageRequest,
-) -> Result<Paged<DoctorRow>, DbErr> {
+) -> DbResult<Paged<DoctorRow>> {
     let order = if order.is_empty() {
         &[
             Sort {
@@ -450,7 +433,7 @@ pub async fn search_doctors(
 }
 
 /// Ids of every doctor matching `filter` (for filters computed outside SQL).
-pub async fn doctor_ids(db: &impl ConnectionTrait, filter: &DoctorFilter) -> Result<Vec<Uuid>, DbErr> {
+pub async fn doctor_ids(db: &impl ConnectionTrait, filter: &DoctorFilter) -> DbResult<Vec<Uuid>> {
     #[derive(FromQueryResult)]
     struct IdRow {
         id: Uuid,
@@ -464,23 +447,23 @@ pub async fn doctor_ids(db: &impl ConnectionTrait, filter: &DoctorFilter) -> Res
 }
 
 /// A doctor by id, with names.
-pub async fn find_doctor(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<DoctorRow>, DbErr> {
+pub async fn find_doctor(db: &impl ConnectionTrait, id: Uuid) -> DbResult<Option<DoctorRow>> {
     let query = doctor_select().and_where(Expr::col(("d", "id")).eq(id)).to_owned();
-    DoctorRow::find_by_statement(db.get_database_backend().build(&query))
+    Ok(DoctorRow::find_by_statement(db.get_database_backend().build(&query))
         .one(db)
-        .await
+        .await?)
 }
 
 /// The doctor row itself.
-pub async fn find_doctor_row(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<doctor::Model>, DbErr> {
-    doctor::Entity::find_by_id(id).one(db).await
+pub async fn find_doctor_row(db: &impl ConnectionTrait, id: Uuid) -> DbResult<Option<doctor::Model>> {
+    Ok(doctor::Entity::find_by_id(id).one(db).await?)
 }
 
 /// Services offered by each of `doctors`, in one query.
 pub async fn doctor_service_ids(
     db: &impl ConnectionTrait,
     doctors: &[Uuid],
-) -> Result<HashMap<Uuid, Vec<Uuid>>, DbErr> {
+) -> DbResult<HashMap<Uuid, Vec<Uuid>>> {
     let mut out: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
     if doctors.is_empty() {
         return Ok(out);
@@ -497,7 +480,7 @@ pub async fn doctor_service_ids(
 }
 
 /// Whether the doctor offers the service.
-pub async fn doctor_offers(db: &impl ConnectionTrait, doctor_id: Uuid, service_id: Uuid) -> Result<bool, DbErr> {
+pub async fn doctor_offers(db: &impl ConnectionTrait, doctor_id: Uuid, service_id: Uuid) -> DbResult<bool> {
     Ok(doctor_service::Entity::find_by_id((doctor_id, service_id))
         .one(db)
         .await?
@@ -505,7 +488,7 @@ pub async fn doctor_offers(db: &impl ConnectionTrait, doctor_id: Uuid, service_i
 }
 
 /// Replace the services a doctor offers.
-pub async fn set_doctor_services(db: &impl ConnectionTrait, doctor_id: Uuid, services: &[Uuid]) -> Result<(), DbErr> {
+pub async fn set_doctor_services(db: &Tx, doctor_id: Uuid, services: &[Uuid]) -> DbResult<()> {
     doctor_service::Entity::delete_many()
         .filter(doctor_service::Column::DoctorId.eq(doctor_id))
         .exec(db)

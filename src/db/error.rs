@@ -1,68 +1,53 @@
-//! Database errors → API errors. Constraint violations become 409/422 naming
-//! the rule or field; a lost database becomes 503; anything else is a 500
-//! whose details are only logged.
+//! Database errors, classified into what a caller can act on: a constraint
+//! the schema enforces, a missing row, a busy or lost database, text the
+//! database refuses. Nothing here knows about HTTP; [`crate::error`] maps
+//! each kind to its problem document.
 
 use sea_orm::{DbErr, RuntimeErr};
 
-use crate::error::AppError;
+/// Result of every database function.
+pub type DbResult<T> = Result<T, DbError>;
 
-/// A constraint the schema enforces, as the database reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Violation {
+/// Which no-overlap guard refused a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Party {
+    /// `appointments_doctor_no_overlap`: the doctor is taken.
+    Doctor,
+    /// `appointments_patient_no_overlap`: the patient is taken.
+    Patient,
+}
+
+/// A database failure.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// A no-overlap guard (PostgreSQL exclusion constraint, SQLite trigger).
+    #[error("overlapping appointment of the {0:?}")]
+    Overlap(Party),
     /// A unique index: PostgreSQL's constraint name or SQLite's `table.column, …`.
+    #[error("unique violation: {0}")]
     Unique(String),
-    /// A foreign key.
+    /// A foreign key: the row is referenced, or refers to one that does not exist.
+    #[error("foreign key violation")]
     ForeignKey,
     /// A check constraint.
+    #[error("check violation")]
     Check,
-    /// A no-overlap guard: `appointments_doctor_no_overlap` or `appointments_patient_no_overlap`.
-    Overlap(String),
-}
-
-/// Recognise a constraint violation in a database error.
-pub fn violation(err: &DbErr) -> Option<Violation> {
-    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = err else {
-        return None;
-    };
-    let db = e.as_database_error()?;
-    let code = db.code().unwrap_or_default();
-    let message = db.message();
-    // PostgreSQL SQLSTATEs; SQLite extended result codes.
-    match code.as_ref() {
-        "23P01" => db.constraint().map(|c| Violation::Overlap(c.to_owned())),
-        "23505" => Some(Violation::Unique(db.constraint().unwrap_or_default().to_owned())),
-        "23503" | "787" => Some(Violation::ForeignKey),
-        "23514" | "275" => Some(Violation::Check),
-        "2067" | "1555" => Some(Violation::Unique(
-            message.trim_start_matches("UNIQUE constraint failed: ").to_owned(),
-        )),
-        // RAISE(ABORT, …) in a trigger; SQLite also reports some foreign-key
-        // failures with the generic constraint codes.
-        "1811" | "19" if message.ends_with("_no_overlap") => Some(Violation::Overlap(message.to_owned())),
-        "1811" | "19" if message.contains("FOREIGN KEY") => Some(Violation::ForeignKey),
-        _ => None,
-    }
-}
-
-fn database_code(err: &DbErr) -> Option<String> {
-    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = err else {
-        return None;
-    };
-    e.as_database_error().and_then(|db| db.code()).map(|c| c.into_owned())
-}
-
-/// A failure worth retrying: SQLite busy past the timeout, a PostgreSQL
-/// serialisation failure or deadlock. Answered 503 with `Retry-After`.
-fn transient(err: &DbErr) -> bool {
-    matches!(
-        database_code(err).as_deref(),
-        Some("5" | "261" | "517" | "40001" | "40P01")
-    )
-}
-
-/// PostgreSQL refuses NUL characters in text (SQLSTATE 22021); the client sent one.
-fn text_with_nul(err: &DbErr) -> bool {
-    matches!(database_code(err).as_deref(), Some("22021" | "22P05"))
+    /// Worth retrying: SQLite busy past its timeout, a PostgreSQL
+    /// serialisation failure or deadlock.
+    #[error("database busy")]
+    Busy,
+    /// No connection: the database is down or the pool is exhausted.
+    #[error("database unavailable")]
+    Unavailable,
+    /// Text with a NUL character, which PostgreSQL cannot store (SQLSTATE 22021).
+    #[error("text with NUL")]
+    TextWithNul,
+    /// A row the caller expected is not there.
+    #[error("record not found")]
+    NotFound,
+    /// Anything else: a bug or an unexpected failure (logged, never shown).
+    #[error(transparent)]
+    Other(DbErr),
 }
 
 /// Known unique constraints: (PostgreSQL index name, SQLite column list, field, message).
@@ -70,54 +55,24 @@ const UNIQUES: &[(&str, &str, &str, &str)] = &[
     ("ux_users_username", "users.username", "username", "is already taken"),
     ("ux_users_email", "users.email", "email", "is already registered"),
     ("ux_users_phone", "users.phone", "phone", "is already registered"),
-    (
-        "ux_specialties_code",
-        "specialties.code",
-        "code",
-        "is already used by another specialty",
-    ),
-    (
-        "ux_specialties_name",
-        "specialties.name",
-        "name",
-        "is already used by another specialty",
-    ),
-    (
-        "ux_facilities_name",
-        "facilities.name",
-        "name",
-        "is already used by another facility",
-    ),
+    ("ux_specialties_code", "specialties.code", "code", "is already used by another specialty"),
+    ("ux_specialties_name", "specialties.name", "name", "is already used by another specialty"),
+    ("ux_facilities_name", "facilities.name", "name", "is already used by another facility"),
     (
         "ux_services_specialty_name",
         "services.specialty_id, services.name",
         "name",
         "is already used by another service of this specialty",
     ),
-    (
-        "ux_doctors_user",
-        "doctors.user_id",
-        "user_id",
-        "already has a doctor profile",
-    ),
+    ("ux_doctors_user", "doctors.user_id", "user_id", "already has a doctor profile"),
     (
         "ux_doctors_licence",
         "doctors.licence_number",
         "licence_number",
         "is already registered to another doctor",
     ),
-    (
-        "ux_patients_user",
-        "patients.user_id",
-        "user_id",
-        "is already linked to a patient record",
-    ),
-    (
-        "ux_patients_mrn",
-        "patients.medical_record_number",
-        "medical_record_number",
-        "is already in use",
-    ),
+    ("ux_patients_user", "patients.user_id", "user_id", "is already linked to a patient record"),
+    ("ux_patients_mrn", "patients.medical_record_number", "medical_record_number", "is already in use"),
     (
         "ux_role_change_requests_pending",
         "role_change_requests.user_id",
@@ -138,39 +93,66 @@ const UNIQUES: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 
-/// Convert any database error to the API error it should be answered with.
-pub fn to_app_error(err: DbErr) -> AppError {
-    match violation(&err) {
-        Some(Violation::Overlap(name)) if name.contains("patient") => AppError::conflict(
-            "patient_unavailable",
-            "the patient already has an appointment at that time",
-        ),
-        Some(Violation::Overlap(_)) => AppError::conflict(
-            "doctor_unavailable",
-            "the doctor already has an appointment at that time",
-        ),
-        Some(Violation::Unique(name)) => match UNIQUES.iter().find(|(pg, lite, _, _)| *pg == name || *lite == name) {
-            Some((_, _, field, message)) => AppError::Conflict {
-                rule: "already_exists",
-                detail: format!("{field} {message}"),
-            },
-            None => AppError::conflict("already_exists", "a record with these values already exists"),
-        },
-        Some(Violation::ForeignKey) => AppError::conflict(
-            "in_use",
-            "the record is referenced by other records, or refers to one that does not exist",
-        ),
-        Some(Violation::Check) => AppError::Validation {
-            detail: "a value is outside its allowed range".into(),
-            errors: Default::default(),
-            rule: Some("check_failed"),
-        },
-        None if transient(&err) => AppError::Unavailable,
-        None if text_with_nul(&err) => AppError::bad_field("body", "text must not contain NUL (\\u0000) characters"),
-        None => match err {
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => AppError::Unavailable,
-            DbErr::RecordNotFound(_) => AppError::NotFound("record"),
-            other => AppError::Internal(anyhow::Error::new(other)),
-        },
+impl DbError {
+    /// For a unique violation of a known index: the field it guards and what the clash means.
+    pub fn unique_field(&self) -> Option<(&'static str, &'static str)> {
+        let DbError::Unique(name) = self else { return None };
+        UNIQUES
+            .iter()
+            .find(|(pg, lite, _, _)| pg == name || lite == name)
+            .map(|(_, _, field, message)| (*field, *message))
+    }
+
+    /// Whether this is a unique violation of the index guarding `field`.
+    pub fn is_unique_on(&self, field: &str) -> bool {
+        self.unique_field().is_some_and(|(f, _)| f == field)
+    }
+}
+
+fn database_code(err: &DbErr) -> Option<(String, String, Option<String>)> {
+    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = err else {
+        return None;
+    };
+    let db = e.as_database_error()?;
+    Some((
+        db.code().map(|c| c.into_owned()).unwrap_or_default(),
+        db.message().to_owned(),
+        db.constraint().map(str::to_owned),
+    ))
+}
+
+impl From<DbErr> for DbError {
+    /// Classify by PostgreSQL SQLSTATE or SQLite extended result code.
+    fn from(err: DbErr) -> DbError {
+        if matches!(err, DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) {
+            return DbError::Unavailable;
+        }
+        if matches!(err, DbErr::RecordNotFound(_)) {
+            return DbError::NotFound;
+        }
+        let Some((code, message, constraint)) = database_code(&err) else {
+            return DbError::Other(err);
+        };
+        let overlap = |name: &str| {
+            DbError::Overlap(if name.contains("patient") {
+                Party::Patient
+            } else {
+                Party::Doctor
+            })
+        };
+        match code.as_str() {
+            "23P01" => overlap(constraint.as_deref().unwrap_or_default()),
+            "23505" => DbError::Unique(constraint.unwrap_or_default()),
+            "23503" | "787" => DbError::ForeignKey,
+            "23514" | "275" => DbError::Check,
+            "2067" | "1555" => DbError::Unique(message.trim_start_matches("UNIQUE constraint failed: ").to_owned()),
+            // RAISE(ABORT, …) in a trigger; SQLite also reports some foreign-key
+            // failures with the generic constraint codes.
+            "1811" | "19" if message.ends_with("_no_overlap") => overlap(&message),
+            "1811" | "19" if message.contains("FOREIGN KEY") => DbError::ForeignKey,
+            "5" | "261" | "517" | "40001" | "40P01" => DbError::Busy,
+            "22021" | "22P05" => DbError::TextWithNul,
+            _ => DbError::Other(err),
+        }
     }
 }

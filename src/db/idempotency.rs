@@ -3,10 +3,10 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use uuid::Uuid;
 
-use super::error::{Violation, violation};
+use super::{DbError, DbResult};
 
 /// How long a key is remembered.
 pub const TTL: TimeDelta = TimeDelta::hours(24);
@@ -58,7 +58,7 @@ pub async fn claim(
     key: &str,
     hash: &str,
     now: DateTime<Utc>,
-) -> Result<Claim, DbErr> {
+) -> DbResult<Claim> {
     for _ in 0..3 {
         let query = Query::select()
             .columns(["request_hash", "status_code", "response_body", "location", "created_at"])
@@ -91,9 +91,9 @@ pub async fn claim(
             .columns(["user_id", "key", "request_hash", "created_at"])
             .values_panic([user.into(), key.into(), hash.into(), now.into()])
             .to_owned();
-        match db.execute(&insert).await {
+        match db.execute(&insert).await.map_err(DbError::from) {
             Ok(_) => return Ok(Claim::New),
-            Err(err) if matches!(violation(&err), Some(Violation::Unique(_))) => continue,
+            Err(DbError::Unique(_)) => continue,
             Err(err) => return Err(err),
         }
     }
@@ -101,7 +101,7 @@ pub async fn claim(
 }
 
 /// Store the response of a claimed key.
-pub async fn complete(db: &impl ConnectionTrait, user: Uuid, key: &str, stored: &Stored) -> Result<(), DbErr> {
+pub async fn complete(db: &impl ConnectionTrait, user: Uuid, key: &str, stored: &Stored) -> DbResult<()> {
     let update = Query::update()
         .table("idempotency_keys")
         .values([
@@ -111,20 +111,22 @@ pub async fn complete(db: &impl ConnectionTrait, user: Uuid, key: &str, stored: 
         ])
         .cond_where(key_condition(user, key))
         .to_owned();
-    db.execute(&update).await.map(|_| ())
+    db.execute(&update).await?;
+    Ok(())
 }
 
 /// Forget a key (its request failed in a way worth retrying, or it expired).
-pub async fn release(db: &impl ConnectionTrait, user: Uuid, key: &str) -> Result<(), DbErr> {
+pub async fn release(db: &impl ConnectionTrait, user: Uuid, key: &str) -> DbResult<()> {
     let delete = Query::delete()
         .from_table("idempotency_keys")
         .cond_where(key_condition(user, key))
         .to_owned();
-    db.execute(&delete).await.map(|_| ())
+    db.execute(&delete).await?;
+    Ok(())
 }
 
 /// Delete every key older than the TTL.
-pub async fn purge(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64, DbErr> {
+pub async fn purge(db: &impl ConnectionTrait, now: DateTime<Utc>) -> DbResult<u64> {
     let delete = Query::delete()
         .from_table("idempotency_keys")
         .and_where(Expr::col("created_at").lt(now - TTL))

@@ -19,13 +19,17 @@ pub mod users;
 
 use std::time::Duration;
 
+use async_trait::async_trait;
+
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, ExecResult,
+    QueryResult, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
+use uuid::Uuid;
 
+pub use error::{DbError, DbResult};
 use migrations::Migrator;
 
 /// A connection pool to SQLite or PostgreSQL.
@@ -39,7 +43,7 @@ impl Db {
     ///
     /// SQLite: the file is created if missing; WAL journal, foreign keys on,
     /// 10 s busy timeout. PostgreSQL: a pool of `max_connections` (default 20).
-    pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<Db, DbErr> {
+    pub async fn connect(url: &str, max_connections: Option<u32>) -> DbResult<Db> {
         let mut options = ConnectOptions::new(url);
         let sqlite = url.starts_with("sqlite:");
         options
@@ -70,54 +74,165 @@ impl Db {
         self.conn.get_database_backend()
     }
 
-    /// Begin a transaction that will write.
+    /// Begin a write transaction: the only way to change data (every write
+    /// function of this module takes a [`Tx`]).
     ///
     /// On SQLite it is `BEGIN IMMEDIATE`: the write lock is taken at once, so
     /// the reads inside see the state the write will be applied to, and two
     /// writers queue on the busy timeout instead of failing mid-way.
-    pub async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
+    pub async fn begin_write(&self) -> DbResult<Tx> {
         let mut options = TransactionOptions::default();
         if self.backend() == DbBackend::Sqlite {
             options.sqlite_transaction_mode = Some(SqliteTransactionMode::Immediate);
         }
-        self.conn.begin_with_options(options).await
+        Ok(Tx {
+            inner: self.conn.begin_with_options(options).await?,
+        })
     }
 
     /// Apply pending migrations. Safe when several nodes start at once: on
     /// PostgreSQL they queue on an advisory lock, on SQLite on the write lock.
-    pub async fn migrate(&self) -> Result<(), DbErr> {
-        let txn = self.begin_write().await?;
+    pub async fn migrate(&self) -> DbResult<()> {
+        let tx = self.begin_write().await?;
         if self.backend() == DbBackend::Postgres {
             // Arbitrary constant: "carebook" in ASCII.
-            txn.execute_unprepared("SELECT pg_advisory_xact_lock(7161130590627749739)")
+            tx.execute_unprepared("SELECT pg_advisory_xact_lock(7161130590627749739)")
                 .await?;
         }
-        Migrator::up(&txn, None).await?;
-        txn.commit().await
+        Migrator::up(&tx.inner, None).await?;
+        Ok(tx.inner.commit().await?)
     }
 
     /// Whether the database answers a trivial query.
-    pub async fn ping(&self) -> Result<(), DbErr> {
+    pub async fn ping(&self) -> DbResult<()> {
         self.conn
             .query_one_raw(Statement::from_string(self.backend(), "SELECT 1"))
-            .await
-            .map(|_| ())
+            .await?;
+        Ok(())
     }
+}
+
+/// A write transaction ([`Db::begin_write`]). Committing it writes the
+/// current request's audit event inside it ([`audit`]), so a change and its
+/// event are stored together or not at all. Dropped uncommitted, it rolls back.
+pub struct Tx {
+    inner: DatabaseTransaction,
+}
+
+impl std::fmt::Debug for Tx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tx")
+    }
+}
+
+impl Tx {
+    /// Commit the change with the request's event (outcome `allowed`).
+    ///
+    /// Errors: the event or the commit failed; nothing is stored.
+    pub async fn commit(self) -> DbResult<()> {
+        self.finish(None).await
+    }
+
+    /// Commit the bookkeeping of a refusal (a failed login's counter) with the
+    /// request's event as a denial answered with `status`.
+    pub async fn commit_refused(self, status: u16) -> DbResult<()> {
+        self.finish(Some(status)).await
+    }
+
+    async fn finish(self, refused: Option<u16>) -> DbResult<()> {
+        let event = audit::for_commit(refused);
+        let stored = event.is_some();
+        if let Some(event) = event {
+            audit::insert(&self, event).await?;
+        }
+        self.inner.commit().await?;
+        if stored {
+            audit::mark_written();
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ConnectionTrait for Tx {
+    fn get_database_backend(&self) -> DbBackend {
+        self.inner.get_database_backend()
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        self.inner.execute_raw(stmt).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.inner.execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        self.inner.query_one_raw(stmt).await
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.inner.query_all_raw(stmt).await
+    }
+}
+
+/// How far a list reaches for the caller, as the policy decides
+/// ([`crate::auth::policy::reach`]); each list reads it for its own table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// Every row.
+    All,
+    /// Rows about this patient (for the patient list: this patient's record).
+    Patient(Uuid),
+    /// Rows of this doctor (for the patient list: patients with an appointment with them).
+    Doctor(Uuid),
+    /// Rows at this facility (for the patient list: patients seen there).
+    Facility(Uuid),
+    /// Rows of this user (their own requests).
+    User(Uuid),
+    /// No row.
+    Nothing,
 }
 
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Order, Query, SelectStatement, SimpleExpr};
 use sea_orm::{ActiveModelTrait, EntityTrait, FromQueryResult, IntoActiveModel};
 
 /// Insert a complete row, writing every column.
-pub async fn insert_row<A>(db: &impl ConnectionTrait, row: <A::Entity as EntityTrait>::Model) -> Result<(), DbErr>
+pub async fn insert_row<A>(tx: &Tx, row: <A::Entity as EntityTrait>::Model) -> DbResult<()>
 where
     A: ActiveModelTrait + Send,
     <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
 {
     <A::Entity as EntityTrait>::insert(row.into_active_model().reset_all())
-        .exec_without_returning(db)
-        .await
-        .map(|_| ())
+        .exec_without_returning(tx)
+        .await?;
+    Ok(())
+}
+
+/// Write every column of a changed row.
+pub async fn update_row<A>(tx: &Tx, row: <A::Entity as EntityTrait>::Model) -> DbResult<<A::Entity as EntityTrait>::Model>
+where
+    A: ActiveModelTrait + sea_orm::ActiveModelBehavior + Send,
+    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+{
+    Ok(row.into_active_model().reset_all().update(tx).await?)
+}
+
+/// Delete a row by id; whether it existed. A row still referenced fails with
+/// [`DbError::ForeignKey`].
+pub async fn delete_row<E: EntityTrait>(tx: &Tx, id: Uuid) -> DbResult<bool>
+where
+    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<Uuid>,
+{
+    Ok(E::delete_by_id(id).exec(tx).await?.rows_affected > 0)
+}
+
+/// A row by id.
+pub async fn find_by_id<E: EntityTrait>(db: &impl ConnectionTrait, id: Uuid) -> DbResult<Option<E::Model>>
+where
+    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<Uuid>,
+{
+    Ok(E::find_by_id(id).one(db).await?)
 }
 
 /// A row by id, locked for update until the caller's transaction ends
@@ -126,7 +241,7 @@ pub async fn find_for_update<M: FromQueryResult + Send + Sync>(
     db: &impl ConnectionTrait,
     table: &'static str,
     id: uuid::Uuid,
-) -> Result<Option<M>, DbErr> {
+) -> DbResult<Option<M>> {
     let mut query = Query::select();
     query
         .column(sea_orm::sea_query::Asterisk)
@@ -135,9 +250,9 @@ pub async fn find_for_update<M: FromQueryResult + Send + Sync>(
     if db.get_database_backend() == DbBackend::Postgres {
         query.lock(sea_orm::sea_query::LockType::Update);
     }
-    M::find_by_statement(db.get_database_backend().build(&query))
+    Ok(M::find_by_statement(db.get_database_backend().build(&query))
         .one(db)
-        .await
+        .await?)
 }
 
 /// The next `updated_at` of a row: now, but always after the previous value,
@@ -184,7 +299,7 @@ pub async fn fetch_page<T: FromQueryResult + Send + Sync>(
     order: &[Sort],
     tiebreak: &'static str,
     page: PageRequest,
-) -> Result<Paged<T>, DbErr> {
+) -> DbResult<Paged<T>> {
     let backend = db.get_database_backend();
     let count_query = Query::select()
         .expr_as(Expr::cust("COUNT(*)"), "n")

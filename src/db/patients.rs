@@ -1,13 +1,12 @@
 //! Patient records.
 
 use rand::Rng;
+use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel};
 use uuid::Uuid;
 
 use super::entities::patient;
-use super::error::{Violation, violation};
-use super::{PageRequest, Paged, Sort, contains_ci, fetch_page, or_empty};
+use super::{DbError, DbResult, PageRequest, Paged, Reach, Sort, Tx, contains_ci, fetch_page, or_empty};
 
 /// A new medical record number: `CB` and 10 random digits.
 pub fn new_medical_record_number() -> String {
@@ -16,62 +15,46 @@ pub fn new_medical_record_number() -> String {
 
 /// Insert a patient; an empty `medical_record_number` gets a generated one
 /// (regenerated on the rare collision).
-pub async fn insert(db: &impl ConnectionTrait, mut row: patient::Model) -> Result<patient::Model, DbErr> {
+pub async fn insert(tx: &Tx, mut row: patient::Model) -> DbResult<patient::Model> {
     let generate = row.medical_record_number.is_empty();
     for _ in 0..5 {
         if generate {
             row.medical_record_number = new_medical_record_number();
         }
         // A savepoint keeps a collision from aborting the caller's transaction on PostgreSQL.
-        match insert_once(db, &row).await {
-            Err(err) if generate && is_mrn_collision(&err) => continue,
+        match insert_once(tx, &row).await {
+            Err(err) if generate && err.is_unique_on("medical_record_number") => continue,
             other => return other.map(|_| row),
         }
     }
-    Err(DbErr::Custom("could not allocate a medical record number".into()))
+    Err(DbError::Other(sea_orm::DbErr::Custom(
+        "could not allocate a medical record number".into(),
+    )))
 }
 
-async fn insert_once(db: &impl ConnectionTrait, row: &patient::Model) -> Result<(), DbErr> {
-    db.execute_unprepared("SAVEPOINT patient_insert").await?;
-    match super::insert_row::<patient::ActiveModel>(db, row.clone()).await {
-        Ok(()) => db
-            .execute_unprepared("RELEASE SAVEPOINT patient_insert")
-            .await
-            .map(|_| ()),
+async fn insert_once(tx: &Tx, row: &patient::Model) -> DbResult<()> {
+    tx.execute_unprepared("SAVEPOINT patient_insert").await?;
+    match super::insert_row::<patient::ActiveModel>(tx, row.clone()).await {
+        Ok(()) => {
+            tx.execute_unprepared("RELEASE SAVEPOINT patient_insert").await?;
+            Ok(())
+        }
         Err(err) => {
-            db.execute_unprepared("ROLLBACK TO SAVEPOINT patient_insert").await?;
-            db.execute_unprepared("RELEASE SAVEPOINT patient_insert").await?;
+            tx.execute_unprepared("ROLLBACK TO SAVEPOINT patient_insert").await?;
+            tx.execute_unprepared("RELEASE SAVEPOINT patient_insert").await?;
             Err(err)
         }
     }
 }
 
-fn is_mrn_collision(err: &DbErr) -> bool {
-    matches!(violation(err), Some(Violation::Unique(name)) if name.contains("mrn") || name.contains("medical_record_number"))
-}
-
 /// A patient by id.
-pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<patient::Model>, DbErr> {
-    patient::Entity::find_by_id(id).one(db).await
+pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> DbResult<Option<patient::Model>> {
+    super::find_by_id::<patient::Entity>(db, id).await
 }
 
 /// Write every column of a changed patient.
-pub async fn update(db: &impl ConnectionTrait, row: patient::Model) -> Result<patient::Model, DbErr> {
-    row.into_active_model().reset_all().update(db).await
-}
-
-/// Who may see a patient list: everyone, the patients a doctor has
-/// appointments with, or the patients with appointments at a facility.
-#[derive(Debug, Clone, Copy)]
-pub enum PatientScope {
-    /// All patients.
-    All,
-    /// Patients with an appointment with this doctor.
-    TreatedBy(Uuid),
-    /// Patients with an appointment at this facility.
-    SeenAt(Uuid),
-    /// Only this patient.
-    Only(Uuid),
+pub async fn update(tx: &Tx, row: patient::Model) -> DbResult<patient::Model> {
+    super::update_row::<patient::ActiveModel>(tx, row).await
 }
 
 /// Filters of the patient list.
@@ -89,26 +72,30 @@ pub const PATIENT_ORDERING: &[(&str, &str)] = &[
     ("medical_record_number", "medical_record_number"),
 ];
 
-/// One page of patients in `scope`.
+/// One page of the patients `reach` covers: all, one patient's own record,
+/// the patients a doctor has (had) an appointment with, or those seen at a facility.
 pub async fn list(
     db: &impl ConnectionTrait,
-    scope: PatientScope,
+    reach: Reach,
     filter: &PatientFilter,
     order: &[Sort],
     page: PageRequest,
-) -> Result<Paged<patient::Model>, DbErr> {
+) -> DbResult<Paged<patient::Model>> {
     let mut query = Query::select();
     query.column(sea_orm::sea_query::Asterisk).from("patients");
-    match scope {
-        PatientScope::All => {}
-        PatientScope::Only(id) => {
+    match reach {
+        Reach::All => {}
+        Reach::Patient(id) => {
             query.and_where(Expr::col("id").eq(id));
         }
-        PatientScope::TreatedBy(doctor) => {
+        Reach::Doctor(doctor) => {
             query.and_where(Expr::col("id").in_subquery(patients_of("doctor_id", doctor)));
         }
-        PatientScope::SeenAt(facility) => {
+        Reach::Facility(facility) => {
             query.and_where(Expr::col("id").in_subquery(patients_of("facility_id", facility)));
+        }
+        Reach::User(_) | Reach::Nothing => {
+            query.and_where(Expr::cust("1 = 0"));
         }
     }
     if let Some(term) = &filter.search {
@@ -135,12 +122,12 @@ fn patients_of(column: &'static str, id: Uuid) -> sea_orm::sea_query::SelectStat
 }
 
 /// Whether the doctor has (or had) any appointment with the patient.
-pub async fn treated_by(db: &impl ConnectionTrait, patient_id: Uuid, doctor_id: Uuid) -> Result<bool, DbErr> {
+pub async fn treated_by(db: &impl ConnectionTrait, patient_id: Uuid, doctor_id: Uuid) -> DbResult<bool> {
     has_appointment(db, patient_id, "doctor_id", doctor_id).await
 }
 
 /// Whether the patient has (or had) any appointment at the facility.
-pub async fn seen_at(db: &impl ConnectionTrait, patient_id: Uuid, facility_id: Uuid) -> Result<bool, DbErr> {
+pub async fn seen_at(db: &impl ConnectionTrait, patient_id: Uuid, facility_id: Uuid) -> DbResult<bool> {
     has_appointment(db, patient_id, "facility_id", facility_id).await
 }
 
@@ -149,7 +136,7 @@ async fn has_appointment(
     patient_id: Uuid,
     column: &'static str,
     id: Uuid,
-) -> Result<bool, DbErr> {
+) -> DbResult<bool> {
     let query = Query::select()
         .expr_as(Expr::val(1), "one")
         .from("appointments")

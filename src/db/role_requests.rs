@@ -2,15 +2,15 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
+use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 use super::entities::role_change_request;
-use super::{PageRequest, Paged, Sort, fetch_page};
+use super::{DbResult, PageRequest, Paged, Sort, Tx, fetch_page};
 
 /// A request by id.
-pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<role_change_request::Model>, DbErr> {
-    role_change_request::Entity::find_by_id(id).one(db).await
+pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> DbResult<Option<role_change_request::Model>> {
+    super::find_by_id::<role_change_request::Entity>(db, id).await
 }
 
 /// Filters of the request list.
@@ -27,7 +27,7 @@ pub async fn list(
     db: &impl ConnectionTrait,
     filter: &RequestFilter,
     page: PageRequest,
-) -> Result<Paged<role_change_request::Model>, DbErr> {
+) -> DbResult<Paged<role_change_request::Model>> {
     let mut query = Query::select();
     query.column(sea_orm::sea_query::Asterisk).from("role_change_requests");
     if let Some(user) = filter.user {
@@ -43,16 +43,25 @@ pub async fn list(
     fetch_page(db, query, &newest_first, "id", page).await
 }
 
+/// Whether `user` has a pending request.
+pub async fn has_pending(db: &impl ConnectionTrait, user: Uuid) -> DbResult<bool> {
+    let filter = RequestFilter {
+        user: Some(user),
+        status: Some("pending".into()),
+    };
+    Ok(list(db, &filter, PageRequest { page: 1, page_size: 1 }).await?.count > 0)
+}
+
 /// Decide a pending request. Returns false when it was no longer pending
 /// (another administrator decided it first).
 pub async fn decide(
-    db: &impl ConnectionTrait,
+    tx: &Tx,
     id: Uuid,
     status: &str,
     reviewer: Uuid,
     notes: Option<String>,
     now: DateTime<Utc>,
-) -> Result<bool, DbErr> {
+) -> DbResult<bool> {
     let update = Query::update()
         .table("role_change_requests")
         .value("status", status)
@@ -62,5 +71,5 @@ pub async fn decide(
         .and_where(Expr::col("id").eq(id))
         .and_where(Expr::col("status").eq("pending"))
         .to_owned();
-    Ok(db.execute(&update).await?.rows_affected() == 1)
+    Ok(tx.execute(&update).await?.rows_affected() == 1)
 }

@@ -2,11 +2,11 @@
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, JoinType, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use super::entities::{time_off, working_hours};
-use super::{PageRequest, Paged, Sort, fetch_page};
+use super::{DbResult, PageRequest, Paged, Sort, Tx, fetch_page};
 
 /// A working-hours rule with its facility's time zone.
 #[derive(Debug, Clone, FromQueryResult)]
@@ -25,7 +25,7 @@ pub struct WorkingHoursRow {
 }
 
 /// Every working-hours rule of `doctors` (with time zones), in one query.
-pub async fn working_hours_of(db: &impl ConnectionTrait, doctors: &[Uuid]) -> Result<Vec<WorkingHoursRow>, DbErr> {
+pub async fn working_hours_of(db: &impl ConnectionTrait, doctors: &[Uuid]) -> DbResult<Vec<WorkingHoursRow>> {
     if doctors.is_empty() {
         return Ok(Vec::new());
     }
@@ -51,9 +51,9 @@ pub async fn working_hours_of(db: &impl ConnectionTrait, doctors: &[Uuid]) -> Re
         )
         .and_where(Expr::cust("w.doctor_id").is_in(doctors.iter().copied()))
         .to_owned();
-    WorkingHoursRow::find_by_statement(db.get_database_backend().build(&query))
+    Ok(WorkingHoursRow::find_by_statement(db.get_database_backend().build(&query))
         .all(db)
-        .await
+        .await?)
 }
 
 trait SelectColumns {
@@ -72,19 +72,19 @@ impl SelectColumns for sea_orm::sea_query::SelectStatement {
 }
 
 /// Working hours of one doctor, ordered by weekday and start.
-pub async fn list_working_hours(db: &impl ConnectionTrait, doctor: Uuid) -> Result<Vec<working_hours::Model>, DbErr> {
-    working_hours::Entity::find()
+pub async fn list_working_hours(db: &impl ConnectionTrait, doctor: Uuid) -> DbResult<Vec<working_hours::Model>> {
+    Ok(working_hours::Entity::find()
         .filter(working_hours::Column::DoctorId.eq(doctor))
         .order_by_asc(working_hours::Column::Weekday)
         .order_by_asc(working_hours::Column::StartTime)
         .order_by_asc(working_hours::Column::ValidFrom)
         .all(db)
-        .await
+        .await?)
 }
 
 /// A working-hours rule by id.
-pub async fn find_working_hours(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<working_hours::Model>, DbErr> {
-    working_hours::Entity::find_by_id(id).one(db).await
+pub async fn find_working_hours(db: &impl ConnectionTrait, id: Uuid) -> DbResult<Option<working_hours::Model>> {
+    Ok(working_hours::Entity::find_by_id(id).one(db).await?)
 }
 
 /// Time off of `doctors` that may touch `[from, to)` (padded by a day each
@@ -94,17 +94,17 @@ pub async fn time_off_near(
     doctors: &[Uuid],
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Result<Vec<time_off::Model>, DbErr> {
+) -> DbResult<Vec<time_off::Model>> {
     if doctors.is_empty() {
         return Ok(Vec::new());
     }
     let day = chrono::TimeDelta::days(1);
-    time_off::Entity::find()
+    Ok(time_off::Entity::find()
         .filter(time_off::Column::DoctorId.is_in(doctors.iter().copied()))
         .filter(time_off::Column::StartAt.lt(to + day))
         .filter(time_off::Column::EndAt.gt(from - day))
         .all(db)
-        .await
+        .await?)
 }
 
 /// Filters of the time-off list.
@@ -122,7 +122,7 @@ pub async fn list_time_off(
     doctor: Uuid,
     filter: &TimeOffFilter,
     page: PageRequest,
-) -> Result<Paged<time_off::Model>, DbErr> {
+) -> DbResult<Paged<time_off::Model>> {
     let mut query = Query::select();
     query
         .column(sea_orm::sea_query::Asterisk)
@@ -148,21 +148,21 @@ pub async fn list_time_off(
 }
 
 /// A time-off entry by id.
-pub async fn find_time_off(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<time_off::Model>, DbErr> {
-    time_off::Entity::find_by_id(id).one(db).await
+pub async fn find_time_off(db: &impl ConnectionTrait, id: Uuid) -> DbResult<Option<time_off::Model>> {
+    Ok(time_off::Entity::find_by_id(id).one(db).await?)
 }
 
 /// Serialise schedule changes of one doctor: on PostgreSQL a row lock on the
 /// doctor inside the caller's transaction (SQLite's write lock already does it).
-pub async fn lock_doctor(db: &impl ConnectionTrait, doctor: Uuid) -> Result<(), DbErr> {
-    if db.get_database_backend() == DbBackend::Postgres {
+pub async fn lock_doctor(tx: &Tx, doctor: Uuid) -> DbResult<()> {
+    if tx.get_database_backend() == DbBackend::Postgres {
         let query = Query::select()
             .column("id")
             .from("doctors")
             .and_where(Expr::col("id").eq(doctor))
             .lock(sea_orm::sea_query::LockType::Update)
             .to_owned();
-        db.query_one(&query).await?;
+        tx.query_one(&query).await?;
     }
     Ok(())
 }

@@ -3,13 +3,13 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 
 use super::entities::{login_activity, recovery_code, refresh_token, session, user};
-use super::{Db, PageRequest, Paged, Sort, fetch_page, insert_row};
+use super::{DbResult, PageRequest, Paged, Sort, Tx, fetch_page, insert_row};
 
 /// Longest lockout.
 pub const MAX_LOCKOUT: TimeDelta = TimeDelta::hours(24);
@@ -25,11 +25,11 @@ pub struct Client {
 
 /// Start a session for `user`; returns its id.
 pub async fn create_session(
-    db: &impl ConnectionTrait,
+    tx: &Tx,
     user: Uuid,
     client: &Client,
     now: DateTime<Utc>,
-) -> Result<Uuid, DbErr> {
+) -> DbResult<Uuid> {
     let row = session::Model {
         id: Uuid::new_v4(),
         user_id: user,
@@ -39,12 +39,12 @@ pub async fn create_session(
         ip: client.ip.clone(),
         user_agent: client.user_agent.clone(),
     };
-    insert_row::<session::ActiveModel>(db, row.clone()).await?;
+    insert_row::<session::ActiveModel>(tx, row.clone()).await?;
     Ok(row.id)
 }
 
 /// Whether the session is live (not revoked).
-pub async fn session_live(db: &impl ConnectionTrait, sid: Uuid) -> Result<bool, DbErr> {
+pub async fn session_live(db: &impl ConnectionTrait, sid: Uuid) -> DbResult<bool> {
     Ok(session::Entity::find_by_id(sid)
         .one(db)
         .await?
@@ -52,24 +52,24 @@ pub async fn session_live(db: &impl ConnectionTrait, sid: Uuid) -> Result<bool, 
 }
 
 /// Record that a session was used (at a refresh).
-pub async fn touch_session(db: &impl ConnectionTrait, sid: Uuid, now: DateTime<Utc>) -> Result<(), DbErr> {
-    session::Entity::update_many()
+pub async fn touch_session(tx: &Tx, sid: Uuid, now: DateTime<Utc>) -> DbResult<()> {
+    Ok(session::Entity::update_many()
         .col_expr(session::Column::LastUsedAt, Expr::value(now))
         .filter(session::Column::Id.eq(sid))
-        .exec(db)
-        .await
+        .exec(tx)
+        .await?)
         .map(|_| ())
 }
 
 /// Revoke sessions (and their refresh tokens): one (`only`), or every one of
 /// `user` except `keep`. Returns how many were live.
 pub async fn revoke_sessions(
-    db: &impl ConnectionTrait,
+    tx: &Tx,
     user: Uuid,
     only: Option<Uuid>,
     keep: Option<Uuid>,
     now: DateTime<Utc>,
-) -> Result<u64, DbErr> {
+) -> DbResult<u64> {
     let mut sessions = session::Entity::update_many()
         .col_expr(session::Column::RevokedAt, Expr::value(now))
         .filter(session::Column::UserId.eq(user))
@@ -86,21 +86,21 @@ pub async fn revoke_sessions(
         sessions = sessions.filter(session::Column::Id.ne(sid));
         tokens = tokens.filter(refresh_token::Column::FamilyId.ne(sid));
     }
-    let revoked = sessions.exec(db).await?.rows_affected;
-    tokens.exec(db).await?;
+    let revoked = sessions.exec(tx).await?.rows_affected;
+    tokens.exec(tx).await?;
     Ok(revoked)
 }
 
 /// Record one login attempt.
 pub async fn record_login(
-    db: &impl ConnectionTrait,
+    tx: &Tx,
     user: Option<Uuid>,
     client: &Client,
     outcome: &str,
     now: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> DbResult<()> {
     insert_row::<login_activity::ActiveModel>(
-        db,
+        tx,
         login_activity::Model {
             // Time-ordered, so attempts in the same instant keep their order.
             id: Uuid::now_v7(),
@@ -115,27 +115,26 @@ pub async fn record_login(
 }
 
 /// Failed, locked and throttled login attempts from `ip` since `since`.
-pub async fn failures_from(db: &impl ConnectionTrait, ip: &str, since: DateTime<Utc>) -> Result<u64, DbErr> {
-    login_activity::Entity::find()
+pub async fn failures_from(db: &impl ConnectionTrait, ip: &str, since: DateTime<Utc>) -> DbResult<u64> {
+    Ok(login_activity::Entity::find()
         .filter(login_activity::Column::Ip.eq(ip))
         .filter(login_activity::Column::At.gte(since))
         .filter(login_activity::Column::Outcome.is_in(["failure", "locked", "mfa_failure"]))
         .count(db)
-        .await
+        .await?)
 }
 
 /// Count a failed login of `user`; at `threshold` consecutive failures lock
 /// the account for `base` × 2^(earlier lockouts), at most a day. Returns
 /// whether this failure locked it. Serialised per user.
 pub async fn register_failure(
-    db: &Db,
+    tx: &Tx,
     user: Uuid,
     threshold: i64,
     base: TimeDelta,
     now: DateTime<Utc>,
-) -> Result<bool, DbErr> {
-    let txn = db.begin_write().await?;
-    let Some(row): Option<user::Model> = super::find_for_update(&txn, "users", user).await? else {
+) -> DbResult<bool> {
+    let Some(row): Option<user::Model> = super::find_for_update(tx, "users", user).await? else {
         return Ok(false);
     };
     let failures = row.failed_logins + 1;
@@ -150,26 +149,25 @@ pub async fn register_failure(
     } else {
         active.failed_logins = Set(failures);
     }
-    active.update(&txn).await?;
-    txn.commit().await?;
+    active.update(tx).await?;
     Ok(locked)
 }
 
 /// A successful login: reset the failure count and lockout growth.
-pub async fn reset_failures(db: &impl ConnectionTrait, user: Uuid) -> Result<(), DbErr> {
-    user::Entity::update_many()
+pub async fn reset_failures(tx: &Tx, user: Uuid) -> DbResult<()> {
+    Ok(user::Entity::update_many()
         .col_expr(user::Column::FailedLogins, Expr::value(0))
         .col_expr(user::Column::Lockouts, Expr::value(0))
         .col_expr(user::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
         .filter(user::Column::Id.eq(user))
-        .exec(db)
-        .await
+        .exec(tx)
+        .await?)
         .map(|_| ())
 }
 
 /// Accept TOTP time step `step` for `user` if it is later than any accepted
 /// before (a code works once, RFC 6238 §5.2). Of two concurrent uses one wins.
-pub async fn accept_totp_step(db: &impl ConnectionTrait, user: Uuid, step: i64) -> Result<bool, DbErr> {
+pub async fn accept_totp_step(tx: &Tx, user: Uuid, step: i64) -> DbResult<bool> {
     let update = Query::update()
         .table("users")
         .value("totp_last_step", step)
@@ -180,18 +178,18 @@ pub async fn accept_totp_step(db: &impl ConnectionTrait, user: Uuid, step: i64) 
                 .add(Expr::col("totp_last_step").lt(step)),
         )
         .to_owned();
-    Ok(db.execute(&update).await?.rows_affected() == 1)
+    Ok(tx.execute(&update).await?.rows_affected() == 1)
 }
 
 /// Replace a user's recovery codes with these digests.
-pub async fn replace_recovery_codes(db: &impl ConnectionTrait, user: Uuid, digests: &[String]) -> Result<(), DbErr> {
+pub async fn replace_recovery_codes(tx: &Tx, user: Uuid, digests: &[String]) -> DbResult<()> {
     recovery_code::Entity::delete_many()
         .filter(recovery_code::Column::UserId.eq(user))
-        .exec(db)
+        .exec(tx)
         .await?;
     for digest in digests {
         insert_row::<recovery_code::ActiveModel>(
-            db,
+            tx,
             recovery_code::Model {
                 id: Uuid::new_v4(),
                 user_id: user,
@@ -207,28 +205,28 @@ pub async fn replace_recovery_codes(db: &impl ConnectionTrait, user: Uuid, diges
 /// Spend a recovery code (by digest); whether it was unused. Of two
 /// concurrent uses one wins.
 pub async fn use_recovery_code(
-    db: &impl ConnectionTrait,
+    tx: &Tx,
     user: Uuid,
     digest: &str,
     now: DateTime<Utc>,
-) -> Result<bool, DbErr> {
+) -> DbResult<bool> {
     let spent = recovery_code::Entity::update_many()
         .col_expr(recovery_code::Column::UsedAt, Expr::value(now))
         .filter(recovery_code::Column::UserId.eq(user))
         .filter(recovery_code::Column::CodeHash.eq(digest))
         .filter(recovery_code::Column::UsedAt.is_null())
-        .exec(db)
+        .exec(tx)
         .await?;
     Ok(spent.rows_affected == 1)
 }
 
 /// Unused recovery codes left.
-pub async fn recovery_codes_left(db: &impl ConnectionTrait, user: Uuid) -> Result<u64, DbErr> {
-    recovery_code::Entity::find()
+pub async fn recovery_codes_left(db: &impl ConnectionTrait, user: Uuid) -> DbResult<u64> {
+    Ok(recovery_code::Entity::find()
         .filter(recovery_code::Column::UserId.eq(user))
         .filter(recovery_code::Column::UsedAt.is_null())
         .count(db)
-        .await
+        .await?)
 }
 
 /// Filters of the login-activity list.
@@ -249,7 +247,7 @@ pub async fn list_login_activity(
     db: &impl ConnectionTrait,
     filter: &LoginActivityFilter,
     page: PageRequest,
-) -> Result<Paged<login_activity::Model>, DbErr> {
+) -> DbResult<Paged<login_activity::Model>> {
     let mut query = Query::select();
     query.column(sea_orm::sea_query::Asterisk).from("login_activity");
     if let Some(user) = filter.user {
@@ -278,11 +276,11 @@ pub async fn list_login_activity(
 }
 
 /// Live sessions of a user, newest first.
-pub async fn live_sessions(db: &impl ConnectionTrait, user: Uuid) -> Result<Vec<session::Model>, DbErr> {
-    session::Entity::find()
+pub async fn live_sessions(db: &impl ConnectionTrait, user: Uuid) -> DbResult<Vec<session::Model>> {
+    Ok(session::Entity::find()
         .filter(session::Column::UserId.eq(user))
         .filter(session::Column::RevokedAt.is_null())
         .order_by_desc(session::Column::CreatedAt)
         .all(db)
-        .await
+        .await?)
 }

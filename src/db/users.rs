@@ -2,30 +2,38 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, JoinType, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter};
 use uuid::Uuid;
 
 use super::entities::{refresh_token, user};
-use super::{PageRequest, Paged, Sort, contains_ci, fetch_page, or_empty};
-use crate::auth::Actor;
+use super::{DbResult, PageRequest, Paged, Sort, Tx, contains_ci, fetch_page, or_empty};
 use crate::domain::Role;
 
-#[derive(FromQueryResult)]
-struct ActorRow {
-    id: Uuid,
-    role: Role,
-    facility_id: Option<Uuid>,
-    patient_id: Option<Uuid>,
-    doctor_id: Option<Uuid>,
-    doctor_facility_id: Option<Uuid>,
-    totp_enabled: bool,
-    must_change_password: bool,
+/// The authenticated caller as the database knows them now.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct ActorRow {
+    /// The user.
+    pub id: Uuid,
+    /// Their role.
+    pub role: Role,
+    /// Home facility (nurses, receptionists).
+    pub facility_id: Option<Uuid>,
+    /// The linked patient record.
+    pub patient_id: Option<Uuid>,
+    /// The doctor profile.
+    pub doctor_id: Option<Uuid>,
+    /// The doctor profile's primary facility.
+    pub doctor_facility_id: Option<Uuid>,
+    /// Two-factor authentication is on.
+    pub totp_enabled: bool,
+    /// An administrator reset the password.
+    pub must_change_password: bool,
 }
 
-/// The active user `id` in live session `sid` as an [`Actor`] (with their
-/// patient record or doctor profile), or None if the user is not active or the
-/// session was revoked. One query.
-pub async fn actor(db: &impl ConnectionTrait, id: Uuid, sid: Uuid) -> Result<Option<Actor>, DbErr> {
+/// The active user `id` in live session `sid` (with their patient record or
+/// doctor profile), or None if the user is not active or the session was
+/// revoked. One query.
+pub async fn actor(db: &impl ConnectionTrait, id: Uuid, sid: Uuid) -> DbResult<Option<ActorRow>> {
     let query = Query::select()
         .expr_as(Expr::cust("u.id"), "id")
         .expr_as(Expr::cust("u.role"), "role")
@@ -44,19 +52,9 @@ pub async fn actor(db: &impl ConnectionTrait, id: Uuid, sid: Uuid) -> Result<Opt
         .and_where(Expr::col(("s", "id")).eq(sid))
         .and_where(Expr::col(("s", "revoked_at")).is_null())
         .to_owned();
-    let row = ActorRow::find_by_statement(db.get_database_backend().build(&query))
+    Ok(ActorRow::find_by_statement(db.get_database_backend().build(&query))
         .one(db)
-        .await?;
-    Ok(row.map(|r| Actor {
-        user_id: r.id,
-        role: r.role,
-        patient_id: r.patient_id,
-        doctor_id: r.doctor_id,
-        facility_id: r.doctor_facility_id.or(r.facility_id),
-        session_id: sid,
-        totp_enabled: r.totp_enabled,
-        must_change_password: r.must_change_password,
-    }))
+        .await?)
 }
 
 /// The user whose username, email or phone is one of the given normalised forms.
@@ -65,7 +63,7 @@ pub async fn find_by_login(
     username: &str,
     email: Option<&str>,
     phone: Option<&str>,
-) -> Result<Option<user::Model>, DbErr> {
+) -> DbResult<Option<user::Model>> {
     let mut condition = sea_orm::Condition::any().add(user::Column::Username.eq(username));
     if let Some(email) = email {
         condition = condition.add(user::Column::Email.eq(email));
@@ -73,18 +71,17 @@ pub async fn find_by_login(
     if let Some(phone) = phone {
         condition = condition.add(user::Column::Phone.eq(phone));
     }
-    user::Entity::find().filter(condition).one(db).await
+    Ok(user::Entity::find().filter(condition).one(db).await?)
 }
 
 /// Write every column of a user row.
-pub async fn update(db: &impl ConnectionTrait, row: user::Model) -> Result<user::Model, DbErr> {
-    use sea_orm::{ActiveModelTrait, IntoActiveModel};
-    row.into_active_model().reset_all().update(db).await
+pub async fn update(tx: &Tx, row: user::Model) -> DbResult<user::Model> {
+    super::update_row::<user::ActiveModel>(tx, row).await
 }
 
 /// A user by id.
-pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<user::Model>, DbErr> {
-    user::Entity::find_by_id(id).one(db).await
+pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> DbResult<Option<user::Model>> {
+    super::find_by_id::<user::Entity>(db, id).await
 }
 
 /// Filters of the user list.
@@ -112,7 +109,7 @@ pub async fn list(
     filter: &UserFilter,
     order: &[Sort],
     page: PageRequest,
-) -> Result<Paged<user::Model>, DbErr> {
+) -> DbResult<Paged<user::Model>> {
     let mut query = Query::select();
     query.column(sea_orm::sea_query::Asterisk).from("users");
     if let Some(role) = filter.role {
@@ -136,15 +133,15 @@ pub async fn list(
 
 /// Store a new refresh token (its digest) in `family`.
 pub async fn insert_refresh_token(
-    db: &impl ConnectionTrait,
+    tx: &Tx,
     user_id: Uuid,
     family_id: Uuid,
     digest: String,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> DbResult<()> {
     super::insert_row::<refresh_token::ActiveModel>(
-        db,
+        tx,
         refresh_token::Model {
             id: Uuid::new_v4(),
             user_id,
@@ -175,18 +172,18 @@ pub enum RefreshUse {
 /// anyway), so of concurrent uses of one token exactly one rotates and the
 /// others see it spent only once the winner's transaction has committed.
 pub async fn use_refresh_token(
-    db: &impl ConnectionTrait,
+    tx: &Tx,
     digest: &str,
     now: DateTime<Utc>,
-) -> Result<RefreshUse, DbErr> {
+) -> DbResult<RefreshUse> {
     let Some(found) = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(digest))
-        .one(db)
+        .one(tx)
         .await?
     else {
         return Ok(RefreshUse::Invalid);
     };
-    let Some(token): Option<refresh_token::Model> = super::find_for_update(db, "refresh_tokens", found.id).await?
+    let Some(token): Option<refresh_token::Model> = super::find_for_update(tx, "refresh_tokens", found.id).await?
     else {
         return Ok(RefreshUse::Invalid);
     };
@@ -198,7 +195,7 @@ pub async fn use_refresh_token(
         .filter(refresh_token::Column::Id.eq(token.id))
         .filter(refresh_token::Column::UsedAt.is_null())
         .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(db)
+        .exec(tx)
         .await?;
     if spent.rows_affected == 1 {
         return Ok(RefreshUse::Rotated {
@@ -222,7 +219,7 @@ pub struct Links {
 }
 
 /// The patient record and doctor profile of `user`. One query.
-pub async fn links(db: &impl ConnectionTrait, user: Uuid) -> Result<Links, DbErr> {
+pub async fn links(db: &impl ConnectionTrait, user: Uuid) -> DbResult<Links> {
     let query = Query::select()
         .expr_as(Expr::cust("p.id"), "patient_id")
         .expr_as(Expr::cust("d.id"), "doctor_id")
@@ -241,7 +238,7 @@ pub async fn links(db: &impl ConnectionTrait, user: Uuid) -> Result<Links, DbErr
 pub async fn links_of(
     db: &impl ConnectionTrait,
     users: &[Uuid],
-) -> Result<std::collections::HashMap<Uuid, Links>, DbErr> {
+) -> DbResult<std::collections::HashMap<Uuid, Links>> {
     #[derive(FromQueryResult)]
     struct Row {
         id: Uuid,

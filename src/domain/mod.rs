@@ -8,6 +8,7 @@ mod email;
 mod money;
 mod phone;
 mod timezone;
+mod weekly;
 
 #[allow(unused_imports)]
 use sea_orm::sea_query::StringLen;
@@ -16,6 +17,7 @@ pub use email::Email;
 pub use money::{Currency, Money};
 pub use phone::Phone;
 pub use timezone::TimeZone;
+pub use weekly::{LocalTime, WeekdayName};
 
 /// Declares a closed set of snake_case names stored as text and sent as JSON strings.
 macro_rules! string_enum {

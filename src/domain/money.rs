@@ -87,6 +87,13 @@ impl Money {
         Ok(Money { minor, currency })
     }
 
+    /// `minor` units of the currency coded `currency` as a decimal string
+    /// (an unknown code is read as BDT: stored codes were checked on the way in).
+    pub fn format(minor: i64, currency: &str) -> String {
+        let currency = Currency::parse(currency).unwrap_or(Currency::BDT);
+        Money { minor, currency }.amount_string()
+    }
+
     /// The amount as a decimal string with exactly the currency's decimals.
     pub fn amount_string(&self) -> String {
         let exponent = self.currency.exponent();

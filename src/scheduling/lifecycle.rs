@@ -6,7 +6,12 @@
 //!    └──cancel──▶ cancelled ◀──cancel──┘
 //! ```
 //!
-//! Every other transition is refused.
+//! Every other transition is refused, and two are bound to the clock: a
+//! check-in opens a while before the start (the setting
+//! `booking.check_in_open_minutes`) and closes when the appointment's local
+//! day ends, so a visit can neither be run days early nor checked in days
+//! late; start and complete follow check-in. A no-show waits for the start
+//! plus the grace period.
 
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -41,6 +46,13 @@ pub enum Refusal {
     },
     /// A no-show before the start plus the grace period.
     TooEarlyForNoShow,
+    /// A check-in before it opens (this many minutes before the start).
+    CheckInNotOpen {
+        /// How long before the start check-in opens, in minutes.
+        opens_minutes: i64,
+    },
+    /// A check-in after the appointment's local day has ended.
+    CheckInClosed,
 }
 
 impl Refusal {
@@ -49,6 +61,8 @@ impl Refusal {
         match self {
             Refusal::Illegal { .. } => "illegal_transition",
             Refusal::TooEarlyForNoShow => "no_show_too_early",
+            Refusal::CheckInNotOpen { .. } => "check_in_not_open",
+            Refusal::CheckInClosed => "check_in_closed",
         }
     }
 
@@ -59,6 +73,10 @@ impl Refusal {
                 format!("cannot {} an appointment that is {}", transition.verb(), from.as_str())
             }
             Refusal::TooEarlyForNoShow => "a no-show can only be recorded after the start plus the grace period".into(),
+            Refusal::CheckInNotOpen { opens_minutes } => {
+                format!("check-in opens {opens_minutes} minutes before the start")
+            }
+            Refusal::CheckInClosed => "the day of this appointment is over: record a no-show instead".into(),
         }
     }
 }
@@ -114,23 +132,34 @@ impl Transition {
     }
 }
 
+/// When a transition is asked for, and the times it is judged by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// Now.
+    pub now: DateTime<Utc>,
+    /// The appointment's start.
+    pub start: DateTime<Utc>,
+    /// The end of the appointment's local day (at its facility).
+    pub day_end: DateTime<Utc>,
+    /// How long before the start check-in opens.
+    pub check_in_opens: TimeDelta,
+    /// How long after the start a no-show may be recorded.
+    pub no_show_grace: TimeDelta,
+}
+
 /// Apply a transition: the new status, or why not.
-///
-/// `start` and `no_show_grace` matter only for [`Transition::NoShow`].
-pub fn apply(
-    from: AppointmentStatus,
-    transition: Transition,
-    start: DateTime<Utc>,
-    now: DateTime<Utc>,
-    no_show_grace: TimeDelta,
-) -> Result<AppointmentStatus, Refusal> {
+pub fn apply(from: AppointmentStatus, transition: Transition, timing: Timing) -> Result<AppointmentStatus, Refusal> {
     if !transition.sources().contains(&from) {
         return Err(Refusal::Illegal { from, transition });
     }
-    if transition == Transition::NoShow && now < start + no_show_grace {
-        return Err(Refusal::TooEarlyForNoShow);
+    match transition {
+        Transition::NoShow if timing.now < timing.start + timing.no_show_grace => Err(Refusal::TooEarlyForNoShow),
+        Transition::CheckIn if timing.now < timing.start - timing.check_in_opens => Err(Refusal::CheckInNotOpen {
+            opens_minutes: timing.check_in_opens.num_minutes(),
+        }),
+        Transition::CheckIn if timing.now >= timing.day_end => Err(Refusal::CheckInClosed),
+        _ => Ok(transition.target()),
     }
-    Ok(transition.target())
 }
 
 /// Whether an appointment in this status may be moved to another time.
@@ -152,6 +181,16 @@ mod tests {
         Transition::Cancel,
     ];
 
+    fn timing(start: DateTime<Utc>, now: DateTime<Utc>) -> Timing {
+        Timing {
+            now,
+            start,
+            day_end: start + TimeDelta::hours(12),
+            check_in_opens: TimeDelta::hours(2),
+            no_show_grace: TimeDelta::minutes(15),
+        }
+    }
+
     #[test]
     fn exactly_the_edges_of_the_diagram_are_allowed() {
         let start = DateTime::parse_from_rfc3339("2026-11-22T03:00:00Z").unwrap().to_utc();
@@ -171,7 +210,7 @@ mod tests {
                     .iter()
                     .find(|(f, tr, _)| f == from && *tr == t)
                     .map(|(_, _, to)| *to);
-                let got = apply(*from, t, start, later, TimeDelta::minutes(15)).ok();
+                let got = apply(*from, t, timing(start, later)).ok();
                 assert_eq!(got, expected, "{from:?} --{t:?}-->");
             }
         }
@@ -180,21 +219,26 @@ mod tests {
     #[test]
     fn no_show_waits_for_the_grace_period() {
         let start = DateTime::parse_from_rfc3339("2026-11-22T03:00:00Z").unwrap().to_utc();
-        let grace = TimeDelta::minutes(15);
+        let early = timing(start, start + TimeDelta::minutes(10));
+        assert_eq!(apply(Confirmed, Transition::NoShow, early), Err(Refusal::TooEarlyForNoShow));
+        let after_grace = timing(start, start + TimeDelta::minutes(15));
+        assert_eq!(apply(Confirmed, Transition::NoShow, after_grace), Ok(NoShow));
+    }
+
+    #[test]
+    fn check_in_opens_before_the_start_and_closes_with_the_day() {
+        let start = DateTime::parse_from_rfc3339("2026-11-22T03:00:00Z").unwrap().to_utc();
+        let days_early = timing(start, start - TimeDelta::days(3));
         assert_eq!(
-            apply(
-                Confirmed,
-                Transition::NoShow,
-                start,
-                start + TimeDelta::minutes(10),
-                grace
-            ),
-            Err(Refusal::TooEarlyForNoShow)
+            apply(Confirmed, Transition::CheckIn, days_early),
+            Err(Refusal::CheckInNotOpen { opens_minutes: 120 })
         );
-        assert_eq!(
-            apply(Confirmed, Transition::NoShow, start, start + grace, grace),
-            Ok(NoShow)
-        );
+        let just_open = timing(start, start - TimeDelta::hours(2));
+        assert_eq!(apply(Confirmed, Transition::CheckIn, just_open), Ok(CheckedIn));
+        let late_same_day = timing(start, start + TimeDelta::hours(11));
+        assert_eq!(apply(Confirmed, Transition::CheckIn, late_same_day), Ok(CheckedIn));
+        let next_day = timing(start, start + TimeDelta::hours(12));
+        assert_eq!(apply(Confirmed, Transition::CheckIn, next_day), Err(Refusal::CheckInClosed));
     }
 
     #[test]

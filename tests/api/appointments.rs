@@ -398,7 +398,6 @@ async fn the_second_check_in_of_the_day_gets_the_next_queue_number() {
 async fn appointment_in(app: &TestApp, admin: &str, doctor: Uuid, start: &str, status: &str) -> Uuid {
     let (patient, _) = app.patient().await;
     let id = app.book(admin, doctor, start, Some(patient)).await.expect(201).id();
-    let path = |t: &str| format!("/api/v1/appointments/{id}/{t}");
     let steps: &[&str] = match status {
         "confirmed" => &[],
         "checked_in" => &["check-in"],
@@ -408,11 +407,7 @@ async fn appointment_in(app: &TestApp, admin: &str, doctor: Uuid, start: &str, s
         "no_show" => &[],
         _ => unreachable!(),
     };
-    for step in steps {
-        app.post(&path(step), admin, json!({"reason": "test"}))
-            .await
-            .expect(200);
-    }
+    app.drive(admin, id, at(start), steps).await;
     id
 }
 

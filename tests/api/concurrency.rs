@@ -105,7 +105,7 @@ async fn concurrent_reschedules_into_one_free_slot_move_exactly_one() {
 #[tokio::test]
 async fn the_database_itself_refuses_overlapping_live_appointments() {
     use carebook::db::entities::appointment;
-    use carebook::db::error::{Violation, violation};
+    use carebook::db::error::{DbError, Party};
     use carebook::domain::{AppointmentKind, AppointmentStatus};
 
     let app = spawn_app().await;
@@ -131,8 +131,12 @@ async fn the_database_itself_refuses_overlapping_live_appointments() {
         created_at: crate::helpers::default_now(),
         updated_at: crate::helpers::default_now(),
     };
-    let db = app.state.db.conn();
-    let insert = |model| carebook::db::insert_row::<appointment::ActiveModel>(db, model);
+    let db = &app.state.db;
+    let insert = |model| async move {
+        let tx = db.begin_write().await?;
+        carebook::db::insert_row::<appointment::ActiveModel>(&tx, model).await?;
+        tx.commit().await
+    };
     insert(row(
         patient,
         "2026-11-29T03:00:00Z",
@@ -150,10 +154,7 @@ async fn the_database_itself_refuses_overlapping_live_appointments() {
     ))
     .await
     .unwrap_err();
-    assert_eq!(
-        violation(&err),
-        Some(Violation::Overlap("appointments_doctor_no_overlap".into()))
-    );
+    assert!(matches!(err, DbError::Overlap(Party::Doctor)), "{err}");
     // …touching intervals are fine, and cancelled ones hold no time.
     insert(row(
         other_patient,
@@ -173,11 +174,11 @@ async fn the_database_itself_refuses_overlapping_live_appointments() {
     .unwrap();
     // Reviving the cancelled one by an update is refused too.
     let revive = sea_orm::ConnectionTrait::execute_unprepared(
-        db,
+        db.conn(),
         "UPDATE appointments SET status = 'confirmed' WHERE status = 'cancelled'",
     )
     .await
     .unwrap_err();
-    assert!(matches!(violation(&revive), Some(Violation::Overlap(_))), "{revive}");
+    assert!(matches!(DbError::from(revive), DbError::Overlap(_)));
     assert_eq!(app.count("appointments").await, 3);
 }

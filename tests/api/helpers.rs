@@ -295,10 +295,27 @@ impl TestApp {
         self.state.keys.issue(user, role, session, self.clock.now()).unwrap().0
     }
 
+    /// Drive appointment `id` (starting at `start`) through lifecycle `steps`
+    /// (`confirm`, `check-in`, …) as `token`'s user. Check-in opens shortly
+    /// before the start, so from a check-in on the steps run half an hour
+    /// before it; the clock is put back afterwards.
+    pub async fn drive(&self, token: &str, id: Uuid, start: DateTime<Utc>, steps: &[&str]) {
+        let before = self.clock.now();
+        for step in steps {
+            if *step == "check-in" {
+                self.clock.set(start - chrono::TimeDelta::minutes(30));
+            }
+            self.post(&format!("/api/v1/appointments/{id}/{step}"), &self.renew(token), json!({"reason": "test"}))
+                .await
+                .expect(200);
+        }
+        self.clock.set(before);
+    }
+
     /// Create an administrator directly and log in as them.
     pub async fn admin(&self) -> String {
         let name = format!("admin{}", &Uuid::new_v4().simple().to_string()[..8]);
-        carebook::auth::accounts::create_admin(
+        carebook::accounts::create_admin(
             &self.state,
             &name,
             &format!("{name}@clinic.test"),

@@ -1,8 +1,9 @@
-//! The policy matrix, generated from the code's own tables: every operation
-//! of `access::OPERATIONS` (which another test proves is exactly the router's
-//! route table) × every role × own object / someone else's object, expecting
-//! what `policy::MATRIX` says — success (2xx), 403, or 404 where the object
-//! must stay hidden — and 401 without a token.
+//! The policy matrix, generated from the code's own declarations: every
+//! operation the routes declare (`api::operations()`, read from the same
+//! document another test proves the router serves) × every role × own
+//! object / someone else's object, expecting what `policy::MATRIX` says —
+//! success (2xx), 403, or 404 where the object must stay hidden — and 401
+//! without a token.
 //!
 //! The same run checks audit coverage: every request that wrote, read
 //! patient data or was refused must have left an audit event carrying its
@@ -17,9 +18,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use carebook::api::access::OPERATIONS;
 use carebook::auth::policy::{Action, MATRIX, Scope, scope_of};
-use carebook::auth::totp::code_at;
+use carebook::accounts::two_factor::code_at;
 use carebook::clock::Clock;
 use carebook::domain::Role;
 
@@ -373,12 +373,7 @@ impl World {
             "in_progress" => &["confirm", "check-in", "start"],
             other => panic!("no path to {other}"),
         };
-        for step in steps {
-            self.app
-                .post(&format!("/api/v1/appointments/{id}/{step}"), &self.admin, json!({}))
-                .await
-                .expect(200);
-        }
+        self.app.drive(&self.admin, id, start, steps).await;
         (id, start)
     }
 
@@ -671,7 +666,12 @@ impl World {
             ("POST", "/api/v1/patients") => Call::new(route, me).json(json!({"first_name": "New", "last_name": format!("Patient{n}")})),
             ("GET" | "PATCH", "/api/v1/patients/{id}") => {
                 let patient = if own { self.patient } else { self.walk_in().await };
-                Call::new(format!("/api/v1/patients/{patient}"), me).json(json!({"address": format!("Road {n}")}))
+                // A field of a class the role may write (doctors write clinical fields only).
+                let body = match role {
+                    Role::Doctor => json!({"allergies": format!("Penicillin {n}")}),
+                    _ => json!({"address": format!("Road {n}")}),
+                };
+                Call::new(format!("/api/v1/patients/{patient}"), me).json(body)
             }
             ("POST", "/api/v1/patients/{id}/account") => {
                 let patient = self.walk_in().await;
@@ -705,9 +705,11 @@ impl World {
                     _ => json!({}),
                 };
                 let mut call = Call::new(route.replace("{id}", &id.to_string()), me).json(body);
-                if transition == "no-show" {
-                    call.at = Some(start + TimeDelta::minutes(20));
-                }
+                call.at = match transition {
+                    "no-show" => Some(start + TimeDelta::minutes(20)),
+                    "check-in" => Some(start - TimeDelta::minutes(30)),
+                    _ => None,
+                };
                 call
             }
 
@@ -801,7 +803,9 @@ async fn every_route_for_every_role_on_own_and_others_objects_follows_the_matrix
     let mut failures = Vec::new();
     let mut sent = Vec::new();
     let mut tally: BTreeMap<String, usize> = BTreeMap::new();
-    for (method, route, action) in OPERATIONS {
+    let operations = carebook::api::operations();
+    for operation in operations.iter() {
+        let (method, route, action) = (&operation.method, operation.path.as_str(), &operation.access);
         // Without a token.
         let call = world.prepare(method, route, Role::Patient, Variant::Only).await;
         let call = Call { token: None, ..call };
@@ -850,7 +854,7 @@ async fn every_route_for_every_role_on_own_and_others_objects_follows_the_matrix
     }
     println!(
         "policy matrix: {} operations, {} requests; {tally:?}",
-        OPERATIONS.len(),
+        operations.len(),
         sent.len()
     );
     assert!(

@@ -4,7 +4,7 @@ use chrono::TimeDelta;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use carebook::auth::totp::code_at;
+use carebook::accounts::two_factor::code_at;
 use carebook::clock::Clock;
 
 use crate::helpers::{TestApp, spawn_app};

@@ -1,61 +1,18 @@
-//! garde validators for request fields, built on the domain newtypes so a
-//! value that validates also parses.
+//! Request input, shared by the API and the services that take it:
+//! bounded text whose limit is part of its type ([`text`]), garde
+//! validators built on the domain newtypes (a value that validates also
+//! parses), and serde helpers for JSON and query fields.
+
+pub mod text;
 
 use garde::{Error, Result};
 use serde::Deserialize;
 
-use crate::auth::accounts::normalise_username;
-use crate::domain::{Currency, Email, Money, Phone, TimeZone};
+pub use text::{EmailText, NewPassword, PhoneText, QueryText, Text, TextOrEmpty, Username, Verbatim, email, phone};
 
-/// A username (see [`normalise_username`]).
-pub fn username(value: &str, _: &()) -> Result {
-    normalise_username(value).map(|_| ()).map_err(Error::new)
-}
-
-/// Non-blank text of at most `MAX` characters (counted before trimming, as
-/// the schema's `maxLength` counts).
-pub fn text<const MAX: usize>(value: &str, _: &()) -> Result {
-    if value.chars().count() > MAX {
-        Err(Error::new(format!("must be at most {MAX} characters")))
-    } else if value.trim().is_empty() {
-        Err(Error::new("must not be blank"))
-    } else {
-        Ok(())
-    }
-}
-
-/// Optional text of at most `MAX` characters.
-pub fn optional_text<const MAX: usize>(value: &Option<String>, _: &()) -> Result {
-    match value {
-        Some(v) if v.chars().count() > MAX => Err(Error::new(format!("must be at most {MAX} characters"))),
-        _ => Ok(()),
-    }
-}
-
-/// Text of at most `MAX` characters, possibly empty.
-pub fn long_text<const MAX: usize>(value: &str, _: &()) -> Result {
-    if value.chars().count() > MAX {
-        Err(Error::new(format!("must be at most {MAX} characters")))
-    } else {
-        Ok(())
-    }
-}
-
-/// An optional email address.
-pub fn optional_email(value: &Option<String>, _: &()) -> Result {
-    match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
-        Some(v) => Email::parse(v).map(|_| ()).map_err(Error::new),
-        None => Ok(()),
-    }
-}
-
-/// An optional phone number.
-pub fn optional_phone(value: &Option<String>, _: &()) -> Result {
-    match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
-        Some(v) => Phone::parse(v).map(|_| ()).map_err(Error::new),
-        None => Ok(()),
-    }
-}
+use crate::db::Sort;
+use crate::domain::{Currency, Money, TimeZone};
+use crate::error::{AppError, AppResult};
 
 /// An IANA time zone name.
 pub fn time_zone(value: &str, _: &()) -> Result {
@@ -84,6 +41,33 @@ pub fn optional_amount(value: &Option<String>, ctx: &()) -> Result {
     }
 }
 
+/// Parse `ordering` (`field`, `-field`, comma-separated) against `allowed`
+/// (API field → SQL column). Errors: 400 naming `ordering` and the allowed fields.
+pub fn ordering(raw: Option<&str>, allowed: &[(&'static str, &'static str)]) -> AppResult<Vec<Sort>> {
+    let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
+        return Ok(Vec::new());
+    };
+    raw.split(',')
+        .map(|part| {
+            let (name, descending) = match part.strip_prefix('-') {
+                Some(name) => (name, true),
+                None => (part, false),
+            };
+            allowed
+                .iter()
+                .find(|(field, _)| *field == name)
+                .map(|(_, column)| Sort { column, descending })
+                .ok_or_else(|| {
+                    let names: Vec<&str> = allowed.iter().map(|(f, _)| *f).collect();
+                    AppError::bad_field(
+                        "ordering",
+                        format!("unknown field {name:?}; use one of: {}", names.join(", ")),
+                    )
+                })
+        })
+        .collect()
+}
+
 /// Trim and drop blank optional text.
 pub fn clean(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
@@ -98,14 +82,6 @@ pub fn code(value: &str, _: &()) -> Result {
         return Err(Error::new("may contain only letters, digits, '_' and '-'"));
     }
     Ok(())
-}
-
-/// An optional patch value that may be set to null: `Some(None)` clears it.
-pub fn optional_phone_patch(value: &Option<Option<String>>, ctx: &()) -> Result {
-    match value {
-        Some(inner) => optional_phone(inner, ctx),
-        None => Ok(()),
-    }
 }
 
 /// Deserialise a field that distinguishes "absent" (`None`) from "null" (`Some(None)`).
@@ -173,19 +149,6 @@ fn integral(number: &serde_json::Number) -> Option<i64> {
             .filter(|f| f.is_finite() && f.fract() == 0.0 && f.abs() < 9.0e15)
             .map(|f| f as i64)
     })
-}
-
-/// A free-text query parameter of at most `max` characters.
-///
-/// Errors: 400 naming `field` when longer.
-pub fn query_text(field: &'static str, value: Option<String>, max: usize) -> crate::error::AppResult<Option<String>> {
-    match value {
-        Some(v) if v.chars().count() > max => Err(crate::error::AppError::bad_field(
-            field,
-            format!("must be at most {max} characters"),
-        )),
-        other => Ok(other),
-    }
 }
 
 /// A date (`YYYY-MM-DD`) or an RFC 3339 instant.

@@ -6,14 +6,14 @@
 //! the session id and stop working the moment it is revoked.
 
 use chrono::TimeDelta;
-use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
-use super::token::{self, ACCESS_LIFETIME, MFA_LIFETIME, REFRESH_LIFETIME};
-use super::{Actor, password, totp};
+use super::two_factor;
+use crate::auth::token::{self, ACCESS_LIFETIME, MFA_LIFETIME, REFRESH_LIFETIME};
+use crate::auth::{Actor, password};
 use crate::db::entities::user;
 use crate::db::security::{self, Client};
-use crate::db::{self, users::RefreshUse};
+use crate::db::{self, Tx, users::RefreshUse};
 use crate::domain::{Email, Phone};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -52,18 +52,20 @@ pub enum Login {
 /// the same 401 and take the same time (a dummy hash is verified when there is
 /// no usable account). After `security.lockout_threshold` consecutive
 /// failures the account is locked, each lockout twice as long as the last.
+/// Every attempt is recorded in the login activity, in the transaction of
+/// whatever else it changes.
 /// Errors: 401 as above; 429 when this address failed too often lately.
 pub async fn login(state: &AppState, login: &str, password: &str, client: &Client) -> AppResult<Login> {
     let settings = state.settings().await?;
     let now = state.clock.now();
-    let db = state.db.conn();
     if let Some(ip) = &client.ip {
         let limit = settings.int("security.login_failures_per_address");
-        if security::failures_from(db, ip, now - ADDRESS_WINDOW).await? >= u64::try_from(limit).unwrap_or(u64::MAX) {
-            security::record_login(db, None, client, "throttled", now).await?;
-            return Err(AppError::TooManyRequests {
+        let failures = security::failures_from(state.db.conn(), ip, now - ADDRESS_WINDOW).await?;
+        if failures >= u64::try_from(limit).unwrap_or(u64::MAX) {
+            let refusal = AppError::TooManyRequests {
                 retry_after: ADDRESS_WINDOW.num_seconds() as u64,
-            });
+            };
+            return refuse(state, None, client, "throttled", refusal).await;
         }
     }
     let found = find_login(state, login).await?;
@@ -83,36 +85,57 @@ pub async fn login(state: &AppState, login: &str, password: &str, client: &Clien
     .await
     .map_err(|e| AppError::Internal(e.into()))?;
 
-    let user_id = found.as_ref().map(|u| u.id);
     match usable {
         Some(user) if matches => {
-            security::reset_failures(db, user.id).await?;
+            let tx = state.db.begin_write().await?;
+            security::reset_failures(&tx, user.id).await?;
             if user.totp_enabled {
-                security::record_login(db, Some(user.id), client, "mfa_required", now).await?;
+                security::record_login(&tx, Some(user.id), client, "mfa_required", now).await?;
+                tx.commit().await?;
                 let mfa_token = state.keys.issue_mfa(user.id, now)?;
                 return Ok(Login::SecondFactor {
                     mfa_token,
                     expires_in: MFA_LIFETIME.num_seconds(),
                 });
             }
-            let tokens = open_session(state, &user, client).await?;
-            security::record_login(db, Some(user.id), client, "success", now).await?;
+            let tokens = open_session(state, &tx, &user, client).await?;
+            security::record_login(&tx, Some(user.id), client, "success", now).await?;
+            tx.commit().await?;
             Ok(Login::Session(Box::new(user), tokens))
         }
         Some(user) => {
             let threshold = settings.int("security.lockout_threshold");
             let base = TimeDelta::minutes(settings.int("security.lockout_minutes"));
-            let locked_now = security::register_failure(&state.db, user.id, threshold, base, now).await?;
-            let outcome = if locked_now { "locked" } else { "failure" };
-            security::record_login(db, Some(user.id), client, outcome, now).await?;
+            let mut outcome = "failure";
+            let tx = state.db.begin_write().await?;
+            if security::register_failure(&tx, user.id, threshold, base, now).await? {
+                outcome = "locked";
+            }
+            security::record_login(&tx, Some(user.id), client, outcome, now).await?;
+            tx.commit_refused(refused().status().as_u16()).await?;
             Err(refused())
         }
         None => {
             let outcome = if locked { "locked" } else { "failure" };
-            security::record_login(db, user_id, client, outcome, now).await?;
-            Err(refused())
+            let user_id = found.as_ref().map(|u| u.id);
+            refuse(state, user_id, client, outcome, refused()).await
         }
     }
+}
+
+/// Record a refused attempt with its audit event in one transaction, then
+/// answer `refusal`.
+async fn refuse<T>(
+    state: &AppState,
+    user: Option<Uuid>,
+    client: &Client,
+    outcome: &str,
+    refusal: AppError,
+) -> AppResult<T> {
+    let tx = state.db.begin_write().await?;
+    security::record_login(&tx, user, client, outcome, state.clock.now()).await?;
+    tx.commit_refused(refusal.status().as_u16()).await?;
+    Err(refusal)
 }
 
 /// The second step of a two-factor login: a TOTP code or an unused recovery code.
@@ -126,19 +149,21 @@ pub async fn second_factor(
     client: &Client,
 ) -> AppResult<(user::Model, Tokens)> {
     let now = state.clock.now();
-    let db = state.db.conn();
     let invalid = || AppError::Unauthorized("the code or the two-factor step token is invalid or expired");
     let claims = state.keys.verify_mfa(mfa_token, now).ok_or_else(invalid)?;
-    let user = db::users::find(db, claims.sub)
+    let user = db::users::find(state.db.conn(), claims.sub)
         .await?
         .filter(|u| u.is_active && u.totp_enabled)
         .ok_or_else(invalid)?;
-    if !totp::accept_code(state, &user, code).await? {
-        security::record_login(db, Some(user.id), client, "mfa_failure", now).await?;
+    let tx = state.db.begin_write().await?;
+    if !two_factor::accept_code(state, &tx, &user, code).await? {
+        security::record_login(&tx, Some(user.id), client, "mfa_failure", now).await?;
+        tx.commit_refused(invalid().status().as_u16()).await?;
         return Err(invalid());
     }
-    let tokens = open_session(state, &user, client).await?;
-    security::record_login(db, Some(user.id), client, "success", now).await?;
+    let tokens = open_session(state, &tx, &user, client).await?;
+    security::record_login(&tx, Some(user.id), client, "success", now).await?;
+    tx.commit().await?;
     Ok((user, tokens))
 }
 
@@ -156,18 +181,18 @@ async fn find_login(state: &AppState, login: &str) -> AppResult<Option<user::Mod
     .await?)
 }
 
-/// Start a session for `user`: an access token and the first refresh token of its family.
-pub async fn open_session(state: &AppState, user: &user::Model, client: &Client) -> AppResult<Tokens> {
-    let now = state.clock.now();
-    let sid = security::create_session(state.db.conn(), user.id, client, now).await?;
-    issue(state, state.db.conn(), user, sid).await
+/// Start a session for `user` inside `tx`: an access token and the first
+/// refresh token of its family.
+pub async fn open_session(state: &AppState, tx: &Tx, user: &user::Model, client: &Client) -> AppResult<Tokens> {
+    let sid = security::create_session(tx, user.id, client, state.clock.now()).await?;
+    issue(state, tx, user, sid).await
 }
 
-async fn issue(state: &AppState, db: &impl ConnectionTrait, user: &user::Model, sid: Uuid) -> AppResult<Tokens> {
+async fn issue(state: &AppState, tx: &Tx, user: &user::Model, sid: Uuid) -> AppResult<Tokens> {
     let now = state.clock.now();
     let (access, _) = state.keys.issue(user.id, user.role, sid, now)?;
     let refresh = token::random_token();
-    db::users::insert_refresh_token(db, user.id, sid, token::digest(&refresh), now, now + REFRESH_LIFETIME).await?;
+    db::users::insert_refresh_token(tx, user.id, sid, token::digest(&refresh), now, now + REFRESH_LIFETIME).await?;
     Ok(Tokens {
         access,
         refresh,
@@ -182,53 +207,47 @@ async fn issue(state: &AppState, db: &impl ConnectionTrait, user: &user::Model, 
 /// working too), a revoked session, or a deactivated user.
 pub async fn refresh(state: &AppState, refresh_token: &str) -> AppResult<(user::Model, Tokens)> {
     let now = state.clock.now();
-    let invalid = AppError::Unauthorized("the refresh token is invalid or expired");
+    let invalid = || AppError::Unauthorized("the refresh token is invalid or expired");
     // One transaction: spending the token, checking the session and issuing the
     // next token happen together, so the one request that spends a token gets
     // its tokens even while concurrent reuses revoke the session after it.
-    let txn = state.db.begin_write().await?;
-    match db::users::use_refresh_token(&txn, &token::digest(refresh_token), now).await? {
+    let tx = state.db.begin_write().await?;
+    match db::users::use_refresh_token(&tx, &token::digest(refresh_token), now).await? {
         RefreshUse::Rotated { user_id, family_id } => {
-            if !security::session_live(&txn, family_id).await? {
-                return Err(invalid);
+            if !security::session_live(&tx, family_id).await? {
+                return Err(invalid());
             }
-            let user = db::users::find(&txn, user_id)
+            let user = db::users::find(&tx, user_id)
                 .await?
                 .filter(|u| u.is_active)
-                .ok_or(invalid)?;
-            security::touch_session(&txn, family_id, now).await?;
-            let tokens = issue(state, &txn, &user, family_id).await?;
-            txn.commit().await?;
+                .ok_or_else(invalid)?;
+            security::touch_session(&tx, family_id, now).await?;
+            let tokens = issue(state, &tx, &user, family_id).await?;
+            tx.commit().await?;
             Ok((user, tokens))
         }
         RefreshUse::Reused { user_id, family_id } => {
-            security::revoke_sessions(&txn, user_id, Some(family_id), None, now).await?;
-            txn.commit().await?;
-            Err(invalid)
+            security::revoke_sessions(&tx, user_id, Some(family_id), None, now).await?;
+            tx.commit_refused(invalid().status().as_u16()).await?;
+            Err(invalid())
         }
-        RefreshUse::Invalid => Err(invalid),
+        RefreshUse::Invalid => Err(invalid()),
     }
 }
 
 /// End the actor's session (its access and refresh tokens stop working).
 pub async fn logout(state: &AppState, actor: &Actor) -> AppResult<()> {
-    security::revoke_sessions(
-        state.db.conn(),
-        actor.user_id,
-        Some(actor.session_id),
-        None,
-        state.clock.now(),
-    )
-    .await?;
-    Ok(())
+    revoke(state, actor, Some(actor.session_id)).await.map(|_| ())
 }
 
 /// End every session of the actor, this one included. Returns how many.
 pub async fn logout_all(state: &AppState, actor: &Actor) -> AppResult<u64> {
-    Ok(security::revoke_sessions(state.db.conn(), actor.user_id, None, None, state.clock.now()).await?)
+    revoke(state, actor, None).await
 }
 
-/// End every session of `user` (role change, deactivation, password reset).
-pub async fn revoke_all(state: &AppState, user: Uuid) -> AppResult<u64> {
-    Ok(security::revoke_sessions(state.db.conn(), user, None, None, state.clock.now()).await?)
+async fn revoke(state: &AppState, actor: &Actor, only: Option<Uuid>) -> AppResult<u64> {
+    let tx = state.db.begin_write().await?;
+    let ended = security::revoke_sessions(&tx, actor.user_id, only, None, state.clock.now()).await?;
+    tx.commit().await?;
+    Ok(ended)
 }

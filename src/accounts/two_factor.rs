@@ -6,9 +6,10 @@ use rand::RngCore;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, IntoActiveModel};
 use totp_rs::{Builder, Secret, Totp};
 
-use super::token::digest;
+use crate::auth::Actor;
+use crate::auth::token::digest;
 use crate::db::entities::user;
-use crate::db::security;
+use crate::db::{Tx, security};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -49,7 +50,9 @@ fn matching_step(state: &AppState, user: &user::Model, secret: &str, code: &str)
 /// Start enrolment: a new secret, not yet required at login.
 ///
 /// Errors: 409 when two-factor authentication is already on.
-pub async fn enrol(state: &AppState, user: &user::Model) -> AppResult<Enrolment> {
+pub async fn enrol(state: &AppState, actor: &Actor) -> AppResult<Enrolment> {
+    let tx = state.db.begin_write().await?;
+    let user = &super::own_row(&tx, actor).await?;
     if user.totp_enabled {
         return Err(AppError::conflict(
             "two_factor_enabled",
@@ -65,7 +68,8 @@ pub async fn enrol(state: &AppState, user: &user::Model) -> AppResult<Enrolment>
     let mut active = user.clone().into_active_model();
     active.totp_secret = Set(Some(secret.clone()));
     active.totp_last_step = Set(None);
-    active.update(state.db.conn()).await?;
+    active.update(&tx).await?;
+    tx.commit().await?;
     Ok(Enrolment { secret, otpauth_uri })
 }
 
@@ -83,7 +87,9 @@ fn recovery_code() -> String {
 /// Finish enrolment with a first code; returns fresh recovery codes (shown once, stored hashed).
 ///
 /// Errors: 409 without a pending enrolment or when already on; 422 for a wrong code.
-pub async fn confirm(state: &AppState, user: &user::Model, code: &str) -> AppResult<Vec<String>> {
+pub async fn confirm(state: &AppState, actor: &Actor, code: &str) -> AppResult<Vec<String>> {
+    let tx = state.db.begin_write().await?;
+    let user = &super::own_row(&tx, actor).await?;
     if user.totp_enabled {
         return Err(AppError::conflict(
             "two_factor_enabled",
@@ -98,50 +104,50 @@ pub async fn confirm(state: &AppState, user: &user::Model, code: &str) -> AppRes
         .ok_or_else(|| AppError::invalid_field("code", "is not the current code"))?;
     let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| recovery_code()).collect();
     let digests: Vec<String> = codes.iter().map(|c| digest(c)).collect();
-    let txn = state.db.begin_write().await?;
     let mut active = user.clone().into_active_model();
     active.totp_enabled = Set(true);
     active.totp_last_step = Set(Some(step));
-    active.update(&txn).await?;
-    security::replace_recovery_codes(&txn, user.id, &digests).await?;
-    txn.commit().await?;
+    active.update(&tx).await?;
+    security::replace_recovery_codes(&tx, user.id, &digests).await?;
+    tx.commit().await?;
     Ok(codes)
 }
 
 /// Whether `code` (a current TOTP code not used before, or an unused recovery
-/// code) proves the second factor; a recovery code is spent.
-pub async fn accept_code(state: &AppState, user: &user::Model, code: &str) -> AppResult<bool> {
+/// code) proves the second factor, inside `tx`; a recovery code is spent.
+pub async fn accept_code(state: &AppState, tx: &Tx, user: &user::Model, code: &str) -> AppResult<bool> {
     let Some(secret) = user.totp_secret.as_deref().filter(|_| user.totp_enabled) else {
         return Ok(false);
     };
     if let Some(step) = matching_step(state, user, secret, code)? {
-        return Ok(security::accept_totp_step(state.db.conn(), user.id, step).await?);
+        return Ok(security::accept_totp_step(tx, user.id, step).await?);
     }
     let normalised = code.trim().to_lowercase();
-    Ok(security::use_recovery_code(state.db.conn(), user.id, &digest(&normalised), state.clock.now()).await?)
+    Ok(security::use_recovery_code(tx, user.id, &digest(&normalised), state.clock.now()).await?)
 }
 
 /// Turn two-factor authentication off with a code (TOTP or recovery).
 ///
 /// Errors: 409 when it is off; 422 for a wrong code.
-pub async fn disable(state: &AppState, user: &user::Model, code: &str) -> AppResult<()> {
+pub async fn disable(state: &AppState, actor: &Actor, code: &str) -> AppResult<()> {
+    let tx = state.db.begin_write().await?;
+    let user = &super::own_row(&tx, actor).await?;
     if !user.totp_enabled {
         return Err(AppError::conflict(
             "two_factor_not_enabled",
             "two-factor authentication is off",
         ));
     }
-    if !accept_code(state, user, code).await? {
+    if !accept_code(state, &tx, user, code).await? {
         return Err(AppError::invalid_field("code", "is not a valid code"));
     }
-    let txn = state.db.begin_write().await?;
     let mut active = user.clone().into_active_model();
     active.totp_enabled = Set(false);
     active.totp_secret = Set(None);
     active.totp_last_step = Set(None);
-    active.update(&txn).await?;
-    security::replace_recovery_codes(&txn, user.id, &[]).await?;
-    txn.commit().await?;
+    active.update(&tx).await?;
+    security::replace_recovery_codes(&tx, user.id, &[]).await?;
+    tx.commit().await?;
     Ok(())
 }
 

@@ -1,0 +1,161 @@
+//! Facilities (hospitals, clinics), each with an IANA time zone.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use garde::Validate;
+use sea_orm::ConnectionTrait;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::{Entry, check_location};
+use crate::db::directory::{self, FACILITY_ORDERING, FacilityFilter};
+use crate::db::entities::facility;
+use crate::db::{PageRequest, Paged};
+use crate::domain::{FacilityKind, TimeZone};
+use crate::error::{AppError, AppResult};
+use crate::input::{self, PhoneText, Text, TextOrEmpty};
+
+/// A new facility.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct FacilityIn {
+    /// Unique.
+    #[schema(example = "Dhaka Central Hospital")]
+    #[garde(dive)]
+    pub name: Text<200>,
+    #[garde(skip)]
+    pub kind: FacilityKind,
+    #[serde(default)]
+    #[garde(dive)]
+    pub address: TextOrEmpty<500>,
+    #[garde(skip)]
+    pub location_id: Option<Uuid>,
+    /// IANA time zone name.
+    #[schema(example = "Asia/Dhaka", min_length = 1, max_length = 64)]
+    #[garde(custom(input::time_zone))]
+    pub time_zone: String,
+    #[garde(dive)]
+    pub phone: Option<PhoneText>,
+    /// New bookings are `confirmed` (true, the default) or wait as `pending` for staff or the doctor.
+    #[serde(default = "yes")]
+    #[garde(skip)]
+    pub auto_confirm: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Changes to a facility; absent fields stay as they are, `null` clears an optional one.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct FacilityPatch {
+    #[garde(dive)]
+    pub name: Option<Text<200>>,
+    #[garde(skip)]
+    pub kind: Option<FacilityKind>,
+    #[garde(dive)]
+    pub address: Option<TextOrEmpty<500>>,
+    #[serde(default, deserialize_with = "input::nullable")]
+    #[schema(value_type = Option<Uuid>)]
+    #[garde(skip)]
+    pub location_id: Option<Option<Uuid>>,
+    /// Changing the zone re-reads every working hour at this facility in the new zone.
+    #[schema(min_length = 1, max_length = 64)]
+    #[garde(inner(custom(input::time_zone)))]
+    pub time_zone: Option<String>,
+    #[serde(default, deserialize_with = "input::nullable")]
+    #[schema(value_type = Option<PhoneText>)]
+    #[garde(dive)]
+    pub phone: Option<Option<PhoneText>>,
+    #[garde(skip)]
+    pub auto_confirm: Option<bool>,
+}
+
+/// Filters of the facility list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct FacilityQuery {
+    /// Only facilities in this location or any place under it.
+    pub location: Option<Uuid>,
+    /// Text in the name or address.
+    pub search: Option<String>,
+    /// `name`, `created_at`; prefix `-` for descending.
+    #[param(pattern = "^(-?(name|created_at)(,-?(name|created_at))*)?$")]
+    pub ordering: Option<String>,
+}
+
+fn zone(value: &str) -> AppResult<String> {
+    TimeZone::parse(value)
+        .map(|tz| tz.name().to_owned())
+        .map_err(|m| AppError::invalid_field("time_zone", m))
+}
+
+/// Facilities as a directory entry.
+pub struct Facilities;
+
+#[async_trait]
+impl Entry for Facilities {
+    type Entity = facility::Entity;
+    type Row = facility::Model;
+    type Active = facility::ActiveModel;
+    type New = FacilityIn;
+    type Patch = FacilityPatch;
+    type Filter = FacilityQuery;
+    const KIND: &'static str = "facility";
+    const TABLE: &'static str = "facilities";
+
+    async fn build(db: &(impl ConnectionTrait + Sync), new: FacilityIn, id: Uuid, now: DateTime<Utc>) -> AppResult<facility::Model> {
+        check_location(db, new.location_id).await?;
+        Ok(facility::Model {
+            id,
+            name: new.name.into_trimmed(),
+            kind: new.kind,
+            address: new.address.into_trimmed(),
+            location_id: new.location_id,
+            time_zone: zone(&new.time_zone)?,
+            phone: input::phone("phone", new.phone.as_ref())?,
+            auto_confirm: new.auto_confirm,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+
+    async fn apply(db: &(impl ConnectionTrait + Sync), row: &mut facility::Model, patch: FacilityPatch, now: DateTime<Utc>) -> AppResult<()> {
+        if let Some(name) = patch.name {
+            row.name = name.into_trimmed();
+        }
+        if let Some(kind) = patch.kind {
+            row.kind = kind;
+        }
+        if let Some(address) = patch.address {
+            row.address = address.into_trimmed();
+        }
+        if let Some(location) = patch.location_id {
+            check_location(db, location).await?;
+            row.location_id = location;
+        }
+        if let Some(tz) = patch.time_zone {
+            row.time_zone = zone(&tz)?;
+        }
+        if let Some(value) = patch.phone {
+            row.phone = input::phone("phone", value.as_ref())?;
+        }
+        if let Some(auto_confirm) = patch.auto_confirm {
+            row.auto_confirm = auto_confirm;
+        }
+        row.updated_at = now;
+        Ok(())
+    }
+
+    async fn list(db: &(impl ConnectionTrait + Sync), query: &FacilityQuery, page: PageRequest) -> AppResult<Paged<facility::Model>> {
+        let order = input::ordering(query.ordering.as_deref(), FACILITY_ORDERING)?;
+        let filter = FacilityFilter {
+            location: query.location,
+            search: input::clean(query.search.clone()),
+        };
+        Ok(directory::list_facilities(db, &filter, &order, page).await?)
+    }
+}

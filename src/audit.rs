@@ -28,13 +28,17 @@ pub struct AuditQuery {
     /// Only this user's events.
     pub actor: Option<Uuid>,
     /// Only events about objects of this type (`appointment`, `patient`, `setting`…).
+    #[param(inline)]
     pub object_type: Option<QueryText<64>>,
     /// Only events about this object.
+    #[param(inline)]
     pub object: Option<QueryText<100>>,
     /// Only events touching this patient's data.
     pub patient: Option<Uuid>,
     /// Only this action (`patient_read`, `appointment_create`…, `public`).
+    #[param(inline)]
     pub action: Option<QueryText<64>>,
+    #[param(inline)]
     pub outcome: Option<AuditOutcome>,
     /// From this instant: RFC 3339, or `YYYY-MM-DD` (00:00 UTC).
     #[param(schema_with = input::date_or_instant)]
@@ -95,8 +99,7 @@ pub async fn events(state: &AppState, query: &AuditQuery, page: PageRequest) -> 
         patient: query.patient,
         action: text(&query.action),
         outcome: query.outcome.and_then(name_of),
-        from: query.from.as_deref().map(|v| input::instant("from", v, false)).transpose()?,
-        to: query.to.as_deref().map(|v| input::instant("to", v, true)).transpose()?,
+        period: input::period(query.from.as_deref(), query.to.as_deref())?,
     };
     Ok(db::audit::list(state.db.conn(), &filter, page).await?)
 }
@@ -112,8 +115,7 @@ pub async fn login_activity(
     let filter = LoginActivityFilter {
         user: query.user,
         outcome: query.outcome.and_then(name_of),
-        from: query.from.as_deref().map(|v| input::instant("from", v, false)).transpose()?,
-        to: query.to.as_deref().map(|v| input::instant("to", v, true)).transpose()?,
+        period: input::period(query.from.as_deref(), query.to.as_deref())?,
     };
     Ok(db::security::list_login_activity(state.db.conn(), &filter, page).await?)
 }

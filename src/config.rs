@@ -468,7 +468,10 @@ mod tests {
         assert_eq!(one_hop.client(peer, &[]), peer);
         // A chain of trusted proxies is skipped.
         let chain = Proxies::new(true, &["10.0.0.0/8".into(), "192.0.2.7".into()]).unwrap();
-        assert_eq!(chain.client(peer, &["1.2.3.4, 198.51.100.5, 192.0.2.7, 10.1.1.1"]), ip("198.51.100.5"));
+        assert_eq!(
+            chain.client(peer, &["1.2.3.4, 198.51.100.5, 192.0.2.7, 10.1.1.1"]),
+            ip("198.51.100.5")
+        );
         // Garbage stops the walk at the last trusted hop.
         assert_eq!(chain.client(peer, &["1.2.3.4, garbage, 10.1.1.1"]), ip("10.1.1.1"));
         // A peer outside the trusted list is the client itself.

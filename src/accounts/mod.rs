@@ -24,7 +24,7 @@ use crate::db::entities::{patient, user};
 use crate::db::{self, Tx, audit, security};
 use crate::domain::{Email, Phone, Role, Sex};
 use crate::error::{AppError, AppResult};
-use crate::input::{EmailText, NewPassword, PhoneText, Text, Username};
+use crate::input::{EmailText, NewPassword, PhoneText, Text, Username, normalise_username};
 use crate::state::AppState;
 
 /// A patient signing up.
@@ -102,8 +102,18 @@ impl NewAccount {
         let invalid = |field: &'static str| move |message: String| AppError::invalid_field(field, message);
         Ok(NewAccount {
             username: normalise_username(fields.username.as_str()).map_err(invalid("username"))?,
-            email: fields.email.map(EmailText::parse).transpose().map_err(invalid("email"))?.flatten(),
-            phone: fields.phone.map(PhoneText::parse).transpose().map_err(invalid("phone"))?.flatten(),
+            email: fields
+                .email
+                .map(EmailText::parse)
+                .transpose()
+                .map_err(invalid("email"))?
+                .flatten(),
+            phone: fields
+                .phone
+                .map(PhoneText::parse)
+                .transpose()
+                .map_err(invalid("phone"))?
+                .flatten(),
             password: fields.password,
             role: fields.role,
             first_name: fields.first_name.trimmed().to_owned(),
@@ -111,29 +121,6 @@ impl NewAccount {
             facility_id: fields.facility_id,
         })
     }
-}
-
-/// What a username looks like, as a regular expression (any case).
-pub const USERNAME_PATTERN: &str = "^[A-Za-z][A-Za-z0-9._-]{2,149}$";
-
-/// Check `username` (3–150 of a–z, 0–9, `.`, `_`, `-`, starting with a
-/// letter; any case) and return it lower-cased.
-pub fn normalise_username(username: &str) -> Result<String, String> {
-    let lowered = username.to_ascii_lowercase();
-    let length = lowered.chars().count();
-    if !(3..=150).contains(&length) {
-        return Err("must be 3 to 150 characters".into());
-    }
-    if !lowered.starts_with(|c: char| c.is_ascii_lowercase()) {
-        return Err("must start with a letter".into());
-    }
-    if !lowered
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
-    {
-        return Err("may contain only letters, digits, '.', '_' and '-'".into());
-    }
-    Ok(lowered)
 }
 
 /// Hash a password on the blocking pool.
@@ -241,33 +228,7 @@ pub fn patient_details(account: &NewAccount, now: DateTime<Utc>) -> patient::Mod
         last_name: account.last_name.clone(),
         phone: account.phone.as_ref().map(|p| p.as_str().to_owned()),
         email: account.email.as_ref().map(|e| e.as_str().to_owned()),
-        ..blank_patient(now)
-    }
-}
-
-/// An empty patient record (a fresh id, a medical record number assigned at insert).
-pub fn blank_patient(now: DateTime<Utc>) -> patient::Model {
-    patient::Model {
-        id: Uuid::new_v4(),
-        user_id: None,
-        medical_record_number: String::new(),
-        first_name: String::new(),
-        last_name: String::new(),
-        date_of_birth: None,
-        sex: None,
-        phone: None,
-        email: None,
-        address: String::new(),
-        location_id: None,
-        national_id: None,
-        insurance_number: None,
-        blood_group: None,
-        allergies: String::new(),
-        medical_history: String::new(),
-        emergency_contact_name: String::new(),
-        emergency_contact_phone: None,
-        created_at: now,
-        updated_at: now,
+        ..db::patients::blank(now)
     }
 }
 
@@ -367,7 +328,13 @@ pub async fn change_password(state: &AppState, actor: &Actor, current: &str, new
     Ok(())
 }
 
-async fn set_password(tx: &Tx, user: &user::Model, hash: String, must_change: bool, now: DateTime<Utc>) -> AppResult<()> {
+async fn set_password(
+    tx: &Tx,
+    user: &user::Model,
+    hash: String,
+    must_change: bool,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
     let mut active = user.clone().into_active_model();
     active.password_hash = Set(hash);
     active.must_change_password = Set(must_change);
@@ -395,7 +362,7 @@ pub async fn set_role(tx: &Tx, user: user::Model, role: Role, now: DateTime<Utc>
             last_name: user.last_name.clone(),
             phone: user.phone.clone(),
             email: user.email.clone(),
-            ..blank_patient(now)
+            ..db::patients::blank(now)
         };
         db::patients::insert(tx, patient).await?;
     }
@@ -463,25 +430,4 @@ pub async fn create_patient_login(
     linked.update(&tx).await?;
     tx.commit().await?;
     Ok(user)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn usernames_are_lowercase_and_start_with_a_letter() {
-        assert_eq!(normalise_username("Rahim.Uddin").unwrap(), "rahim.uddin");
-        assert!(normalise_username(" rahim").is_err(), "no silent trimming");
-        assert!(
-            normalise_username("01712345678").is_err(),
-            "would be confused with a phone"
-        );
-        assert!(normalise_username("ab").is_err());
-        assert!(normalise_username("rahim uddin").is_err());
-        assert!(
-            normalise_username("rahim@x.org").is_err(),
-            "would be confused with an email"
-        );
-    }
 }

@@ -18,9 +18,9 @@ use crate::auth::Actor;
 use crate::auth::policy::{self, OwnRecords};
 use crate::db::entities::{doctor, patient, user};
 use crate::db::{self, directory};
+use crate::directory::doctors::Languages;
 use crate::error::{AppError, AppResult};
 use crate::input::{self, EmailText, PhoneText, Text, TextOrEmpty};
-use crate::directory::doctors::Languages;
 use crate::patients::{Address, EmergencyContactName};
 use crate::profile_image::{self, MAX_IMAGE_BYTES};
 use crate::state::AppState;
@@ -73,7 +73,12 @@ pub struct ProfilePatch {
 }
 
 /// Members of a profile patch that write the caller's patient record.
-const PATIENT_MEMBERS: &[&str] = &["address", "location_id", "emergency_contact_name", "emergency_contact_phone"];
+const PATIENT_MEMBERS: &[&str] = &[
+    "address",
+    "location_id",
+    "emergency_contact_name",
+    "emergency_contact_phone",
+];
 /// Members that write the caller's doctor profile.
 const DOCTOR_MEMBERS: &[&str] = &["bio", "languages", "years_of_experience"];
 
@@ -93,7 +98,10 @@ fn check_members(actor: &Actor, members: &[String], own: OwnRecords) -> AppResul
             ));
         }
     }
-    let patient_members = members.iter().map(String::as_str).filter(|m| PATIENT_MEMBERS.contains(m));
+    let patient_members = members
+        .iter()
+        .map(String::as_str)
+        .filter(|m| PATIENT_MEMBERS.contains(m));
     policy::check_writes(actor, patient_members)
 }
 
@@ -163,40 +171,26 @@ pub async fn update(
     precondition(&row)?;
     let names_changed = body.first_name.is_some() || body.last_name.is_some();
     let contact_changed = body.email.is_some() || body.phone.is_some();
-    apply_contact(&mut row, body.email, body.phone)?;
-    if let Some(v) = body.first_name {
-        row.first_name = v.into_trimmed();
+    apply_contact(&mut row, body.email.clone(), body.phone.clone())?;
+    if let Some(v) = &body.first_name {
+        row.first_name = v.trimmed().to_owned();
     }
-    if let Some(v) = body.last_name {
-        row.last_name = v.into_trimmed();
+    if let Some(v) = &body.last_name {
+        row.last_name = v.trimmed().to_owned();
     }
     row.updated_at = db::next_update(row.updated_at, now);
-    let row = db::users::update(&tx, row).await?;
-
+    let account = db::users::update(&tx, row).await?;
     if let Some(patient_id) = own.patient {
         let mut record: patient::Model = db::find_for_update(&tx, "patients", patient_id)
             .await?
             .ok_or(AppError::NotFound("patient"))?;
         if names_changed {
-            record.first_name = row.first_name.clone();
-            record.last_name = row.last_name.clone();
+            (record.first_name, record.last_name) = (account.first_name.clone(), account.last_name.clone());
         }
         if contact_changed {
-            record.email = row.email.clone();
-            record.phone = row.phone.clone();
+            (record.email, record.phone) = (account.email.clone(), account.phone.clone());
         }
-        if let Some(v) = body.address {
-            record.address = v.into_trimmed();
-        }
-        if let Some(v) = body.location_id {
-            record.location_id = v;
-        }
-        if let Some(v) = body.emergency_contact_name {
-            record.emergency_contact_name = v.into_trimmed();
-        }
-        if let Some(v) = body.emergency_contact_phone {
-            record.emergency_contact_phone = input::phone("emergency_contact_phone", v.as_ref())?;
-        }
+        apply_patient_fields(&mut record, &body)?;
         record.updated_at = db::next_update(record.updated_at, now);
         db::patients::update(&tx, record).await?;
     }
@@ -206,20 +200,42 @@ pub async fn update(
         let mut profile: doctor::Model = db::find_for_update(&tx, "doctors", doctor_id)
             .await?
             .ok_or(AppError::NotFound("doctor"))?;
-        if let Some(v) = body.bio {
-            profile.bio = v.into_trimmed();
-        }
-        if let Some(v) = body.languages {
-            profile.languages = crate::directory::doctors::languages(v);
-        }
-        if let Some(v) = body.years_of_experience {
-            profile.years_of_experience = v;
-        }
+        apply_doctor_fields(&mut profile, body);
         profile.updated_at = db::next_update(profile.updated_at, now);
         db::update_row::<doctor::ActiveModel>(&tx, profile).await?;
     }
     tx.commit().await?;
     get(state, actor).await
+}
+
+/// The patient-record members of a profile patch. Errors: 422 for a phone that does not parse.
+fn apply_patient_fields(record: &mut patient::Model, body: &ProfilePatch) -> AppResult<()> {
+    if let Some(v) = &body.address {
+        record.address = v.trimmed().to_owned();
+    }
+    if let Some(v) = body.location_id {
+        record.location_id = v;
+    }
+    if let Some(v) = &body.emergency_contact_name {
+        record.emergency_contact_name = v.trimmed().to_owned();
+    }
+    if let Some(v) = &body.emergency_contact_phone {
+        record.emergency_contact_phone = input::phone("emergency_contact_phone", v.as_ref())?;
+    }
+    Ok(())
+}
+
+/// The doctor-profile members of a profile patch.
+fn apply_doctor_fields(profile: &mut doctor::Model, body: ProfilePatch) {
+    if let Some(v) = body.bio {
+        profile.bio = v.into_trimmed();
+    }
+    if let Some(v) = body.languages {
+        profile.languages = crate::directory::doctors::languages(v);
+    }
+    if let Some(v) = body.years_of_experience {
+        profile.years_of_experience = v;
+    }
 }
 
 /// Interface language.

@@ -22,8 +22,8 @@ use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use utoipa::openapi::path::{Operation as Documented, ParameterIn};
 use utoipa::openapi::OpenApi;
+use utoipa::openapi::path::{Operation as Documented, ParameterIn};
 
 use super::extract::client_of;
 use crate::auth::Actor;
@@ -309,9 +309,16 @@ mod tests {
     #[test]
     fn objects_come_from_the_route() {
         let id = "0b7a4c2e-0000-4000-8000-000000000001";
-        assert_eq!(object_type("/api/v1/appointments/{id}/cancel").as_deref(), Some("appointment"));
         assert_eq!(
-            object_id("/api/v1/appointments/{id}/cancel", &format!("/api/v1/appointments/{id}/cancel")).as_deref(),
+            object_type("/api/v1/appointments/{id}/cancel").as_deref(),
+            Some("appointment")
+        );
+        assert_eq!(
+            object_id(
+                "/api/v1/appointments/{id}/cancel",
+                &format!("/api/v1/appointments/{id}/cancel")
+            )
+            .as_deref(),
             Some(id)
         );
         assert_eq!(

@@ -169,7 +169,10 @@ pub async fn create_appointment(
     ApiJson(body): ApiJson<AppointmentIn>,
 ) -> AppResult<impl IntoResponse> {
     let row = booking::create(&state, &actor, body).await?;
-    Ok(created(format!("/api/v1/appointments/{}", row.id), AppointmentOut::from(row)))
+    Ok(created(
+        format!("/api/v1/appointments/{}", row.id),
+        AppointmentOut::from(row),
+    ))
 }
 
 /// List the appointments the caller may see.
@@ -215,7 +218,9 @@ async fn apply(
     if_match: &IfMatch,
 ) -> AppResult<Tagged> {
     let check = |version| if_match.check(&version_tag(version));
-    Ok(tagged(booking::transition(state, actor, id, transition, reason, check).await?))
+    Ok(tagged(
+        booking::transition(state, actor, id, transition, reason, check).await?,
+    ))
 }
 
 /// Confirm a pending appointment (pending → confirmed).
@@ -318,7 +323,9 @@ pub async fn reschedule(
     ApiJson(body): ApiJson<RescheduleIn>,
 ) -> AppResult<Tagged> {
     let check = |version| if_match.check(&version_tag(version));
-    Ok(tagged(booking::reschedule(&state, &actor, id, body.start, check).await?))
+    Ok(tagged(
+        booking::reschedule(&state, &actor, id, body.start, check).await?,
+    ))
 }
 
 /// Every change of an appointment, oldest first.

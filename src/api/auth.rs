@@ -12,14 +12,15 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::access::PUBLIC;
+use super::extract::authenticate;
 use super::extract::{ApiJson, ClientInfo};
 use super::no_content;
 use super::responses::{ReadErrors, WriteErrors};
 use super::users::UserOut;
 use crate::accounts::sessions::{self, Login, Tokens};
 use crate::accounts::{self, RegisterIn, two_factor};
+use crate::auth::Actor;
 use crate::auth::policy::Action;
-use crate::auth::{Actor, authenticate};
 use crate::db::{self, entities::user};
 use crate::domain::Role;
 use crate::error::AppResult;
@@ -350,7 +351,13 @@ pub async fn change_password(
     ApiJson(body): ApiJson<ChangePasswordIn>,
 ) -> AppResult<Response> {
     valid(&body)?;
-    accounts::change_password(&state, &actor, body.current_password.as_str(), body.new_password.expose()).await?;
+    accounts::change_password(
+        &state,
+        &actor,
+        body.current_password.as_str(),
+        body.new_password.expose(),
+    )
+    .await?;
     Ok(no_content())
 }
 

@@ -83,7 +83,10 @@ pub fn crud<E: Published>() -> OpenApiRouter<AppState> {
         ))
 }
 
-async fn list<E: Published>(State(state): State<AppState>, query: ListQuery<E::Filter>) -> AppResult<Json<Page<E::Out>>> {
+async fn list<E: Published>(
+    State(state): State<AppState>,
+    query: ListQuery<E::Filter>,
+) -> AppResult<Json<Page<E::Out>>> {
     let rows = directory::list::<E>(&state, &query.filter, query.page).await?;
     Ok(Json(query.page_of(rows, E::Out::from)))
 }
@@ -173,7 +176,9 @@ impl<E: Published> Doc<E> {
         action: Action,
         success: (&str, utoipa::openapi::Response),
     ) -> OperationBuilder {
-        let access = ExtensionsBuilder::new().add(EXTENSION, serde_json::json!(action)).build();
+        let access = ExtensionsBuilder::new()
+            .add(EXTENSION, serde_json::json!(action))
+            .build();
         let responses = ResponsesBuilder::new()
             .response(success.0, success.1)
             .responses_from_into_responses::<Errors>()
@@ -209,7 +214,9 @@ impl<E: Published> Doc<E> {
 
     fn list(&self) -> Operation {
         let query = || Some(ParameterIn::Query);
-        let parameters = PageParams::into_params(query).into_iter().chain(E::Filter::into_params(query));
+        let parameters = PageParams::into_params(query)
+            .into_iter()
+            .chain(E::Filter::into_params(query));
         let page = ResponseBuilder::new()
             .description(format!("A page of {}", E::PLURAL))
             .content("application/json", json(Self::page_name()))
@@ -230,7 +237,10 @@ impl<E: Published> Doc<E> {
             .content("application/json", json(E::Out::name()))
             .header("Location", location)
             .build();
-        let (id, summary) = (format!("create_{}", E::KIND), format!("Create a {}. Admin only.", E::KIND));
+        let (id, summary) = (
+            format!("create_{}", E::KIND),
+            format!("Create a {}. Admin only.", E::KIND),
+        );
         self.operation::<WriteErrors>(id, summary, Action::DirectoryWrite, ("201", created))
             .request_body(Some(self.body(E::New::name())))
             .build()
@@ -252,7 +262,10 @@ impl<E: Published> Doc<E> {
             .description(format!("The changed {}", E::KIND))
             .content("application/json", json(E::Out::name()))
             .build();
-        let (id, summary) = (format!("update_{}", E::KIND), format!("Change a {}. Admin only.", E::KIND));
+        let (id, summary) = (
+            format!("update_{}", E::KIND),
+            format!("Change a {}. Admin only.", E::KIND),
+        );
         self.operation::<WriteErrors>(id, summary, Action::DirectoryWrite, ("200", changed))
             .parameter(self.id_parameter())
             .request_body(Some(self.body(E::Patch::name())))

@@ -141,7 +141,10 @@ pub async fn create_doctor(
     ApiJson(body): ApiJson<DoctorIn>,
 ) -> AppResult<impl IntoResponse> {
     let profile = doctors::create(&state, body).await?;
-    Ok(created(format!("/api/v1/doctors/{}", profile.row.id), DoctorOut::from(profile)))
+    Ok(created(
+        format!("/api/v1/doctors/{}", profile.row.id),
+        DoctorOut::from(profile),
+    ))
 }
 
 /// Read a doctor.

@@ -5,9 +5,12 @@
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+
+use crate::auth::Actor;
+use crate::auth::token::Claims;
 
 use crate::error::AppError;
 
@@ -271,7 +274,11 @@ impl FromRequestParts<crate::state::AppState> for ClientInfo {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &crate::state::AppState) -> Result<Self, AppError> {
-        Ok(ClientInfo(client_of(&parts.headers, &parts.extensions, &state.config.proxies)))
+        Ok(ClientInfo(client_of(
+            &parts.headers,
+            &parts.extensions,
+            &state.config.proxies,
+        )))
     }
 }
 
@@ -309,4 +316,47 @@ pub fn client_ip(
         .filter_map(|v| v.to_str().ok())
         .collect();
     proxies.client(peer, &forwarded)
+}
+
+/// The caller of an authenticated operation: the access check has already
+/// authenticated them and left the [`Actor`] in the request; elsewhere the
+/// bearer token is checked here.
+///
+/// Errors: 401 without a token, with a malformed header, or one that
+/// [`authenticate`] refuses.
+impl FromRequestParts<crate::state::AppState> for Actor {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &crate::state::AppState) -> Result<Actor, AppError> {
+        // Already authenticated by the access check of this request.
+        if let Some(actor) = parts.extensions.get::<Actor>() {
+            return Ok(actor.clone());
+        }
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .ok_or(AppError::Unauthorized("authentication credentials were not provided"))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .ok_or(AppError::Unauthorized("use Authorization: Bearer <access token>"))?;
+        authenticate(state, token).await.map(|(actor, _)| actor)
+    }
+}
+
+/// The actor an access token stands for, and its claims.
+///
+/// Errors: 401 for a token that does not verify, or whose session was
+/// revoked or whose user is deactivated.
+pub async fn authenticate(state: &crate::state::AppState, token: &str) -> Result<(Actor, Claims), AppError> {
+    let claims = state
+        .keys
+        .verify(token, state.clock.now())
+        .ok_or_else(AppError::invalid_token)?;
+    let row = crate::db::users::actor(state.db.conn(), claims.sub, claims.sid)
+        .await?
+        .ok_or_else(AppError::invalid_token)?;
+    Ok((Actor::from_row(row, claims.sid), claims))
 }

@@ -6,9 +6,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::access::PUBLIC;
 use super::responses::PublicErrors;
 use crate::error::{AppError, AppResult};
-use super::access::PUBLIC;
 use crate::state::AppState;
 
 /// Health status.

@@ -158,7 +158,10 @@ pub async fn get_patient(State(state): State<AppState>, actor: Actor, ApiPath(id
 pub type Tagged = ([(HeaderName, HeaderValue); 1], Json<PatientOut>);
 
 fn tagged(row: patient::Model, actor: &Actor) -> Tagged {
-    (etag(&time_tag(row.updated_at)), Json(PatientOut::new(row, FieldView::of(actor))))
+    (
+        etag(&time_tag(row.updated_at)),
+        Json(PatientOut::new(row, FieldView::of(actor))),
+    )
 }
 
 /// Change a patient record: the patient themselves, a receptionist or an
@@ -194,8 +197,12 @@ mod tests {
     fn each_role_receives_exactly_the_fields_of_the_classes_it_reads() {
         let schema = serde_json::to_value(PatientOut::schema()).unwrap();
         let members: Vec<&String> = schema["properties"].as_object().unwrap().keys().collect();
-        assert_eq!(members.len(), PATIENT_FIELDS.len(), "every field of PatientOut has a class");
-        let row = crate::accounts::blank_patient(Utc::now());
+        assert_eq!(
+            members.len(),
+            PATIENT_FIELDS.len(),
+            "every field of PatientOut has a class"
+        );
+        let row = crate::db::patients::blank(Utc::now());
         for role in Role::ALL {
             let out = serde_json::to_value(PatientOut::new(row.clone(), FieldView::for_role(*role))).unwrap();
             for member in &members {

@@ -222,7 +222,12 @@ impl<S: Send + Sync> FromRequest<S> for ImageBytes {
                 return Err(AppError::bad_field("image", "send one image"));
             }
             let cut_short = AppError::bad_field("image", "the upload was cut short");
-            bytes = Some(field.bytes().await.map_err(|err| too_large_or(err.status(), cut_short))?);
+            bytes = Some(
+                field
+                    .bytes()
+                    .await
+                    .map_err(|err| too_large_or(err.status(), cut_short))?,
+            );
         }
         let bytes = bytes.ok_or_else(|| AppError::bad_field("image", "is required (a multipart field named image)"))?;
         Ok(ImageBytes(bytes.to_vec()))

@@ -84,7 +84,10 @@ pub async fn create_request(
     ApiJson(body): ApiJson<RoleRequestIn>,
 ) -> AppResult<impl IntoResponse> {
     let row = role_requests::create(&state, &actor, body).await?;
-    Ok(created(format!("/api/v1/role-change-requests/{}", row.id), RoleRequestOut::from(row)))
+    Ok(created(
+        format!("/api/v1/role-change-requests/{}", row.id),
+        RoleRequestOut::from(row),
+    ))
 }
 
 /// Filters of the request list.
@@ -152,7 +155,9 @@ pub async fn approve_request(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<DecisionIn>,
 ) -> AppResult<Json<RoleRequestOut>> {
-    Ok(Json(role_requests::decide(&state, &actor, id, body, true).await?.into()))
+    Ok(Json(
+        role_requests::decide(&state, &actor, id, body, true).await?.into(),
+    ))
 }
 
 /// Reject a pending request. Admin only.
@@ -172,5 +177,7 @@ pub async fn reject_request(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<DecisionIn>,
 ) -> AppResult<Json<RoleRequestOut>> {
-    Ok(Json(role_requests::decide(&state, &actor, id, body, false).await?.into()))
+    Ok(Json(
+        role_requests::decide(&state, &actor, id, body, false).await?.into(),
+    ))
 }

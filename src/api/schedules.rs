@@ -258,7 +258,9 @@ pub async fn replace_working_hours(
     ApiJson(body): ApiJson<WorkingHoursIn>,
 ) -> AppResult<TaggedHours> {
     let check = |current: &working_hours::Model| if_match.check(&time_tag(current.updated_at));
-    Ok(tagged(schedules::replace_working_hours(&state, &actor, doctor, id, body, check).await?))
+    Ok(tagged(
+        schedules::replace_working_hours(&state, &actor, doctor, id, body, check).await?,
+    ))
 }
 
 /// Delete one working-hours rule (booked appointments stay).

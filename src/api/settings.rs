@@ -12,13 +12,13 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
+use super::access::PUBLIC;
 use super::extract::{ApiJson, ApiPath};
 use super::no_content;
 use super::pagination::{ListQuery, Page, PageParams};
 use super::responses::{PublicErrors, ReadErrors, WriteErrors};
-use crate::auth::policy::Action;
-use super::access::PUBLIC;
 use crate::auth::Actor;
+use crate::auth::policy::Action;
 use crate::db::Paged;
 use crate::error::{AppError, AppResult};
 use crate::input::QueryText;
@@ -140,6 +140,7 @@ fn setting_out(state: &AppState, current: &Settings, d: &Definition) -> SettingO
 #[serde(deny_unknown_fields)]
 pub struct SettingQuery {
     /// Only this category (`booking`, `security`).
+    #[param(inline)]
     pub category: Option<QueryText<64>>,
 }
 

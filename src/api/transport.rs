@@ -62,7 +62,9 @@ pub struct Transport {
 /// The tag of the operation a request was routed to.
 fn tag_of<'a>(request: &Request, operations: &'a Operations) -> Option<&'a str> {
     let route = request.extensions().get::<MatchedPath>()?;
-    operations.get(request.method(), route.as_str()).map(|op| op.tag.as_str())
+    operations
+        .get(request.method(), route.as_str())
+        .map(|op| op.tag.as_str())
 }
 
 /// Middleware: answer 429 with `Retry-After` (whole seconds) when the
@@ -112,7 +114,9 @@ const HSTS: HeaderValue = HeaderValue::from_static("max-age=31536000; includeSub
 pub async fn security_headers(State(transport): State<Transport>, request: Request, next: Next) -> Response {
     let authenticated = request.headers().contains_key(AUTHORIZATION);
     let tokens = tag_of(&request, &transport.operations) == Some("auth");
-    let docs = UNDOCUMENTED_PREFIXES.iter().any(|p| request.uri().path().starts_with(p));
+    let docs = UNDOCUMENTED_PREFIXES
+        .iter()
+        .any(|p| request.uri().path().starts_with(p));
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     headers.insert(HeaderName::from_static("x-content-type-options"), NOSNIFF);

@@ -98,7 +98,10 @@ pub fn router() -> OpenApiRouter<AppState> {
     security(("bearer" = [])),
     extensions(("x-access" = json!(Action::UserCreate)))
 )]
-pub async fn create_user(State(state): State<AppState>, ApiJson(body): ApiJson<NewUserIn>) -> AppResult<impl IntoResponse> {
+pub async fn create_user(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<NewUserIn>,
+) -> AppResult<impl IntoResponse> {
     let (user, patient_id) = users::create(&state, body).await?;
     let links = db::users::Links {
         patient_id,

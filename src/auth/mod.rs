@@ -7,4 +7,4 @@ pub mod password;
 pub mod policy;
 pub mod token;
 
-pub use actor::{Actor, authenticate};
+pub use actor::Actor;

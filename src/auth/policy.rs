@@ -642,7 +642,10 @@ pub fn check_writes<'a>(actor: &Actor, fields: impl IntoIterator<Item = &'a str>
             let class = class.map_or("unclassified", FieldClass::as_str);
             return Err(AppError::FieldNotWritable {
                 field: name.to_owned(),
-                detail: format!("a {} may not change {class} fields of a patient record", actor.role.as_str()),
+                detail: format!(
+                    "a {} may not change {class} fields of a patient record",
+                    actor.role.as_str()
+                ),
             });
         }
     }
@@ -796,13 +799,19 @@ mod tests {
         assert!(admit(&reset, Action::Account, false).is_ok());
         assert!(matches!(
             admit(&reset, Action::Profile, false),
-            Err(AppError::Blocked { rule: "password_change_required", .. })
+            Err(AppError::Blocked {
+                rule: "password_change_required",
+                ..
+            })
         ));
         let admin = actor(Role::Admin);
         assert!(admit(&admin, Action::UserRead, false).is_ok());
         assert!(matches!(
             admit(&admin, Action::UserRead, true),
-            Err(AppError::Blocked { rule: "two_factor_required", .. })
+            Err(AppError::Blocked {
+                rule: "two_factor_required",
+                ..
+            })
         ));
     }
 

@@ -247,15 +247,18 @@ pub async fn list(
     let statuses = match query.status.as_deref() {
         Some(list) if !list.is_empty() => list
             .split(',')
-            .map(|s| s.parse::<AppointmentStatus>().map_err(|m| AppError::bad_field("status", m)))
+            .map(|s| {
+                s.parse::<AppointmentStatus>()
+                    .map_err(|m| AppError::bad_field("status", m))
+            })
             .collect::<AppResult<Vec<_>>>()?,
         _ => Vec::new(),
     };
-    let bound = |field, value: Option<&str>, end| value.map(|v| input::instant(field, v, end)).transpose();
+    let period = input::period(query.from.as_deref(), query.to.as_deref())?;
     let filter = AppointmentFilter {
         statuses,
-        from: bound("from", query.from.as_deref(), false)?,
-        to: bound("to", query.to.as_deref(), true)?,
+        from: period.from,
+        to: period.to,
         doctor: query.doctor,
         patient: query.patient,
         facility: query.facility,

@@ -339,7 +339,16 @@ pub async fn create_time_off(
         }
     };
     let reason = body.reason.into_trimmed();
-    add_time_off(state, doctor, profile.facility_id, body.facility_id, input, reason, actor.user_id).await
+    add_time_off(
+        state,
+        doctor,
+        profile.facility_id,
+        body.facility_id,
+        input,
+        reason,
+        actor.user_id,
+    )
+    .await
 }
 
 /// Delete a time-off entry. Errors: 404/403.

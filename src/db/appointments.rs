@@ -93,9 +93,11 @@ fn select() -> SelectStatement {
 /// An appointment by id, with names.
 pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> DbResult<Option<AppointmentRow>> {
     let query = select().and_where(Expr::col(("a", "id")).eq(id)).to_owned();
-    Ok(AppointmentRow::find_by_statement(db.get_database_backend().build(&query))
-        .one(db)
-        .await?)
+    Ok(
+        AppointmentRow::find_by_statement(db.get_database_backend().build(&query))
+            .one(db)
+            .await?,
+    )
 }
 
 /// An appointment row by id, locked for update (see [`super::find_for_update`]).

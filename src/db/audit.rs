@@ -14,13 +14,12 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::ConnectionTrait;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use uuid::Uuid;
 
 use super::entities::audit_event;
-use super::{DbResult, PageRequest, Paged, Sort, fetch_page};
+use super::{DbResult, NEWEST_FIRST, PageRequest, Paged, Period, fetch_page};
 use crate::clock::Clock;
 
 /// What the access check knows of a request before it runs.
@@ -209,10 +208,8 @@ pub struct AuditFilter {
     pub action: Option<String>,
     /// allowed or denied.
     pub outcome: Option<String>,
-    /// From this instant (inclusive).
-    pub from: Option<DateTime<Utc>>,
-    /// Before this instant.
-    pub to: Option<DateTime<Utc>>,
+    /// When.
+    pub period: Period,
 }
 
 /// One page of events, newest first.
@@ -236,23 +233,6 @@ pub async fn list(
             query.and_where(Expr::col(column).eq(value));
         }
     }
-    if let Some(from) = filter.from {
-        query.and_where(Expr::col("at").gte(from));
-    }
-    if let Some(to) = filter.to {
-        query.and_where(Expr::col("at").lt(to));
-    }
+    filter.period.restrict(&mut query, "at");
     fetch_page(db, query, NEWEST_FIRST, "id", page).await
 }
-
-/// Newest first; ids are UUID v7 (time-ordered), so events of one instant keep their order.
-pub const NEWEST_FIRST: &[Sort] = &[
-    Sort {
-        column: "at",
-        descending: true,
-    },
-    Sort {
-        column: "id",
-        descending: true,
-    },
-];

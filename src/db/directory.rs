@@ -4,14 +4,23 @@ use std::collections::HashMap;
 
 use sea_orm::sea_query::{Asterisk, Expr, ExprTrait, Func, JoinType, Query, SelectStatement, SimpleExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, IntoActiveModel, QueryFilter,
-    QueryOrder,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
+    IntoActiveModel, QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 
 use super::entities::{doctor, doctor_service, facility, location, service, specialty};
 use super::{DbResult, PageRequest, Paged, Sort, Tx, contains_ci, fetch_page, fragment, or_empty};
 use crate::domain::LocationKind;
+
+/// `order`, or by name when the caller gave none.
+fn or_by_name(order: &[Sort]) -> &[Sort] {
+    const BY_NAME: &[Sort] = &[Sort {
+        column: "name",
+        descending: false,
+    }];
+    if order.is_empty() { BY_NAME } else { order }
+}
 
 // ---------------------------------------------------------------- locations
 
@@ -51,15 +60,7 @@ pub async fn list_locations(
                 .add(contains_ci(or_empty(Expr::col("bn_name")), term)),
         );
     }
-    let order = if order.is_empty() {
-        &[Sort {
-            column: "name",
-            descending: false,
-        }][..]
-    } else {
-        order
-    };
-    fetch_page(db, query, order, "id", page).await
+    fetch_page(db, query, or_by_name(order), "id", page).await
 }
 
 /// A location by id.
@@ -102,15 +103,7 @@ pub async fn list_specialties(
                 .add(contains_ci(Expr::col("code"), term)),
         );
     }
-    let order = if order.is_empty() {
-        &[Sort {
-            column: "name",
-            descending: false,
-        }][..]
-    } else {
-        order
-    };
-    fetch_page(db, query, order, "id", page).await
+    fetch_page(db, query, or_by_name(order), "id", page).await
 }
 
 /// A specialty by id.
@@ -167,15 +160,7 @@ pub async fn list_facilities(
                 .add(contains_ci(Expr::col("address"), term)),
         );
     }
-    let order = if order.is_empty() {
-        &[Sort {
-            column: "name",
-            descending: false,
-        }][..]
-    } else {
-        order
-    };
-    fetch_page(db, query, order, "id", page).await
+    fetch_page(db, query, or_by_name(order), "id", page).await
 }
 
 /// A facility by id.
@@ -232,15 +217,7 @@ pub async fn list_services(
     if let Some(term) = &filter.search {
         query.and_where(contains_ci(Expr::col("name"), term));
     }
-    let order = if order.is_empty() {
-        &[Sort {
-            column: "name",
-            descending: false,
-        }][..]
-    } else {
-        order
-    };
-    fetch_page(db, query, order, "id", page).await
+    fetch_page(db, query, or_by_name(order), "id", page).await
 }
 
 /// A service by id.
@@ -460,10 +437,7 @@ pub async fn find_doctor_row(db: &impl ConnectionTrait, id: Uuid) -> DbResult<Op
 }
 
 /// Services offered by each of `doctors`, in one query.
-pub async fn doctor_service_ids(
-    db: &impl ConnectionTrait,
-    doctors: &[Uuid],
-) -> DbResult<HashMap<Uuid, Vec<Uuid>>> {
+pub async fn doctor_service_ids(db: &impl ConnectionTrait, doctors: &[Uuid]) -> DbResult<HashMap<Uuid, Vec<Uuid>>> {
     let mut out: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
     if doctors.is_empty() {
         return Ok(out);

@@ -210,7 +210,10 @@ where
 }
 
 /// Write every column of a changed row.
-pub async fn update_row<A>(tx: &Tx, row: <A::Entity as EntityTrait>::Model) -> DbResult<<A::Entity as EntityTrait>::Model>
+pub async fn update_row<A>(
+    tx: &Tx,
+    row: <A::Entity as EntityTrait>::Model,
+) -> DbResult<<A::Entity as EntityTrait>::Model>
 where
     A: ActiveModelTrait + sea_orm::ActiveModelBehavior + Send,
     <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
@@ -328,6 +331,40 @@ pub async fn fetch_page<T: FromQueryResult + Send + Sync>(
         rows,
     })
 }
+
+/// A half-open range of instants `[from, to)`; either end may be open.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Period {
+    /// From this instant (inclusive).
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Before this instant.
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl Period {
+    /// Keep the rows of `query` whose `column` falls in the period.
+    pub fn restrict(&self, query: &mut SelectStatement, column: &'static str) {
+        if let Some(from) = self.from {
+            query.and_where(Expr::col(column).gte(from));
+        }
+        if let Some(to) = self.to {
+            query.and_where(Expr::col(column).lt(to));
+        }
+    }
+}
+
+/// Newest first by `at`; ids are UUID v7 (time-ordered), so rows of one
+/// instant keep their order.
+pub const NEWEST_FIRST: &[Sort] = &[
+    Sort {
+        column: "at",
+        descending: true,
+    },
+    Sort {
+        column: "id",
+        descending: true,
+    },
+];
 
 /// `LOWER(target) LIKE '%term%'`, with LIKE wildcards in `term` escaped.
 pub fn contains_ci(target: impl Into<SimpleExpr>, term: &str) -> SimpleExpr {

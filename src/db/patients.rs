@@ -13,6 +13,32 @@ pub fn new_medical_record_number() -> String {
     format!("CB{:010}", rand::rng().random_range(0..10_000_000_000u64))
 }
 
+/// An empty patient record (a fresh id, a medical record number assigned at insert).
+pub fn blank(now: chrono::DateTime<chrono::Utc>) -> patient::Model {
+    patient::Model {
+        id: Uuid::new_v4(),
+        user_id: None,
+        medical_record_number: String::new(),
+        first_name: String::new(),
+        last_name: String::new(),
+        date_of_birth: None,
+        sex: None,
+        phone: None,
+        email: None,
+        address: String::new(),
+        location_id: None,
+        national_id: None,
+        insurance_number: None,
+        blood_group: None,
+        allergies: String::new(),
+        medical_history: String::new(),
+        emergency_contact_name: String::new(),
+        emergency_contact_phone: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
 /// Insert a patient; an empty `medical_record_number` gets a generated one
 /// (regenerated on the rare collision).
 pub async fn insert(tx: &Tx, mut row: patient::Model) -> DbResult<patient::Model> {

@@ -51,9 +51,11 @@ pub async fn working_hours_of(db: &impl ConnectionTrait, doctors: &[Uuid]) -> Db
         )
         .and_where(Expr::cust("w.doctor_id").is_in(doctors.iter().copied()))
         .to_owned();
-    Ok(WorkingHoursRow::find_by_statement(db.get_database_backend().build(&query))
-        .all(db)
-        .await?)
+    Ok(
+        WorkingHoursRow::find_by_statement(db.get_database_backend().build(&query))
+            .all(db)
+            .await?,
+    )
 }
 
 trait SelectColumns {

@@ -9,7 +9,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::entities::{login_activity, recovery_code, refresh_token, session, user};
-use super::{DbResult, PageRequest, Paged, Sort, Tx, fetch_page, insert_row};
+use super::{DbResult, NEWEST_FIRST, PageRequest, Paged, Period, Tx, fetch_page, insert_row};
 
 /// Longest lockout.
 pub const MAX_LOCKOUT: TimeDelta = TimeDelta::hours(24);
@@ -24,12 +24,7 @@ pub struct Client {
 }
 
 /// Start a session for `user`; returns its id.
-pub async fn create_session(
-    tx: &Tx,
-    user: Uuid,
-    client: &Client,
-    now: DateTime<Utc>,
-) -> DbResult<Uuid> {
+pub async fn create_session(tx: &Tx, user: Uuid, client: &Client, now: DateTime<Utc>) -> DbResult<Uuid> {
     let row = session::Model {
         id: Uuid::new_v4(),
         user_id: user,
@@ -58,7 +53,7 @@ pub async fn touch_session(tx: &Tx, sid: Uuid, now: DateTime<Utc>) -> DbResult<(
         .filter(session::Column::Id.eq(sid))
         .exec(tx)
         .await?)
-        .map(|_| ())
+    .map(|_| ())
 }
 
 /// Revoke sessions (and their refresh tokens): one (`only`), or every one of
@@ -162,7 +157,7 @@ pub async fn reset_failures(tx: &Tx, user: Uuid) -> DbResult<()> {
         .filter(user::Column::Id.eq(user))
         .exec(tx)
         .await?)
-        .map(|_| ())
+    .map(|_| ())
 }
 
 /// Accept TOTP time step `step` for `user` if it is later than any accepted
@@ -204,12 +199,7 @@ pub async fn replace_recovery_codes(tx: &Tx, user: Uuid, digests: &[String]) -> 
 
 /// Spend a recovery code (by digest); whether it was unused. Of two
 /// concurrent uses one wins.
-pub async fn use_recovery_code(
-    tx: &Tx,
-    user: Uuid,
-    digest: &str,
-    now: DateTime<Utc>,
-) -> DbResult<bool> {
+pub async fn use_recovery_code(tx: &Tx, user: Uuid, digest: &str, now: DateTime<Utc>) -> DbResult<bool> {
     let spent = recovery_code::Entity::update_many()
         .col_expr(recovery_code::Column::UsedAt, Expr::value(now))
         .filter(recovery_code::Column::UserId.eq(user))
@@ -236,10 +226,8 @@ pub struct LoginActivityFilter {
     pub user: Option<Uuid>,
     /// One outcome.
     pub outcome: Option<String>,
-    /// From this instant.
-    pub from: Option<DateTime<Utc>>,
-    /// Before this instant.
-    pub to: Option<DateTime<Utc>>,
+    /// When.
+    pub period: Period,
 }
 
 /// One page of login attempts, newest first.
@@ -256,23 +244,8 @@ pub async fn list_login_activity(
     if let Some(outcome) = &filter.outcome {
         query.and_where(Expr::col("outcome").eq(outcome.as_str()));
     }
-    if let Some(from) = filter.from {
-        query.and_where(Expr::col("at").gte(from));
-    }
-    if let Some(to) = filter.to {
-        query.and_where(Expr::col("at").lt(to));
-    }
-    let newest_first = [
-        Sort {
-            column: "at",
-            descending: true,
-        },
-        Sort {
-            column: "id",
-            descending: true,
-        },
-    ];
-    fetch_page(db, query, &newest_first, "id", page).await
+    filter.period.restrict(&mut query, "at");
+    fetch_page(db, query, NEWEST_FIRST, "id", page).await
 }
 
 /// Live sessions of a user, newest first.

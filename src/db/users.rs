@@ -171,11 +171,7 @@ pub enum RefreshUse {
 /// locked (PostgreSQL `FOR UPDATE`; SQLite's write transaction serialises
 /// anyway), so of concurrent uses of one token exactly one rotates and the
 /// others see it spent only once the winner's transaction has committed.
-pub async fn use_refresh_token(
-    tx: &Tx,
-    digest: &str,
-    now: DateTime<Utc>,
-) -> DbResult<RefreshUse> {
+pub async fn use_refresh_token(tx: &Tx, digest: &str, now: DateTime<Utc>) -> DbResult<RefreshUse> {
     let Some(found) = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(digest))
         .one(tx)
@@ -235,10 +231,7 @@ pub async fn links(db: &impl ConnectionTrait, user: Uuid) -> DbResult<Links> {
 }
 
 /// Links of many users, in one query.
-pub async fn links_of(
-    db: &impl ConnectionTrait,
-    users: &[Uuid],
-) -> DbResult<std::collections::HashMap<Uuid, Links>> {
+pub async fn links_of(db: &impl ConnectionTrait, users: &[Uuid]) -> DbResult<std::collections::HashMap<Uuid, Links>> {
     #[derive(FromQueryResult)]
     struct Row {
         id: Uuid,

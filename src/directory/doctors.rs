@@ -143,7 +143,12 @@ pub struct DoctorProfile {
 
 /// The stored form of a list of languages (trimmed).
 pub fn languages(list: Languages) -> serde_json::Value {
-    serde_json::json!(list.into_inner().into_iter().map(Text::into_trimmed).collect::<Vec<_>>())
+    serde_json::json!(
+        list.into_inner()
+            .into_iter()
+            .map(Text::into_trimmed)
+            .collect::<Vec<_>>()
+    )
 }
 
 async fn with_services(state: &AppState, rows: Vec<DoctorRow>) -> AppResult<Vec<DoctorProfile>> {

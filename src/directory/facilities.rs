@@ -107,7 +107,12 @@ impl Entry for Facilities {
     const KIND: &'static str = "facility";
     const TABLE: &'static str = "facilities";
 
-    async fn build(db: &(impl ConnectionTrait + Sync), new: FacilityIn, id: Uuid, now: DateTime<Utc>) -> AppResult<facility::Model> {
+    async fn build(
+        db: &impl ConnectionTrait,
+        new: FacilityIn,
+        id: Uuid,
+        now: DateTime<Utc>,
+    ) -> AppResult<facility::Model> {
         check_location(db, new.location_id).await?;
         Ok(facility::Model {
             id,
@@ -123,7 +128,12 @@ impl Entry for Facilities {
         })
     }
 
-    async fn apply(db: &(impl ConnectionTrait + Sync), row: &mut facility::Model, patch: FacilityPatch, now: DateTime<Utc>) -> AppResult<()> {
+    async fn apply(
+        db: &impl ConnectionTrait,
+        row: &mut facility::Model,
+        patch: FacilityPatch,
+        now: DateTime<Utc>,
+    ) -> AppResult<()> {
         if let Some(name) = patch.name {
             row.name = name.into_trimmed();
         }
@@ -150,7 +160,11 @@ impl Entry for Facilities {
         Ok(())
     }
 
-    async fn list(db: &(impl ConnectionTrait + Sync), query: &FacilityQuery, page: PageRequest) -> AppResult<Paged<facility::Model>> {
+    async fn list(
+        db: &impl ConnectionTrait,
+        query: &FacilityQuery,
+        page: PageRequest,
+    ) -> AppResult<Paged<facility::Model>> {
         let order = input::ordering(query.ordering.as_deref(), FACILITY_ORDERING)?;
         let filter = FacilityFilter {
             location: query.location,

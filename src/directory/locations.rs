@@ -95,7 +95,12 @@ impl Entry for Locations {
     const TABLE: &'static str = "locations";
 
     /// A place goes under a parent of the level above (none for a division).
-    async fn build(db: &(impl ConnectionTrait + Sync), new: LocationIn, id: Uuid, _: DateTime<Utc>) -> AppResult<location::Model> {
+    async fn build(
+        db: &impl ConnectionTrait,
+        new: LocationIn,
+        id: Uuid,
+        _: DateTime<Utc>,
+    ) -> AppResult<location::Model> {
         match (new.kind, new.parent_id) {
             (LocationKind::Division, Some(_)) => {
                 return Err(AppError::invalid_field("parent_id", "a division has no parent"));
@@ -128,7 +133,12 @@ impl Entry for Locations {
         })
     }
 
-    async fn apply(_: &(impl ConnectionTrait + Sync), row: &mut location::Model, patch: LocationPatch, _: DateTime<Utc>) -> AppResult<()> {
+    async fn apply(
+        _: &impl ConnectionTrait,
+        row: &mut location::Model,
+        patch: LocationPatch,
+        _: DateTime<Utc>,
+    ) -> AppResult<()> {
         if let Some(name) = patch.name {
             row.name = name.into_trimmed();
         }
@@ -144,7 +154,11 @@ impl Entry for Locations {
         Ok(())
     }
 
-    async fn list(db: &(impl ConnectionTrait + Sync), query: &LocationQuery, page: PageRequest) -> AppResult<Paged<location::Model>> {
+    async fn list(
+        db: &impl ConnectionTrait,
+        query: &LocationQuery,
+        page: PageRequest,
+    ) -> AppResult<Paged<location::Model>> {
         let order = input::ordering(query.ordering.as_deref(), LOCATION_ORDERING)?;
         let filter = LocationFilter {
             parent: query.parent,

@@ -15,7 +15,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use garde::Validate;
 use sea_orm::{
-    ActiveModelBehavior, ActiveModelTrait, ConnectionTrait, EntityTrait, FromQueryResult, IntoActiveModel, PrimaryKeyTrait,
+    ActiveModelBehavior, ActiveModelTrait, ConnectionTrait, EntityTrait, FromQueryResult, IntoActiveModel,
+    PrimaryKeyTrait,
 };
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -48,17 +49,22 @@ pub trait Entry: Send + Sync + 'static {
     /// A row from a validated new entry, after checking what it refers to.
     ///
     /// Errors: 422 naming the field.
-    async fn build(db: &(impl ConnectionTrait + Sync), new: Self::New, id: Uuid, now: DateTime<Utc>) -> AppResult<Self::Row>;
+    async fn build(db: &impl ConnectionTrait, new: Self::New, id: Uuid, now: DateTime<Utc>) -> AppResult<Self::Row>;
 
     /// Apply a validated patch, after checking what it refers to.
     ///
     /// Errors: 422 naming the field.
-    async fn apply(db: &(impl ConnectionTrait + Sync), row: &mut Self::Row, patch: Self::Patch, now: DateTime<Utc>) -> AppResult<()>;
+    async fn apply(
+        db: &impl ConnectionTrait,
+        row: &mut Self::Row,
+        patch: Self::Patch,
+        now: DateTime<Utc>,
+    ) -> AppResult<()>;
 
     /// One page of the entries matching `filter`.
     ///
     /// Errors: 400 naming a filter that does not parse.
-    async fn list(db: &(impl ConnectionTrait + Sync), filter: &Self::Filter, page: PageRequest) -> AppResult<Paged<Self::Row>>;
+    async fn list(db: &impl ConnectionTrait, filter: &Self::Filter, page: PageRequest) -> AppResult<Paged<Self::Row>>;
 }
 
 /// List entries.
@@ -109,7 +115,7 @@ pub async fn delete<E: Entry>(state: &AppState, id: Uuid) -> AppResult<()> {
 }
 
 /// Refuse a location id that does not exist. Errors: 422 naming `location_id`.
-pub async fn check_location(db: &(impl ConnectionTrait + Sync), location: Option<Uuid>) -> AppResult<()> {
+pub async fn check_location(db: &impl ConnectionTrait, location: Option<Uuid>) -> AppResult<()> {
     match location {
         Some(id) if db::directory::find_location(db, id).await?.is_none() => {
             Err(AppError::invalid_field("location_id", "no such location"))

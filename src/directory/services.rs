@@ -120,7 +120,7 @@ pub fn change_money(
     Ok(())
 }
 
-async fn check_specialty(db: &(impl ConnectionTrait + Sync), id: Uuid) -> AppResult<()> {
+async fn check_specialty(db: &impl ConnectionTrait, id: Uuid) -> AppResult<()> {
     match directory::find_specialty(db, id).await? {
         Some(_) => Ok(()),
         None => Err(AppError::invalid_field("specialty_id", "no such specialty")),
@@ -141,7 +141,12 @@ impl Entry for Services {
     const KIND: &'static str = "service";
     const TABLE: &'static str = "services";
 
-    async fn build(db: &(impl ConnectionTrait + Sync), new: ServiceIn, id: Uuid, now: DateTime<Utc>) -> AppResult<service::Model> {
+    async fn build(
+        db: &impl ConnectionTrait,
+        new: ServiceIn,
+        id: Uuid,
+        now: DateTime<Utc>,
+    ) -> AppResult<service::Model> {
         check_specialty(db, new.specialty_id).await?;
         let price = money("price", &new.price, new.currency.as_deref())?;
         Ok(service::Model {
@@ -158,7 +163,12 @@ impl Entry for Services {
     }
 
     /// Booked appointments keep their times when the duration changes.
-    async fn apply(db: &(impl ConnectionTrait + Sync), row: &mut service::Model, patch: ServicePatch, now: DateTime<Utc>) -> AppResult<()> {
+    async fn apply(
+        db: &impl ConnectionTrait,
+        row: &mut service::Model,
+        patch: ServicePatch,
+        now: DateTime<Utc>,
+    ) -> AppResult<()> {
         if let Some(name) = patch.name {
             row.name = name.into_trimmed();
         }
@@ -169,7 +179,12 @@ impl Entry for Services {
         if let Some(minutes) = patch.duration_minutes {
             row.duration_minutes = minutes;
         }
-        change_money("price", (&mut row.price_minor, &mut row.currency), patch.price, patch.currency)?;
+        change_money(
+            "price",
+            (&mut row.price_minor, &mut row.currency),
+            patch.price,
+            patch.currency,
+        )?;
         if let Some(active) = patch.is_active {
             row.is_active = active;
         }
@@ -177,7 +192,11 @@ impl Entry for Services {
         Ok(())
     }
 
-    async fn list(db: &(impl ConnectionTrait + Sync), query: &ServiceQuery, page: PageRequest) -> AppResult<Paged<service::Model>> {
+    async fn list(
+        db: &impl ConnectionTrait,
+        query: &ServiceQuery,
+        page: PageRequest,
+    ) -> AppResult<Paged<service::Model>> {
         let order = input::ordering(query.ordering.as_deref(), SERVICE_ORDERING)?;
         let filter = ServiceFilter {
             specialty: query.specialty,

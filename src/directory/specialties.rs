@@ -72,7 +72,12 @@ impl Entry for Specialties {
     const KIND: &'static str = "specialty";
     const TABLE: &'static str = "specialties";
 
-    async fn build(_: &(impl ConnectionTrait + Sync), new: SpecialtyIn, id: Uuid, now: DateTime<Utc>) -> AppResult<specialty::Model> {
+    async fn build(
+        _: &impl ConnectionTrait,
+        new: SpecialtyIn,
+        id: Uuid,
+        now: DateTime<Utc>,
+    ) -> AppResult<specialty::Model> {
         Ok(specialty::Model {
             id,
             code: new.code.trim().to_uppercase(),
@@ -83,7 +88,12 @@ impl Entry for Specialties {
         })
     }
 
-    async fn apply(_: &(impl ConnectionTrait + Sync), row: &mut specialty::Model, patch: SpecialtyPatch, now: DateTime<Utc>) -> AppResult<()> {
+    async fn apply(
+        _: &impl ConnectionTrait,
+        row: &mut specialty::Model,
+        patch: SpecialtyPatch,
+        now: DateTime<Utc>,
+    ) -> AppResult<()> {
         if let Some(code) = patch.code {
             row.code = code.trim().to_uppercase();
         }
@@ -97,7 +107,11 @@ impl Entry for Specialties {
         Ok(())
     }
 
-    async fn list(db: &(impl ConnectionTrait + Sync), query: &SpecialtyQuery, page: PageRequest) -> AppResult<Paged<specialty::Model>> {
+    async fn list(
+        db: &impl ConnectionTrait,
+        query: &SpecialtyQuery,
+        page: PageRequest,
+    ) -> AppResult<Paged<specialty::Model>> {
         let order = input::ordering(query.ordering.as_deref(), SPECIALTY_ORDERING)?;
         let search = input::clean(query.search.clone());
         Ok(directory::list_specialties(db, search.as_deref(), &order, page).await?)

@@ -8,7 +8,10 @@ pub mod text;
 use garde::{Error, Result};
 use serde::Deserialize;
 
-pub use text::{EmailText, NewPassword, PhoneText, QueryText, Text, TextOrEmpty, Username, Verbatim, email, phone};
+pub use text::{
+    EmailText, NewPassword, PhoneText, QueryText, Text, TextOrEmpty, USERNAME_PATTERN, Username, Verbatim, email,
+    normalise_username, phone,
+};
 
 use crate::db::Sort;
 use crate::domain::{Currency, Money, TimeZone};
@@ -165,6 +168,16 @@ pub fn date_or_instant() -> utoipa::openapi::Schema {
             .item(string(KnownFormat::DateTime))
             .build(),
     )
+}
+
+/// The period of a list's `from` and `to` parameters (see [`instant`]).
+///
+/// Errors: 400 naming `from` or `to`.
+pub fn period(from: Option<&str>, to: Option<&str>) -> AppResult<crate::db::Period> {
+    Ok(crate::db::Period {
+        from: from.map(|v| instant("from", v, false)).transpose()?,
+        to: to.map(|v| instant("to", v, true)).transpose()?,
+    })
 }
 
 /// A query bound: an RFC 3339 instant, or a date `YYYY-MM-DD` meaning 00:00 UTC

@@ -11,8 +11,8 @@ use std::borrow::Cow;
 
 use garde::{Error, Path, Report};
 use serde::{Deserialize, Serialize};
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::{PartialSchema, ToSchema};
 
 use crate::domain::{Email, Phone};
@@ -247,8 +247,31 @@ macro_rules! bounded_list {
     };
 }
 
+/// What a username looks like, as a regular expression (any case).
+pub const USERNAME_PATTERN: &str = "^[A-Za-z][A-Za-z0-9._-]{2,149}$";
+
+/// Check `username` (3–150 of a–z, 0–9, `.`, `_`, `-`, starting with a
+/// letter; any case) and return it lower-cased.
+pub fn normalise_username(username: &str) -> Result<String, String> {
+    let lowered = username.to_ascii_lowercase();
+    let length = lowered.chars().count();
+    if !(3..=150).contains(&length) {
+        return Err("must be 3 to 150 characters".into());
+    }
+    if !lowered.starts_with(|c: char| c.is_ascii_lowercase()) {
+        return Err("must start with a letter".into());
+    }
+    if !lowered
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+    {
+        return Err("may contain only letters, digits, '.', '_' and '-'".into());
+    }
+    Ok(lowered)
+}
+
 /// A username as typed: 3–150 of a–z, 0–9, `.`, `_`, `-`, starting with a
-/// letter, any case (see [`crate::accounts::normalise_username`], which the
+/// letter, any case (see [`normalise_username`], which the
 /// validation and the stored form follow).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(transparent)]
@@ -271,7 +294,7 @@ impl garde::Validate for Username {
     type Context = ();
 
     fn validate_into(&self, _: &(), parent: &mut dyn FnMut() -> Path, report: &mut Report) {
-        if let Err(message) = crate::accounts::normalise_username(&self.0) {
+        if let Err(message) = normalise_username(&self.0) {
             report.append(parent(), Error::new(message));
         }
     }
@@ -281,7 +304,7 @@ impl PartialSchema for Username {
     fn schema() -> RefOr<Schema> {
         ObjectBuilder::new()
             .schema_type(Type::String)
-            .pattern(Some(crate::accounts::USERNAME_PATTERN))
+            .pattern(Some(USERNAME_PATTERN))
             .examples([serde_json::json!("rahim.uddin")])
             .into()
     }
@@ -356,7 +379,10 @@ impl<'de, const MAX: usize> Deserialize<'de> for QueryText<MAX> {
 
 impl<const MAX: usize> PartialSchema for QueryText<MAX> {
     fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new().schema_type(Type::String).max_length(Some(MAX)).into()
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .max_length(Some(MAX))
+            .into()
     }
 }
 
@@ -402,7 +428,10 @@ mod tests {
         let body: Body = serde_json::from_str(json).unwrap();
         match body.validate() {
             Ok(()) => vec![],
-            Err(report) => report.iter().map(|(path, e)| format!("{path}: {}", e.message())).collect(),
+            Err(report) => report
+                .iter()
+                .map(|(path, e)| format!("{path}: {}", e.message()))
+                .collect(),
         }
     }
 
@@ -422,6 +451,22 @@ mod tests {
         assert_eq!(schema["minLength"], 1);
         assert_eq!(Text::<150>::name(), "Text150");
         assert_eq!(serde_json::to_value(PhoneText::schema()).unwrap()["maxLength"], 32);
+    }
+
+    #[test]
+    fn usernames_are_lowercase_and_start_with_a_letter() {
+        assert_eq!(normalise_username("Rahim.Uddin").unwrap(), "rahim.uddin");
+        assert!(normalise_username(" rahim").is_err(), "no silent trimming");
+        assert!(
+            normalise_username("01712345678").is_err(),
+            "would be confused with a phone"
+        );
+        assert!(normalise_username("ab").is_err());
+        assert!(normalise_username("rahim uddin").is_err());
+        assert!(
+            normalise_username("rahim@x.org").is_err(),
+            "would be confused with an email"
+        );
     }
 
     #[test]

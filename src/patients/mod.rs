@@ -13,7 +13,6 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::accounts::blank_patient;
 use crate::auth::Actor;
 use crate::auth::policy::{self, Action, authorize, authorize_object, reach};
 use crate::db::entities::patient;
@@ -21,7 +20,7 @@ use crate::db::patients::PatientFilter;
 use crate::db::{self, PageRequest, Paged, audit, directory};
 use crate::domain::{BloodGroup, Sex};
 use crate::error::{AppError, AppResult};
-use crate::input::{self, PhoneText, EmailText, Text, TextOrEmpty};
+use crate::input::{self, EmailText, PhoneText, Text, TextOrEmpty};
 use crate::state::AppState;
 
 /// A given or family name.
@@ -217,7 +216,7 @@ pub async fn create(state: &AppState, actor: &Actor, body: PatientIn, members: &
         medical_history: body.medical_history.into_trimmed(),
         emergency_contact_name: body.emergency_contact_name.into_trimmed(),
         emergency_contact_phone: input::phone("emergency_contact_phone", body.emergency_contact_phone.as_ref())?,
-        ..blank_patient(state.clock.now())
+        ..db::patients::blank(state.clock.now())
     };
     let tx = state.db.begin_write().await?;
     let row = db::patients::insert(&tx, row).await?;
@@ -323,7 +322,10 @@ mod tests {
     fn every_field_a_body_can_carry_has_a_class() {
         for schema in [PatientIn::schema(), PatientPatch::schema()] {
             for member in members(schema) {
-                assert!(policy::patient_field_class(&member).is_some(), "{member} has no field class");
+                assert!(
+                    policy::patient_field_class(&member).is_some(),
+                    "{member} has no field class"
+                );
             }
         }
     }

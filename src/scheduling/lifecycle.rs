@@ -220,7 +220,10 @@ mod tests {
     fn no_show_waits_for_the_grace_period() {
         let start = DateTime::parse_from_rfc3339("2026-11-22T03:00:00Z").unwrap().to_utc();
         let early = timing(start, start + TimeDelta::minutes(10));
-        assert_eq!(apply(Confirmed, Transition::NoShow, early), Err(Refusal::TooEarlyForNoShow));
+        assert_eq!(
+            apply(Confirmed, Transition::NoShow, early),
+            Err(Refusal::TooEarlyForNoShow)
+        );
         let after_grace = timing(start, start + TimeDelta::minutes(15));
         assert_eq!(apply(Confirmed, Transition::NoShow, after_grace), Ok(NoShow));
     }
@@ -238,7 +241,10 @@ mod tests {
         let late_same_day = timing(start, start + TimeDelta::hours(11));
         assert_eq!(apply(Confirmed, Transition::CheckIn, late_same_day), Ok(CheckedIn));
         let next_day = timing(start, start + TimeDelta::hours(12));
-        assert_eq!(apply(Confirmed, Transition::CheckIn, next_day), Err(Refusal::CheckInClosed));
+        assert_eq!(
+            apply(Confirmed, Transition::CheckIn, next_day),
+            Err(Refusal::CheckInClosed)
+        );
     }
 
     #[test]

@@ -708,3 +708,59 @@ async fn each_role_lists_what_it_may_see() {
         .expect(200);
     assert_eq!(desc.body["results"][0]["start"], "2026-11-30T03:00:00Z");
 }
+
+#[tokio::test]
+async fn check_in_opens_shortly_before_the_start_and_closes_with_its_day() {
+    let app = spawn_app().await;
+    let clinic = app.clinic("Asia/Dhaka", WEEKLY).await;
+    let reception = &clinic.receptionist;
+    let (patient, _) = app.patient().await;
+    // Monday 23 November, 09:00 in Dhaka; now is the day before.
+    let start = "2026-11-23T03:00:00Z";
+    let id = app
+        .book(reception, clinic.doctor, start, Some(patient))
+        .await
+        .expect(201)
+        .id();
+    let step = |name: &str| format!("/api/v1/appointments/{id}/{name}");
+    app.post(&step("check-in"), reception, json!({}))
+        .await
+        .expect_rule(409, "check_in_not_open");
+    // A visit cannot be run before its patient has checked in.
+    app.post(&step("start"), reception, json!({}))
+        .await
+        .expect_rule(409, "illegal_transition");
+    app.post(&step("complete"), reception, json!({}))
+        .await
+        .expect_rule(409, "illegal_transition");
+
+    // The window is a setting (default 120 minutes).
+    app.clock.set(at("2026-11-23T01:30:00Z"));
+    let reception = &app.renew(reception);
+    let admin = &app.renew(&clinic.admin);
+    app.set_setting(admin, "booking.check_in_open_minutes", json!(60)).await;
+    app.post(&step("check-in"), reception, json!({}))
+        .await
+        .expect_rule(409, "check_in_not_open");
+    app.set_setting(admin, "booking.check_in_open_minutes", json!(120))
+        .await;
+    app.post(&step("check-in"), reception, json!({})).await.expect(200);
+    app.post(&step("start"), reception, json!({})).await.expect(200);
+    app.post(&step("complete"), reception, json!({})).await.expect(200);
+
+    // Once the appointment's local day is over it can no longer be checked in.
+    let (other, _) = app.patient().await;
+    let late = app
+        .book(reception, clinic.doctor, "2026-11-23T04:00:00Z", Some(other))
+        .await
+        .expect(201)
+        .id();
+    app.clock.set(at("2026-11-23T18:00:00Z"));
+    let reception = &app.renew(reception);
+    app.post(&format!("/api/v1/appointments/{late}/check-in"), reception, json!({}))
+        .await
+        .expect_rule(409, "check_in_closed");
+    app.post(&format!("/api/v1/appointments/{late}/no-show"), reception, json!({}))
+        .await
+        .expect(200);
+}

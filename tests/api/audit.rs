@@ -159,3 +159,66 @@ async fn admins_search_the_trail_and_nobody_can_change_it() {
     assert!(db.execute_unprepared("DELETE FROM audit_events").await.is_err());
     assert_eq!(app.count("audit_events").await, before);
 }
+
+/// Make the database refuse every new audit event (a full disk, a broken
+/// trigger, a revoked grant all look like this to Carebook).
+async fn refuse_audit_events(app: &TestApp, refuse: bool) {
+    let db = app.state.db.conn();
+    let statements: &[&str] = match (app.state.db.backend(), refuse) {
+        (sea_orm::DbBackend::Postgres, true) => &[
+            "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit refused'; END $$",
+            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION refuse_audit()",
+        ],
+        (sea_orm::DbBackend::Postgres, false) => &[
+            "DROP TRIGGER refuse_audit ON audit_events",
+            "DROP FUNCTION refuse_audit()",
+        ],
+        (_, true) => &[
+            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'audit refused'); END",
+        ],
+        (_, false) => &["DROP TRIGGER refuse_audit"],
+    };
+    for statement in statements {
+        db.execute_unprepared(statement).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_change_and_its_audit_event_commit_together_or_not_at_all() {
+    let app = spawn_app().await;
+    let clinic = app.clinic("Asia/Dhaka", &[("monday", "09:00", "17:00")]).await;
+    let (patient, token) = app.patient().await;
+    let path = format!("/api/v1/patients/{patient}");
+    let before = app.get(&path, &clinic.receptionist).await.expect(200).body;
+    let events = app.audit_events().await.len();
+
+    refuse_audit_events(&app, true).await;
+    // A change whose event cannot be stored is not stored either.
+    let refused = app
+        .patch(&path, &clinic.receptionist, json!({"address": "House 7, Road 3"}))
+        .await;
+    assert!(refused.status.is_server_error(), "{}", refused.status);
+    let booking = app.book(&token, clinic.doctor, "2026-11-23T03:00:00Z", None).await;
+    assert!(booking.status.is_server_error(), "{}", booking.status);
+    // A read of patient data is not answered before its event is stored.
+    app.get(&path, &clinic.receptionist).await.expect(503);
+    refuse_audit_events(&app, false).await;
+
+    assert_eq!(app.count("appointments").await, 0, "the booking was rolled back");
+    let after = app.get(&path, &clinic.receptionist).await.expect(200).body;
+    assert_eq!(after["address"], before["address"], "the change was rolled back");
+    assert_eq!(after["updated_at"], before["updated_at"]);
+    // With the trail back, the same change commits with its event.
+    app.patch(&path, &clinic.receptionist, json!({"address": "House 7, Road 3"}))
+        .await
+        .expect(200);
+    let trail = app.audit_events().await;
+    let change = trail.iter().rfind(|e| e.method == "PATCH").expect("the change's event");
+    assert_eq!(
+        (change.action.as_str(), change.outcome.as_str(), change.status),
+        ("patient_update", "allowed", 200)
+    );
+    assert_eq!(change.patient_id, Some(patient));
+    // Two reads before the outage and one after were recorded; nothing of the refused requests.
+    assert_eq!(trail.len(), events + 2, "{trail:#?}");
+}

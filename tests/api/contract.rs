@@ -26,6 +26,21 @@ fn documented(doc: &Value) -> BTreeSet<(String, String)> {
     set
 }
 
+fn collect_refs(value: &Value, into: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, value) in map {
+                match (key.as_str(), value) {
+                    ("$ref", Value::String(target)) => into.push(target.clone()),
+                    _ => collect_refs(value, into),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, into)),
+        _ => {}
+    }
+}
+
 #[tokio::test]
 async fn every_documented_operation_declares_its_access() {
     let doc = serde_json::to_value(carebook::api::openapi()).unwrap();
@@ -39,7 +54,9 @@ async fn every_documented_operation_declares_its_access() {
     for (path, item) in doc["paths"].as_object().unwrap() {
         for method in METHODS {
             let Some(operation) = item.get(method) else { continue };
-            let access = operation[EXTENSION].as_str().unwrap_or_else(|| panic!("{method} {path}: no {EXTENSION}"));
+            let access = operation[EXTENSION]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path}: no {EXTENSION}"));
             assert!(
                 access == PUBLIC || Action::from_name(access).is_some(),
                 "{method} {path}: {access} is neither public nor an action"
@@ -49,8 +66,27 @@ async fn every_documented_operation_declares_its_access() {
             declared += 1;
         }
     }
-    let idempotent: Vec<String> = operations.iter().filter(|op| op.idempotent).map(|op| op.path.clone()).collect();
-    assert_eq!(idempotent, ["/api/v1/appointments"], "only booking documents Idempotency-Key");
+    let mut refs = Vec::new();
+    collect_refs(&doc, &mut refs);
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let dangling: Vec<&String> = refs
+        .iter()
+        .filter(|r| !schemas.contains_key(r.trim_start_matches("#/components/schemas/")))
+        .collect();
+    assert!(
+        dangling.is_empty(),
+        "references to schemas the document does not define: {dangling:?}"
+    );
+    let idempotent: Vec<String> = operations
+        .iter()
+        .filter(|op| op.idempotent)
+        .map(|op| op.path.clone())
+        .collect();
+    assert_eq!(
+        idempotent,
+        ["/api/v1/appointments"],
+        "only booking documents Idempotency-Key"
+    );
     println!("{declared} operations, each declaring its access");
 }
 

@@ -305,9 +305,13 @@ impl TestApp {
             if *step == "check-in" {
                 self.clock.set(start - chrono::TimeDelta::minutes(30));
             }
-            self.post(&format!("/api/v1/appointments/{id}/{step}"), &self.renew(token), json!({"reason": "test"}))
-                .await
-                .expect(200);
+            self.post(
+                &format!("/api/v1/appointments/{id}/{step}"),
+                &self.renew(token),
+                json!({"reason": "test"}),
+            )
+            .await
+            .expect(200);
         }
         self.clock.set(before);
     }

@@ -18,8 +18,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use carebook::auth::policy::{Action, MATRIX, Scope, scope_of};
 use carebook::accounts::two_factor::code_at;
+use carebook::auth::policy::{Action, MATRIX, Scope, scope_of};
 use carebook::clock::Clock;
 use carebook::domain::Role;
 
@@ -766,9 +766,12 @@ struct Sent {
     object_route: bool,
     status: u16,
     request_id: String,
+    /// The id at the end of the `Location` of a creation in the route's own collection.
+    created: Option<String>,
 }
 
-async fn send(world: &World, method: &Method, call: Call) -> (u16, String, String) {
+/// What came back: status, request id, body and `Location`.
+async fn send(world: &World, method: &Method, call: Call) -> (u16, String, String, Option<String>) {
     let app = &world.app;
     if let Some(instant) = call.at {
         app.clock.set(instant);
@@ -793,8 +796,22 @@ async fn send(world: &World, method: &Method, call: Call) -> (u16, String, Strin
     app.clock.set(world.base);
     let status = response.status().as_u16();
     let request_id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let location = response
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .map(str::to_owned);
     let body = response.text().await.unwrap_or_default();
-    (status, request_id, body)
+    (status, request_id, body, location)
+}
+
+/// The id a `Location` gives when it is in `route`'s own collection (a
+/// patient's new login lives under `/users`: its event names the patient).
+fn own_creation(route: &str, location: Option<String>) -> Option<String> {
+    let collection = route.split('{').next().unwrap_or(route).trim_end_matches('/');
+    let location = location?;
+    let rest = location.strip_prefix(collection)?;
+    rest.rsplit('/').next().map(str::to_owned)
 }
 
 #[tokio::test]
@@ -809,7 +826,8 @@ async fn every_route_for_every_role_on_own_and_others_objects_follows_the_matrix
         // Without a token.
         let call = world.prepare(method, route, Role::Patient, Variant::Only).await;
         let call = Call { token: None, ..call };
-        let (status, request_id, body) = send(&world, method, call).await;
+        let (status, request_id, body, location) = send(&world, method, call).await;
+        let created = own_creation(route, location);
         let label = format!("{method} {route} without a token");
         let ok = match action {
             None => (200..300).contains(&status),
@@ -825,12 +843,14 @@ async fn every_route_for_every_role_on_own_and_others_objects_follows_the_matrix
             object_route: false,
             status,
             request_id,
+            created,
         });
 
         for role in ROLES {
             for variant in variants(method, route) {
                 let call = world.prepare(method, route, role, *variant).await;
-                let (status, request_id, body) = send(&world, method, call).await;
+                let (status, request_id, body, location) = send(&world, method, call).await;
+                let created = own_creation(route, location);
                 let expect = expected(role, *action, *variant);
                 let ok = match expect {
                     Expect::Success => (200..300).contains(&status),
@@ -848,6 +868,7 @@ async fn every_route_for_every_role_on_own_and_others_objects_follows_the_matrix
                     object_route: route.contains('{') && *variant != Variant::Only,
                     status,
                     request_id,
+                    created,
                 });
             }
         }
@@ -899,10 +920,184 @@ async fn every_route_for_every_role_on_own_and_others_objects_follows_the_matrix
             s.action,
             Some(Action::PatientRead | Action::PatientUpdate | Action::PatientAccountCreate)
         ) || s.action.is_some_and(|a| format!("{a:?}").starts_with("Appointment"));
+        if let Some(created) = &s.created
+            && s.status == 201
+            && event.object_id.as_deref() != Some(created.as_str())
+        {
+            missing.push(format!(
+                "{}: the audit event names {:?}, not the created {created}",
+                s.label, event.object_id
+            ));
+        }
         if patient_data && s.object_route && (200..300).contains(&s.status) && event.patient_id.is_none() {
             missing.push(format!("{}: the audit event does not name the patient", s.label));
         }
     }
     println!("audit coverage: {checked} events matched to requests");
     assert!(missing.is_empty(), "audit gaps:\n{}", missing.join("\n"));
+}
+
+/// DESIGN §2 written out on its own, not read from the code: the class of
+/// every field of a patient record…
+const FIELD_CLASSES: &[(&str, &str)] = &[
+    ("id", "demographic"),
+    ("user_id", "demographic"),
+    ("medical_record_number", "demographic"),
+    ("first_name", "demographic"),
+    ("last_name", "demographic"),
+    ("date_of_birth", "demographic"),
+    ("sex", "demographic"),
+    ("national_id", "demographic"),
+    ("created_at", "demographic"),
+    ("updated_at", "demographic"),
+    ("phone", "contact"),
+    ("email", "contact"),
+    ("address", "contact"),
+    ("location_id", "contact"),
+    ("emergency_contact_name", "contact"),
+    ("emergency_contact_phone", "contact"),
+    ("blood_group", "clinical"),
+    ("allergies", "clinical"),
+    ("medical_history", "clinical"),
+    ("insurance_number", "financial"),
+];
+
+/// …and, per role, the classes of a reachable record it receives and may write.
+const FIELD_SPEC: &[(Role, &[&str], &[&str])] = &[
+    (
+        Role::Admin,
+        &["demographic", "contact", "clinical", "financial"],
+        &["demographic", "contact", "clinical", "financial"],
+    ),
+    // Doctors: the clinical record of the patients they treat; no billing.
+    (Role::Doctor, &["demographic", "contact", "clinical"], &["clinical"]),
+    // Nurses: clinical read at their facility; they write vital signs and notes, not the record.
+    (Role::Nurse, &["demographic", "contact", "clinical"], &[]),
+    // Reception: never clinical, read or write.
+    (
+        Role::Receptionist,
+        &["demographic", "contact", "financial"],
+        &["demographic", "contact", "financial"],
+    ),
+    // Patients: all of their own record; the clinical part is the clinicians' to write.
+    (
+        Role::Patient,
+        &["demographic", "contact", "clinical", "financial"],
+        &["demographic", "contact", "financial"],
+    ),
+];
+
+fn fields_of(classes: &[&str]) -> std::collections::BTreeSet<String> {
+    FIELD_CLASSES
+        .iter()
+        .filter(|(_, class)| classes.contains(class))
+        .map(|(field, _)| (*field).to_owned())
+        .collect()
+}
+
+/// A valid value for each writable field.
+fn sample(field: &str, world: &World, n: u32) -> Value {
+    match field {
+        "first_name" | "last_name" => json!(format!("Name{n}")),
+        "date_of_birth" => json!(format!("19{:02}-01-15", 50 + n % 40)),
+        "sex" => json!("female"),
+        "national_id" => json!(format!("19901234{n}")),
+        "phone" | "emergency_contact_phone" => json!(format!("0171{:07}", n)),
+        "email" => json!(format!("field{n}@example.com")),
+        "address" => json!(format!("House {n}, Road 3")),
+        "location_id" => json!(world.location),
+        "emergency_contact_name" => json!(format!("Contact {n}")),
+        "blood_group" => json!("a_positive"),
+        "allergies" => json!(format!("Penicillin {n}")),
+        "medical_history" => json!(format!("Asthma since {n}")),
+        "insurance_number" => json!(format!("INS-{n}")),
+        other => panic!("no sample for {other}"),
+    }
+}
+
+#[tokio::test]
+async fn every_role_receives_and_writes_exactly_the_patient_fields_design_gives_it() {
+    let world = World::build().await;
+    let record = format!("/api/v1/patients/{}", world.patient);
+    let writable: Vec<&str> = FIELD_CLASSES
+        .iter()
+        .map(|(field, _)| *field)
+        .filter(|f| !["id", "user_id", "medical_record_number", "created_at", "updated_at"].contains(f))
+        .collect();
+    let mut failures = Vec::new();
+    let mut cases = 0;
+    for (role, receives, writes) in FIELD_SPEC {
+        let token = world.token(*role).unwrap();
+        let expected = fields_of(receives);
+        // One record and every record of a list carry exactly these fields.
+        let one = world.app.get(&record, &token).await.expect(200).body;
+        let list = world.app.get("/api/v1/patients", &token).await.expect(200).body;
+        let mut received = vec![("GET one", one)];
+        received.extend(
+            list["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| ("GET list", r.clone())),
+        );
+        for (how, body) in received {
+            let got: std::collections::BTreeSet<String> = body.as_object().unwrap().keys().cloned().collect();
+            cases += 1;
+            if got != expected {
+                failures.push(format!("{role} {how}: receives {got:?}, DESIGN says {expected:?}"));
+            }
+        }
+        // Each field alone: written when its class is the role's to write, else 403 naming it.
+        for field in &writable {
+            let class = FIELD_CLASSES.iter().find(|(f, _)| f == field).unwrap().1;
+            let value = sample(field, &world, world.next());
+            let reply = world.app.patch(&record, &token, json!({ *field: value })).await;
+            let allowed = writes.contains(&class);
+            let ok = match (allowed, reply.status.as_u16()) {
+                (true, 200) => reply.body[*field] == stored_form(field, &value),
+                (false, 403) => *role == Role::Nurse || reply.body["errors"].get(*field).is_some(),
+                _ => false,
+            };
+            cases += 1;
+            if !ok {
+                failures.push(format!(
+                    "{role} PATCH {field} ({class}): got {} {}, DESIGN says {}",
+                    reply.status,
+                    reply.body,
+                    if allowed { "written" } else { "refused" }
+                ));
+            }
+        }
+    }
+    // Registering a walk-in: reception may not record clinical fields either.
+    let reception = world.token(Role::Receptionist).unwrap();
+    let refused = world
+        .app
+        .post(
+            "/api/v1/patients",
+            &reception,
+            json!({"first_name": "Walk", "last_name": "In", "allergies": "Peanuts"}),
+        )
+        .await
+        .expect_rule(403, "field_not_writable");
+    assert!(refused.body["errors"]["allergies"].is_array(), "{}", refused.body);
+    println!(
+        "field policy: {cases} cases over {} fields and {} roles",
+        FIELD_CLASSES.len(),
+        FIELD_SPEC.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} cases differ from DESIGN §2:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// The value a written field reads back as (phones come back in E.164).
+fn stored_form(field: &str, sent: &Value) -> Value {
+    match (field, sent.as_str()) {
+        ("phone" | "emergency_contact_phone", Some(national)) => json!(format!("+880{}", &national[1..])),
+        _ => sent.clone(),
+    }
 }

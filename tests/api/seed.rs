@@ -65,6 +65,25 @@ async fn the_demo_clinic_is_realistic_and_seeding_twice_changes_nothing() {
         .await
         .expect(200);
     assert!(!slots.body["slots"].as_array().unwrap().is_empty());
-    let mine = app.get("/api/v1/appointments", &token).await.expect(200);
-    assert!(mine.body["count"].as_i64().unwrap() >= 0);
+    // Their own appointments, all of them and nobody else's.
+    let me = app.get("/api/v1/auth/me", &token).await.expect(200);
+    let patient_id = me.body["patient_id"].as_str().unwrap().to_owned();
+    let stored = {
+        use carebook::db::entities::appointment;
+        use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+        let id: uuid::Uuid = patient_id.parse().unwrap();
+        appointment::Entity::find()
+            .filter(appointment::Column::PatientId.eq(id))
+            .count(app.state.db.conn())
+            .await
+            .unwrap()
+    };
+    assert!(stored > 0, "the demo gives patient001 appointments");
+    let mine = app.get("/api/v1/appointments?page_size=100", &token).await.expect(200);
+    assert_eq!(mine.body["count"].as_u64(), Some(stored));
+    let results = mine.body["results"].as_array().unwrap();
+    assert!(
+        results.iter().all(|a| a["patient_id"] == patient_id.as_str()),
+        "{results:?}"
+    );
 }

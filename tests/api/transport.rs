@@ -126,3 +126,57 @@ async fn bodies_over_the_limit_are_refused_with_413() {
         .expect(413);
     assert_eq!(reply.headers["content-type"], "application/problem+json");
 }
+
+#[tokio::test]
+async fn behind_a_proxy_the_client_is_the_right_most_untrusted_forwarded_address() {
+    let app = spawn_app_with(|config| {
+        config.proxies = carebook::config::Proxies::new(true, &[]).unwrap();
+        config.rate_limit_auth_per_minute = 3;
+    })
+    .await;
+    // A client that writes its own X-Forwarded-For entries in front of the
+    // proxy's cannot pick a fresh address each time: its allowance is spent.
+    let login = |spoofed: String| {
+        app.client
+            .post(format!("{}/api/v1/auth/login", app.address))
+            .header("X-Forwarded-For", format!("{spoofed}, 203.0.113.9"))
+            .json(&json!({"username": "someone", "password": "something"}))
+            .send()
+    };
+    for i in 0..3 {
+        assert_eq!(login(format!("10.9.9.{i}")).await.unwrap().status(), 401);
+    }
+    assert_eq!(login("10.9.9.200".into()).await.unwrap().status(), 429);
+    // And the audit trail records the address the proxy saw, not the forged one.
+    let events = app.audit_events().await;
+    let login_events: Vec<_> = events.iter().filter(|e| e.route == "/api/v1/auth/login").collect();
+    assert_eq!(login_events.len(), 3);
+    assert!(
+        login_events.iter().all(|e| e.ip.as_deref() == Some("203.0.113.9")),
+        "{login_events:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_peer_outside_the_trusted_proxies_is_the_client_whatever_it_forwards() {
+    let app = spawn_app_with(|config| {
+        config.proxies = carebook::config::Proxies::new(true, &["192.0.2.0/24".into()]).unwrap();
+    })
+    .await;
+    let reply = app
+        .client
+        .post(format!("{}/api/v1/auth/login", app.address))
+        .header("X-Forwarded-For", "198.51.100.1")
+        .json(&json!({"username": "someone", "password": "something"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 401);
+    let events = app.audit_events().await;
+    let event = events.iter().find(|e| e.route == "/api/v1/auth/login").unwrap();
+    assert_eq!(
+        event.ip.as_deref(),
+        Some("127.0.0.1"),
+        "the loopback peer is not a trusted proxy"
+    );
+}

@@ -175,6 +175,7 @@ pub async fn put_preferences(
 
 /// A profile image upload (one field, `image`).
 #[derive(Debug, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct ImageUpload {
     /// JPEG, PNG or WebP, at most 5 MiB. The content is checked, not the

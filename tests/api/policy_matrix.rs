@@ -1078,9 +1078,13 @@ async fn every_role_receives_and_writes_exactly_the_patient_fields_design_gives_
             &reception,
             json!({"first_name": "Walk", "last_name": "In", "allergies": "Peanuts"}),
         )
-        .await
-        .expect_rule(403, "field_not_writable");
-    assert!(refused.body["errors"]["allergies"].is_array(), "{}", refused.body);
+        .await;
+    if refused.status != 403 || !refused.body["errors"]["allergies"].is_array() {
+        failures.push(format!(
+            "receptionist POST with allergies: got {} {}",
+            refused.status, refused.body
+        ));
+    }
     println!(
         "field policy: {cases} cases over {} fields and {} roles",
         FIELD_CLASSES.len(),

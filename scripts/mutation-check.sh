@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Mutation check: break each guarantee the foundation tests stand for, one at
+# a time, and require the test that guards it to fail. A test that still
+# passes with its guarantee broken could not fail, and this script says so.
+#
+#   scripts/mutation-check.sh            # every mutant (SQLite)
+#
+# Each mutant is one textual change to one source file; the file is put back
+# whatever happens. Runs from the project root.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TERM_COLOR=never
+survivors=0
+# Put back any file a mutant changed, even if this script is interrupted.
+restore() { find src -name '*.unmutated' | while read -r f; do mv -f "$f" "${f%.unmutated}"; done; }
+trap restore EXIT
+
+# mutate NAME FILE OLD NEW TEST_FILTER
+mutate() {
+  local name=$1 file=$2 old=$3 new=$4 filter=$5
+  cp "$file" "$file.unmutated"
+  python3 - "$file" "$old" "$new" <<'PY' || { echo "mutant '$name': its source line is gone; update this script" >&2; survivors=$((survivors + 1)); return; }
+import sys
+path, old, new = sys.argv[1:4]
+text = open(path).read()
+if old in text:
+    open(path, "w").write(text.replace(old, new, 1))
+PY
+  if cargo test --quiet --test api "$filter" >/tmp/carebook-mutant.log 2>&1; then
+    echo "SURVIVED  $name  (the tests matching '$filter' still pass)"
+    survivors=$((survivors + 1))
+  elif grep -q "test result: FAILED" /tmp/carebook-mutant.log; then
+    echo "killed    $name"
+  else
+    echo "BROKEN    $name  (did not build or run; see /tmp/carebook-mutant.log)"
+    survivors=$((survivors + 1))
+  fi
+  restore
+}
+
+mutate "receptionists receive clinical fields" \
+  src/auth/policy.rs \
+  "[Write, Write, Hidden, Write],  // receptionist: never clinical" \
+  "[Write, Write, Read, Write],  // receptionist: never clinical" \
+  every_role_receives_and_writes
+
+mutate "allergies classed as demographic" \
+  src/auth/policy.rs \
+  '("allergies", FieldClass::Clinical),' \
+  '("allergies", FieldClass::Demographic),' \
+  every_role_receives_and_writes
+
+mutate "a change's audit event written outside its transaction" \
+  src/db/mod.rs \
+  "            audit::insert(&self, event).await?;" \
+  "            let _ = event;" \
+  a_change_and_its_audit_event
+
+mutate "the first X-Forwarded-For entry taken as the client" \
+  src/config.rs \
+  ".map(str::trim).rev();" \
+  ".map(str::trim).take(1);" \
+  behind_a_proxy_the_client
+
+mutate "check-in at any time before the start" \
+  src/scheduling/lifecycle.rs \
+  "Transition::CheckIn if timing.now < timing.start - timing.check_in_opens" \
+  "Transition::CheckIn if false" \
+  check_in_opens_shortly_before
+
+if [ "$survivors" -gt 0 ]; then
+  echo "$survivors mutant(s) survived" >&2
+  exit 1
+fi
+echo "every mutant was killed"

@@ -86,12 +86,27 @@ WALK_IN=$(field .id)
 echo "  registered $(field .first_name) $(field .last_name), MRN $(field .medical_record_number)"
 call POST /appointments 201 "$RECEPTION" "{\"doctor_id\":\"$DOCTOR\",\"start\":\"$SLOT\",\"patient_id\":\"$WALK_IN\"}"
 VISIT=$(field .id)
-call POST "/appointments/$VISIT/check-in" 200 "$RECEPTION"
-echo "  checked in, queue number $(field .queue_number)"
-call POST "/appointments/$VISIT/start" 200 "$RECEPTION"
-call POST "/appointments/$VISIT/complete" 200 "$RECEPTION"
-echo "  visit $(field .status)"
-call GET "/appointments/$VISIT/history" 200 "$RECEPTION"
-echo "  history: $(field '[.results[].action] | join(" → ")')"
+# Check-in opens booking.check_in_open_minutes (120) before the start: a
+# visit cannot be run hours early. For this walk-through an administrator
+# opens it a day ahead, and puts the setting back at the end.
+if (( $(date -d "$SLOT" +%s) - $(date +%s) > 120 * 60 )); then
+  call POST "/appointments/$VISIT/check-in" 409 "$RECEPTION"
+  echo "  refused: rule $(field .rule): $(field .detail)"
+fi
+call POST /auth/login 200 "" "{\"username\":\"admin\",\"password\":\"$PASSWORD\"}"
+ADMIN=$(field .access)
+call PUT /settings/booking.check_in_open_minutes 200 "$ADMIN" '{"value":1440}'
+if (( $(date -d "$SLOT" +%s) - $(date +%s) <= 1440 * 60 )); then
+  call POST "/appointments/$VISIT/check-in" 200 "$RECEPTION"
+  echo "  checked in, queue number $(field .queue_number)"
+  call POST "/appointments/$VISIT/start" 200 "$RECEPTION"
+  call POST "/appointments/$VISIT/complete" 200 "$RECEPTION"
+  echo "  visit $(field .status)"
+  call GET "/appointments/$VISIT/history" 200 "$RECEPTION"
+  echo "  history: $(field '[.results[].action] | join(" → ")')"
+else
+  echo "  the first free slot is more than a day away: check-in waits for it"
+fi
+call DELETE /settings/booking.check_in_open_minutes 204 "$ADMIN"
 
 printf '\nDemo finished.\n'

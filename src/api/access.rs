@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -27,10 +28,10 @@ use utoipa::openapi::path::{Operation as Documented, ParameterIn};
 
 use super::extract::client_of;
 use crate::auth::Actor;
-use crate::auth::policy::{Action, Scope, admit, scope_of};
+use crate::auth::policy::{Action, Scope, admit, scope_of, two_factor_gate_applies};
 use crate::db::audit;
 use crate::domain::Role;
-use crate::error::AppError;
+use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
 /// The OpenAPI extension that declares an operation's access.
@@ -213,34 +214,14 @@ pub async fn middleware(State(gate): State<Gate>, request: Request, next: Next) 
     };
     let state = &gate.state;
     let (mut parts, body) = request.into_parts();
-    let client = client_of(&parts.headers, &parts.extensions, &state.config.proxies);
-    let trail = audit::Request {
-        action: operation.access.map_or(PUBLIC, Action::name),
-        method: operation.method.as_str().to_owned(),
-        route: route.clone(),
-        object_type: operation.object_type.clone(),
-        object_id: object_id(&route, parts.uri.path()),
-        ip: client.ip,
-        request_id: crate::request_id::current(),
-        success_status: operation.success,
-        clock: state.clock.clone(),
-    };
+    let trail = trail_of(state, operation, &route, &parts);
     let access = operation.access;
     let (response, finished) = audit::scope(trail, async {
         if let Some(action) = access {
-            let actor = match Actor::from_request_parts(&mut parts, state).await {
-                Ok(actor) => actor,
+            match admit_caller(state, &mut parts, action).await {
+                Ok(actor) => parts.extensions.insert(actor),
                 Err(err) => return err.into_response(),
             };
-            audit::set_actor(actor.user_id, actor.role.as_str());
-            let require_2fa = match state.settings().await {
-                Ok(settings) => settings.flag("security.require_admin_2fa"),
-                Err(err) => return err.into_response(),
-            };
-            if let Err(err) = admit(&actor, action, require_2fa) {
-                return err.into_response();
-            }
-            parts.extensions.insert(actor);
         }
         next.run(Request::from_parts(parts, body)).await
     })
@@ -261,6 +242,32 @@ pub async fn middleware(State(gate): State<Gate>, request: Request, next: Next) 
         }
     }
     response
+}
+
+/// What the audit trail knows of a request before it runs.
+fn trail_of(state: &AppState, operation: &Operation, route: &str, parts: &Parts) -> audit::Request {
+    let client = client_of(&parts.headers, &parts.extensions, &state.config.proxies);
+    audit::Request {
+        action: operation.access.map_or(PUBLIC, Action::name),
+        method: operation.method.as_str().to_owned(),
+        route: route.to_owned(),
+        object_type: operation.object_type.clone(),
+        object_id: object_id(route, parts.uri.path()),
+        ip: client.ip,
+        request_id: crate::request_id::current(),
+        success_status: operation.success,
+        clock: state.clock.clone(),
+    }
+}
+
+/// Authenticate the caller (401) and pass them through the policy's scope
+/// and account gates for `action` (403).
+async fn admit_caller(state: &AppState, parts: &mut Parts, action: Action) -> AppResult<Actor> {
+    let actor = Actor::from_request_parts(parts, state).await?;
+    audit::set_actor(actor.user_id, actor.role.as_str());
+    let require_2fa = two_factor_gate_applies(&actor) && state.settings().await?.flag("security.require_admin_2fa");
+    admit(&actor, action, require_2fa)?;
+    Ok(actor)
 }
 
 /// "Who may call" for an action, from the policy matrix.

@@ -239,6 +239,13 @@ pub fn authorize(actor: &Actor, action: Action) -> AppResult<Scope> {
     }
 }
 
+/// Whether the setting `security.require_admin_2fa` decides about `actor`
+/// (an administrator without two-factor authentication), so that it is read
+/// only then.
+pub fn two_factor_gate_applies(actor: &Actor) -> bool {
+    actor.role == Role::Admin && !actor.totp_enabled
+}
+
 /// The account gates, after [`authorize`]: an account whose password an
 /// administrator reset, and an administrator without two-factor
 /// authentication while `require_admin_2fa` is set, may only use their own
@@ -256,7 +263,7 @@ pub fn admit(actor: &Actor, action: Action, require_admin_2fa: bool) -> AppResul
             detail: "an administrator reset this password: change it first (POST /api/v1/auth/change-password)".into(),
         });
     }
-    if actor.role == Role::Admin && !actor.totp_enabled && require_admin_2fa {
+    if two_factor_gate_applies(actor) && require_admin_2fa {
         return Err(AppError::Blocked {
             rule: "two_factor_required",
             detail: "administrators must use two-factor authentication: enrol first (POST /api/v1/auth/totp/enrol)"

@@ -63,11 +63,11 @@ pub struct Operation {
     pub object_type: Option<String>,
 }
 
-/// Every operation of the API, indexed by method and route template.
+/// Every operation of the API, indexed by route template.
 #[derive(Debug, Clone, Default)]
 pub struct Operations {
     list: Vec<Operation>,
-    index: HashMap<(Method, String), usize>,
+    index: HashMap<String, Vec<usize>>,
 }
 
 impl Operations {
@@ -91,11 +91,10 @@ impl Operations {
                 }
             }
         }
-        let index = list
-            .iter()
-            .enumerate()
-            .map(|(i, op)| ((op.method.clone(), op.path.clone()), i))
-            .collect();
+        let mut index: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, op) in list.iter().enumerate() {
+            index.entry(op.path.clone()).or_default().push(i);
+        }
         Operations { list, index }
     }
 
@@ -103,9 +102,8 @@ impl Operations {
     pub fn get(&self, method: &Method, route: &str) -> Option<&Operation> {
         // HEAD is answered by the GET route.
         let method = if method == Method::HEAD { &Method::GET } else { method };
-        self.index
-            .get(&(method.clone(), route.to_owned()))
-            .map(|i| &self.list[*i])
+        let on_route = self.index.get(route)?;
+        on_route.iter().map(|i| &self.list[*i]).find(|op| op.method == method)
     }
 
     /// Every operation, in document order.

@@ -36,14 +36,6 @@ pub fn amount(value: &str, _: &()) -> Result {
     Money::parse(value, Currency::BDT).map(|_| ()).map_err(Error::new)
 }
 
-/// An optional non-negative decimal amount.
-pub fn optional_amount(value: &Option<String>, ctx: &()) -> Result {
-    match value {
-        Some(v) => amount(v, ctx),
-        None => Ok(()),
-    }
-}
-
 /// Parse `ordering` (`field`, `-field`, comma-separated) against `allowed`
 /// (API field → SQL column). Errors: 400 naming `ordering` and the allowed fields.
 pub fn ordering(raw: Option<&str>, allowed: &[(&'static str, &'static str)]) -> AppResult<Vec<Sort>> {

@@ -110,6 +110,17 @@ pub struct ConfigArgs {
     /// Directory for uploaded files (profile images).
     #[arg(long, env = "CAREBOOK_UPLOAD_DIR", default_value = "uploads", global = true)]
     pub upload_dir: std::path::PathBuf,
+    /// A client must send a request's headers within this many seconds of
+    /// opening the connection or finishing the previous request (idle
+    /// keep-alive connections are closed after it too).
+    #[arg(long, env = "CAREBOOK_HEADER_TIMEOUT_SECONDS", default_value_t = 30, global = true)]
+    pub header_timeout_seconds: u64,
+    /// A request (its body included) must be answered within this many seconds (408 otherwise).
+    #[arg(long, env = "CAREBOOK_REQUEST_TIMEOUT_SECONDS", default_value_t = 60, global = true)]
+    pub request_timeout_seconds: u64,
+    /// Most open client connections; further ones wait to be accepted.
+    #[arg(long, env = "CAREBOOK_MAX_CONNECTIONS", default_value_t = 4096, global = true)]
+    pub max_connections: usize,
     /// How long a node caches system settings, in seconds.
     #[arg(long, env = "CAREBOOK_SETTINGS_TTL_SECONDS", default_value_t = 5, global = true)]
     pub settings_ttl_seconds: u64,
@@ -218,6 +229,30 @@ pub struct Config {
     pub upload_dir: PathBuf,
     /// How long a node caches settings.
     pub settings_ttl: std::time::Duration,
+    /// Connection limits.
+    pub connections: ConnectionLimits,
+}
+
+/// What one node allows a client connection (see [`crate::server::serve`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// To send a request's headers, from the connection's start or the
+    /// previous answer; also the idle keep-alive limit.
+    pub header_timeout: std::time::Duration,
+    /// To be answered, the request body included (408 after it).
+    pub request_timeout: std::time::Duration,
+    /// Open connections at most; the next one is accepted when one closes.
+    pub max_connections: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            header_timeout: std::time::Duration::from_secs(30),
+            request_timeout: std::time::Duration::from_secs(60),
+            max_connections: 4096,
+        }
+    }
 }
 
 const MIN_SECRET_LEN: usize = 32;
@@ -260,6 +295,11 @@ impl Config {
             hsts: args.hsts,
             upload_dir: args.upload_dir.clone(),
             settings_ttl: std::time::Duration::from_secs(args.settings_ttl_seconds),
+            connections: ConnectionLimits {
+                header_timeout: std::time::Duration::from_secs(args.header_timeout_seconds.max(1)),
+                request_timeout: std::time::Duration::from_secs(args.request_timeout_seconds.max(1)),
+                max_connections: args.max_connections.max(1),
+            },
         })
     }
 
@@ -282,6 +322,7 @@ impl Config {
             hsts: false,
             upload_dir: std::env::temp_dir().join(format!("carebook-uploads-{}", uuid::Uuid::new_v4().simple())),
             settings_ttl: std::time::Duration::ZERO,
+            connections: ConnectionLimits::default(),
         }
     }
 }

@@ -89,6 +89,9 @@ pub enum AppError {
     /// 412: `If-Match` did not match.
     #[error("precondition failed")]
     PreconditionFailed,
+    /// 408: the request was not received and answered in time.
+    #[error("request timeout")]
+    RequestTimeout,
     /// 413: body over the configured limit.
     #[error("payload too large")]
     PayloadTooLarge,
@@ -165,6 +168,7 @@ impl AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -213,6 +217,12 @@ impl AppError {
             AppError::PreconditionFailed => (
                 blank(),
                 Some("the resource has changed since it was read (If-Match)".into()),
+                None,
+                FieldErrors::new(),
+            ),
+            AppError::RequestTimeout => (
+                blank(),
+                Some("the request was not received and answered in time; send it again".into()),
                 None,
                 FieldErrors::new(),
             ),

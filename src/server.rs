@@ -1,14 +1,28 @@
 //! Starting a node: connect, migrate, listen, shut down gracefully.
+//!
+//! Connections are served by hyper directly, HTTP/1.1 only (Carebook sits
+//! behind a TLS-terminating proxy; HTTP/2 without TLS would keep idle
+//! connections alive on pings), under the limits of [`ConnectionLimits`]: a client that does not finish its
+//! headers, or sits idle between requests, is disconnected after the header
+//! timeout; a request that is not answered (its body included) within the
+//! request timeout gets 408; and at most `max_connections` are open at once
+//! — the next connection is accepted when one closes, so a flood of stalled
+//! sockets holds the node for at most one header timeout.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use axum::extract::Request;
+use axum::extract::{ConnectInfo, Request};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower::ServiceExt;
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::Config;
+use crate::config::{Config, ConnectionLimits};
 use crate::db::Db;
 use crate::state::AppState;
 
@@ -27,11 +41,67 @@ pub fn state(db: Db, config: Config) -> AppState {
     AppState::new(db, config, clock)
 }
 
-/// Serve the API on `listener` until Ctrl-C or SIGTERM.
+/// How long open connections may finish their requests at shutdown.
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Serve the API on `listener` until Ctrl-C or SIGTERM, under the
+/// configured [`ConnectionLimits`].
 pub async fn serve(state: AppState, listener: TcpListener) -> std::io::Result<()> {
+    let limits = state.config.connections;
     let app = crate::api::app(state);
-    let service = axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app);
-    axum::serve(listener, service).with_graceful_shutdown(shutdown()).await
+    let builder = connection_builder(&limits);
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    let mut stopping = std::pin::pin!(shutdown());
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("the connection semaphore is never closed"),
+            () = &mut stopping => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    // Out of file descriptors, or a connection reset before it was accepted:
+                    // wait a moment instead of spinning, and go on.
+                    tracing::warn!(error = %err, "accepting a connection failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut stopping => break,
+        };
+        let service = app
+            .clone()
+            .map_request(move |mut request: Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                request.map(axum::body::Body::new)
+            });
+        let connection =
+            builder.serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection = graceful.watch(connection.into_owned());
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(error = %err, "connection ended with an error");
+            }
+            drop(slot);
+        });
+    }
+    tracing::info!("shutting down");
+    if tokio::time::timeout(DRAIN, graceful.shutdown()).await.is_err() {
+        tracing::warn!("connections still open after {} s; closing them", DRAIN.as_secs());
+    }
+    Ok(())
+}
+
+fn connection_builder(limits: &ConnectionLimits) -> Builder<TokioExecutor> {
+    let mut builder = Builder::new(TokioExecutor::new()).http1_only();
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .keep_alive(true);
+    builder
 }
 
 async fn shutdown() {
@@ -50,5 +120,4 @@ async fn shutdown() {
         _ = ctrl_c => {},
         _ = terminate => {},
     }
-    tracing::info!("shutting down");
 }

@@ -44,6 +44,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             .await
             .map_err(|rejection| match rejection {
                 BytesRejection::FailedToBufferBody(e) if is_length_limit(&e) => AppError::PayloadTooLarge,
+                BytesRejection::FailedToBufferBody(e) if is_timeout(&e) => AppError::RequestTimeout,
                 other => AppError::bad_field("body", other.body_text()),
             })?;
         parse_json(&bytes).map(ApiJson)
@@ -74,6 +75,17 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiFields<T> {
         })?;
         Ok(ApiFields(parsed, members))
     }
+}
+
+fn is_timeout(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = source {
+        if e.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
 }
 
 fn is_length_limit(err: &(dyn std::error::Error + 'static)) -> bool {

@@ -38,6 +38,7 @@ use tower::util::MapRequest;
 use tower::util::option_layer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::{RequestBodyDeadlineLayer, TimeoutLayer};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -132,6 +133,7 @@ pub type App = MapRequest<axum::Router, fn(Request) -> Request>;
 /// ignored (`/x/` is `/x`).
 pub fn app(state: AppState) -> App {
     let body_limit = state.config.body_limit;
+    let request_timeout = state.config.connections.request_timeout;
     let (router, api, operations) = contract();
     let operations = Arc::new(operations);
     let gate = access::Gate {
@@ -160,6 +162,12 @@ pub fn app(state: AppState) -> App {
         .layer(Extension(spec))
         .layer(middleware::from_fn(log_request))
         .layer(CatchPanicLayer::custom(panic_response))
+        // A request not answered in time, its body included, is 408 (its transaction rolls back).
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
+        .layer(RequestBodyDeadlineLayer::new(request_timeout))
         .layer(DefaultBodyLimit::max(body_limit))
         // The image upload has a larger limit of its own (DefaultBodyLimit on its route).
         .layer(RequestBodyLimitLayer::new(body_limit.max(profile::UPLOAD_BODY_LIMIT)))
@@ -230,6 +238,7 @@ async fn problem_details(request: Request, next: Next) -> Response {
     let (mut parts, _) = response.into_parts();
     let error = match status {
         StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+        StatusCode::REQUEST_TIMEOUT => AppError::RequestTimeout,
         StatusCode::NOT_FOUND => AppError::NotFound("resource"),
         _ => AppError::Internal(anyhow::anyhow!("unexpected {status}")),
     };

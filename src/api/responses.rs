@@ -15,6 +15,9 @@ pub enum PublicErrors {
     /// A parameter's value is not acceptable (e.g. contains NUL).
     #[response(status = 422, content_type = "application/problem+json")]
     Unprocessable(Problem),
+    /// The request was not received and answered in time (`CAREBOOK_REQUEST_TIMEOUT_SECONDS`).
+    #[response(status = 408, content_type = "application/problem+json")]
+    RequestTimeout(Problem),
     /// Too many requests from this client address; `Retry-After` says when to retry.
     #[response(status = 429, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds to wait")))]
     TooManyRequests(Problem),
@@ -42,6 +45,9 @@ pub enum ReadErrors {
     /// A parameter's value is not acceptable (e.g. contains NUL).
     #[response(status = 422, content_type = "application/problem+json")]
     Unprocessable(Problem),
+    /// The request was not received and answered in time (`CAREBOOK_REQUEST_TIMEOUT_SECONDS`).
+    #[response(status = 408, content_type = "application/problem+json")]
+    RequestTimeout(Problem),
     /// Too many requests from this client address; `Retry-After` says when to retry.
     #[response(status = 429, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds to wait")))]
     TooManyRequests(Problem),
@@ -81,6 +87,9 @@ pub enum WriteErrors {
     /// Well-formed but invalid values or a broken booking rule; `errors` and `rule` say which.
     #[response(status = 422, content_type = "application/problem+json")]
     Unprocessable(Problem),
+    /// The request was not received and answered in time (`CAREBOOK_REQUEST_TIMEOUT_SECONDS`).
+    #[response(status = 408, content_type = "application/problem+json")]
+    RequestTimeout(Problem),
     /// Too many requests from this client address; `Retry-After` says when to retry.
     #[response(status = 429, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds to wait")))]
     TooManyRequests(Problem),

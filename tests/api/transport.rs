@@ -180,3 +180,112 @@ async fn a_peer_outside_the_trusted_proxies_is_the_client_whatever_it_forwards()
         "the loopback peer is not a trusted proxy"
     );
 }
+
+mod connections {
+    //! Slow and stalled clients, over raw sockets: none may hold the node.
+
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    use crate::helpers::{TestApp, spawn_app_with};
+
+    async fn app() -> TestApp {
+        spawn_app_with(|config| {
+            config.connections = carebook::config::ConnectionLimits {
+                header_timeout: Duration::from_secs(1),
+                request_timeout: Duration::from_secs(2),
+                max_connections: 3,
+            };
+        })
+        .await
+    }
+
+    async fn socket(app: &TestApp) -> TcpStream {
+        TcpStream::connect(app.address.trim_start_matches("http://"))
+            .await
+            .unwrap()
+    }
+
+    /// Everything the server sends until it closes the connection (bounded
+    /// by a guard far beyond every timeout, so a server that never closes fails the test).
+    async fn until_closed(stream: &mut TcpStream) -> String {
+        let mut received = Vec::new();
+        let closed = tokio::time::timeout(Duration::from_secs(20), async {
+            let mut buffer = [0u8; 4096];
+            loop {
+                match stream.read(&mut buffer).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => received.extend_from_slice(&buffer[..n]),
+                }
+            }
+        })
+        .await;
+        assert!(closed.is_ok(), "the server kept the connection open");
+        String::from_utf8_lossy(&received).into_owned()
+    }
+
+    #[tokio::test]
+    async fn a_client_that_never_finishes_its_headers_is_disconnected() {
+        let app = app().await;
+        let mut stream = socket(&app).await;
+        stream
+            .write_all(b"GET /health HTTP/1.1\r\nHost: carebook\r\nX-Slow: ")
+            .await
+            .unwrap();
+        let answer = until_closed(&mut stream).await;
+        assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 408"), "{answer}");
+    }
+
+    #[tokio::test]
+    async fn a_body_that_never_arrives_is_answered_408() {
+        let app = app().await;
+        let mut stream = socket(&app).await;
+        let head = "POST /api/v1/auth/login HTTP/1.1\r\nHost: carebook\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n";
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.write_all(br#"{"username""#).await.unwrap();
+        let answer = until_closed(&mut stream).await;
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert!(answer.contains("application/problem+json"), "{answer}");
+    }
+
+    #[tokio::test]
+    async fn an_idle_keep_alive_connection_is_closed() {
+        let app = app().await;
+        let mut stream = socket(&app).await;
+        stream
+            .write_all(b"GET /health HTTP/1.1\r\nHost: carebook\r\n\r\n")
+            .await
+            .unwrap();
+        let answer = until_closed(&mut stream).await;
+        assert!(
+            answer.starts_with("HTTP/1.1 200"),
+            "answered, then closed once idle: {answer}"
+        );
+    }
+
+    #[tokio::test]
+    async fn stalled_connections_beyond_the_cap_do_not_lock_others_out() {
+        let app = app().await;
+        let mut stalled = Vec::new();
+        for _ in 0..6 {
+            let mut stream = socket(&app).await;
+            stream.write_all(b"GET /health HTTP/1.1\r\n").await.unwrap();
+            stalled.push(stream);
+        }
+        // The node holds three connections at a time and drops stalled ones
+        // after the header timeout, so a real client still gets in.
+        let reply = tokio::time::timeout(
+            Duration::from_secs(20),
+            app.client.get(format!("{}/health", app.address)).send(),
+        )
+        .await
+        .expect("a client got in")
+        .unwrap();
+        assert_eq!(reply.status(), 200);
+        for mut stream in stalled {
+            until_closed(&mut stream).await;
+        }
+    }
+}

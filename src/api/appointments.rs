@@ -4,10 +4,10 @@
 //! appointment is 404); doctors see their own; nurses their facility's;
 //! receptionists and admins everything.
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -17,6 +17,7 @@ use uuid::Uuid;
 use super::conditional::{IfMatch, etag, version_tag};
 use super::created;
 use super::extract::{ApiJson, ApiPath};
+use super::idempotency;
 use super::pagination::{ListQuery, NoFilter, Page, PageParams};
 use super::responses::{ReadErrors, WriteErrors};
 use crate::auth::Actor;
@@ -24,6 +25,7 @@ use crate::auth::policy::Action;
 use crate::booking::appointments::{self as booking, AppointmentIn, AppointmentQuery, CancelIn, RescheduleIn};
 use crate::db::appointments::AppointmentRow;
 use crate::db::entities::appointment_event;
+use crate::db::idempotency::IdempotencyKey;
 use crate::domain::{AppointmentAction, AppointmentKind, AppointmentStatus, TimeZone};
 use crate::error::AppResult;
 use crate::scheduling::lifecycle::Transition;
@@ -160,19 +162,23 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Book an appointment. Patients book for themselves; receptionists and admins for any patient.
 #[utoipa::path(post, path = "/api/v1/appointments", tag = "appointments", request_body = AppointmentIn,
-    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Any unique string (1–255 visible ASCII characters) for this booking: a retry with the same key and body within 24 hours returns the first response (with `Idempotent-Replayed: true`) instead of booking twice; the same key with a different body is refused with 422.")),
-    responses((status = 201, description = "Booked (confirmed, or pending where the facility confirms by hand)", body = AppointmentOut, headers(("Location" = String, description = "The new resource"), ("Idempotent-Replayed" = String, description = "`true` when this is the stored response to an earlier request with the same Idempotency-Key"))), WriteErrors),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Any unique string (1–255 visible ASCII characters) for this booking: a retry with the same key and body within 24 hours gets the appointment the first request booked (201, as it is now, with `Idempotent-Replayed: true`) instead of booking twice; the same key with a different body is refused with 422. A request that booked nothing (refused, malformed or cut off) leaves no trace, so its retry is decided afresh.")),
+    responses((status = 201, description = "Booked (confirmed, or pending where the facility confirms by hand)", body = AppointmentOut, headers(("Location" = String, description = "The new resource"), ("Idempotent-Replayed" = String, description = "`true` when the appointment was booked by an earlier request with the same Idempotency-Key"))), WriteErrors),
     security(("bearer" = [])), extensions(("x-access" = json!(Action::AppointmentCreate))))]
 pub async fn create_appointment(
     State(state): State<AppState>,
     actor: Actor,
+    key: Option<Extension<IdempotencyKey>>,
     ApiJson(body): ApiJson<AppointmentIn>,
-) -> AppResult<impl IntoResponse> {
-    let row = booking::create(&state, &actor, body).await?;
-    Ok(created(
-        format!("/api/v1/appointments/{}", row.id),
-        AppointmentOut::from(row),
-    ))
+) -> AppResult<Response> {
+    let key = key.map(|Extension(key)| key);
+    let booked = booking::create(&state, &actor, body, key.as_ref()).await?;
+    let row = booked.appointment;
+    let mut response = created(format!("/api/v1/appointments/{}", row.id), AppointmentOut::from(row)).into_response();
+    if booked.replayed {
+        idempotency::mark_replayed(&mut response);
+    }
+    Ok(response)
 }
 
 /// List the appointments the caller may see.

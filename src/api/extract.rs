@@ -43,8 +43,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|rejection| match rejection {
-                BytesRejection::FailedToBufferBody(e) if is_length_limit(&e) => AppError::PayloadTooLarge,
-                BytesRejection::FailedToBufferBody(e) if is_timeout(&e) => AppError::RequestTimeout,
+                BytesRejection::FailedToBufferBody(e) => unreadable_body(&e, e.body_text()),
                 other => AppError::bad_field("body", other.body_text()),
             })?;
         parse_json(&bytes).map(ApiJson)
@@ -74,6 +73,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiFields<T> {
             AppError::bad_field(field, message)
         })?;
         Ok(ApiFields(parsed, members))
+    }
+}
+
+/// A body that could not be read: too large (413), too slow (408, the body
+/// deadline), or broken off (400 with `detail`).
+pub(super) fn unreadable_body(err: &(dyn std::error::Error + 'static), detail: String) -> AppError {
+    if is_length_limit(err) {
+        AppError::PayloadTooLarge
+    } else if is_timeout(err) {
+        AppError::RequestTimeout
+    } else {
+        AppError::bad_field("body", detail)
     }
 }
 

@@ -1,29 +1,32 @@
 //! `Idempotency-Key` on booking (and, later, payment) requests: a retry with
-//! the same key and body gets the first response instead of acting twice; the
-//! same key with a different body is refused (422). Keys are kept per user
-//! for 24 hours in the database, so a retry can land on any node.
+//! the same key and body gets the resource the first request created (201,
+//! `Idempotent-Replayed: true`) instead of acting twice; the same key with a
+//! different body is refused (422). Keys are kept per user for 24 hours in
+//! the database, so a retry can land on any node.
+//!
+//! This middleware only validates the header and digests the request into
+//! an [`IdempotencyKey`] request extension; the service records the key in
+//! the transaction that creates the resource ([`crate::db::idempotency`]).
+//! A request that did not create anything (refused, malformed, cut off)
+//! leaves no key, so its retry is decided afresh.
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::header::{CONTENT_TYPE, LOCATION};
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderName, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
 use super::access::Gate;
-use crate::auth::Actor;
-use crate::db::idempotency::{self, Claim, Stored};
+use super::extract::unreadable_body;
+use crate::db::idempotency::{self, IdempotencyKey};
 use crate::error::AppError;
 
 /// The request header.
 pub static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 /// Set on a replayed response.
 pub static REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
-
-/// Longest response body kept for replay, in bytes.
-const MAX_STORED: usize = 256 * 1024;
 
 fn digest(method: &Method, path: &str, body: &[u8]) -> String {
     // Equal JSON is the same request whatever its key order or spacing.
@@ -47,7 +50,7 @@ fn valid_key(key: &str) -> bool {
 /// The middleware (a route layer, after the access check). It acts on the
 /// operations that document the `Idempotency-Key` header.
 pub async fn middleware(State(gate): State<Gate>, request: Request, next: Next) -> Response {
-    let Some(key) = request.headers().get(&IDEMPOTENCY_KEY).cloned() else {
+    let Some(key) = request.headers().get(&IDEMPOTENCY_KEY) else {
         return next.run(request).await;
     };
     let idempotent = request
@@ -58,100 +61,33 @@ pub async fn middleware(State(gate): State<Gate>, request: Request, next: Next) 
     if !idempotent {
         return next.run(request).await;
     }
-    let state = &gate.state;
-    let Some(user) = request.extensions().get::<Actor>().map(|a| a.user_id) else {
-        return next.run(request).await;
-    };
     let key = match key.to_str() {
         Ok(key) if valid_key(key) => key.to_owned(),
         _ => {
             return AppError::bad_field("Idempotency-Key", "must be 1 to 255 visible ASCII characters").into_response();
         }
     };
-    let (parts, body) = request.into_parts();
-    let Ok(bytes) = to_bytes(body, state.config.body_limit).await else {
-        return AppError::PayloadTooLarge.into_response();
+    let state = &gate.state;
+    let (mut parts, body) = request.into_parts();
+    let bytes = match to_bytes(body, state.config.body_limit).await {
+        Ok(bytes) => bytes,
+        Err(err) => return unreadable_body(&err, err.to_string()).into_response(),
     };
-    let hash = digest(&parts.method, parts.uri.path(), &bytes);
-    let db = state.db.conn();
-    let now = state.clock.now();
-    match idempotency::claim(db, user, &key, &hash, now).await {
-        Ok(Claim::New) => {}
-        Ok(Claim::Replay(stored)) => return replay(stored),
-        Ok(Claim::InProgress) => {
-            return AppError::conflict(
-                "idempotency_key_in_use",
-                "a request with this Idempotency-Key is still being processed; retry shortly",
-            )
-            .into_response();
-        }
-        Ok(Claim::Mismatch) => {
-            return AppError::rule(
-                "idempotency_key_reused",
-                "Idempotency-Key",
-                "this Idempotency-Key was used for a different request",
-            )
-            .into_response();
-        }
-        Err(err) => return AppError::from(err).into_response(),
-    }
+    let digest = digest(&parts.method, parts.uri.path(), &bytes);
+    parts.extensions.insert(IdempotencyKey { key, digest });
     if rand::rng().random_ratio(1, 100)
-        && let Err(err) = idempotency::purge(db, now).await
+        && let Err(err) = idempotency::purge(state.db.conn(), state.clock.now()).await
     {
         tracing::warn!(error = %err, "purging expired idempotency keys failed");
     }
-
-    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
-    let status = response.status();
-    // Decisions are kept (success, a taken slot, a broken rule); failures a
-    // retry may fix (malformed input, an outage) release the key.
-    let keep = status.is_success() || status == StatusCode::CONFLICT || status == StatusCode::UNPROCESSABLE_ENTITY;
-    if !keep {
-        if let Err(err) = idempotency::release(db, user, &key).await {
-            tracing::warn!(error = %err, "releasing an idempotency key failed");
-        }
-        return response;
-    }
-    let (response_parts, body) = response.into_parts();
-    let Ok(body) = to_bytes(body, MAX_STORED).await else {
-        let _ = idempotency::release(db, user, &key).await;
-        return AppError::Internal(anyhow::anyhow!("response too large to keep for replay")).into_response();
-    };
-    let stored = Stored {
-        status: status.as_u16(),
-        body: String::from_utf8_lossy(&body).into_owned(),
-        location: response_parts
-            .headers
-            .get(LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
-    };
-    if let Err(err) = idempotency::complete(db, user, &key, &stored).await {
-        tracing::warn!(error = %err, "storing an idempotent response failed");
-    }
-    Response::from_parts(response_parts, Body::from(body))
+    next.run(Request::from_parts(parts, Body::from(bytes))).await
 }
 
-fn replay(stored: Stored) -> Response {
-    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
-    let content_type = if status.is_success() {
-        "application/json"
-    } else {
-        "application/problem+json"
-    };
-    let mut response = (
-        status,
-        [(CONTENT_TYPE, HeaderValue::from_static(content_type))],
-        stored.body,
-    )
-        .into_response();
-    if let Some(location) = stored.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
-        response.headers_mut().insert(LOCATION, location);
-    }
+/// Mark a response as the replay of an earlier request's.
+pub fn mark_replayed(response: &mut Response) {
     response
         .headers_mut()
         .insert(REPLAYED.clone(), HeaderValue::from_static("true"));
-    response
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use crate::auth::Actor;
 use crate::auth::policy::{self, Action, PatientRecord, authorize_object, reach};
 use crate::db::appointments::{self, AppointmentFilter, AppointmentRow};
 use crate::db::entities::{appointment, appointment_event};
+use crate::db::idempotency::{self, Found, IdempotencyKey};
 use crate::db::{self, PageRequest, Paged, audit, directory, patients, schedules};
 use crate::domain::{AppointmentAction, AppointmentKind, AppointmentStatus, Role, TimeZone};
 use crate::error::{AppError, AppResult};
@@ -201,13 +202,30 @@ async fn check_overlaps(
     Ok(())
 }
 
+/// A booking made, or found again for a retried [`IdempotencyKey`].
+#[derive(Debug)]
+pub struct Booked {
+    /// The appointment, as it is now.
+    pub appointment: AppointmentRow,
+    /// Whether an earlier request with the same key made it.
+    pub replayed: bool,
+}
+
 /// Book an appointment: patients for themselves, receptionists and
-/// administrators for any patient.
+/// administrators for any patient. With `key`, a request that repeats an
+/// earlier one of the same user (same key and digest, within 24 hours) gets
+/// the appointment that one made instead of booking again.
 ///
 /// Errors: 403 for a patient booking for someone else; 422 naming a missing
-/// or unknown doctor, patient or service, or the booking rule that refuses
-/// the start; 409 when the doctor or patient is taken.
-pub async fn create(state: &AppState, actor: &Actor, body: AppointmentIn) -> AppResult<AppointmentRow> {
+/// or unknown doctor, patient or service, the booking rule that refuses the
+/// start, or `idempotency_key_reused` (the key was used for another request);
+/// 409 when the doctor or patient is taken.
+pub async fn create(
+    state: &AppState,
+    actor: &Actor,
+    body: AppointmentIn,
+    key: Option<&IdempotencyKey>,
+) -> AppResult<Booked> {
     body.validate()?;
     let patient_id = match (body.patient_id, actor.patient_id) {
         (Some(given), _) => given,
@@ -215,6 +233,11 @@ pub async fn create(state: &AppState, actor: &Actor, body: AppointmentIn) -> App
         (None, _) => return Err(AppError::invalid_field("patient_id", "is required when staff book")),
     };
     authorize_object(actor, Action::AppointmentCreate, &PatientRecord::of(patient_id))?;
+    if let Some(key) = key
+        && let Some(earlier) = made_with(state, actor, key).await?
+    {
+        return Ok(earlier);
+    }
     let request = BookingRequest {
         doctor_id: body.doctor_id,
         service_id: body.service_id,
@@ -223,8 +246,45 @@ pub async fn create(state: &AppState, actor: &Actor, body: AppointmentIn) -> App
         reason: body.reason.into_trimmed(),
         kind: body.kind.unwrap_or(AppointmentKind::InPerson),
     };
-    let id = book(state, actor, request).await?;
-    reload(state, id).await
+    let booked = book(state, actor, request, key).await;
+    match (booked, key) {
+        (Ok(Some(id)), _) => Ok(Booked {
+            appointment: reload(state, id).await?,
+            replayed: false,
+        }),
+        // A concurrent request with the key booked first (it may also have
+        // taken the slot this one was refused): answer with its appointment.
+        (Ok(None), Some(key)) => made_with(state, actor, key)
+            .await?
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("an idempotency key without its booking"))),
+        (Err(refused), Some(key)) => made_with(state, actor, key).await?.ok_or(refused),
+        (Ok(None), None) => Err(AppError::Internal(anyhow::anyhow!(
+            "an unkeyed booking that was not made"
+        ))),
+        (Err(refused), None) => Err(refused),
+    }
+}
+
+/// The appointment an earlier request with `key` made, if any.
+///
+/// Errors: 422 `idempotency_key_reused` when the key was used for another request.
+async fn made_with(state: &AppState, actor: &Actor, key: &IdempotencyKey) -> AppResult<Option<Booked>> {
+    match idempotency::find(state.db.conn(), actor.user_id, key, state.clock.now()).await? {
+        None => Ok(None),
+        Some(Found::Mismatch) => Err(AppError::rule(
+            "idempotency_key_reused",
+            "Idempotency-Key",
+            "this Idempotency-Key was used for a different request",
+        )),
+        Some(Found::Created(id)) => {
+            let appointment = reload(state, id).await?;
+            audit::note(Some(appointment.patient_id), false);
+            Ok(Some(Booked {
+                appointment,
+                replayed: true,
+            }))
+        }
+    }
 }
 
 async fn reload(state: &AppState, id: Uuid) -> AppResult<AppointmentRow> {
@@ -282,10 +342,17 @@ pub async fn history(
     Ok(appointments::history(state.db.conn(), id, page).await?)
 }
 
-/// Book an appointment for a patient the caller has authorised `actor` for.
+/// Book an appointment for a patient the caller has authorised `actor` for,
+/// recording `key` in the same transaction. `None` when a request with the
+/// key committed first (nothing was written).
 ///
 /// Errors: as [`create`].
-pub async fn book(state: &AppState, actor: &Actor, request: BookingRequest) -> AppResult<Uuid> {
+async fn book(
+    state: &AppState,
+    actor: &Actor,
+    request: BookingRequest,
+    key: Option<&IdempotencyKey>,
+) -> AppResult<Option<Uuid>> {
     let db = state.db.conn();
     let settings = state.settings().await?;
     let limits = settings.booking().limits();
@@ -345,6 +412,12 @@ pub async fn book(state: &AppState, actor: &Actor, request: BookingRequest) -> A
         updated_at: now,
     };
     let tx = state.db.begin_write().await?;
+    // The key first: a concurrent request with it waits here, not on the slot.
+    if let Some(key) = key
+        && !idempotency::record(&tx, actor.user_id, key, row.id, now).await?
+    {
+        return Ok(None);
+    }
     check_overlaps(
         &tx,
         row.doctor_id,
@@ -361,7 +434,7 @@ pub async fn book(state: &AppState, actor: &Actor, request: BookingRequest) -> A
     audit::note_object(row.id);
     audit::note(Some(row.patient_id), false);
     tx.commit().await?;
-    Ok(row.id)
+    Ok(Some(row.id))
 }
 
 /// Load an appointment the actor may see, or 404.

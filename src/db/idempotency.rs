@@ -1,36 +1,35 @@
-//! Idempotency keys (the `Idempotency-Key` header): one row per user and key
-//! holds the request's digest and, once known, the response to replay.
+//! Idempotency keys (the `Idempotency-Key` header): one row per user and key,
+//! holding the request's digest and the resource the request created.
+//!
+//! The row is written by [`record`] inside the transaction that creates the
+//! resource, so a key exists exactly when its resource does: a request cut
+//! off anywhere (client gone, deadline, outage, `kill -9`) leaves either both
+//! or neither, and its retry either finds the resource or makes it.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use uuid::Uuid;
 
-use super::{DbError, DbResult};
+use super::{DbResult, Tx};
 
 /// How long a key is remembered.
 pub const TTL: TimeDelta = TimeDelta::hours(24);
 
-/// A stored response.
+/// A keyed request, as the API layer received it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Stored {
-    /// HTTP status.
-    pub status: u16,
-    /// The JSON body.
-    pub body: String,
-    /// The `Location` header, if any.
-    pub location: Option<String>,
+pub struct IdempotencyKey {
+    /// The header's value: 1–255 visible ASCII characters.
+    pub key: String,
+    /// SHA-256 (hex) of the method, path and canonical JSON body.
+    pub digest: String,
 }
 
-/// What a keyed request may do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Claim {
-    /// First use of the key: go ahead, then [`complete`] or [`release`].
-    New,
-    /// The same request was answered before: replay this.
-    Replay(Stored),
-    /// The same key is being processed by another request right now.
-    InProgress,
+/// What an earlier request with the same key did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    /// The same request created this resource.
+    Created(Uuid),
     /// The key was used for a different request.
     Mismatch,
 }
@@ -38,10 +37,7 @@ pub enum Claim {
 #[derive(FromQueryResult)]
 struct Row {
     request_hash: String,
-    status_code: Option<i32>,
-    response_body: Option<String>,
-    location: Option<String>,
-    created_at: DateTime<Utc>,
+    resource_id: Uuid,
 }
 
 fn key_condition(user: Uuid, key: &str) -> sea_orm::Condition {
@@ -50,82 +46,60 @@ fn key_condition(user: Uuid, key: &str) -> sea_orm::Condition {
         .add(Expr::col("key").eq(key))
 }
 
-/// Claim `key` of `user` for a request whose digest is `hash`. Of two
-/// concurrent claims of a new key exactly one is `New` (the primary key decides).
-pub async fn claim(
+/// What `user` did with `key` within the last [`TTL`], if anything.
+pub async fn find(
     db: &impl ConnectionTrait,
     user: Uuid,
-    key: &str,
-    hash: &str,
+    key: &IdempotencyKey,
     now: DateTime<Utc>,
-) -> DbResult<Claim> {
-    for _ in 0..3 {
-        let query = Query::select()
-            .columns(["request_hash", "status_code", "response_body", "location", "created_at"])
-            .from("idempotency_keys")
-            .cond_where(key_condition(user, key))
-            .to_owned();
-        let found = Row::find_by_statement(db.get_database_backend().build(&query))
-            .one(db)
-            .await?;
-        match found {
-            Some(row) if row.created_at > now - TTL => {
-                return Ok(if row.request_hash != hash {
-                    Claim::Mismatch
-                } else {
-                    match (row.status_code, row.response_body) {
-                        (Some(status), Some(body)) => Claim::Replay(Stored {
-                            status: u16::try_from(status).unwrap_or(500),
-                            body,
-                            location: row.location,
-                        }),
-                        _ => Claim::InProgress,
-                    }
-                });
-            }
-            Some(_) => release(db, user, key).await?,
-            None => {}
-        }
-        let insert = Query::insert()
-            .into_table("idempotency_keys")
-            .columns(["user_id", "key", "request_hash", "created_at"])
-            .values_panic([user.into(), key.into(), hash.into(), now.into()])
-            .to_owned();
-        match db.execute(&insert).await.map_err(DbError::from) {
-            Ok(_) => return Ok(Claim::New),
-            Err(DbError::Unique(_)) => continue,
-            Err(err) => return Err(err),
-        }
-    }
-    Ok(Claim::InProgress)
-}
-
-/// Store the response of a claimed key.
-pub async fn complete(db: &impl ConnectionTrait, user: Uuid, key: &str, stored: &Stored) -> DbResult<()> {
-    let update = Query::update()
-        .table("idempotency_keys")
-        .values([
-            ("status_code", i32::from(stored.status).into()),
-            ("response_body", stored.body.clone().into()),
-            ("location", stored.location.clone().into()),
-        ])
-        .cond_where(key_condition(user, key))
+) -> DbResult<Option<Found>> {
+    let query = Query::select()
+        .columns(["request_hash", "resource_id"])
+        .from("idempotency_keys")
+        .cond_where(key_condition(user, &key.key))
+        .and_where(Expr::col("created_at").gt(now - TTL))
         .to_owned();
-    db.execute(&update).await?;
-    Ok(())
+    let row = Row::find_by_statement(db.get_database_backend().build(&query))
+        .one(db)
+        .await?;
+    Ok(row.map(|row| {
+        if row.request_hash == key.digest {
+            Found::Created(row.resource_id)
+        } else {
+            Found::Mismatch
+        }
+    }))
 }
 
-/// Forget a key (its request failed in a way worth retrying, or it expired).
-pub async fn release(db: &impl ConnectionTrait, user: Uuid, key: &str) -> DbResult<()> {
-    let delete = Query::delete()
+/// Record that `user`'s keyed request creates `resource`, as the first write
+/// of the transaction that creates it. `false` when a request with the key
+/// committed first (PostgreSQL waits for a concurrent one to end, SQLite's
+/// write lock orders them): roll back and [`find`] what it did.
+pub async fn record(tx: &Tx, user: Uuid, key: &IdempotencyKey, resource: Uuid, now: DateTime<Utc>) -> DbResult<bool> {
+    // An expired key is free again.
+    let expired = Query::delete()
         .from_table("idempotency_keys")
-        .cond_where(key_condition(user, key))
+        .cond_where(key_condition(user, &key.key))
+        .and_where(Expr::col("created_at").lte(now - TTL))
         .to_owned();
-    db.execute(&delete).await?;
-    Ok(())
+    tx.execute(&expired).await?;
+    let insert = Query::insert()
+        .into_table("idempotency_keys")
+        .columns(["user_id", "key", "request_hash", "resource_id", "created_at"])
+        .values_panic([
+            user.into(),
+            key.key.as_str().into(),
+            key.digest.as_str().into(),
+            resource.into(),
+            now.into(),
+        ])
+        .on_conflict(OnConflict::columns(["user_id", "key"]).do_nothing().to_owned())
+        .to_owned();
+    Ok(tx.execute(&insert).await?.rows_affected() == 1)
 }
 
-/// Delete every key older than the TTL.
+/// Delete every key older than the TTL. Outside any write transaction (it
+/// changes no record, only forgets retries), so bookings never wait on it.
 pub async fn purge(db: &impl ConnectionTrait, now: DateTime<Utc>) -> DbResult<u64> {
     let delete = Query::delete()
         .from_table("idempotency_keys")

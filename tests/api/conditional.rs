@@ -1,9 +1,10 @@
 //! Idempotent booking and optimistic concurrency (ETag / If-Match).
 
 use futures::future::join_all;
+use sea_orm::ConnectionTrait;
 use serde_json::json;
 
-use crate::helpers::{Reply, TestApp, spawn_app};
+use crate::helpers::{Reply, TestApp, spawn_app, spawn_app_with};
 
 const WEEKLY: &[(&str, &str, &str)] = &[("sunday", "09:00", "13:00")];
 
@@ -49,22 +50,40 @@ async fn a_retried_booking_with_the_same_key_returns_the_first_response() {
     // Keys belong to a user: another patient's same key is a new request.
     let (_, second) = app.patient().await;
     book_with_key(&app, &second, "booking-1", other).await.expect(201);
-    // A decision (the slot is taken) is kept and replayed too.
-    let taken = book_with_key(&app, &second, "booking-2", body.clone())
+    // A refusal books nothing and keeps no key: the retry is decided afresh.
+    book_with_key(&app, &second, "booking-2", body.clone())
         .await
         .expect_rule(409, "doctor_unavailable");
-    let again = book_with_key(&app, &second, "booking-2", body.clone())
+    let cancel = json!({"reason": "Cannot come"});
+    app.post(&format!("/api/v1/appointments/{}/cancel", first.id()), &patient, cancel)
         .await
-        .expect(409);
-    assert_eq!(again.headers["idempotent-replayed"], "true");
-    assert_eq!(again.body["rule"], taken.body["rule"]);
-    // After 24 hours the key is forgotten.
+        .expect(200);
+    let freed = book_with_key(&app, &second, "booking-2", body.clone())
+        .await
+        .expect(201);
+    assert!(!freed.headers.contains_key("idempotent-replayed"));
+    // A replay shows the appointment as it is now.
+    let replay = book_with_key(&app, &patient, "booking-1", body.clone())
+        .await
+        .expect(201);
+    assert_eq!(replay.headers["idempotent-replayed"], "true");
+    assert_eq!(replay.body["status"], "cancelled");
+    // After 24 hours the key is forgotten: the same request is a new booking.
     app.clock.advance(chrono::TimeDelta::hours(25));
     let later = app.renew(&second);
-    book_with_key(&app, &later, "booking-2", body)
+    book_with_key(
+        &app,
+        &later,
+        "booking-1",
+        json!({"doctor_id": clinic.doctor, "start": "2026-12-20T03:00:00Z"}),
+    )
+    .await
+    .expect(201);
+    let renewed = app.renew(&patient);
+    book_with_key(&app, &renewed, "booking-1", body)
         .await
         .expect_rule(409, "doctor_unavailable");
-    assert_eq!(app.count("appointments").await, 2);
+    assert_eq!(app.count("appointments").await, 4);
 }
 
 #[tokio::test]
@@ -93,17 +112,53 @@ async fn concurrent_retries_with_one_key_book_once() {
     let (_, patient) = app.patient().await;
     let body = json!({"doctor_id": clinic.doctor, "start": "2026-11-29T03:00:00Z"});
     let replies = join_all((0..20).map(|_| book_with_key(&app, &patient, "same-key", body.clone()))).await;
-    let created: Vec<_> = replies.iter().filter(|r| r.status == 201).collect();
-    assert!(!created.is_empty());
+    // Every retry waits for the first and gets its appointment.
     assert!(
-        created.iter().all(|r| r.body["id"] == created[0].body["id"]),
+        replies.iter().all(|r| r.status == 201),
+        "{:?}",
+        replies.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    assert!(
+        replies.iter().all(|r| r.body["id"] == replies[0].body["id"]),
         "every 201 is the one booking"
     );
+    let fresh = replies
+        .iter()
+        .filter(|r| !r.headers.contains_key("idempotent-replayed"));
+    assert_eq!(fresh.count(), 1, "one request booked, the others were replayed");
+    assert_eq!(app.count("appointments").await, 1);
+}
+
+/// A booking cut off mid-flight (the client's deadline passed while the
+/// database was busy) leaves nothing behind: the retry with the same key books.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_booking_cut_off_mid_flight_can_be_retried_with_its_key() {
+    let app = spawn_app_with(|config| config.connections.request_timeout = std::time::Duration::from_secs(1)).await;
+    let clinic = app.clinic("Asia/Dhaka", WEEKLY).await;
+    let (_, patient) = app.patient().await;
+    let body = json!({"doctor_id": clinic.doctor, "start": "2026-11-29T03:00:00Z"});
+
+    // Hold the database busy for longer than the request may take: SQLite's
+    // write lock, or on PostgreSQL a lock on appointments that lets reads
+    // and other tables through (the booking gets as far as its insert).
+    let busy = app.state.db.begin_write().await.unwrap();
+    if app.state.db.backend() == sea_orm::DbBackend::Postgres {
+        busy.execute_unprepared("LOCK TABLE appointments IN EXCLUSIVE MODE")
+            .await
+            .unwrap();
+    }
+    book_with_key(&app, &patient, "cut-off", body.clone()).await.expect(408);
+    drop(busy); // rolled back as its connection returns to the pool
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    let retry = book_with_key(&app, &patient, "cut-off", body.clone()).await.expect(201);
     assert!(
-        replies
-            .iter()
-            .all(|r| r.status == 201 || (r.status == 409 && r.rule() == "idempotency_key_in_use"))
+        !retry.headers.contains_key("idempotent-replayed"),
+        "nothing was booked before"
     );
+    let again = book_with_key(&app, &patient, "cut-off", body).await.expect(201);
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    assert_eq!(again.body["id"], retry.body["id"]);
     assert_eq!(app.count("appointments").await, 1);
 }
 

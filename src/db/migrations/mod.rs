@@ -14,6 +14,7 @@ mod m20261121_000005_appointments;
 mod m20261121_000006_bd_geo;
 mod m20261121_000007_idempotency_keys;
 mod m20261121_000008_security;
+mod m20261201_000001_idempotency_with_resource;
 
 /// The ordered list of Carebook migrations.
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000006_bd_geo::Migration),
             Box::new(m20261121_000007_idempotency_keys::Migration),
             Box::new(m20261121_000008_security::Migration),
+            Box::new(m20261201_000001_idempotency_with_resource::Migration),
         ]
     }
 }

@@ -1,4 +1,4 @@
-//! The `carebook` command: serve (default), migrate, seed, create-admin.
+//! The `carebook` command: serve (default), migrate, grant-runtime-role, seed, create-admin.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -26,6 +26,12 @@ enum Command {
     },
     /// Apply pending migrations and exit.
     Migrate,
+    /// PostgreSQL: grant an existing role what a node needs and no more (it
+    /// may only read and append the audit trail). Run as the owner after each migrate.
+    GrantRuntimeRole {
+        /// The role nodes connect as (not the owner, not a superuser).
+        role: String,
+    },
     /// Load data into the database.
     Seed {
         /// A realistic demo clinic on the real Bangladesh locations (idempotent).
@@ -84,6 +90,11 @@ async fn run() -> anyhow::Result<()> {
         Command::Migrate => {
             carebook::server::connect(&config).await?;
             println!("migrations applied");
+        }
+        Command::GrantRuntimeRole { role } => {
+            let db = carebook::server::connect(&config).await?;
+            carebook::db::roles::grant_runtime(&db, &role).await?;
+            println!("granted {role} the runtime privileges");
         }
         Command::Seed { demo } => {
             if !demo {

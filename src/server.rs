@@ -31,7 +31,9 @@ pub async fn connect(config: &Config) -> anyhow::Result<Db> {
     let db = Db::connect(&config.database_url, config.db_max_connections)
         .await
         .context("connecting to the database")?;
-    db.migrate().await.context("applying migrations")?;
+    db.migrate().await.context(
+        "applying migrations (a node running as a runtime role needs `carebook migrate` run as the owner first)",
+    )?;
     Ok(db)
 }
 

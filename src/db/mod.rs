@@ -13,6 +13,7 @@ pub mod ids;
 pub mod migrations;
 pub mod patients;
 pub mod role_requests;
+pub mod roles;
 pub mod schedules;
 pub mod security;
 pub mod users;
@@ -92,7 +93,12 @@ impl Db {
 
     /// Apply pending migrations. Safe when several nodes start at once: on
     /// PostgreSQL they queue on an advisory lock, on SQLite on the write lock.
+    /// With none pending nothing is written, so a node may run as a database
+    /// role that cannot change the schema ([`roles::grant_runtime`]).
     pub async fn migrate(&self) -> DbResult<()> {
+        if !self.migrations_pending().await {
+            return Ok(());
+        }
         let tx = self.begin_write().await?;
         if self.backend() == DbBackend::Postgres {
             // Arbitrary constant: "carebook" in ASCII.
@@ -101,6 +107,22 @@ impl Db {
         }
         Migrator::up(&tx.inner, None).await?;
         Ok(tx.inner.commit().await?)
+    }
+
+    /// Whether a migration of this build is not applied yet (or the
+    /// migrations table cannot be read, which [`Db::migrate`] then reports).
+    async fn migrations_pending(&self) -> bool {
+        let read = Statement::from_string(self.backend(), "SELECT version FROM seaql_migrations");
+        let Ok(rows) = self.conn.query_all_raw(read).await else {
+            return true;
+        };
+        let applied: std::collections::HashSet<String> = rows
+            .iter()
+            .filter_map(|row| row.try_get::<String>("", "version").ok())
+            .collect();
+        Migrator::migrations()
+            .iter()
+            .any(|migration| !applied.contains(migration.name()))
     }
 
     /// Whether the database answers a trivial query.

@@ -3,7 +3,7 @@
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, spawn_app, with_user};
 
 #[tokio::test]
 async fn patient_data_reads_writes_and_denials_are_recorded_without_the_data() {
@@ -151,13 +151,48 @@ async fn admins_search_the_trail_and_nobody_can_change_it() {
     }
     let db = app.state.db.conn();
     let before = app.count("audit_events").await;
+    let denied_before = app.count_where("audit_events", "outcome = 'denied'").await;
+    assert!(denied_before >= 2);
     assert!(
         db.execute_unprepared("UPDATE audit_events SET outcome = 'allowed'")
             .await
             .is_err()
     );
     assert!(db.execute_unprepared("DELETE FROM audit_events").await.is_err());
+    // Nor may an insert replace an event: SQLite's REPLACE deletes the old
+    // row without firing delete triggers; PostgreSQL's upsert updates it.
+    let columns = "id, at, actor_id, actor_role, action, method, route, object_type, object_id, \
+                   patient_id, outcome, status, ip, request_id";
+    let copy = "id, at, actor_id, actor_role, action, method, route, object_type, object_id, \
+                patient_id, 'allowed', 200, ip, request_id";
+    let rewrites = match app.state.db.backend() {
+        sea_orm::DbBackend::Postgres => vec![
+            format!(
+                "INSERT INTO audit_events ({columns}) SELECT {copy} FROM audit_events \
+                 WHERE outcome = 'denied' ON CONFLICT (id) DO UPDATE SET outcome = 'allowed'"
+            ),
+            "TRUNCATE audit_events".to_owned(),
+        ],
+        _ => vec![
+            format!(
+                "INSERT OR REPLACE INTO audit_events ({columns}) SELECT {copy} FROM audit_events WHERE outcome = 'denied'"
+            ),
+            format!("REPLACE INTO audit_events ({columns}) SELECT {copy} FROM audit_events WHERE outcome = 'denied'"),
+            format!(
+                "INSERT INTO audit_events ({columns}) SELECT {copy} FROM audit_events WHERE outcome = 'denied' \
+                 ON CONFLICT (id) DO UPDATE SET outcome = 'allowed'"
+            ),
+        ],
+    };
+    for rewrite in rewrites {
+        assert!(db.execute_unprepared(&rewrite).await.is_err(), "refused: {rewrite}");
+    }
     assert_eq!(app.count("audit_events").await, before);
+    assert_eq!(
+        app.count_where("audit_events", "outcome = 'denied'").await,
+        denied_before,
+        "no denial was rewritten"
+    );
 }
 
 /// Make the database refuse every new audit event (a full disk, a broken
@@ -221,4 +256,73 @@ async fn a_change_and_its_audit_event_commit_together_or_not_at_all() {
     assert_eq!(change.patient_id, Some(patient));
     // Two reads before the outage and one after were recorded; nothing of the refused requests.
     assert_eq!(trail.len(), events + 2, "{trail:#?}");
+}
+
+/// PostgreSQL: the owner of a table can disable its triggers, so production
+/// nodes run as a role that does not own the tables. Such a node works,
+/// and its role can append to the trail but not change, delete or unprotect it.
+/// (SQLite has no roles: the database file's permissions are the boundary.)
+#[tokio::test]
+async fn a_runtime_role_appends_to_the_trail_and_cannot_rewrite_it() {
+    let app = spawn_app().await;
+    if app.state.db.backend() != sea_orm::DbBackend::Postgres {
+        return;
+    }
+    let clinic = app.clinic("Asia/Dhaka", &[("monday", "09:00", "17:00")]).await;
+    let (_, patient) = app.patient().await;
+    let owner = app.state.db.conn();
+    assert!(
+        carebook::db::roles::grant_runtime(&app.state.db, "postgres")
+            .await
+            .is_err(),
+        "a superuser is refused as the runtime role"
+    );
+    let role = format!("carebook_rt_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    owner
+        .execute_unprepared(&format!("CREATE ROLE {role} LOGIN"))
+        .await
+        .unwrap();
+    carebook::db::roles::grant_runtime(&app.state.db, &role).await.unwrap();
+
+    let runtime = carebook::db::Db::connect(&with_user(app.database_url(), &role), Some(4))
+        .await
+        .unwrap();
+    runtime
+        .migrate()
+        .await
+        .expect("nothing pending: no schema change needed");
+    let node = app.node(runtime.clone()).await;
+    let booked = app
+        .client
+        .post(format!("{node}/api/v1/appointments"))
+        .bearer_auth(&patient)
+        .json(&json!({"doctor_id": clinic.doctor, "start": "2026-11-23T03:00:00Z"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(booked.status(), 201, "the node books as the runtime role");
+    let audited = app.count_where("audit_events", "action = 'appointment_create'").await;
+    assert_eq!(audited, 1, "and appends its audit event");
+
+    let before = app.count("audit_events").await;
+    for statement in [
+        "UPDATE audit_events SET outcome = 'allowed'",
+        "DELETE FROM audit_events",
+        "TRUNCATE audit_events",
+        "ALTER TABLE audit_events DISABLE TRIGGER ALL",
+        "DROP TABLE audit_events",
+        "INSERT INTO audit_events SELECT * FROM audit_events ON CONFLICT (id) DO UPDATE SET outcome = 'allowed'",
+        "CREATE TABLE shadow (id integer)",
+        "DELETE FROM seaql_migrations",
+    ] {
+        assert!(
+            runtime.conn().execute_unprepared(statement).await.is_err(),
+            "the runtime role may not: {statement}"
+        );
+    }
+    assert_eq!(app.count("audit_events").await, before);
+    runtime.conn().clone().close().await.ok();
+    for statement in [format!("DROP OWNED BY {role}"), format!("DROP ROLE {role}")] {
+        owner.execute_unprepared(&statement).await.unwrap();
+    }
 }

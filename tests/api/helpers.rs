@@ -141,6 +141,32 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     }
 }
 
+impl TestApp {
+    /// The database URL of this test's database.
+    pub fn database_url(&self) -> &str {
+        &self.state.config.database_url
+    }
+
+    /// Start another node on `db` (this test's database, perhaps through
+    /// another role) with this node's configuration and clock, as a second
+    /// process would; returns its address.
+    pub async fn node(&self, db: Db) -> String {
+        let clock: Arc<dyn Clock> = self.clock.clone();
+        let state = AppState::new(db, (*self.state.config).clone(), clock);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(carebook::server::serve(state, listener));
+        address
+    }
+}
+
+/// Replace the user in a PostgreSQL URL.
+pub fn with_user(url: &str, user: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let rest = rest.split_once('@').map_or(rest, |(_, host)| host);
+    format!("{scheme}://{user}@{rest}")
+}
+
 /// A response: status and JSON body (Null when empty).
 #[derive(Debug)]
 pub struct Reply {
@@ -365,6 +391,11 @@ impl TestApp {
 
     /// Count rows of a table (to prove nothing was half-written).
     pub async fn count(&self, table: &str) -> i64 {
+        self.count_where(table, "TRUE").await
+    }
+
+    /// Count the rows of a table that meet an SQL condition.
+    pub async fn count_where(&self, table: &str, condition: &str) -> i64 {
         let backend = self.state.db.backend();
         let row = self
             .state
@@ -372,7 +403,7 @@ impl TestApp {
             .conn()
             .query_one_raw(sea_orm::Statement::from_string(
                 backend,
-                format!("SELECT COUNT(*) AS n FROM {table}"),
+                format!("SELECT COUNT(*) AS n FROM {table} WHERE {condition}"),
             ))
             .await
             .unwrap()

@@ -15,6 +15,7 @@ mod m20261121_000006_bd_geo;
 mod m20261121_000007_idempotency_keys;
 mod m20261121_000008_security;
 mod m20261201_000001_idempotency_with_resource;
+mod m20261201_000002_audit_no_replace;
 
 /// The ordered list of Carebook migrations.
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000007_idempotency_keys::Migration),
             Box::new(m20261121_000008_security::Migration),
             Box::new(m20261201_000001_idempotency_with_resource::Migration),
+            Box::new(m20261201_000002_audit_no_replace::Migration),
         ]
     }
 }

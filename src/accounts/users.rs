@@ -14,7 +14,7 @@ use crate::auth::Actor;
 use crate::auth::policy::{Action, PatientRecord, authorize_object};
 use crate::db::entities::user;
 use crate::db::users::{Links, UserFilter};
-use crate::db::{self, PageRequest, Paged, Tx, security};
+use crate::db::{self, PageRequest, Paged, Tx, audit, security};
 use crate::domain::Role;
 use crate::error::{AppError, AppResult};
 use crate::input::{self, EmailText, NewPassword, PhoneText, Text, Username};
@@ -141,6 +141,7 @@ pub async fn list(
     let found = db::users::list(state.db.conn(), &filter, &order, page).await?;
     let ids: Vec<Uuid> = found.rows.iter().map(|u| u.id).collect();
     let links = db::users::links_of(state.db.conn(), &ids).await?;
+    audit::note_disclosed(links.values().filter_map(|l| l.patient_id));
     Ok((found, links))
 }
 
@@ -167,6 +168,14 @@ pub async fn create(state: &AppState, body: NewUserIn) -> AppResult<(user::Model
         return Ok((user, Some(patient.id)));
     }
     Ok((super::create_user(state, account).await?, None))
+}
+
+/// The records linked to user `id`; a patient's account is their data, so
+/// it is attributed to them in the audit trail.
+pub async fn links(state: &AppState, id: Uuid) -> AppResult<Links> {
+    let links = db::users::links(state.db.conn(), id).await?;
+    audit::note(links.patient_id, false);
+    Ok(links)
 }
 
 /// A user by id. Errors: 404.

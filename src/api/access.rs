@@ -232,8 +232,8 @@ pub async fn middleware(State(gate): State<Gate>, request: Request, next: Next) 
     if !audited {
         return response;
     }
-    let event = finished.event(status.as_u16(), denied);
-    if let Err(err) = audit::insert(state.db.conn(), event).await {
+    let events = finished.events(status.as_u16(), denied);
+    if let Err(err) = audit::insert(state.db.conn(), events).await {
         tracing::error!(error = %err, "the audit event could not be stored");
         if operation.method == Method::GET {
             return AppError::Unavailable.into_response();
@@ -265,6 +265,10 @@ async fn admit_caller(state: &AppState, parts: &mut Parts, action: Action) -> Ap
     audit::set_actor(actor.user_id, actor.role.as_str());
     let require_2fa = two_factor_gate_applies(&actor) && state.settings().await?.flag("security.require_admin_2fa");
     admit(&actor, action, require_2fa)?;
+    if action == Action::Profile {
+        // A patient's own profile is their patient data.
+        audit::note(actor.patient_id, false);
+    }
     Ok(actor)
 }
 

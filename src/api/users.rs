@@ -150,7 +150,7 @@ pub async fn get_user(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>)
 pub type TaggedUser = ([(HeaderName, HeaderValue); 1], Json<UserOut>);
 
 async fn tagged(state: &AppState, user: user::Model) -> AppResult<TaggedUser> {
-    let links = db::users::links(state.db.conn(), user.id).await?;
+    let links = users::links(state, user.id).await?;
     Ok((etag(&time_tag(user.updated_at)), Json(UserOut::new(user, links))))
 }
 

@@ -323,7 +323,9 @@ pub async fn list(
         patient: query.patient,
         facility: query.facility,
     };
-    Ok(appointments::list(state.db.conn(), reach, &filter, &order, page).await?)
+    let found = appointments::list(state.db.conn(), reach, &filter, &order, page).await?;
+    audit::note_disclosed(found.rows.iter().map(|a| a.patient_id));
+    Ok(found)
 }
 
 /// An appointment the actor may see. Errors: 404.

@@ -3,8 +3,12 @@
 //!
 //! Each request runs inside a [`scope`] that the access check opens with what
 //! it knows ([`Request`]). The policy notes the patient an object belongs to
-//! and whether it refused ([`note`]); a service notes the id of what it
-//! created ([`note_object`]). A change's event is written by
+//! and whether it refused ([`note`]); a list notes every patient whose data
+//! it returns ([`note_disclosed`]); a service notes the id of what it created
+//! ([`note_object`]). A request is recorded as one event per patient whose
+//! data it disclosed or changed (one event with no patient when none), all
+//! appended by one statement, so `patient_id` answers "who saw this
+//! patient's data" for lists and searches too. A change's event is written by
 //! [`Tx::commit`](super::Tx::commit) in the change's own transaction, so the
 //! two commit together or not at all. Everything else (reads of patient data,
 //! refusals, failed writes) is appended by the access check once the answer
@@ -60,7 +64,7 @@ impl std::fmt::Debug for Request {
 struct Trail {
     request: Request,
     actor: Option<(Uuid, &'static str)>,
-    patient_id: Option<Uuid>,
+    patients: Vec<Uuid>,
     created: Option<String>,
     denied: bool,
     written: bool,
@@ -85,10 +89,10 @@ impl Finished {
         self.0.written
     }
 
-    /// The event of a request that ended with `status` and stored no change
-    /// (a read, a refusal, a failed write).
-    pub fn event(&self, status: u16, denied: bool) -> audit_event::Model {
-        event(&self.0, if denied { "denied" } else { "allowed" }, status)
+    /// The events of a request that ended with `status` and stored no
+    /// change (a read, a refusal, a failed write): one per patient disclosed.
+    pub fn events(&self, status: u16, denied: bool) -> Vec<audit_event::Model> {
+        events(&self.0, if denied { "denied" } else { "allowed" }, status)
     }
 }
 
@@ -97,7 +101,7 @@ pub async fn scope<F: Future>(request: Request, future: F) -> (F::Output, Finish
     let trail = Trail {
         request,
         actor: None,
-        patient_id: None,
+        patients: Vec::new(),
         created: None,
         denied: false,
         written: false,
@@ -120,11 +124,29 @@ pub fn set_actor(user_id: Uuid, role: &'static str) {
 pub fn note(patient_id: Option<Uuid>, denied: bool) {
     let _ = TRAIL.try_with(|t| {
         let mut t = t.borrow_mut();
-        if patient_id.is_some() {
-            t.patient_id = patient_id;
+        if let Some(patient) = patient_id {
+            t.add_patient(patient);
         }
         t.denied |= denied;
     });
+}
+
+/// Note every patient whose data a list or search returns.
+pub fn note_disclosed(patients: impl IntoIterator<Item = Uuid>) {
+    let _ = TRAIL.try_with(|t| {
+        let mut t = t.borrow_mut();
+        for patient in patients {
+            t.add_patient(patient);
+        }
+    });
+}
+
+impl Trail {
+    fn add_patient(&mut self, patient: Uuid) {
+        if !self.patients.contains(&patient) {
+            self.patients.push(patient);
+        }
+    }
 }
 
 /// Note the id of the object the request created.
@@ -132,37 +154,40 @@ pub fn note_object(id: Uuid) {
     let _ = TRAIL.try_with(|t| t.borrow_mut().created = Some(id.to_string()));
 }
 
-fn event(trail: &Trail, outcome: &str, status: u16) -> audit_event::Model {
+fn events(trail: &Trail, outcome: &str, status: u16) -> Vec<audit_event::Model> {
     let request = &trail.request;
     let object_id = trail.created.clone().or_else(|| request.object_id.clone());
-    // A patient record touched without an object decision (e.g. linking an account) is still named.
-    let patient_id = trail.patient_id.or_else(|| {
-        (request.object_type.as_deref() == Some("patient"))
-            .then(|| object_id.as_deref().and_then(|id| id.parse().ok()))
-            .flatten()
-    });
-    audit_event::Model {
+    let at = request.clock.now();
+    let event = |patient_id| audit_event::Model {
         id: Uuid::now_v7(),
-        at: request.clock.now(),
+        at,
         actor_id: trail.actor.map(|a| a.0),
         actor_role: trail.actor.map(|a| a.1.to_owned()),
         action: request.action.to_owned(),
         method: request.method.clone(),
         route: request.route.clone(),
         object_type: request.object_type.clone(),
-        object_id,
+        object_id: object_id.clone(),
         patient_id,
         outcome: outcome.to_owned(),
         status: i16::try_from(status).unwrap_or(i16::MAX),
         ip: request.ip.clone(),
         request_id: request.request_id.clone(),
+    };
+    if trail.patients.is_empty() {
+        // A patient record touched without an object decision (e.g. linking an account) is still named.
+        let patient = (request.object_type.as_deref() == Some("patient"))
+            .then(|| object_id.as_deref().and_then(|id| id.parse().ok()))
+            .flatten();
+        return vec![event(patient)];
     }
+    trail.patients.iter().map(|&patient| event(Some(patient))).collect()
 }
 
-/// The current request's event for a change about to commit (`None` outside a
-/// request, or when the request already stored its event). `refused` is the
-/// status of a refusal whose bookkeeping is committed anyway (a failed login).
-pub(super) fn for_commit(refused: Option<u16>) -> Option<audit_event::Model> {
+/// The current request's events for a change about to commit (`None` outside
+/// a request, or when the request already stored its events). `refused` is
+/// the status of a refusal whose bookkeeping is committed anyway (a failed login).
+pub(super) fn for_commit(refused: Option<u16>) -> Option<Vec<audit_event::Model>> {
     TRAIL
         .try_with(|t| {
             let t = t.borrow();
@@ -171,8 +196,8 @@ pub(super) fn for_commit(refused: Option<u16>) -> Option<audit_event::Model> {
                 return None;
             }
             Some(match refused {
-                Some(status) => event(&t, "denied", status),
-                None => event(&t, "allowed", t.request.success_status),
+                Some(status) => events(&t, "denied", status),
+                None => events(&t, "allowed", t.request.success_status),
             })
         })
         .ok()
@@ -184,10 +209,14 @@ pub(super) fn mark_written() {
     let _ = TRAIL.try_with(|t| t.borrow_mut().written = true);
 }
 
-/// Append one event (inside a change's transaction, or on its own).
-pub async fn insert(db: &impl ConnectionTrait, event: audit_event::Model) -> DbResult<()> {
+/// Append a request's events in one statement (inside a change's
+/// transaction, or on its own), so they are stored together or not at all.
+pub async fn insert(db: &impl ConnectionTrait, events: Vec<audit_event::Model>) -> DbResult<()> {
     use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel};
-    audit_event::Entity::insert(event.into_active_model().reset_all())
+    if events.is_empty() {
+        return Ok(());
+    }
+    audit_event::Entity::insert_many(events.into_iter().map(|e| e.into_active_model().reset_all()))
         .exec_without_returning(db)
         .await?;
     Ok(())

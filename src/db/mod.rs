@@ -162,10 +162,10 @@ impl Tx {
     }
 
     async fn finish(self, refused: Option<u16>) -> DbResult<()> {
-        let event = audit::for_commit(refused);
-        let stored = event.is_some();
-        if let Some(event) = event {
-            audit::insert(&self, event).await?;
+        let events = audit::for_commit(refused);
+        let stored = events.is_some();
+        if let Some(events) = events {
+            audit::insert(&self, events).await?;
         }
         self.inner.commit().await?;
         if stored {

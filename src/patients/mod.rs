@@ -182,7 +182,9 @@ pub async fn list(
     let filter = PatientFilter {
         search: input::clean(query.search.clone()),
     };
-    Ok(db::patients::list(state.db.conn(), reach, &filter, &order, page).await?)
+    let found = db::patients::list(state.db.conn(), reach, &filter, &order, page).await?;
+    audit::note_disclosed(found.rows.iter().map(|p| p.id));
+    Ok(found)
 }
 
 /// A patient record the actor may see.

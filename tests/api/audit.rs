@@ -326,3 +326,122 @@ async fn a_runtime_role_appends_to_the_trail_and_cannot_rewrite_it() {
         owner.execute_unprepared(&statement).await.unwrap();
     }
 }
+
+/// Every disclosure of a patient's data is attributed to that patient, lists
+/// and searches included, so `?patient=` answers "who saw this patient's data".
+#[tokio::test]
+async fn lists_and_searches_attribute_every_patient_they_disclose() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let clinic = app.clinic("Asia/Dhaka", &[("monday", "09:00", "17:00")]).await;
+    let (first, first_token) = app.patient().await;
+    let (second, second_token) = app.patient().await;
+    let (third, _) = app.patient().await;
+    app.book(&first_token, clinic.doctor, "2026-11-23T03:00:00Z", None)
+        .await
+        .expect(201);
+    app.book(&second_token, clinic.doctor, "2026-11-23T04:00:00Z", None)
+        .await
+        .expect(201);
+    let receptionist = TestApp::user_of(&clinic.receptionist);
+
+    let seen_by = |patient: uuid::Uuid, route: &'static str, actor: uuid::Uuid| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            let found = app
+                .get(
+                    &format!("/api/v1/audit-events?patient={patient}&actor={actor}&page_size=100"),
+                    &admin,
+                )
+                .await
+                .expect(200);
+            found.body["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["route"] == route && e["method"] == "GET")
+                .count()
+        }
+    };
+
+    let all = app
+        .get("/api/v1/patients?page_size=100", &clinic.receptionist)
+        .await
+        .expect(200);
+    assert_eq!(all.body["count"], 3);
+    for patient in [first, second, third] {
+        assert_eq!(
+            seen_by(patient, "/api/v1/patients", receptionist).await,
+            1,
+            "the list disclosed {patient}"
+        );
+    }
+    let searched = app
+        .get(&format!("/api/v1/appointments?patient={first}"), &clinic.receptionist)
+        .await
+        .expect(200);
+    assert_eq!(searched.body["count"], 1);
+    assert_eq!(seen_by(first, "/api/v1/appointments", receptionist).await, 1);
+    assert_eq!(
+        seen_by(second, "/api/v1/appointments", receptionist).await,
+        0,
+        "not disclosed"
+    );
+    app.get("/api/v1/appointments", &clinic.doctor_token).await.expect(200);
+    let doctor = TestApp::user_of(&clinic.doctor_token);
+    assert_eq!(seen_by(first, "/api/v1/appointments", doctor).await, 1);
+    assert_eq!(seen_by(second, "/api/v1/appointments", doctor).await, 1);
+    assert_eq!(seen_by(third, "/api/v1/appointments", doctor).await, 0);
+
+    // Accounts of patients are their data too.
+    app.get("/api/v1/users?role=patient&page_size=100", &admin)
+        .await
+        .expect(200);
+    let admin_id = TestApp::user_of(&admin);
+    assert_eq!(seen_by(third, "/api/v1/users", admin_id).await, 1);
+    let third_user = app
+        .get(&format!("/api/v1/users?role=patient&page_size=100"), &admin)
+        .await
+        .expect(200)
+        .body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["patient_id"] == third.to_string())
+        .map(|u| u["id"].as_str().unwrap().to_owned())
+        .unwrap();
+    app.get(&format!("/api/v1/users/{third_user}"), &admin)
+        .await
+        .expect(200);
+    assert_eq!(seen_by(third, "/api/v1/users/{id}", admin_id).await, 1);
+
+    // One's own profile is one's patient data.
+    let patient_user = TestApp::user_of(&first_token);
+    app.get("/api/v1/profile", &first_token).await.expect(200);
+    app.patch("/api/v1/profile", &first_token, json!({"address": "Dhanmondi 27"}))
+        .await
+        .expect(200);
+    let own = app
+        .get(
+            &format!("/api/v1/audit-events?patient={first}&actor={patient_user}"),
+            &admin,
+        )
+        .await
+        .expect(200);
+    let routes: Vec<_> = own.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| format!("{} {}", e["method"].as_str().unwrap(), e["route"].as_str().unwrap()))
+        .collect();
+    assert!(routes.contains(&"GET /api/v1/profile".to_owned()), "{routes:?}");
+    assert!(routes.contains(&"PATCH /api/v1/profile".to_owned()), "{routes:?}");
+
+    // A list that discloses nobody is still recorded, once, with no patient.
+    let before = app.count("audit_events").await;
+    app.get("/api/v1/patients?search=nobody-has-this-name", &clinic.receptionist)
+        .await
+        .expect(200);
+    assert_eq!(app.count("audit_events").await, before + 1);
+}

@@ -13,11 +13,13 @@ use super::{AccountFields, NewAccount, check_new_password, hash_password, set_pa
 use crate::auth::Actor;
 use crate::auth::policy::{Action, PatientRecord, authorize_object};
 use crate::db::entities::user;
+use crate::db::users::UserOrdering;
 use crate::db::users::{Links, UserFilter};
 use crate::db::{self, PageRequest, Paged, Tx, audit, security};
 use crate::domain::Role;
 use crate::error::{AppError, AppResult};
 use crate::input::{self, EmailText, NewPassword, PhoneText, Text, Username};
+use crate::input::{Ordering, Search};
 use crate::state::AppState;
 
 /// A new account of any role.
@@ -118,10 +120,11 @@ pub struct UserListQuery {
     /// Only active (true) or deactivated (false) users.
     pub is_active: Option<bool>,
     /// Text in username, names, email or phone.
-    pub search: Option<String>,
-    /// `username`, `last_name`, `created_at`, `role`; prefix `-` for descending.
-    #[param(pattern = "^(-?(username|last_name|created_at|role)(,-?(username|last_name|created_at|role))*)?$")]
-    pub ordering: Option<String>,
+    #[param(inline)]
+    pub search: Option<Search>,
+    /// Sort order.
+    #[param(schema_with = Ordering::<UserOrdering>::schema)]
+    pub ordering: Option<Ordering<UserOrdering>>,
 }
 
 /// One page of users, with each one's patient record and doctor profile.
@@ -132,13 +135,13 @@ pub async fn list(
     query: &UserListQuery,
     page: PageRequest,
 ) -> AppResult<(Paged<user::Model>, HashMap<Uuid, Links>)> {
-    let order = input::ordering(query.ordering.as_deref(), db::users::USER_ORDERING)?;
+    let order = input::sorts(&query.ordering);
     let filter = UserFilter {
         role: query.role,
         is_active: query.is_active,
-        search: input::clean(query.search.clone()),
+        search: input::search(&query.search),
     };
-    let found = db::users::list(state.db.conn(), &filter, &order, page).await?;
+    let found = db::users::list(state.db.conn(), &filter, order, page).await?;
     let ids: Vec<Uuid> = found.rows.iter().map(|u| u.id).collect();
     let links = db::users::links_of(state.db.conn(), &ids).await?;
     audit::note_disclosed(links.values().filter_map(|l| l.patient_id));

@@ -182,29 +182,6 @@ mod tests {
     }
 
     #[test]
-    fn ordering_uses_the_allow_list() {
-        use crate::db::Sort;
-        use crate::input::ordering;
-        let allowed = [("start", "a.start_at"), ("status", "a.status")];
-        let sorts = ordering(Some("-start,status"), &allowed).unwrap();
-        assert_eq!(
-            sorts,
-            [
-                Sort {
-                    column: "a.start_at",
-                    descending: true
-                },
-                Sort {
-                    column: "a.status",
-                    descending: false
-                }
-            ]
-        );
-        assert!(ordering(Some("password_hash"), &allowed).is_err());
-        assert!(ordering(Some(""), &allowed).unwrap().is_empty());
-    }
-
-    #[test]
     fn links_keep_filters_and_replace_the_page() {
         let links = PageLinks {
             base: String::new(),

@@ -15,12 +15,14 @@ use uuid::Uuid;
 use super::calendar;
 use crate::auth::Actor;
 use crate::auth::policy::{self, Action, PatientRecord, authorize_object, reach};
+use crate::db::appointments::AppointmentOrdering;
 use crate::db::appointments::{self, AppointmentFilter, AppointmentRow};
 use crate::db::entities::{appointment, appointment_event};
 use crate::db::idempotency::{self, Found, IdempotencyKey};
 use crate::db::{self, PageRequest, Paged, audit, directory, patients, schedules};
 use crate::domain::{AppointmentAction, AppointmentKind, AppointmentStatus, Role, TimeZone};
 use crate::error::{AppError, AppResult};
+use crate::input::Ordering;
 use crate::input::{self, Text, TextOrEmpty};
 use crate::scheduling::lifecycle::{self, Timing, Transition};
 use crate::scheduling::{BookingRule, Limits, Slot, check_start};
@@ -92,9 +94,9 @@ pub struct AppointmentQuery {
     pub patient: Option<Uuid>,
     /// Only at this facility.
     pub facility: Option<Uuid>,
-    /// `start`, `created_at`, `status`, `queue_number`; `-` for descending (default `start`).
-    #[param(pattern = "^(-?(start|created_at|status|queue_number)(,-?(start|created_at|status|queue_number))*)?$")]
-    pub ordering: Option<String>,
+    /// Sort order (default `start`).
+    #[param(schema_with = Ordering::<AppointmentOrdering>::schema)]
+    pub ordering: Option<Ordering<AppointmentOrdering>>,
 }
 
 /// A validated booking.
@@ -303,7 +305,7 @@ pub async fn list(
     page: PageRequest,
 ) -> AppResult<Paged<AppointmentRow>> {
     let reach = reach::<AppointmentRow>(actor, Action::AppointmentRead)?;
-    let order = input::ordering(query.ordering.as_deref(), appointments::APPOINTMENT_ORDERING)?;
+    let order = input::sorts(&query.ordering);
     let statuses = match query.status.as_deref() {
         Some(list) if !list.is_empty() => list
             .split(',')
@@ -314,6 +316,10 @@ pub async fn list(
             .collect::<AppResult<Vec<_>>>()?,
         _ => Vec::new(),
     };
+    // Seven statuses at most, however often they are named.
+    let mut statuses = statuses;
+    statuses.sort_unstable_by_key(|s| s.as_str());
+    statuses.dedup();
     let period = input::period(query.from.as_deref(), query.to.as_deref())?;
     let filter = AppointmentFilter {
         statuses,
@@ -323,7 +329,7 @@ pub async fn list(
         patient: query.patient,
         facility: query.facility,
     };
-    let found = appointments::list(state.db.conn(), reach, &filter, &order, page).await?;
+    let found = appointments::list(state.db.conn(), reach, &filter, order, page).await?;
     audit::note_disclosed(found.rows.iter().map(|a| a.patient_id));
     Ok(found)
 }

@@ -207,13 +207,16 @@ pub struct AppointmentFilter {
     pub facility: Option<Uuid>,
 }
 
-/// Orderings of the appointment list.
-pub const APPOINTMENT_ORDERING: &[(&str, &str)] = &[
-    ("start", "a.start_at"),
-    ("created_at", "a.created_at"),
-    ("status", "a.status"),
-    ("queue_number", "a.queue_number"),
-];
+super::sort_fields!(
+    /// Orderings of the appointment list.
+    AppointmentOrdering,
+    [
+        ("start", "a.start_at"),
+        ("created_at", "a.created_at"),
+        ("status", "a.status"),
+        ("queue_number", "a.queue_number"),
+    ]
+);
 
 /// One page of the appointments `reach` covers matching `filter`.
 pub async fn list(

@@ -35,8 +35,11 @@ pub struct LocationFilter {
     pub search: Option<String>,
 }
 
-/// Orderings of the location list.
-pub const LOCATION_ORDERING: &[(&str, &str)] = &[("name", "name"), ("kind", "kind"), ("code", "code")];
+super::sort_fields!(
+    /// Orderings of the location list.
+    LocationOrdering,
+    [("name", "name"), ("kind", "kind"), ("code", "code")]
+);
 
 /// One page of locations.
 pub async fn list_locations(
@@ -84,8 +87,11 @@ pub fn in_location_subtree(backend: DbBackend, target: &str, root: Uuid) -> Simp
 
 // -------------------------------------------------------------- specialties
 
-/// Orderings of the specialty list.
-pub const SPECIALTY_ORDERING: &[(&str, &str)] = &[("name", "name"), ("code", "code"), ("created_at", "created_at")];
+super::sort_fields!(
+    /// Orderings of the specialty list.
+    SpecialtyOrdering,
+    [("name", "name"), ("code", "code"), ("created_at", "created_at")]
+);
 
 /// One page of specialties, optionally matching `search` in code or name.
 pub async fn list_specialties(
@@ -138,8 +144,11 @@ pub struct FacilityFilter {
     pub search: Option<String>,
 }
 
-/// Orderings of the facility list.
-pub const FACILITY_ORDERING: &[(&str, &str)] = &[("name", "name"), ("created_at", "created_at")];
+super::sort_fields!(
+    /// Orderings of the facility list.
+    FacilityOrdering,
+    [("name", "name"), ("created_at", "created_at")]
+);
 
 /// One page of facilities.
 pub async fn list_facilities(
@@ -183,13 +192,16 @@ pub struct ServiceFilter {
     pub search: Option<String>,
 }
 
-/// Orderings of the service list.
-pub const SERVICE_ORDERING: &[(&str, &str)] = &[
-    ("name", "name"),
-    ("price", "price_minor"),
-    ("duration_minutes", "duration_minutes"),
-    ("created_at", "created_at"),
-];
+super::sort_fields!(
+    /// Orderings of the service list.
+    ServiceOrdering,
+    [
+        ("name", "name"),
+        ("price", "price_minor"),
+        ("duration_minutes", "duration_minutes"),
+        ("created_at", "created_at"),
+    ]
+);
 
 /// One page of services.
 pub async fn list_services(
@@ -327,14 +339,17 @@ pub struct DoctorFilter {
     pub include_inactive: bool,
 }
 
-/// Orderings of the doctor search.
-pub const DOCTOR_ORDERING: &[(&str, &str)] = &[
-    ("years_of_experience", "d.years_of_experience"),
-    ("consultation_fee", "d.consultation_fee_minor"),
-    ("last_name", "u.last_name"),
-    ("first_name", "u.first_name"),
-    ("created_at", "d.created_at"),
-];
+super::sort_fields!(
+    /// Orderings of the doctor search.
+    DoctorOrdering,
+    [
+        ("years_of_experience", "d.years_of_experience"),
+        ("consultation_fee", "d.consultation_fee_minor"),
+        ("last_name", "u.last_name"),
+        ("first_name", "u.first_name"),
+        ("created_at", "d.created_at"),
+    ]
+);
 
 fn doctor_query(backend: DbBackend, filter: &DoctorFilter) -> SelectStatement {
     let mut query = doctor_select();

@@ -316,6 +316,27 @@ pub struct Sort {
     pub descending: bool,
 }
 
+/// The fields a list may be ordered by ([`crate::input::Ordering`]).
+pub trait SortFields {
+    /// API field → SQL column expression (never user input).
+    const FIELDS: &'static [(&'static str, &'static str)];
+}
+
+/// Declare the marker type of a list's sort fields:
+/// `sort_fields!(PatientOrdering, [("last_name", "p.last_name"), …]);`.
+macro_rules! sort_fields {
+    ($(#[$meta:meta])* $name:ident, [$(($field:literal, $column:literal)),+ $(,)?]) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy)]
+        pub struct $name;
+
+        impl $crate::db::SortFields for $name {
+            const FIELDS: &'static [(&'static str, &'static str)] = &[$(($field, $column)),+];
+        }
+    };
+}
+pub(crate) use sort_fields;
+
 /// Read one page of `query` in `order` (then by `tiebreak` for a stable
 /// order), with the total count, in two statements.
 pub async fn fetch_page<T: FromQueryResult + Send + Sync>(

@@ -90,13 +90,16 @@ pub struct PatientFilter {
     pub search: Option<String>,
 }
 
-/// Orderings of the patient list.
-pub const PATIENT_ORDERING: &[(&str, &str)] = &[
-    ("last_name", "last_name"),
-    ("first_name", "first_name"),
-    ("created_at", "created_at"),
-    ("medical_record_number", "medical_record_number"),
-];
+super::sort_fields!(
+    /// Orderings of the patient list.
+    PatientOrdering,
+    [
+        ("last_name", "last_name"),
+        ("first_name", "first_name"),
+        ("created_at", "created_at"),
+        ("medical_record_number", "medical_record_number"),
+    ]
+);
 
 /// One page of the patients `reach` covers: all, one patient's own record,
 /// the patients a doctor has (had) an appointment with, or those seen at a facility.

@@ -95,13 +95,16 @@ pub struct UserFilter {
     pub search: Option<String>,
 }
 
-/// Orderings of the user list: API field → SQL column.
-pub const USER_ORDERING: &[(&str, &str)] = &[
-    ("username", "username"),
-    ("last_name", "last_name"),
-    ("created_at", "created_at"),
-    ("role", "role"),
-];
+super::sort_fields!(
+    /// Orderings of the user list: API field → SQL column.
+    UserOrdering,
+    [
+        ("username", "username"),
+        ("last_name", "last_name"),
+        ("created_at", "created_at"),
+        ("role", "role"),
+    ]
+);
 
 /// One page of users.
 pub async fn list(

@@ -9,12 +9,14 @@ use uuid::Uuid;
 
 use super::services::{change_money, money};
 use crate::booking::availability;
+use crate::db::directory::DoctorOrdering;
 use crate::db::directory::{self, DoctorFilter, DoctorRow};
 use crate::db::entities::doctor;
 use crate::db::{self, PageRequest, Paged, audit, users};
 use crate::domain::{Currency, Money, Role};
 use crate::error::{AppError, AppResult};
 use crate::input::{self, Text, TextOrEmpty};
+use crate::input::{Ordering, QueryText, Search};
 use crate::state::AppState;
 
 crate::bounded_list!(
@@ -110,7 +112,8 @@ pub struct DoctorPatch {
 #[serde(deny_unknown_fields)]
 pub struct DoctorQuery {
     /// Specialty id, code or name (`cardiology`).
-    pub specialty: Option<String>,
+    #[param(inline)]
+    pub specialty: Option<QueryText<150>>,
     /// Facility id: the doctor's primary facility or one where they work hours.
     pub facility: Option<Uuid>,
     /// Location id: matches the location or any place under it (a division finds its districts' doctors).
@@ -124,12 +127,11 @@ pub struct DoctorQuery {
     /// Only doctors with a free slot on this date (`YYYY-MM-DD`, each facility's local date).
     pub available_on: Option<NaiveDate>,
     /// Text in names, specialty, facility or licence number.
-    pub search: Option<String>,
-    /// `years_of_experience`, `consultation_fee`, `last_name`, `first_name`, `created_at`; `-` for descending.
-    #[param(
-        pattern = "^(-?(years_of_experience|consultation_fee|last_name|first_name|created_at)(,-?(years_of_experience|consultation_fee|last_name|first_name|created_at))*)?$"
-    )]
-    pub ordering: Option<String>,
+    #[param(inline)]
+    pub search: Option<Search>,
+    /// Sort order.
+    #[param(schema_with = Ordering::<DoctorOrdering>::schema)]
+    pub ordering: Option<Ordering<DoctorOrdering>>,
 }
 
 /// A doctor with the names of what the profile links to and the services offered.
@@ -175,16 +177,16 @@ pub async fn get(state: &AppState, id: Uuid) -> AppResult<DoctorProfile> {
 ///
 /// Errors: 400 naming a filter that does not parse.
 pub async fn search(state: &AppState, query: &DoctorQuery, page: PageRequest) -> AppResult<Paged<DoctorProfile>> {
-    let order = input::ordering(query.ordering.as_deref(), directory::DOCTOR_ORDERING)?;
+    let order = input::sorts(&query.ordering);
     let db = state.db.conn();
     let mut filter = DoctorFilter {
         facility: query.facility,
         location: query.location,
         min_experience: query.min_experience,
-        search: input::clean(query.search.clone()),
+        search: input::search(&query.search),
         ..DoctorFilter::default()
     };
-    if let Some(key) = input::clean(query.specialty.clone()) {
+    if let Some(key) = input::clean(query.specialty.clone().map(QueryText::into_inner)) {
         filter.specialty = Some(match directory::find_specialty_by_key(db, &key).await? {
             Some(specialty) => specialty.id,
             None => Uuid::nil(),
@@ -199,7 +201,7 @@ pub async fn search(state: &AppState, query: &DoctorQuery, page: PageRequest) ->
         let free = availability::free_on(state, &candidates, date).await?;
         filter.ids = Some(candidates.into_iter().filter(|id| free.contains(id)).collect());
     }
-    let paged = directory::search_doctors(db, &filter, &order, page).await?;
+    let paged = directory::search_doctors(db, &filter, order, page).await?;
     Ok(Paged {
         count: paged.count,
         rows: with_services(state, paged.rows).await?,

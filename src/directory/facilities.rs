@@ -9,12 +9,14 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{Entry, check_location};
-use crate::db::directory::{self, FACILITY_ORDERING, FacilityFilter};
+use crate::db::directory::FacilityOrdering;
+use crate::db::directory::{self, FacilityFilter};
 use crate::db::entities::facility;
 use crate::db::{PageRequest, Paged};
 use crate::domain::{FacilityKind, TimeZone};
 use crate::error::{AppError, AppResult};
 use crate::input::{self, PhoneText, Text, TextOrEmpty};
+use crate::input::{Ordering, Search};
 
 /// A new facility.
 #[derive(Debug, Deserialize, ToSchema, Validate)]
@@ -81,10 +83,11 @@ pub struct FacilityQuery {
     /// Only facilities in this location or any place under it.
     pub location: Option<Uuid>,
     /// Text in the name or address.
-    pub search: Option<String>,
-    /// `name`, `created_at`; prefix `-` for descending.
-    #[param(pattern = "^(-?(name|created_at)(,-?(name|created_at))*)?$")]
-    pub ordering: Option<String>,
+    #[param(inline)]
+    pub search: Option<Search>,
+    /// Sort order.
+    #[param(schema_with = Ordering::<FacilityOrdering>::schema)]
+    pub ordering: Option<Ordering<FacilityOrdering>>,
 }
 
 fn zone(value: &str) -> AppResult<String> {
@@ -165,11 +168,11 @@ impl Entry for Facilities {
         query: &FacilityQuery,
         page: PageRequest,
     ) -> AppResult<Paged<facility::Model>> {
-        let order = input::ordering(query.ordering.as_deref(), FACILITY_ORDERING)?;
+        let order = input::sorts(&query.ordering);
         let filter = FacilityFilter {
             location: query.location,
-            search: input::clean(query.search.clone()),
+            search: input::search(&query.search),
         };
-        Ok(directory::list_facilities(db, &filter, &order, page).await?)
+        Ok(directory::list_facilities(db, &filter, order, page).await?)
     }
 }

@@ -10,12 +10,14 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::Entry;
-use crate::db::directory::{self, LOCATION_ORDERING, LocationFilter};
+use crate::db::directory::LocationOrdering;
+use crate::db::directory::{self, LocationFilter};
 use crate::db::entities::location;
 use crate::db::{PageRequest, Paged};
 use crate::domain::LocationKind;
 use crate::error::{AppError, AppResult};
 use crate::input::{self, Text};
+use crate::input::{Ordering, Search};
 
 /// A place's name (English or Bengali).
 pub type PlaceName = Text<200>;
@@ -74,10 +76,11 @@ pub struct LocationQuery {
     /// Only this level (`kind=division` lists the top of the tree).
     pub kind: Option<LocationKind>,
     /// Text in the English or Bengali name.
-    pub search: Option<String>,
-    /// `name`, `kind`, `code`; prefix `-` for descending.
-    #[param(pattern = "^(-?(name|kind|code)(,-?(name|kind|code))*)?$")]
-    pub ordering: Option<String>,
+    #[param(inline)]
+    pub search: Option<Search>,
+    /// Sort order.
+    #[param(schema_with = Ordering::<LocationOrdering>::schema)]
+    pub ordering: Option<Ordering<LocationOrdering>>,
 }
 
 /// Locations as a directory entry.
@@ -159,12 +162,12 @@ impl Entry for Locations {
         query: &LocationQuery,
         page: PageRequest,
     ) -> AppResult<Paged<location::Model>> {
-        let order = input::ordering(query.ordering.as_deref(), LOCATION_ORDERING)?;
+        let order = input::sorts(&query.ordering);
         let filter = LocationFilter {
             parent: query.parent,
             kind: query.kind,
-            search: input::clean(query.search.clone()),
+            search: input::search(&query.search),
         };
-        Ok(directory::list_locations(db, &filter, &order, page).await?)
+        Ok(directory::list_locations(db, &filter, order, page).await?)
     }
 }

@@ -9,12 +9,14 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::Entry;
-use crate::db::directory::{self, SERVICE_ORDERING, ServiceFilter};
+use crate::db::directory::ServiceOrdering;
+use crate::db::directory::{self, ServiceFilter};
 use crate::db::entities::service;
 use crate::db::{PageRequest, Paged};
 use crate::domain::{Currency, Money};
 use crate::error::{AppError, AppResult};
 use crate::input::{self, Text};
+use crate::input::{Ordering, Search};
 
 /// A new service.
 #[derive(Debug, Deserialize, ToSchema, Validate)]
@@ -83,10 +85,11 @@ pub struct ServiceQuery {
     /// Only active (true) or inactive (false) services.
     pub is_active: Option<bool>,
     /// Text in the name.
-    pub search: Option<String>,
-    /// `name`, `price`, `duration_minutes`, `created_at`; prefix `-` for descending.
-    #[param(pattern = "^(-?(name|price|duration_minutes|created_at)(,-?(name|price|duration_minutes|created_at))*)?$")]
-    pub ordering: Option<String>,
+    #[param(inline)]
+    pub search: Option<Search>,
+    /// Sort order.
+    #[param(schema_with = Ordering::<ServiceOrdering>::schema)]
+    pub ordering: Option<Ordering<ServiceOrdering>>,
 }
 
 /// A price in minor units of a currency: `amount` in `currency` (default BDT).
@@ -197,13 +200,13 @@ impl Entry for Services {
         query: &ServiceQuery,
         page: PageRequest,
     ) -> AppResult<Paged<service::Model>> {
-        let order = input::ordering(query.ordering.as_deref(), SERVICE_ORDERING)?;
+        let order = input::sorts(&query.ordering);
         let filter = ServiceFilter {
             specialty: query.specialty,
             doctor: query.doctor,
             is_active: query.is_active,
-            search: input::clean(query.search.clone()),
+            search: input::search(&query.search),
         };
-        Ok(directory::list_services(db, &filter, &order, page).await?)
+        Ok(directory::list_services(db, &filter, order, page).await?)
     }
 }

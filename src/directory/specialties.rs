@@ -9,11 +9,13 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::Entry;
-use crate::db::directory::{self, SPECIALTY_ORDERING};
+use crate::db::directory::SpecialtyOrdering;
+use crate::db::directory::{self};
 use crate::db::entities::specialty;
 use crate::db::{PageRequest, Paged};
 use crate::error::AppResult;
 use crate::input::{self, Text, TextOrEmpty};
+use crate::input::{Ordering, Search};
 
 /// A new specialty.
 #[derive(Debug, Deserialize, ToSchema, Validate)]
@@ -52,10 +54,11 @@ pub struct SpecialtyPatch {
 #[serde(deny_unknown_fields)]
 pub struct SpecialtyQuery {
     /// Text in the code or name.
-    pub search: Option<String>,
-    /// `name`, `code`, `created_at`; prefix `-` for descending.
-    #[param(pattern = "^(-?(name|code|created_at)(,-?(name|code|created_at))*)?$")]
-    pub ordering: Option<String>,
+    #[param(inline)]
+    pub search: Option<Search>,
+    /// Sort order.
+    #[param(schema_with = Ordering::<SpecialtyOrdering>::schema)]
+    pub ordering: Option<Ordering<SpecialtyOrdering>>,
 }
 
 /// Specialties as a directory entry.
@@ -112,8 +115,8 @@ impl Entry for Specialties {
         query: &SpecialtyQuery,
         page: PageRequest,
     ) -> AppResult<Paged<specialty::Model>> {
-        let order = input::ordering(query.ordering.as_deref(), SPECIALTY_ORDERING)?;
-        let search = input::clean(query.search.clone());
-        Ok(directory::list_specialties(db, search.as_deref(), &order, page).await?)
+        let order = input::sorts(&query.ordering);
+        let search = input::search(&query.search);
+        Ok(directory::list_specialties(db, search.as_deref(), order, page).await?)
     }
 }

@@ -3,19 +3,20 @@
 //! validators built on the domain newtypes (a value that validates also
 //! parses), and serde helpers for JSON and query fields.
 
+pub mod ordering;
 pub mod text;
 
 use garde::{Error, Result};
 use serde::Deserialize;
 
+pub use ordering::{Ordering, sorts};
 pub use text::{
     EmailText, NewPassword, PhoneText, QueryText, Text, TextOrEmpty, USERNAME_PATTERN, Username, Verbatim, email,
     normalise_username, phone,
 };
 
-use crate::db::Sort;
 use crate::domain::{Currency, Money, TimeZone};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 
 /// An IANA time zone name.
 pub fn time_zone(value: &str, _: &()) -> Result {
@@ -36,31 +37,16 @@ pub fn amount(value: &str, _: &()) -> Result {
     Money::parse(value, Currency::BDT).map(|_| ()).map_err(Error::new)
 }
 
-/// Parse `ordering` (`field`, `-field`, comma-separated) against `allowed`
-/// (API field → SQL column). Errors: 400 naming `ordering` and the allowed fields.
-pub fn ordering(raw: Option<&str>, allowed: &[(&'static str, &'static str)]) -> AppResult<Vec<Sort>> {
-    let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
-        return Ok(Vec::new());
-    };
-    raw.split(',')
-        .map(|part| {
-            let (name, descending) = match part.strip_prefix('-') {
-                Some(name) => (name, true),
-                None => (part, false),
-            };
-            allowed
-                .iter()
-                .find(|(field, _)| *field == name)
-                .map(|(_, column)| Sort { column, descending })
-                .ok_or_else(|| {
-                    let names: Vec<&str> = allowed.iter().map(|(f, _)| *f).collect();
-                    AppError::bad_field(
-                        "ordering",
-                        format!("unknown field {name:?}; use one of: {}", names.join(", ")),
-                    )
-                })
-        })
-        .collect()
+/// Longest `search` of a list, in characters.
+pub const MAX_SEARCH: usize = 200;
+
+/// The `search` query parameter of lists: at most [`MAX_SEARCH`] characters
+/// (refused with 400 naming `search` while the query string is read).
+pub type Search = QueryText<MAX_SEARCH>;
+
+/// A list's search text, trimmed; `None` when absent or blank.
+pub fn search(value: &Option<Search>) -> Option<String> {
+    clean(value.clone().map(QueryText::into_inner))
 }
 
 /// Trim and drop blank optional text.

@@ -17,10 +17,12 @@ use crate::auth::Actor;
 use crate::auth::policy::{self, Action, authorize, authorize_object, reach};
 use crate::db::entities::patient;
 use crate::db::patients::PatientFilter;
+use crate::db::patients::PatientOrdering;
 use crate::db::{self, PageRequest, Paged, audit, directory};
 use crate::domain::{BloodGroup, Sex};
 use crate::error::{AppError, AppResult};
 use crate::input::{self, EmailText, PhoneText, Text, TextOrEmpty};
+use crate::input::{Ordering, Search};
 use crate::state::AppState;
 
 /// A given or family name.
@@ -138,12 +140,11 @@ pub struct PatientPatch {
 #[serde(deny_unknown_fields)]
 pub struct PatientQuery {
     /// Text in names, medical record number, phone, email or national id.
-    pub search: Option<String>,
-    /// `last_name`, `first_name`, `created_at`, `medical_record_number`; `-` for descending.
-    #[param(
-        pattern = "^(-?(last_name|first_name|created_at|medical_record_number)(,-?(last_name|first_name|created_at|medical_record_number))*)?$"
-    )]
-    pub ordering: Option<String>,
+    #[param(inline)]
+    pub search: Option<Search>,
+    /// Sort order.
+    #[param(schema_with = Ordering::<PatientOrdering>::schema)]
+    pub ordering: Option<Ordering<PatientOrdering>>,
 }
 
 async fn check_location(state: &AppState, location: Option<Uuid>) -> AppResult<()> {
@@ -178,11 +179,11 @@ pub async fn list(
     page: PageRequest,
 ) -> AppResult<Paged<patient::Model>> {
     let reach = reach::<policy::PatientRecord>(actor, Action::PatientRead)?;
-    let order = input::ordering(query.ordering.as_deref(), db::patients::PATIENT_ORDERING)?;
+    let order = input::sorts(&query.ordering);
     let filter = PatientFilter {
-        search: input::clean(query.search.clone()),
+        search: input::search(&query.search),
     };
-    let found = db::patients::list(state.db.conn(), reach, &filter, &order, page).await?;
+    let found = db::patients::list(state.db.conn(), reach, &filter, order, page).await?;
     audit::note_disclosed(found.rows.iter().map(|p| p.id));
     Ok(found)
 }

@@ -401,7 +401,7 @@ async fn lists_and_searches_attribute_every_patient_they_disclose() {
     let admin_id = TestApp::user_of(&admin);
     assert_eq!(seen_by(third, "/api/v1/users", admin_id).await, 1);
     let third_user = app
-        .get(&format!("/api/v1/users?role=patient&page_size=100"), &admin)
+        .get("/api/v1/users?role=patient&page_size=100", &admin)
         .await
         .expect(200)
         .body["results"]

@@ -16,6 +16,7 @@ mod health;
 mod lockout;
 mod policy_matrix;
 mod profile;
+mod query_limits;
 mod schedules;
 mod seed;
 mod sessions;

@@ -8,6 +8,8 @@ use anyhow::{Context, bail};
 use chrono::TimeDelta;
 use clap::{Args, ValueEnum};
 
+use crate::sealing::DataKeys;
+
 /// Where Carebook runs: development generates missing secrets, production refuses to start without them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Environment {
@@ -29,6 +31,19 @@ pub struct ConfigArgs {
     /// Secret for signing access tokens (HS256, at least 32 bytes).
     #[arg(long, env = "CAREBOOK_JWT_SECRET", hide_env_values = true, global = true)]
     pub jwt_secret: Option<String>,
+    /// Key sealing secrets at rest (TOTP secrets): 32 bytes, base64.
+    #[arg(long, env = "CAREBOOK_DATA_KEY", hide_env_values = true, global = true)]
+    pub data_key: Option<String>,
+    /// Earlier data keys, comma-separated, still accepted for opening while a
+    /// rotation is under way (see `carebook rotate-data-key`).
+    #[arg(
+        long,
+        env = "CAREBOOK_DATA_KEY_PREVIOUS",
+        value_delimiter = ',',
+        hide_env_values = true,
+        global = true
+    )]
+    pub data_key_previous: Vec<String>,
     /// development or production.
     #[arg(
         long = "env",
@@ -203,6 +218,8 @@ pub struct Config {
     pub bind: SocketAddr,
     /// HS256 signing secret for access tokens.
     pub jwt_secret: Secret,
+    /// Keys sealing secrets at rest.
+    pub data_keys: DataKeys,
     /// Development or production.
     pub environment: Environment,
     /// Public base URL for absolute links, without a trailing slash.
@@ -270,12 +287,24 @@ impl Config {
             None if args.environment == Environment::Production => {
                 bail!("CAREBOOK_JWT_SECRET is required when CAREBOOK_ENV=production")
             }
-            None => development_secret(&secret_path(&database_url))?,
+            None => development_secret(&secret_path(&database_url, "jwt-secret"))?,
         };
+        let data_key = match &args.data_key {
+            Some(key) => key.clone(),
+            None if args.environment == Environment::Production => {
+                bail!(
+                    "CAREBOOK_DATA_KEY is required when CAREBOOK_ENV=production (generate one with `openssl rand -base64 32`)"
+                )
+            }
+            None => development_data_key(&secret_path(&database_url, "data-key"))?,
+        };
+        let data_keys = DataKeys::new(&data_key, &args.data_key_previous)
+            .map_err(|e| anyhow::anyhow!("CAREBOOK_DATA_KEY / CAREBOOK_DATA_KEY_PREVIOUS: {e}"))?;
         Ok(Config {
             database_url,
             bind: args.bind,
             jwt_secret,
+            data_keys,
             environment: args.environment,
             public_url: args.public_url.as_ref().map(|u| u.trim_end_matches('/').to_owned()),
             body_limit: args.body_limit,
@@ -309,6 +338,7 @@ impl Config {
             database_url: database_url.to_owned(),
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             jwt_secret: Secret::new("test-secret-test-secret-test-secret-0123"),
+            data_keys: DataKeys::new("dGVzdC1kYXRhLWtleS10ZXN0LWRhdGEta2V5LTAxMjM=", &[]).expect("a valid test key"),
             environment: Environment::Development,
             public_url: None,
             body_limit: 1024 * 1024,
@@ -421,16 +451,29 @@ fn normalise_database_url(url: &str) -> anyhow::Result<String> {
     }
 }
 
-/// Where a generated development secret is kept: beside the SQLite file, or in
-/// the working directory for PostgreSQL.
-fn secret_path(database_url: &str) -> PathBuf {
+/// Where a generated development secret (`kind`: `jwt-secret`, `data-key`)
+/// is kept: beside the SQLite file, or in the working directory for PostgreSQL.
+fn secret_path(database_url: &str, kind: &str) -> PathBuf {
     match database_url.strip_prefix("sqlite://") {
         Some(rest) => {
             let file = rest.split('?').next().unwrap_or(rest);
-            PathBuf::from(format!("{file}.jwt-secret"))
+            PathBuf::from(format!("{file}.{kind}"))
         }
-        None => PathBuf::from(".carebook-jwt-secret"),
+        None => PathBuf::from(format!(".carebook-{kind}")),
     }
+}
+
+fn development_data_key(path: &Path) -> anyhow::Result<String> {
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        return Ok(existing.trim().to_owned());
+    }
+    let key = DataKeys::generate_key();
+    write_private(path, &key).with_context(|| format!("writing {}", path.display()))?;
+    tracing::warn!(
+        path = %path.display(),
+        "CAREBOOK_DATA_KEY is not set: generated a development data key and stored it beside the database; set CAREBOOK_DATA_KEY in production"
+    );
+    Ok(key)
 }
 
 fn development_secret(path: &Path) -> anyhow::Result<Secret> {
@@ -477,10 +520,14 @@ mod tests {
     #[test]
     fn secret_lives_beside_sqlite_file() {
         assert_eq!(
-            secret_path("sqlite://data/c.db?mode=rwc"),
+            secret_path("sqlite://data/c.db?mode=rwc", "jwt-secret"),
             PathBuf::from("data/c.db.jwt-secret")
         );
-        assert_eq!(secret_path("postgres://h/db"), PathBuf::from(".carebook-jwt-secret"));
+        assert_eq!(
+            secret_path("postgres://h/db", "jwt-secret"),
+            PathBuf::from(".carebook-jwt-secret")
+        );
+        assert_eq!(secret_path("sqlite://c.db", "data-key"), PathBuf::from("c.db.data-key"));
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub mod patients;
 pub mod profile_image;
 pub mod request_id;
 pub mod scheduling;
+pub mod sealing;
 pub mod seed;
 pub mod server;
 pub mod settings;

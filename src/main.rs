@@ -1,4 +1,5 @@
-//! The `carebook` command: serve (default), migrate, grant-runtime-role, seed, create-admin.
+//! The `carebook` command: serve (default), migrate, grant-runtime-role,
+//! rotate-data-key, seed, create-admin.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -32,6 +33,9 @@ enum Command {
         /// The role nodes connect as (not the owner, not a superuser).
         role: String,
     },
+    /// Re-seal every stored secret under the current CAREBOOK_DATA_KEY (the
+    /// old key given in CAREBOOK_DATA_KEY_PREVIOUS), after which the old key can go.
+    RotateDataKey,
     /// Load data into the database.
     Seed {
         /// A realistic demo clinic on the real Bangladesh locations (idempotent).
@@ -95,6 +99,17 @@ async fn run() -> anyhow::Result<()> {
             let db = carebook::server::connect(&config).await?;
             carebook::db::roles::grant_runtime(&db, &role).await?;
             println!("granted {role} the runtime privileges");
+        }
+        Command::RotateDataKey => {
+            let db = carebook::server::connect(&config).await?;
+            let state = carebook::server::state(db, config);
+            let sealed = carebook::accounts::two_factor::seal_stored_secrets(&state, true)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "re-sealed {sealed} TOTP secrets under data key {}; CAREBOOK_DATA_KEY_PREVIOUS can now be removed",
+                state.config.data_keys.current_id()
+            );
         }
         Command::Seed { demo } => {
             if !demo {

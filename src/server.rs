@@ -49,6 +49,11 @@ const DRAIN: std::time::Duration = std::time::Duration::from_secs(10);
 /// Serve the API on `listener` until Ctrl-C or SIGTERM, under the
 /// configured [`ConnectionLimits`].
 pub async fn serve(state: AppState, listener: TcpListener) -> std::io::Result<()> {
+    match crate::accounts::two_factor::seal_stored_secrets(&state, false).await {
+        Ok(0) => {}
+        Ok(sealed) => tracing::info!(sealed, "sealed TOTP secrets stored in plain text"),
+        Err(err) => tracing::error!(error = %err, "sealing stored TOTP secrets failed"),
+    }
     let limits = state.config.connections;
     let app = crate::api::app(state);
     let builder = connection_builder(&limits);

@@ -1,6 +1,10 @@
 //! Two-factor authentication with time-based one-time passwords (TOTP,
 //! RFC 6238: HMAC-SHA-1, 6 digits, 30-second steps, ±1 step of clock skew)
 //! and single-use recovery codes.
+//!
+//! The TOTP secret is stored sealed under the data key ([`crate::sealing`],
+//! bound to its user), so a copy of the database does not reveal it;
+//! recovery codes are stored as digests.
 
 use rand::RngCore;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, IntoActiveModel};
@@ -11,6 +15,7 @@ use crate::auth::token::digest;
 use crate::db::entities::user;
 use crate::db::{Tx, security};
 use crate::error::{AppError, AppResult};
+use crate::sealing::DataKeys;
 use crate::state::AppState;
 
 /// Issuer shown by authenticator apps.
@@ -25,6 +30,65 @@ pub struct Enrolment {
     pub secret: String,
     /// `otpauth://totp/…` URI, for a QR code.
     pub otpauth_uri: String,
+}
+
+/// Where a user's TOTP secret is sealed (the associated data).
+fn sealed_for(user: uuid::Uuid) -> String {
+    format!("users.totp_secret:{user}")
+}
+
+/// The user's TOTP secret (base32), opened.
+///
+/// Errors: 500 when it does not open (a missing or wrong data key; logged without the value).
+fn stored_secret(state: &AppState, user: &user::Model) -> AppResult<Option<String>> {
+    let Some(stored) = user.totp_secret.as_deref() else {
+        return Ok(None);
+    };
+    if !DataKeys::is_sealed(stored) {
+        // From before secrets were sealed; sealed when a node starts.
+        return Ok(Some(stored.to_owned()));
+    }
+    let opened = state
+        .config
+        .data_keys
+        .open(stored, &sealed_for(user.id))
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("a TOTP secret: {e}")))?;
+    String::from_utf8(opened)
+        .map(Some)
+        .map_err(|_| AppError::Internal(anyhow::anyhow!("a TOTP secret is not text")))
+}
+
+/// Seal every stored TOTP secret that is not sealed under the current data
+/// key: plain text from before sealing, or (after a rotation) an earlier
+/// key's. With `rotate` false only plain text is sealed (what a node does at
+/// start). Returns how many were sealed.
+///
+/// Errors: a secret does not open (its key is not configured); nothing is changed.
+pub async fn seal_stored_secrets(state: &AppState, rotate: bool) -> AppResult<u64> {
+    let keys = &state.config.data_keys;
+    let stored = security::totp_secrets(state.db.conn()).await?;
+    let mut resealed = Vec::new();
+    for (user, value) in stored {
+        let plain = if !DataKeys::is_sealed(&value) {
+            value.as_bytes().to_vec()
+        } else if rotate && !keys.is_current(&value) {
+            keys.open(&value, &sealed_for(user))
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("the TOTP secret of user {user}: {e}")))?
+        } else {
+            continue;
+        };
+        resealed.push((user, value, keys.seal(&plain, &sealed_for(user))));
+    }
+    if resealed.is_empty() {
+        return Ok(0);
+    }
+    let tx = state.db.begin_write().await?;
+    let mut count = 0;
+    for (user, old, new) in &resealed {
+        count += u64::from(security::replace_totp_secret(&tx, *user, old, new).await?);
+    }
+    tx.commit().await?;
+    Ok(count)
 }
 
 fn totp(user: &user::Model, secret: &str) -> AppResult<Totp> {
@@ -66,7 +130,8 @@ pub async fn enrol(state: &AppState, actor: &Actor) -> AppResult<Enrolment> {
         .to_url()
         .map_err(|e| AppError::Internal(anyhow::anyhow!("otpauth URI: {e}")))?;
     let mut active = user.clone().into_active_model();
-    active.totp_secret = Set(Some(secret.clone()));
+    let sealed = state.config.data_keys.seal(secret.as_bytes(), &sealed_for(user.id));
+    active.totp_secret = Set(Some(sealed));
     active.totp_last_step = Set(None);
     active.update(&tx).await?;
     tx.commit().await?;
@@ -96,11 +161,9 @@ pub async fn confirm(state: &AppState, actor: &Actor, code: &str) -> AppResult<V
             "two-factor authentication is already on",
         ));
     }
-    let secret = user
-        .totp_secret
-        .as_deref()
+    let secret = stored_secret(state, user)?
         .ok_or_else(|| AppError::conflict("two_factor_not_enrolled", "start with POST /api/v1/auth/totp/enrol"))?;
-    let step = matching_step(state, user, secret, code)?
+    let step = matching_step(state, user, &secret, code)?
         .ok_or_else(|| AppError::invalid_field("code", "is not the current code"))?;
     let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| recovery_code()).collect();
     let digests: Vec<String> = codes.iter().map(|c| digest(c)).collect();
@@ -116,10 +179,13 @@ pub async fn confirm(state: &AppState, actor: &Actor, code: &str) -> AppResult<V
 /// Whether `code` (a current TOTP code not used before, or an unused recovery
 /// code) proves the second factor, inside `tx`; a recovery code is spent.
 pub async fn accept_code(state: &AppState, tx: &Tx, user: &user::Model, code: &str) -> AppResult<bool> {
-    let Some(secret) = user.totp_secret.as_deref().filter(|_| user.totp_enabled) else {
+    if !user.totp_enabled {
+        return Ok(false);
+    }
+    let Some(secret) = stored_secret(state, user)? else {
         return Ok(false);
     };
-    if let Some(step) = matching_step(state, user, secret, code)? {
+    if let Some(step) = matching_step(state, user, &secret, code)? {
         return Ok(security::accept_totp_step(tx, user.id, step).await?);
     }
     let normalised = code.trim().to_lowercase();

@@ -3,8 +3,8 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 
@@ -172,6 +172,36 @@ pub async fn accept_totp_step(tx: &Tx, user: Uuid, step: i64) -> DbResult<bool> 
                 .add(Expr::col("totp_last_step").is_null())
                 .add(Expr::col("totp_last_step").lt(step)),
         )
+        .to_owned();
+    Ok(tx.execute(&update).await?.rows_affected() == 1)
+}
+
+/// Every stored TOTP secret (sealed, or plain text from before sealing), by user.
+pub async fn totp_secrets(db: &impl ConnectionTrait) -> DbResult<Vec<(Uuid, String)>> {
+    #[derive(sea_orm::FromQueryResult)]
+    struct Row {
+        id: Uuid,
+        totp_secret: String,
+    }
+    let query = Query::select()
+        .columns(["id", "totp_secret"])
+        .from("users")
+        .and_where(Expr::col("totp_secret").is_not_null())
+        .to_owned();
+    let rows = Row::find_by_statement(db.get_database_backend().build(&query))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.totp_secret)).collect())
+}
+
+/// Replace user `user`'s stored TOTP secret `old` by `new` (unchanged if it
+/// changed meanwhile); whether it was replaced.
+pub async fn replace_totp_secret(tx: &Tx, user: Uuid, old: &str, new: &str) -> DbResult<bool> {
+    let update = Query::update()
+        .table("users")
+        .value("totp_secret", new)
+        .and_where(Expr::col("id").eq(user))
+        .and_where(Expr::col("totp_secret").eq(old))
         .to_owned();
     Ok(tx.execute(&update).await?.rows_affected() == 1)
 }

@@ -151,12 +151,20 @@ impl TestApp {
     /// another role) with this node's configuration and clock, as a second
     /// process would; returns its address.
     pub async fn node(&self, db: Db) -> String {
+        self.node_with(db, |_| {}).await.0
+    }
+
+    /// Start another node (as [`TestApp::node`]) with its configuration
+    /// adjusted by `configure`; returns its address and state.
+    pub async fn node_with(&self, db: Db, configure: impl FnOnce(&mut Config)) -> (String, AppState) {
         let clock: Arc<dyn Clock> = self.clock.clone();
-        let state = AppState::new(db, (*self.state.config).clone(), clock);
+        let mut config = (*self.state.config).clone();
+        configure(&mut config);
+        let state = AppState::new(db, config, clock);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(carebook::server::serve(state, listener));
-        address
+        tokio::spawn(carebook::server::serve(state.clone(), listener));
+        (address, state)
     }
 }
 

@@ -139,6 +139,10 @@ pub struct ConfigArgs {
     /// How long a node caches system settings, in seconds.
     #[arg(long, env = "CAREBOOK_SETTINGS_TTL_SECONDS", default_value_t = 5, global = true)]
     pub settings_ttl_seconds: u64,
+    /// Audit events are kept this many days (at least 30), then exported and
+    /// purged by `carebook purge-audit`.
+    #[arg(long, env = "CAREBOOK_AUDIT_RETENTION_DAYS", default_value_t = 2190, global = true)]
+    pub audit_retention_days: u32,
 }
 
 /// A secret string that prints as `[redacted]`.
@@ -248,6 +252,8 @@ pub struct Config {
     pub settings_ttl: std::time::Duration,
     /// Connection limits.
     pub connections: ConnectionLimits,
+    /// How long audit events are kept before `carebook purge-audit` may purge them.
+    pub audit_retention: TimeDelta,
 }
 
 /// What one node allows a client connection (see [`crate::server::serve`]).
@@ -274,6 +280,9 @@ impl Default for ConnectionLimits {
 
 const MIN_SECRET_LEN: usize = 32;
 
+/// The shortest audit retention accepted.
+pub const MIN_AUDIT_RETENTION: TimeDelta = TimeDelta::days(30);
+
 impl Config {
     /// Resolve the configuration: validate values and find or create the JWT secret.
     ///
@@ -298,6 +307,13 @@ impl Config {
             }
             None => development_data_key(&secret_path(&database_url, "data-key"))?,
         };
+        let audit_retention = TimeDelta::days(args.audit_retention_days.into());
+        if audit_retention < MIN_AUDIT_RETENTION {
+            bail!(
+                "CAREBOOK_AUDIT_RETENTION_DAYS must be at least {}",
+                MIN_AUDIT_RETENTION.num_days()
+            );
+        }
         let data_keys = DataKeys::new(&data_key, &args.data_key_previous)
             .map_err(|e| anyhow::anyhow!("CAREBOOK_DATA_KEY / CAREBOOK_DATA_KEY_PREVIOUS: {e}"))?;
         Ok(Config {
@@ -329,6 +345,7 @@ impl Config {
                 request_timeout: std::time::Duration::from_secs(args.request_timeout_seconds.max(1)),
                 max_connections: args.max_connections.max(1),
             },
+            audit_retention,
         })
     }
 
@@ -353,6 +370,7 @@ impl Config {
             upload_dir: std::env::temp_dir().join(format!("carebook-uploads-{}", uuid::Uuid::new_v4().simple())),
             settings_ttl: std::time::Duration::ZERO,
             connections: ConnectionLimits::default(),
+            audit_retention: TimeDelta::days(2190),
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The `carebook` command: serve (default), migrate, grant-runtime-role,
-//! rotate-data-key, seed, create-admin.
+//! rotate-data-key, purge-audit, seed, create-admin.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -36,6 +36,13 @@ enum Command {
     /// Re-seal every stored secret under the current CAREBOOK_DATA_KEY (the
     /// old key given in CAREBOOK_DATA_KEY_PREVIOUS), after which the old key can go.
     RotateDataKey,
+    /// Export audit events older than CAREBOOK_AUDIT_RETENTION_DAYS to a new
+    /// JSON Lines file, then purge them (audited; run as the database owner).
+    PurgeAudit {
+        /// Where the export is written.
+        #[arg(long, default_value = ".")]
+        export_dir: std::path::PathBuf,
+    },
     /// Load data into the database.
     Seed {
         /// A realistic demo clinic on the real Bangladesh locations (idempotent).
@@ -110,6 +117,22 @@ async fn run() -> anyhow::Result<()> {
                 "re-sealed {sealed} TOTP secrets under data key {}; CAREBOOK_DATA_KEY_PREVIOUS can now be removed",
                 state.config.data_keys.current_id()
             );
+        }
+        Command::PurgeAudit { export_dir } => {
+            let db = carebook::server::connect(&config).await?;
+            let keep = config.audit_retention;
+            let state = carebook::server::state(db, config);
+            let report = carebook::audit::retention::purge(&state, keep, &export_dir).await?;
+            match report.export {
+                None => println!("no audit events before {}", report.purged_before.to_rfc3339()),
+                Some(path) => println!(
+                    "exported {} audit events before {} to {} (SHA-256 {}), then purged them",
+                    report.events,
+                    report.purged_before.to_rfc3339(),
+                    path.display(),
+                    report.sha256.unwrap_or_default()
+                ),
+            }
         }
         Command::Seed { demo } => {
             if !demo {

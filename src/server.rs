@@ -54,8 +54,9 @@ pub async fn serve(state: AppState, listener: TcpListener) -> std::io::Result<()
         Ok(sealed) => tracing::info!(sealed, "sealed TOTP secrets stored in plain text"),
         Err(err) => tracing::error!(error = %err, "sealing stored TOTP secrets failed"),
     }
+    let tally = tokio::spawn(flush_denials_every_minute(state.clone()));
     let limits = state.config.connections;
-    let app = crate::api::app(state);
+    let app = crate::api::app(state.clone());
     let builder = connection_builder(&limits);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
@@ -98,7 +99,27 @@ pub async fn serve(state: AppState, listener: TcpListener) -> std::io::Result<()
     if tokio::time::timeout(DRAIN, graceful.shutdown()).await.is_err() {
         tracing::warn!("connections still open after {} s; closing them", DRAIN.as_secs());
     }
+    tally.abort();
+    flush_denials(&state, true).await;
     Ok(())
+}
+
+/// How often the aggregated unauthenticated denials of ended minutes are recorded.
+const TALLY_FLUSH: std::time::Duration = std::time::Duration::from_secs(15);
+
+async fn flush_denials_every_minute(state: AppState) {
+    let mut ticks = tokio::time::interval(TALLY_FLUSH);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        flush_denials(&state, false).await;
+    }
+}
+
+async fn flush_denials(state: &AppState, all: bool) {
+    if let Err(err) = crate::audit::flush_denials(state, all).await {
+        tracing::error!(error = %err, "recording aggregated unauthenticated denials failed");
+    }
 }
 
 fn connection_builder(limits: &ConnectionLimits) -> Builder<TokioExecutor> {

@@ -7,6 +7,7 @@ use crate::auth::token::TokenKeys;
 use crate::clock::Clock;
 use crate::config::{BookingPolicy, Config};
 use crate::db::Db;
+use crate::db::audit::DenialTally;
 use crate::error::AppResult;
 use crate::settings::{Settings, SettingsCache};
 
@@ -23,6 +24,8 @@ pub struct AppState {
     pub keys: Arc<TokenKeys>,
     /// System settings, cached per node.
     pub settings: Arc<SettingsCache>,
+    /// Unauthenticated denials of the current minutes, per node.
+    pub denials: Arc<DenialTally>,
 }
 
 impl AppState {
@@ -36,6 +39,7 @@ impl AppState {
             clock,
             keys,
             settings,
+            denials: Arc::default(),
         }
     }
 

@@ -233,6 +233,10 @@ pub async fn middleware(State(gate): State<Gate>, request: Request, next: Next) 
         return response;
     }
     let events = finished.events(status.as_u16(), denied);
+    let unauthenticated = status == StatusCode::UNAUTHORIZED && events.iter().all(|e| e.actor_id.is_none());
+    if unauthenticated && !events.iter().all(|e| state.denials.first_of_minute(e)) {
+        return response; // tallied, recorded with the minute's aggregate
+    }
     if let Err(err) = audit::insert(state.db.conn(), events).await {
         tracing::error!(error = %err, "the audit event could not be stored");
         if operation.method == Method::GET {

@@ -59,6 +59,11 @@ pub struct AuditEventOut {
     pub ip: Option<String>,
     /// The request id (`X-Request-Id`, the `instance` of problem documents).
     pub request_id: Option<String>,
+    /// How many requests the event stands for: 1, or for unauthenticated
+    /// denials (401) the further ones from its address in the same minute,
+    /// aggregated into one event (its `at` the last of them, no request id).
+    #[schema(example = 1, minimum = 1)]
+    pub occurrences: i32,
 }
 
 impl From<audit_event::Model> for AuditEventOut {
@@ -78,6 +83,7 @@ impl From<audit_event::Model> for AuditEventOut {
             status: e.status,
             ip: e.ip,
             request_id: e.request_id,
+            occurrences: e.occurrences,
         }
     }
 }

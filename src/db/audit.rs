@@ -15,9 +15,11 @@
 //! is known ([`Finished::event`]), before an audited read is answered.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use uuid::Uuid;
@@ -173,6 +175,7 @@ fn events(trail: &Trail, outcome: &str, status: u16) -> Vec<audit_event::Model> 
         status: i16::try_from(status).unwrap_or(i16::MAX),
         ip: request.ip.clone(),
         request_id: request.request_id.clone(),
+        occurrences: 1,
     };
     if trail.patients.is_empty() {
         // A patient record touched without an object decision (e.g. linking an account) is still named.
@@ -222,6 +225,85 @@ pub async fn insert(db: &impl ConnectionTrait, events: Vec<audit_event::Model>) 
     Ok(())
 }
 
+/// Most client addresses tallied per minute; denials from further
+/// addresses that minute are tallied together, without an address.
+pub const MAX_TALLIED_ADDRESSES: usize = 10_000;
+
+/// Unauthenticated denials (401: no valid token), aggregated per client
+/// address and minute so that a flood of them cannot grow the append-only
+/// trail without bound. The first denial of an address in a minute is
+/// recorded at once like any other event; the rest of that minute are
+/// counted here and recorded as one event (its `occurrences` the count) by
+/// [`crate::audit::flush_denials`] once the minute is over. Per node, in memory: a node
+/// that crashes loses at most a minute of counts, never a first denial.
+#[derive(Debug, Default)]
+pub struct DenialTally {
+    minutes: Mutex<HashMap<(Option<String>, i64), Tally>>,
+}
+
+#[derive(Debug)]
+struct Tally {
+    /// The first denial's event, the pattern of the aggregate.
+    first: audit_event::Model,
+    /// Denials after the first.
+    more: i32,
+    /// When the last of them came.
+    last_at: DateTime<Utc>,
+}
+
+impl DenialTally {
+    /// Count the unauthenticated denial `event`; `true` when it is the first
+    /// of its address this minute, to be recorded now.
+    pub fn first_of_minute(&self, event: &audit_event::Model) -> bool {
+        let minute = event.at.timestamp().div_euclid(60);
+        let mut minutes = self.minutes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut key = (event.ip.clone(), minute);
+        if !minutes.contains_key(&key) && minutes.len() >= MAX_TALLIED_ADDRESSES {
+            key.0 = None;
+        }
+        match minutes.get_mut(&key) {
+            Some(tally) => {
+                tally.more = tally.more.saturating_add(1);
+                tally.last_at = event.at;
+                false
+            }
+            None => {
+                let mut first = event.clone();
+                first.ip.clone_from(&key.0);
+                minutes.insert(
+                    key,
+                    Tally {
+                        first,
+                        more: 0,
+                        last_at: event.at,
+                    },
+                );
+                true
+            }
+        }
+    }
+
+    /// The aggregate events of the minutes before `now`'s (every minute with
+    /// `all`), removed from the tally.
+    pub fn take(&self, now: DateTime<Utc>, all: bool) -> Vec<audit_event::Model> {
+        let current = now.timestamp().div_euclid(60);
+        let mut minutes = self.minutes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let ended: Vec<_> = minutes.keys().filter(|(_, m)| all || *m < current).cloned().collect();
+        ended
+            .into_iter()
+            .filter_map(|key| minutes.remove(&key))
+            .filter(|tally| tally.more > 0)
+            .map(|tally| audit_event::Model {
+                id: Uuid::now_v7(),
+                at: tally.last_at,
+                request_id: None,
+                occurrences: tally.more,
+                ..tally.first
+            })
+            .collect()
+    }
+}
+
 /// Filters of the audit trail; all optional, combined with AND.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
@@ -264,4 +346,73 @@ pub async fn list(
     }
     filter.period.restrict(&mut query, "at");
     fetch_page(db, query, NEWEST_FIRST, "id", page).await
+}
+
+/// Up to `limit` events older than `before`, oldest first, after the event
+/// `after` (`at`, `id`) of the previous batch: an export's next batch.
+pub async fn older_than(
+    db: &impl ConnectionTrait,
+    before: DateTime<Utc>,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: u64,
+) -> DbResult<Vec<audit_event::Model>> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+    let mut query = audit_event::Entity::find().filter(audit_event::Column::At.lt(before));
+    if let Some((at, id)) = after {
+        query = query.filter(
+            sea_orm::Condition::any().add(audit_event::Column::At.gt(at)).add(
+                sea_orm::Condition::all()
+                    .add(audit_event::Column::At.eq(at))
+                    .add(audit_event::Column::Id.gt(id)),
+            ),
+        );
+    }
+    Ok(query
+        .order_by_asc(audit_event::Column::At)
+        .order_by_asc(audit_event::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// A retention purge, as the `audit_purges` ledger records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Purge {
+    /// The ledger row's id.
+    pub id: Uuid,
+    /// When it ran.
+    pub at: DateTime<Utc>,
+    /// Events before this instant were purged.
+    pub purged_before: DateTime<Utc>,
+    /// How many.
+    pub events: u64,
+    /// SHA-256 (hex) of the export holding them.
+    pub export_sha256: String,
+    /// The export's file name.
+    pub export_name: String,
+}
+
+/// Record `purge` in the ledger and delete the events it covers, inside
+/// `tx`; how many were deleted (the caller checks it against the export).
+/// The database refuses to delete any event no ledger row covers.
+pub async fn purge(tx: &super::Tx, purge: &Purge) -> DbResult<u64> {
+    let events = i64::try_from(purge.events).unwrap_or(i64::MAX);
+    let record = Query::insert()
+        .into_table("audit_purges")
+        .columns(["id", "at", "purged_before", "events", "export_sha256", "export_name"])
+        .values_panic([
+            purge.id.into(),
+            purge.at.into(),
+            purge.purged_before.into(),
+            events.into(),
+            purge.export_sha256.as_str().into(),
+            purge.export_name.as_str().into(),
+        ])
+        .to_owned();
+    tx.execute(&record).await?;
+    let delete = Query::delete()
+        .from_table("audit_events")
+        .and_where(Expr::col("at").lt(purge.purged_before))
+        .to_owned();
+    Ok(tx.execute(&delete).await?.rows_affected())
 }

@@ -15,7 +15,7 @@ use anyhow::{Context, bail};
 use super::Db;
 
 /// Tables the runtime role may only read and append to.
-pub const APPEND_ONLY: &[&str] = &["audit_events"];
+pub const APPEND_ONLY: &[&str] = &["audit_events", "audit_purges"];
 
 /// Grant `role` (an existing PostgreSQL role) what a node needs on every
 /// table of the current schema, and no more. Run as the tables' owner after

@@ -445,3 +445,149 @@ async fn lists_and_searches_attribute_every_patient_they_disclose() {
         .expect(200);
     assert_eq!(app.count("audit_events").await, before + 1);
 }
+
+/// A flood of unauthenticated requests cannot grow the append-only trail
+/// without bound: per client address and minute, the first 401 is an event
+/// and the rest one aggregate event with their count.
+#[tokio::test]
+async fn unauthenticated_denials_are_aggregated_per_address_and_minute() {
+    let app = spawn_app().await;
+    let unauthenticated = "status = 401 AND actor_id IS NULL";
+    for i in 0..50 {
+        let path = if i % 2 == 0 {
+            "/api/v1/patients"
+        } else {
+            "/api/v1/appointments"
+        };
+        let token = if i % 3 == 0 { "forged.token.value" } else { "" };
+        app.get(path, token).await.expect(401);
+    }
+    assert_eq!(
+        app.count_where("audit_events", unauthenticated).await,
+        1,
+        "the first one, at once"
+    );
+
+    // The minute ends: the other 49 become one event.
+    app.clock.advance(chrono::TimeDelta::seconds(61));
+    assert_eq!(carebook::audit::flush_denials(&app.state, false).await.unwrap(), 1);
+    assert_eq!(app.count_where("audit_events", unauthenticated).await, 2);
+    assert_eq!(
+        app.count_where("audit_events", &format!("{unauthenticated} AND occurrences = 49"))
+            .await,
+        1
+    );
+    // A new minute starts with an event of its own; nothing more to flush.
+    app.get("/api/v1/patients", "").await.expect(401);
+    assert_eq!(app.count_where("audit_events", unauthenticated).await, 3);
+    assert_eq!(carebook::audit::flush_denials(&app.state, true).await.unwrap(), 0);
+
+    // Denials of authenticated callers are each an event, as before.
+    let (_, patient) = app.patient().await;
+    for _ in 0..3 {
+        app.get("/api/v1/users", &patient).await.expect(403);
+    }
+    assert_eq!(app.count_where("audit_events", "status = 403").await, 3);
+    let admin = app.admin().await;
+    let listed = app
+        .get("/api/v1/audit-events?outcome=denied&page_size=100", &admin)
+        .await
+        .expect(200);
+    let total: i64 = listed.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["status"] == 401)
+        .map(|e| e["occurrences"].as_i64().unwrap())
+        .sum();
+    assert_eq!(total, 51, "every unauthenticated denial is counted");
+}
+
+/// Retention: events older than the configured age are exported, then
+/// purged, by an audited command; everything younger stays append-only.
+#[tokio::test]
+async fn old_events_are_exported_then_purged_and_younger_ones_stay() {
+    use carebook::audit::retention::{self, MIN_RETENTION};
+    use chrono::TimeDelta;
+    let app = spawn_app().await;
+    let (_, patient) = app.patient().await;
+    app.get("/api/v1/profile", &patient).await.expect(200);
+    app.get("/api/v1/patients", "").await.expect(401);
+    let old = app.count("audit_events").await;
+    assert!(old >= 3);
+
+    app.clock.advance(TimeDelta::days(40));
+    let patient = app.renew(&patient);
+    app.get("/api/v1/profile", &patient).await.expect(200);
+    let young = app.count("audit_events").await - old;
+
+    let db = app.state.db.conn();
+    assert!(
+        db.execute_unprepared("DELETE FROM audit_events").await.is_err(),
+        "no purge recorded: nothing may be deleted"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    assert!(
+        retention::purge(&app.state, TimeDelta::days(7), dir.path())
+            .await
+            .is_err(),
+        "at least 30 days"
+    );
+
+    let report = retention::purge(&app.state, MIN_RETENTION, dir.path()).await.unwrap();
+    assert_eq!(report.events, old as u64);
+    let export = report.export.clone().unwrap();
+    let text = std::fs::read_to_string(&export).unwrap();
+    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), old as usize, "the export holds every purged event");
+    assert!(
+        lines
+            .iter()
+            .all(|e| e["at"].as_str().unwrap() < report.purged_before.to_rfc3339().as_str())
+    );
+    assert!(
+        lines.windows(2).all(|w| w[0]["at"].as_str() <= w[1]["at"].as_str()),
+        "oldest first"
+    );
+    use sha2::Digest;
+    assert_eq!(
+        hex::encode(sha2::Sha256::digest(text.as_bytes())),
+        report.sha256.clone().unwrap()
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&export).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+
+    // The younger events and the purge's own event remain; the ledger has the purge.
+    assert_eq!(app.count("audit_events").await, young + 1);
+    assert_eq!(
+        app.count_where(
+            "audit_events",
+            "action = 'audit_purge' AND method = 'CLI' AND status = 200"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        app.count_where(
+            "audit_purges",
+            &format!("events = {old} AND export_sha256 = '{}'", report.sha256.unwrap())
+        )
+        .await,
+        1
+    );
+    // Still append-only for everything younger, and the ledger is too.
+    assert!(db.execute_unprepared("DELETE FROM audit_events").await.is_err());
+    assert!(db.execute_unprepared("DELETE FROM audit_purges").await.is_err());
+    assert!(
+        db.execute_unprepared("UPDATE audit_purges SET events = 0")
+            .await
+            .is_err()
+    );
+    assert_eq!(app.count("audit_events").await, young + 1);
+    // Nothing more to purge; an existing export is never overwritten.
+    let again = retention::purge(&app.state, MIN_RETENTION, dir.path()).await.unwrap();
+    assert_eq!((again.events, again.export), (0, None));
+}

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::entity::prelude::*;
 
 /// An audit event row (never the patient data itself).
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "audit_events")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -29,6 +29,9 @@ pub struct Model {
     pub status: i16,
     pub ip: Option<String>,
     pub request_id: Option<String>,
+    /// How many requests this event stands for: 1, or more for the
+    /// aggregated unauthenticated denials of an address in a minute.
+    pub occurrences: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

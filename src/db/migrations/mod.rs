@@ -17,6 +17,7 @@ mod m20261121_000008_security;
 mod m20261201_000001_idempotency_with_resource;
 mod m20261201_000002_audit_no_replace;
 mod m20261201_000003_sealed_totp_secrets;
+mod m20261201_000004_audit_retention;
 
 /// The ordered list of Carebook migrations.
 pub struct Migrator;
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_idempotency_with_resource::Migration),
             Box::new(m20261201_000002_audit_no_replace::Migration),
             Box::new(m20261201_000003_sealed_totp_secrets::Migration),
+            Box::new(m20261201_000004_audit_retention::Migration),
         ]
     }
 }

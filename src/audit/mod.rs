@@ -1,6 +1,10 @@
 //! Reading the audit trail and the login activity, for administrators
-//! (writing it is [`crate::db::audit`]'s, inside each change). Read-only:
-//! nothing changes or deletes an audit event, and the database refuses it too.
+//! (writing it is [`crate::db::audit`]'s, inside each change); the tally
+//! that aggregates unauthenticated denials ([`db::audit::DenialTally`]). Nothing changes
+//! an audit event, and the database refuses it too; only a recorded
+//! retention purge deletes old ones ([`retention`]).
+
+pub mod retention;
 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -118,4 +122,15 @@ pub async fn login_activity(
         period: input::period(query.from.as_deref(), query.to.as_deref())?,
     };
     Ok(db::security::list_login_activity(state.db.conn(), &filter, page).await?)
+}
+
+/// Record the aggregated unauthenticated denials of the minutes that have
+/// ended (of every minute with `all`, at shutdown); how many events.
+///
+/// Errors: the database refused them (they are lost; logged by the caller).
+pub async fn flush_denials(state: &AppState, all: bool) -> AppResult<usize> {
+    let events = state.denials.take(state.clock.now(), all);
+    let count = events.len();
+    db::audit::insert(state.db.conn(), events).await?;
+    Ok(count)
 }

@@ -211,6 +211,11 @@ pub async fn middleware(State(gate): State<Gate>, request: Request, next: Next) 
         return AppError::Internal(anyhow::anyhow!("{} {route} declares no access", request.method())).into_response();
     };
     let state = &gate.state;
+    let needs_database = !matches!(operation.tag.as_str(), "health" | "meta");
+    if needs_database && state.db.is_down() {
+        // Known down: answer at once rather than wait for the pool (nothing can be audited either).
+        return AppError::Unavailable.into_response();
+    }
     let (mut parts, body) = request.into_parts();
     let trail = trail_of(state, operation, &route, &parts);
     let access = operation.access;
@@ -225,6 +230,12 @@ pub async fn middleware(State(gate): State<Gate>, request: Request, next: Next) 
     })
     .await;
     let status = response.status();
+    if status == StatusCode::SERVICE_UNAVAILABLE && needs_database {
+        state.db.suspect_outage();
+        if state.db.is_down() {
+            return response; // the event cannot be stored; do not wait for the pool again
+        }
+    }
     let denied = finished.denied() || matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN);
     let audited = !finished.written()
         && status != StatusCode::TOO_MANY_REQUESTS

@@ -30,7 +30,8 @@ pub async fn health() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
-/// The database answers; 503 when it does not.
+/// The database answers (within a second); 503 at once when it is known to
+/// be down, or when it does not answer in time.
 #[utoipa::path(
     get,
     path = "/ready",
@@ -39,6 +40,8 @@ pub async fn health() -> Json<Health> {
     extensions(("x-access" = json!(PUBLIC)))
 )]
 pub async fn ready(State(state): State<AppState>) -> AppResult<Json<Health>> {
-    state.db.ping().await.map_err(|_| AppError::Unavailable)?;
+    if !state.db.ready().await {
+        return Err(AppError::Unavailable);
+    }
     Ok(Json(Health { status: "ready" }))
 }

@@ -151,10 +151,26 @@ fn database_code(err: &DbErr) -> Option<(String, String, Option<String>)> {
     ))
 }
 
+/// Whether the connection itself failed mid-statement (the server went away,
+/// was shut down, or refuses connections for now: SQLSTATE class 08, 57P0x).
+fn lost_connection(err: &DbErr) -> bool {
+    use sea_orm::sqlx::Error;
+    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = err else {
+        return false;
+    };
+    match e.as_ref() {
+        Error::Io(_) | Error::PoolTimedOut | Error::PoolClosed | Error::WorkerCrashed | Error::Tls(_) => true,
+        Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P0")),
+        _ => false,
+    }
+}
+
 impl From<DbErr> for DbError {
     /// Classify by PostgreSQL SQLSTATE or SQLite extended result code.
     fn from(err: DbErr) -> DbError {
-        if matches!(err, DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) {
+        if matches!(err, DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) || lost_connection(&err) {
             return DbError::Unavailable;
         }
         if matches!(err, DbErr::RecordNotFound(_)) {

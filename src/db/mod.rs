@@ -8,6 +8,7 @@ pub mod audit;
 pub mod directory;
 pub mod entities;
 pub mod error;
+pub mod health;
 pub mod idempotency;
 pub mod ids;
 pub mod migrations;
@@ -18,6 +19,7 @@ pub mod schedules;
 pub mod security;
 pub mod users;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -33,10 +35,12 @@ use uuid::Uuid;
 pub use error::{DbError, DbResult};
 use migrations::Migrator;
 
-/// A connection pool to SQLite or PostgreSQL.
+/// A connection pool to SQLite or PostgreSQL, and what is known of the
+/// server's health ([`health`]).
 #[derive(Debug, Clone)]
 pub struct Db {
     conn: DatabaseConnection,
+    health: Arc<health::Health>,
 }
 
 impl Db {
@@ -62,7 +66,35 @@ impl Db {
             });
         }
         let conn = Database::connect(options).await?;
-        Ok(Db { conn })
+        let health = Arc::new(health::Health::default());
+        if !sqlite {
+            health::watch(url.to_owned(), &health);
+        }
+        Ok(Db { conn, health })
+    }
+
+    /// Whether the database is known to be down (requests should answer 503 at once).
+    pub fn is_down(&self) -> bool {
+        self.health.is_down()
+    }
+
+    /// Report that a request failed for want of a database, so that the
+    /// health watcher checks now.
+    pub fn suspect_outage(&self) {
+        self.health.suspect();
+    }
+
+    /// Whether the database is up and answers a trivial query within a second.
+    pub async fn ready(&self) -> bool {
+        if self.is_down() {
+            return false;
+        }
+        let answered = tokio::time::timeout(health::CHECK_TIMEOUT, self.ping()).await;
+        let ready = matches!(answered, Ok(Ok(())));
+        if !ready {
+            self.suspect_outage();
+        }
+        ready
     }
 
     /// The pool, for sea-orm queries.

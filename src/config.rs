@@ -143,6 +143,15 @@ pub struct ConfigArgs {
     /// purged by `carebook purge-audit`.
     #[arg(long, env = "CAREBOOK_AUDIT_RETENTION_DAYS", default_value_t = 2190, global = true)]
     pub audit_retention_days: u32,
+    /// A refresh token presented again within this many seconds of its
+    /// rotation gets the same successor pair (0: any second use ends the session).
+    #[arg(
+        long,
+        env = "CAREBOOK_REFRESH_REUSE_LEEWAY_SECONDS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub refresh_reuse_leeway_seconds: u32,
 }
 
 /// A secret string that prints as `[redacted]`.
@@ -254,6 +263,8 @@ pub struct Config {
     pub connections: ConnectionLimits,
     /// How long audit events are kept before `carebook purge-audit` may purge them.
     pub audit_retention: TimeDelta,
+    /// How long after its rotation a refresh token's repeat gets the same successor.
+    pub refresh_reuse_leeway: TimeDelta,
 }
 
 /// What one node allows a client connection (see [`crate::server::serve`]).
@@ -346,6 +357,7 @@ impl Config {
                 max_connections: args.max_connections.max(1),
             },
             audit_retention,
+            refresh_reuse_leeway: TimeDelta::seconds(args.refresh_reuse_leeway_seconds.min(300).into()),
         })
     }
 
@@ -371,6 +383,7 @@ impl Config {
             settings_ttl: std::time::Duration::ZERO,
             connections: ConnectionLimits::default(),
             audit_retention: TimeDelta::days(2190),
+            refresh_reuse_leeway: TimeDelta::seconds(10),
         }
     }
 }

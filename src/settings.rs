@@ -10,7 +10,8 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use sea_orm::{EntityTrait, QueryOrder};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{EntityTrait, IntoActiveModel, QueryOrder};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -297,15 +298,30 @@ pub async fn set(db: &Db, key: &str, value: Option<Value>, by: Uuid, now: DateTi
             .map_err(|m| AppError::invalid_field("value", m))?;
     }
     let tx = db.begin_write().await?;
-    setting::Entity::delete_by_id(key.to_owned()).exec(&tx).await?;
-    if let Some(value) = value {
-        let row = setting::Model {
-            key: key.to_owned(),
-            value: value.to_string(),
-            updated_at: now,
-            updated_by: Some(by),
-        };
-        crate::db::insert_row::<setting::ActiveModel>(&tx, row).await?;
+    match value {
+        // An upsert: of concurrent changes (on any nodes) the last to commit wins, none fails.
+        Some(value) => {
+            let row = setting::Model {
+                key: key.to_owned(),
+                value: value.to_string(),
+                updated_at: now,
+                updated_by: Some(by),
+            };
+            let upsert = OnConflict::column(setting::Column::Key)
+                .update_columns([
+                    setting::Column::Value,
+                    setting::Column::UpdatedAt,
+                    setting::Column::UpdatedBy,
+                ])
+                .to_owned();
+            setting::Entity::insert(row.into_active_model())
+                .on_conflict(upsert)
+                .exec_without_returning(&tx)
+                .await?;
+        }
+        None => {
+            setting::Entity::delete_by_id(key.to_owned()).exec(&tx).await?;
+        }
     }
     tx.commit().await?;
     Ok(())

@@ -200,30 +200,67 @@ async fn issue(state: &AppState, tx: &Tx, user: &user::Model, sid: Uuid) -> AppR
     })
 }
 
+/// Where a rotation's successor pair is sealed (the associated data).
+fn successor_of(token_id: Uuid) -> String {
+    format!("refresh_tokens.successor:{token_id}")
+}
+
 /// Rotate a refresh token: spend it and issue the next pair of its session.
+/// The same token presented again within `CAREBOOK_REFRESH_REUSE_LEEWAY_SECONDS`
+/// of its rotation (two tabs, a retry, the same refresh sent to two nodes)
+/// gets that same pair again (as Auth0 and Okta do).
 ///
-/// Errors: 401 for an unknown, expired, revoked or already spent token (the
-/// last revokes the whole session, so the newest token of its family stops
-/// working too), a revoked session, or a deactivated user.
+/// Errors: 401 for an unknown, expired or revoked token, a revoked session,
+/// a deactivated user, or a token spent longer ago than the leeway (which
+/// revokes the whole session, so the newest token of its family stops
+/// working too).
 pub async fn refresh(state: &AppState, refresh_token: &str) -> AppResult<(user::Model, Tokens)> {
     let now = state.clock.now();
     let invalid = || AppError::Unauthorized("the refresh token is invalid or expired");
+    let leeway = state.config.refresh_reuse_leeway;
     // One transaction: spending the token, checking the session and issuing the
     // next token happen together, so the one request that spends a token gets
-    // its tokens even while concurrent reuses revoke the session after it.
+    // its tokens, and concurrent repeats see them once it has committed.
     let tx = state.db.begin_write().await?;
-    match db::users::use_refresh_token(&tx, &token::digest(refresh_token), now).await? {
-        RefreshUse::Rotated { user_id, family_id } => {
-            if !security::session_live(&tx, family_id).await? {
-                return Err(invalid());
-            }
-            let user = db::users::find(&tx, user_id)
-                .await?
-                .filter(|u| u.is_active)
-                .ok_or_else(invalid)?;
+    match db::users::use_refresh_token(&tx, &token::digest(refresh_token), now, leeway).await? {
+        RefreshUse::Rotated {
+            token_id,
+            user_id,
+            family_id,
+        } => {
+            let user = live_user(&tx, user_id, family_id).await?.ok_or_else(invalid)?;
             security::touch_session(&tx, family_id, now).await?;
             let tokens = issue(state, &tx, &user, family_id).await?;
+            if !leeway.is_zero() {
+                let pair =
+                    serde_json::to_vec(&(&tokens.access, &tokens.refresh)).map_err(|e| AppError::Internal(e.into()))?;
+                let sealed = state.config.data_keys.seal(&pair, &successor_of(token_id));
+                db::users::record_successor(&tx, token_id, sealed).await?;
+            }
             tx.commit().await?;
+            Ok((user, tokens))
+        }
+        RefreshUse::Repeated {
+            token_id,
+            user_id,
+            family_id,
+            used_at,
+            successor,
+        } => {
+            let user = live_user(&tx, user_id, family_id).await?.ok_or_else(invalid)?;
+            drop(tx);
+            let pair = state
+                .config
+                .data_keys
+                .open(&successor, &successor_of(token_id))
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("a refresh successor: {e}")))?;
+            let (access, refresh): (String, String) =
+                serde_json::from_slice(&pair).map_err(|e| AppError::Internal(e.into()))?;
+            let tokens = Tokens {
+                access,
+                refresh,
+                expires_in: (ACCESS_LIFETIME - (now - used_at)).num_seconds().max(0),
+            };
             Ok((user, tokens))
         }
         RefreshUse::Reused { user_id, family_id } => {
@@ -233,6 +270,14 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> AppResult<(user::
         }
         RefreshUse::Invalid => Err(invalid()),
     }
+}
+
+/// The active user of a live session, inside `tx`.
+async fn live_user(tx: &Tx, user_id: Uuid, family_id: Uuid) -> AppResult<Option<user::Model>> {
+    if !security::session_live(tx, family_id).await? {
+        return Ok(None);
+    }
+    Ok(db::users::find(tx, user_id).await?.filter(|u| u.is_active))
 }
 
 /// End the actor's session (its access and refresh tokens stop working).

@@ -121,7 +121,9 @@ pub async fn failures_from(db: &impl ConnectionTrait, ip: &str, since: DateTime<
 
 /// Count a failed login of `user`; at `threshold` consecutive failures lock
 /// the account for `base` × 2^(earlier lockouts), at most a day. Returns
-/// whether this failure locked it. Serialised per user.
+/// whether the account is locked after it. Serialised per user: a failure
+/// decided while another locked the account (concurrent attempts, on any
+/// node) finds it locked and counts for nothing, so one burst is one lockout.
 pub async fn register_failure(
     tx: &Tx,
     user: Uuid,
@@ -132,6 +134,9 @@ pub async fn register_failure(
     let Some(row): Option<user::Model> = super::find_for_update(tx, "users", user).await? else {
         return Ok(false);
     };
+    if row.locked_until.is_some_and(|until| until > now) {
+        return Ok(true);
+    }
     let failures = row.failed_logins + 1;
     let mut active = row.clone().into_active_model();
     let locked = i64::from(failures) >= threshold;

@@ -1,6 +1,6 @@
 //! Users, the authenticated actor, and refresh tokens.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, JoinType, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter};
 use uuid::Uuid;
@@ -154,6 +154,7 @@ pub async fn insert_refresh_token(
             created_at: now,
             used_at: None,
             revoked_at: None,
+            successor: None,
         },
     )
     .await
@@ -162,9 +163,23 @@ pub async fn insert_refresh_token(
 /// What presenting a refresh token found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefreshUse {
-    /// Valid and now spent: issue the next token of the family.
-    Rotated { user_id: Uuid, family_id: Uuid },
-    /// Already spent (token theft is likely): revoke the family.
+    /// Valid and now spent: issue the next token of the family (and
+    /// [`record_successor`]).
+    Rotated {
+        token_id: Uuid,
+        user_id: Uuid,
+        family_id: Uuid,
+    },
+    /// Spent within the reuse leeway: answer again with the pair its
+    /// rotation issued (sealed), spent `used_at`.
+    Repeated {
+        token_id: Uuid,
+        user_id: Uuid,
+        family_id: Uuid,
+        used_at: DateTime<Utc>,
+        successor: String,
+    },
+    /// Already spent, after the leeway (token theft is likely): revoke the family.
     Reused { user_id: Uuid, family_id: Uuid },
     /// Unknown, expired or revoked.
     Invalid,
@@ -173,8 +188,10 @@ pub enum RefreshUse {
 /// Spend a refresh token, inside the caller's write transaction. The row is
 /// locked (PostgreSQL `FOR UPDATE`; SQLite's write transaction serialises
 /// anyway), so of concurrent uses of one token exactly one rotates and the
-/// others see it spent only once the winner's transaction has committed.
-pub async fn use_refresh_token(tx: &Tx, digest: &str, now: DateTime<Utc>) -> DbResult<RefreshUse> {
+/// others see it spent (with its successor) only once the winner's
+/// transaction has committed. A use within `leeway` of the rotation is a
+/// repeat, a later one a reuse.
+pub async fn use_refresh_token(tx: &Tx, digest: &str, now: DateTime<Utc>, leeway: TimeDelta) -> DbResult<RefreshUse> {
     let Some(found) = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(digest))
         .one(tx)
@@ -198,14 +215,36 @@ pub async fn use_refresh_token(tx: &Tx, digest: &str, now: DateTime<Utc>) -> DbR
         .await?;
     if spent.rows_affected == 1 {
         return Ok(RefreshUse::Rotated {
+            token_id: token.id,
             user_id: token.user_id,
             family_id: token.family_id,
+        });
+    }
+    if let (Some(used_at), Some(successor)) = (token.used_at, token.successor)
+        && now - used_at <= leeway
+    {
+        return Ok(RefreshUse::Repeated {
+            token_id: token.id,
+            user_id: token.user_id,
+            family_id: token.family_id,
+            used_at,
+            successor,
         });
     }
     Ok(RefreshUse::Reused {
         user_id: token.user_id,
         family_id: token.family_id,
     })
+}
+
+/// Keep the (sealed) pair the rotation of refresh token `token_id` issued.
+pub async fn record_successor(tx: &Tx, token_id: Uuid, sealed: String) -> DbResult<()> {
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::Successor, Expr::value(sealed))
+        .filter(refresh_token::Column::Id.eq(token_id))
+        .exec(tx)
+        .await?;
+    Ok(())
 }
 
 /// A user's patient record and doctor profile, if any.

@@ -150,6 +150,19 @@ impl TestApp {
     /// Start another node on `db` (this test's database, perhaps through
     /// another role) with this node's configuration and clock, as a second
     /// process would; returns its address.
+    /// This node and `more` others, each with a pool of its own on this
+    /// test's database: a cluster of stateless nodes.
+    pub async fn nodes(&self, more: usize) -> Vec<String> {
+        let mut nodes = vec![self.address.clone()];
+        for _ in 0..more {
+            let db = Db::connect(self.database_url(), Some(8))
+                .await
+                .expect("connect another node");
+            nodes.push(self.node(db).await);
+        }
+        nodes
+    }
+
     pub async fn node(&self, db: Db) -> String {
         self.node_with(db, |_| {}).await.0
     }
@@ -217,7 +230,19 @@ impl Reply {
 impl TestApp {
     /// Send a request with an optional bearer token and JSON body.
     pub async fn send(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
-        let mut request = self.client.request(method, format!("{}{path}", self.address));
+        self.send_at(&self.address, method, path, token, body).await
+    }
+
+    /// Send a request to the node at `address` (see [`TestApp::node`]).
+    pub async fn send_at(
+        &self,
+        address: &str,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request = self.client.request(method, format!("{address}{path}"));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }

@@ -14,6 +14,7 @@ mod contract;
 mod directory;
 mod health;
 mod lockout;
+mod nodes;
 mod policy_matrix;
 mod profile;
 mod query_limits;

@@ -19,6 +19,9 @@ pub struct Model {
     /// Set when rotated; a second use revokes the family.
     pub used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The pair its rotation issued, sealed (`crate::sealing`), returned
+    /// again to a repeat within the reuse leeway.
+    pub successor: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

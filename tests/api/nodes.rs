@@ -1,0 +1,162 @@
+//! Several nodes on one database (each with its own pool, caches and
+//! tallies, as separate processes would be): what two nodes do at once
+//! must be what one node does. Run on PostgreSQL by `.ci/run`.
+
+use chrono::TimeDelta;
+use futures::future::join_all;
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{Reply, TestApp, spawn_app, spawn_app_with};
+
+/// `requests` sent at once, spread over `nodes`.
+async fn at_once<'a>(
+    app: &'a TestApp,
+    nodes: &'a [String],
+    requests: impl IntoIterator<Item = (Method, String, Option<String>, Option<serde_json::Value>)>,
+) -> Vec<Reply> {
+    let sends = requests
+        .into_iter()
+        .enumerate()
+        .map(|(i, (method, path, token, body))| {
+            let node = &nodes[i % nodes.len()];
+            async move { app.send_at(node, method, &path, token.as_deref(), body).await }
+        });
+    join_all(sends).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn simultaneous_changes_of_one_setting_on_three_nodes_all_succeed() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let nodes = app.nodes(2).await;
+    let changes = (0..30).map(|i| {
+        let body = (i % 5 != 4).then(|| json!({"value": 30 + i}));
+        let method = if body.is_some() { Method::PUT } else { Method::DELETE };
+        (
+            method,
+            "/api/v1/settings/booking.horizon_days".to_owned(),
+            Some(admin.clone()),
+            body,
+        )
+    });
+    let replies = at_once(&app, &nodes, changes).await;
+    let statuses: Vec<u16> = replies.iter().map(|r| r.status.as_u16()).collect();
+    assert!(statuses.iter().all(|s| (200..300).contains(s)), "{statuses:?}");
+    assert!(app.count("settings").await <= 1);
+    // Whatever won is a valid value, read alike on every node.
+    let read = app
+        .get("/api/v1/settings/booking.horizon_days", &admin)
+        .await
+        .expect(200);
+    let value = read.body["value"].as_i64().unwrap();
+    assert!(value == 90 || (30..60).contains(&value), "{value}");
+}
+
+async fn register(app: &TestApp, username: &str) -> Reply {
+    app.public(
+        Method::POST,
+        "/api/v1/auth/register",
+        Some(json!({"username": username, "password": "a long passphrase", "first_name": "N", "last_name": "S"})),
+    )
+    .await
+    .expect(201)
+}
+
+fn refreshes(token: &str, count: usize) -> Vec<(Method, String, Option<String>, Option<serde_json::Value>)> {
+    (0..count)
+        .map(|_| {
+            (
+                Method::POST,
+                "/api/v1/auth/refresh".to_owned(),
+                None,
+                Some(json!({"refresh": token})),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refresh_sent_to_three_nodes_at_once_gets_one_successor_pair() {
+    let app = spawn_app().await;
+    let nodes = app.nodes(2).await;
+    let token = register(&app, "sabina").await.body["refresh"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let replies = at_once(&app, &nodes, refreshes(&token, 9)).await;
+    let statuses: Vec<u16> = replies.iter().map(|r| r.status.as_u16()).collect();
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let pairs: std::collections::HashSet<(String, String)> = replies
+        .iter()
+        .map(|r| {
+            (
+                r.body["access"].as_str().unwrap().to_owned(),
+                r.body["refresh"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(pairs.len(), 1, "the same successor pair for every repeat");
+    let (access, successor) = pairs.into_iter().next().unwrap();
+    // The successor is live: its access token works and it rotates in turn.
+    app.get("/api/v1/auth/me", &access).await.expect(200);
+    let next = app
+        .send_at(
+            &nodes[2],
+            Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({"refresh": successor})),
+        )
+        .await
+        .expect(200);
+    let newest = next.body["access"].as_str().unwrap().to_owned();
+
+    // After the leeway, the spent token is theft again: the session ends.
+    app.clock.advance(TimeDelta::seconds(11));
+    let newest = app.renew(&newest);
+    app.public(Method::POST, "/api/v1/auth/refresh", Some(json!({"refresh": token})))
+        .await
+        .expect(401);
+    app.get("/api/v1/auth/me", &newest).await.expect(401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_no_leeway_any_second_use_of_a_refresh_token_ends_the_session() {
+    let app = spawn_app_with(|c| c.refresh_reuse_leeway = TimeDelta::zero()).await;
+    let nodes = app.nodes(2).await;
+    let token = register(&app, "strict").await.body["refresh"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let replies = at_once(&app, &nodes, refreshes(&token, 6)).await;
+    let won: Vec<_> = replies.iter().filter(|r| r.status == 200).collect();
+    assert_eq!(won.len(), 1, "exactly one rotation");
+    assert_eq!(replies.iter().filter(|r| r.status == 401).count(), 5);
+    // The repeats were taken for theft: even the winner's pair is revoked.
+    let access = won[0].body["access"].as_str().unwrap();
+    app.get("/api/v1/auth/me", access).await.expect(401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ten_simultaneous_wrong_passwords_on_three_nodes_lock_the_account_once() {
+    let app = spawn_app().await;
+    let nodes = app.nodes(2).await;
+    register(&app, "target").await;
+    let attempts = (0..10).map(|_| {
+        let body = json!({"username": "target", "password": "not the passphrase"});
+        (Method::POST, "/api/v1/auth/login".to_owned(), None, Some(body))
+    });
+    let replies = at_once(&app, &nodes, attempts).await;
+    assert!(replies.iter().all(|r| r.status == 401));
+    assert_eq!(
+        app.count_where("users", "username = 'target' AND lockouts = 1").await,
+        1,
+        "one lockout"
+    );
+    // Locked for the 15 minutes of one lockout, not the 30 of two.
+    app.clock.advance(TimeDelta::minutes(14));
+    app.try_login("target", "a long passphrase").await.expect(401);
+    app.clock.advance(TimeDelta::minutes(1) + TimeDelta::seconds(1));
+    app.try_login("target", "a long passphrase").await.expect(200);
+}

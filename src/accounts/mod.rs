@@ -24,7 +24,8 @@ use crate::db::entities::{patient, user};
 use crate::db::{self, Tx, audit, security};
 use crate::domain::{Email, Phone, Role, Sex};
 use crate::error::{AppError, AppResult};
-use crate::input::{EmailText, NewPassword, PhoneText, Text, Username, normalise_username};
+use crate::input::text::Name;
+use crate::input::{EmailText, NewPassword, PhoneText, Username, normalise_username};
 use crate::state::AppState;
 
 /// A patient signing up.
@@ -41,10 +42,10 @@ pub struct RegisterIn {
     pub password: NewPassword,
     #[schema(example = "Rahim")]
     #[garde(dive)]
-    pub first_name: Text<150>,
+    pub first_name: Name,
     #[schema(example = "Uddin")]
     #[garde(dive)]
-    pub last_name: Text<150>,
+    pub last_name: Name,
     /// `YYYY-MM-DD`.
     #[garde(skip)]
     pub date_of_birth: Option<NaiveDate>,
@@ -87,9 +88,9 @@ pub struct AccountFields<'a> {
     /// The role.
     pub role: Role,
     /// Given name.
-    pub first_name: &'a Text<150>,
+    pub first_name: &'a Name,
     /// Family name.
-    pub last_name: &'a Text<150>,
+    pub last_name: &'a Name,
     /// Home facility.
     pub facility_id: Option<Uuid>,
 }
@@ -195,7 +196,7 @@ pub async fn create_user(state: &AppState, account: NewAccount) -> AppResult<use
     let hash = hash_password(account.password.clone()).await?;
     let row = user_row(account, hash, state.clock.now());
     let tx = state.db.begin_write().await?;
-    db::insert_row::<user::ActiveModel>(&tx, row.clone()).await?;
+    db::users::insert(&tx, row.clone()).await?;
     audit::note_object(row.id);
     tx.commit().await?;
     Ok(row)
@@ -248,7 +249,7 @@ async fn insert_patient_account(
         updated_at: now,
         ..details
     };
-    db::insert_row::<user::ActiveModel>(tx, user.clone()).await?;
+    db::users::insert(tx, user.clone()).await?;
     let patient = db::patients::insert(tx, patient).await?;
     audit::note_object(user.id);
     audit::note(Some(patient.id), false);
@@ -395,8 +396,8 @@ pub async fn create_patient_login(
         phone: input.phone.as_ref(),
         password: input.password.expose().to_owned(),
         role: Role::Patient,
-        first_name: &Text::from(record.first_name.as_str()),
-        last_name: &Text::from(record.last_name.as_str()),
+        first_name: &Name::from(record.first_name.as_str()),
+        last_name: &Name::from(record.last_name.as_str()),
         facility_id: None,
     })?;
     if account.email.is_none() {
@@ -422,7 +423,7 @@ pub async fn create_patient_login(
             "this patient already has an account",
         ));
     }
-    db::insert_row::<user::ActiveModel>(&tx, user.clone()).await?;
+    db::users::insert(&tx, user.clone()).await?;
     let updated_at = db::next_update(patient.updated_at, now);
     let mut linked = patient.into_active_model();
     linked.user_id = Set(Some(user.id));

@@ -20,7 +20,8 @@ use crate::db::entities::{doctor, patient, user};
 use crate::db::{self, directory};
 use crate::directory::doctors::Languages;
 use crate::error::{AppError, AppResult};
-use crate::input::{self, EmailText, PhoneText, Text, TextOrEmpty};
+use crate::input::text::Name;
+use crate::input::{self, EmailText, PhoneText, TextOrEmpty};
 use crate::patients::{Address, EmergencyContactName};
 use crate::profile_image::{self, MAX_IMAGE_BYTES};
 use crate::state::AppState;
@@ -30,9 +31,9 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct ProfilePatch {
     #[garde(dive)]
-    pub first_name: Option<Text<150>>,
+    pub first_name: Option<Name>,
     #[garde(dive)]
-    pub last_name: Option<Text<150>>,
+    pub last_name: Option<Name>,
     /// Login and contact email; null removes it.
     #[serde(default, deserialize_with = "input::nullable")]
     #[schema(value_type = Option<EmailText>)]

@@ -18,7 +18,8 @@ use crate::db::users::{Links, UserFilter};
 use crate::db::{self, PageRequest, Paged, Tx, audit, security};
 use crate::domain::Role;
 use crate::error::{AppError, AppResult};
-use crate::input::{self, EmailText, NewPassword, PhoneText, Text, Username};
+use crate::input::text::Name;
+use crate::input::{self, EmailText, NewPassword, PhoneText, Username};
 use crate::input::{Ordering, Search};
 use crate::state::AppState;
 
@@ -41,10 +42,10 @@ pub struct NewUserIn {
     pub role: Role,
     #[schema(example = "Nasreen")]
     #[garde(dive)]
-    pub first_name: Text<150>,
+    pub first_name: Name,
     #[schema(example = "Akter")]
     #[garde(dive)]
-    pub last_name: Text<150>,
+    pub last_name: Name,
     /// Home facility of nurses and receptionists.
     #[garde(skip)]
     pub facility_id: Option<Uuid>,
@@ -66,9 +67,9 @@ pub struct UserPatch {
     #[garde(dive)]
     pub phone: Option<Option<PhoneText>>,
     #[garde(dive)]
-    pub first_name: Option<Text<150>>,
+    pub first_name: Option<Name>,
     #[garde(dive)]
-    pub last_name: Option<Text<150>>,
+    pub last_name: Option<Name>,
     /// Home facility (nurses, receptionists); null removes it.
     #[serde(default, deserialize_with = "input::nullable")]
     #[schema(value_type = Option<Uuid>)]

@@ -25,21 +25,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
-        let is_json = req
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .map(|v| {
-                let v = v.trim().to_ascii_lowercase();
-                v == "application/json" || (v.starts_with("application/") && v.ends_with("+json"))
-            })
-            .unwrap_or(false);
-        if !is_json {
-            return Err(AppError::UnsupportedMediaType(
-                "the request body must be JSON (Content-Type: application/json)".into(),
-            ));
-        }
+        check_json_content_type(req.headers().get(CONTENT_TYPE))?;
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|rejection| match rejection {
@@ -47,6 +33,34 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 other => AppError::bad_field("body", other.body_text()),
             })?;
         parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Accepts `application/json` and any `application/*+json` (RFC 6839), with no
+/// `charset` or `charset=utf-8` in any case (RFC 8259 §8.1: JSON between
+/// systems is UTF-8). Another charset is 415: decoding Latin-1 or UTF-16 as
+/// UTF-8 would silently corrupt names and notes.
+fn check_json_content_type(value: Option<&axum::http::HeaderValue>) -> Result<(), AppError> {
+    let parsed = value
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<mime::Mime>().ok());
+    let Some(media) = parsed else {
+        return Err(AppError::UnsupportedMediaType(
+            "the request body must be JSON (Content-Type: application/json)".into(),
+        ));
+    };
+    let is_json =
+        media.type_() == mime::APPLICATION && (media.subtype() == mime::JSON || media.suffix() == Some(mime::JSON));
+    if !is_json {
+        return Err(AppError::UnsupportedMediaType(
+            "the request body must be JSON (Content-Type: application/json)".into(),
+        ));
+    }
+    match media.get_param(mime::CHARSET) {
+        Some(charset) if !charset.as_str().eq_ignore_ascii_case("utf-8") => Err(AppError::UnsupportedMediaType(
+            "a JSON request body must be UTF-8 (charset=utf-8 or no charset)".into(),
+        )),
+        _ => Ok(()),
     }
 }
 

@@ -57,6 +57,7 @@ impl Db {
             .acquire_timeout(Duration::from_secs(10))
             .sqlx_logging(false);
         if sqlite {
+            create_private_file(url)?;
             options.map_sqlx_sqlite_opts(|opts| {
                 opts.create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
@@ -163,6 +164,44 @@ impl Db {
             .query_one_raw(Statement::from_string(self.backend(), "SELECT 1"))
             .await?;
         Ok(())
+    }
+}
+
+/// Create the SQLite file of `url` readable by its owner only (0600) if it
+/// does not exist; SQLite gives its `-wal` and `-shm` files the same mode.
+/// An existing file that others can read is left as it is, with a warning.
+fn create_private_file(url: &str) -> DbResult<()> {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                if let Ok(meta) = std::fs::metadata(path)
+                    && meta.permissions().mode() & 0o077 != 0
+                {
+                    tracing::warn!(path, "the database file can be read by other users: chmod 600 it");
+                }
+            }
+            Ok(())
+        }
+        Err(err) => Err(DbError::Other(DbErr::Custom(format!("creating {path}: {err}")))),
     }
 }
 
@@ -273,6 +312,45 @@ where
     <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
 {
     Ok(row.into_active_model().reset_all().update(tx).await?)
+}
+
+/// Refuse a write that would repeat a unique value: the first of `columns`
+/// (column, value) whose value another row of `table` (not `except`)
+/// already holds is [`DbError::Unique`] (`table.column`, as SQLite names it).
+/// Checked inside the write's transaction before the write, so the common
+/// clash raises no database error — PostgreSQL would log the error's detail,
+/// `Key (phone)=(+8801…) already exists`, patient data in the server log. The
+/// unique index stays the guarantee under a race.
+pub async fn ensure_unique(
+    tx: &Tx,
+    table: &'static str,
+    except: Uuid,
+    columns: &[(&'static str, Option<&str>)],
+) -> DbResult<()> {
+    let given: Vec<(&'static str, &str)> = columns.iter().filter_map(|(c, v)| v.map(|v| (*c, v))).collect();
+    if given.is_empty() {
+        return Ok(());
+    }
+    let mut any = sea_orm::Condition::any();
+    for (column, value) in &given {
+        any = any.add(Expr::col(*column).eq(*value));
+    }
+    let query = Query::select()
+        .columns(given.iter().map(|(c, _)| *c))
+        .from(table)
+        .and_where(Expr::col("id").ne(except))
+        .cond_where(any)
+        .limit(1)
+        .to_owned();
+    let Some(row) = tx.query_one_raw(tx.get_database_backend().build(&query)).await? else {
+        return Ok(());
+    };
+    for (column, value) in given {
+        if row.try_get::<Option<String>>("", column)?.as_deref() == Some(value) {
+            return Err(DbError::Unique(format!("{table}.{column}")));
+        }
+    }
+    Ok(())
 }
 
 /// Delete a row by id; whether it existed. A row still referenced fails with

@@ -47,7 +47,13 @@ pub async fn insert(tx: &Tx, mut row: patient::Model) -> DbResult<patient::Model
         if generate {
             row.medical_record_number = new_medical_record_number();
         }
-        // A savepoint keeps a collision from aborting the caller's transaction on PostgreSQL.
+        // A given number is checked first (no database error, nothing in its
+        // log); a savepoint keeps a collision of generated ones from aborting
+        // the caller's transaction on PostgreSQL.
+        if !generate {
+            let mrn = [("medical_record_number", Some(row.medical_record_number.as_str()))];
+            super::ensure_unique(tx, "patients", row.id, &mrn).await?;
+        }
         match insert_once(tx, &row).await {
             Err(err) if generate && err.is_unique_on("medical_record_number") => continue,
             other => return other.map(|_| row),
@@ -80,6 +86,8 @@ pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> DbResult<Option<patien
 
 /// Write every column of a changed patient.
 pub async fn update(tx: &Tx, row: patient::Model) -> DbResult<patient::Model> {
+    let mrn = [("medical_record_number", Some(row.medical_record_number.as_str()))];
+    super::ensure_unique(tx, "patients", row.id, &mrn).await?;
     super::update_row::<patient::ActiveModel>(tx, row).await
 }
 

@@ -74,8 +74,26 @@ pub async fn find_by_login(
     Ok(user::Entity::find().filter(condition).one(db).await?)
 }
 
-/// Write every column of a user row.
+/// Refuse a username, email or phone another user has (see [`super::ensure_unique`]).
+async fn ensure_unique(tx: &Tx, row: &user::Model) -> DbResult<()> {
+    let identifiers = [
+        ("username", Some(row.username.as_str())),
+        ("email", row.email.as_deref()),
+        ("phone", row.phone.as_deref()),
+    ];
+    super::ensure_unique(tx, "users", row.id, &identifiers).await
+}
+
+/// Insert a user row. Errors: [`DbError::Unique`](super::DbError::Unique)
+/// naming the username, email or phone another user has.
+pub async fn insert(tx: &Tx, row: user::Model) -> DbResult<()> {
+    ensure_unique(tx, &row).await?;
+    super::insert_row::<user::ActiveModel>(tx, row).await
+}
+
+/// Write every column of a user row. Errors: as [`insert`].
 pub async fn update(tx: &Tx, row: user::Model) -> DbResult<user::Model> {
+    ensure_unique(tx, &row).await?;
     super::update_row::<user::ActiveModel>(tx, row).await
 }
 

@@ -111,12 +111,10 @@ where
     let Some(text) = Option::<String>::deserialize(deserializer)? else {
         return Ok(None);
     };
-    let number = text.parse::<i64>().ok().or_else(|| {
-        text.parse::<f64>()
-            .ok()
-            .filter(|f| f.is_finite() && f.fract() == 0.0 && f.abs() < 9.0e15)
-            .map(|f| f as i64)
-    });
+    let number = text
+        .parse::<i64>()
+        .ok()
+        .or_else(|| text.parse::<f64>().ok().and_then(whole));
     number
         .and_then(|n| T::try_from(n).ok())
         .map(Some)
@@ -124,12 +122,15 @@ where
 }
 
 fn integral(number: &serde_json::Number) -> Option<i64> {
-    number.as_i64().or_else(|| {
-        number
-            .as_f64()
-            .filter(|f| f.is_finite() && f.fract() == 0.0 && f.abs() < 9.0e15)
-            .map(|f| f as i64)
-    })
+    number.as_i64().or_else(|| number.as_f64().and_then(whole))
+}
+
+/// A number written with a fraction or exponent that is still a whole
+/// number (`12.0`, `1.2e1`). Zero in that notation is refused: `1e-999`
+/// underflows to `0.0` when parsed, so `0.0` cannot be told apart from a
+/// fraction too small to represent; zero is written `0`.
+fn whole(f: f64) -> Option<i64> {
+    (f.is_finite() && f != 0.0 && f.fract() == 0.0 && f.abs() < 9.0e15).then_some(f as i64)
 }
 
 /// A date (`YYYY-MM-DD`) or an RFC 3339 instant.
@@ -202,5 +203,9 @@ mod tests {
         assert!(serde_json::from_str::<Body>(r#"{"n": 2.5}"#).is_err());
         assert!(serde_json::from_str::<Body>(r#"{"n": -1}"#).is_err());
         assert!(serde_json::from_str::<Body>(r#"{"n": "5"}"#).is_err());
+        assert!(serde_json::from_str::<Body>(r#"{"n": 1e-999}"#).is_err());
+        assert!(serde_json::from_str::<Body>(r#"{"n": 0.0}"#).is_err());
+        let body: Body = serde_json::from_str(r#"{"n": 0}"#).unwrap();
+        assert_eq!(body.n, 0);
     }
 }

@@ -21,8 +21,35 @@ fn too_long(max: usize) -> Error {
     Error::new(format!("must be at most {max} characters"))
 }
 
+/// Characters a person's name may not contain: control characters (line
+/// breaks and tabs too) and the bidirectional embeddings, overrides and
+/// isolates (U+202A–U+202E, U+2066–U+2069) that make a name display as
+/// something else. Joiners (U+200C, U+200D) and marks stay: Bengali and
+/// other scripts need them.
+pub fn name_character_error(text: &str) -> Option<&'static str> {
+    text.chars().find_map(|c| {
+        if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+            Some("must not contain control characters or line breaks")
+        } else if matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}') {
+            Some("must not contain bidirectional override characters")
+        } else {
+            None
+        }
+    })
+}
+
+/// The pattern of [`name_character_error`], for the OpenAPI document.
+pub const NAME_PATTERN: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u2028\\u2029\\u202A-\\u202E\\u2066-\\u2069]*$";
+
+fn any_characters(_: &str) -> Option<&'static str> {
+    None
+}
+
 macro_rules! bounded_text {
     ($(#[$doc:meta])* $name:ident, min = $min:literal, blank = $blank:literal, described = $described:literal) => {
+        bounded_text!($(#[$doc])* $name, min = $min, blank = $blank, described = $described, characters = any_characters, pattern = None::<&str>);
+    };
+    ($(#[$doc:meta])* $name:ident, min = $min:literal, blank = $blank:literal, described = $described:literal, characters = $check:path, pattern = $pattern:expr) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
         #[serde(transparent)]
@@ -66,6 +93,8 @@ macro_rules! bounded_text {
                     report.append(parent(), Error::new("must not be empty"));
                 } else if !$blank && self.0.trim().is_empty() {
                     report.append(parent(), Error::new("must not be blank"));
+                } else if let Some(message) = $check(&self.0) {
+                    report.append(parent(), Error::new(message));
                 }
             }
         }
@@ -76,6 +105,7 @@ macro_rules! bounded_text {
                     .schema_type(Type::String)
                     .min_length(($min > 0).then_some($min))
                     .max_length(Some(MAX))
+                    .pattern($pattern)
                     .description(Some(format!($described, MAX)))
                     .into()
             }
@@ -113,6 +143,38 @@ bounded_text!(
     blank = true,
     described = "1 to {} characters, taken exactly as given."
 );
+
+bounded_text!(
+    /// A person's name (or part of one): 1 to `MAX` characters, not blank,
+    /// in any script, without control or bidirectional-override characters
+    /// ([`name_character_error`]).
+    PersonName,
+    min = 1,
+    blank = false,
+    described = "A name of 1 to {} characters in any script, not blank, without control or bidirectional-override characters.",
+    characters = name_character_error,
+    pattern = Some(NAME_PATTERN)
+);
+
+bounded_text!(
+    /// A person's name that may be empty (as [`PersonName`] otherwise).
+    PersonNameOrEmpty,
+    min = 0,
+    blank = true,
+    described = "A name of at most {} characters in any script (may be empty), without control or bidirectional-override characters.",
+    characters = name_character_error,
+    pattern = Some(NAME_PATTERN)
+);
+
+/// A given or family name.
+pub type Name = PersonName<150>;
+
+impl<const MAX: usize> PersonNameOrEmpty<MAX> {
+    /// The trimmed text, or `None` when it is blank.
+    pub fn non_blank(self) -> Option<String> {
+        Some(self.into_trimmed()).filter(|t| !t.is_empty())
+    }
+}
 
 impl<const MAX: usize> TextOrEmpty<MAX> {
     /// The trimmed text, or `None` when it is blank.

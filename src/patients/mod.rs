@@ -21,16 +21,15 @@ use crate::db::patients::PatientOrdering;
 use crate::db::{self, PageRequest, Paged, audit, directory};
 use crate::domain::{BloodGroup, Sex};
 use crate::error::{AppError, AppResult};
-use crate::input::{self, EmailText, PhoneText, Text, TextOrEmpty};
+use crate::input::{self, EmailText, PhoneText, TextOrEmpty};
 use crate::input::{Ordering, Search};
 use crate::state::AppState;
 
-/// A given or family name.
-pub type Name = Text<150>;
+pub use crate::input::text::Name;
 /// A postal address.
 pub type Address = TextOrEmpty<500>;
 /// The name of whom to call in an emergency.
-pub type EmergencyContactName = TextOrEmpty<200>;
+pub type EmergencyContactName = crate::input::text::PersonNameOrEmpty<200>;
 /// A national id or insurance number.
 pub type Identifier = TextOrEmpty<64>;
 /// Known allergies.

@@ -13,6 +13,8 @@ mod conditional;
 mod contract;
 mod directory;
 mod health;
+mod input_rules;
+mod leaks;
 mod lockout;
 mod nodes;
 mod policy_matrix;

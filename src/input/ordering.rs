@@ -1,6 +1,7 @@
 //! The `ordering` query parameter of lists: `field`, `-field` (descending),
 //! comma-separated, from the list's allow-list ([`SortFields`]), at most
-//! [`MAX_TERMS`] fields, each at most once. Checked while the query string is
+//! [`MAX_TERMS`] terms; a field named again adds nothing (its first
+//! occurrence decides, as in SQL). Checked while the query string is
 //! read, so an ordering that breaks a rule never reaches SQL; the OpenAPI
 //! document gives the same rules as a pattern built from the same list.
 
@@ -39,7 +40,7 @@ impl<F> Clone for Ordering<F> {
 impl<F: SortFields> Ordering<F> {
     /// Parse `raw`; blank is no ordering (the list's default).
     ///
-    /// Errors: a message naming the unknown or repeated field, or the limit.
+    /// Errors: a message naming the unknown field, or the limit.
     pub fn parse(raw: &str) -> Result<Self, String> {
         let mut sorts: Vec<Sort> = Vec::new();
         if raw.trim().is_empty() {
@@ -62,10 +63,11 @@ impl<F: SortFields> Ordering<F> {
                     names::<F>().join(", ")
                 ));
             };
-            if sorts.iter().any(|s| s.column == *column) {
-                return Err(format!("{name:?} is given twice"));
+            // A repeat is valid by the documented pattern and, in SQL, a
+            // no-op: the first key on a column already decides its order.
+            if !sorts.iter().any(|s| s.column == *column) {
+                sorts.push(Sort { column, descending });
             }
-            sorts.push(Sort { column, descending });
         }
         Ok(Ordering {
             sorts,
@@ -109,7 +111,7 @@ impl<F: SortFields> Ordering<F> {
             .pattern(Some(format!("^(-?({choice})(,-?({choice})){{0,{}}})?$", MAX_TERMS - 1)))
             .max_length(Some(MAX_TERMS * (longest + 2) - 1))
             .description(Some(format!(
-                "Up to {MAX_TERMS} of `{}`, comma-separated, each at most once; prefix `-` for descending.",
+                "Up to {MAX_TERMS} of `{}`, comma-separated (a repeated field adds nothing); prefix `-` for descending.",
                 names.join("`, `")
             )))
             .into()
@@ -139,16 +141,18 @@ mod tests {
             ]
         );
         assert!(Ordering::<Fields>::parse("").unwrap().sorts().is_empty());
+        let repeated = Ordering::<Fields>::parse("start,-start,status").unwrap();
+        assert_eq!(repeated.sorts().len(), 2, "the first occurrence decides");
+        assert!(!repeated.sorts()[0].descending);
     }
 
     #[test]
-    fn unknown_repeated_and_too_many_fields_are_refused() {
+    fn unknown_and_too_many_fields_are_refused() {
         assert!(
             Ordering::<Fields>::parse("start_at")
                 .unwrap_err()
                 .contains("use one of: start, status")
         );
-        assert!(Ordering::<Fields>::parse("start,-start").unwrap_err().contains("twice"));
         assert!(Ordering::<Fields>::parse(&vec!["start"; 2000].join(",")).is_err());
         assert!(Ordering::<Fields>::parse("start,status,x,y,z,w").is_err());
         assert!(Ordering::<Fields>::parse("start,").is_err(), "an empty term is unknown");

@@ -1,6 +1,6 @@
 //! Query parameters that reach SQL have documented limits, enforced before
 //! any SQL runs: `search` at most 200 characters, `ordering` at most 5
-//! distinct fields. (SQLite answered 500 to a 50,000-character search, "LIKE
+//! terms. (SQLite answered 500 to a 50,000-character search, "LIKE
 //! or GLOB pattern too complex", and to an ordering of 2,000 terms.)
 
 use serde_json::Value;
@@ -61,7 +61,7 @@ async fn searches_are_at_most_200_characters_on_every_list() {
 }
 
 #[tokio::test]
-async fn orderings_are_at_most_5_distinct_fields_on_every_list() {
+async fn orderings_are_at_most_5_terms_on_every_list() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let doc = serde_json::to_value(carebook::api::openapi()).unwrap();
@@ -83,8 +83,10 @@ async fn orderings_are_at_most_5_distinct_fields_on_every_list() {
             "{path}: {}",
             refused.body
         );
+        // The pattern allows a field twice (schemathesis sends such orderings):
+        // the first occurrence decides.
         let twice = format!("{0},-{0}", fields[0]);
-        app.get(&format!("{path}?ordering={twice}"), &admin).await.expect(400);
+        app.get(&format!("{path}?ordering={twice}"), &admin).await.expect(200);
         let all: Vec<String> = fields.iter().take(5).map(|f| format!("-{f}")).collect();
         app.get(&format!("{path}?ordering={}", all.join(",")), &admin)
             .await

@@ -20,12 +20,13 @@ trap restore EXIT
 mutate() {
   local name=$1 file=$2 old=$3 new=$4 filter=$5
   cp "$file" "$file.unmutated"
-  python3 - "$file" "$old" "$new" <<'PY' || { echo "mutant '$name': its source line is gone; update this script" >&2; survivors=$((survivors + 1)); return; }
+  python3 - "$file" "$old" "$new" <<'PY' || { echo "mutant '$name': its source line is gone; update this script" >&2; survivors=$((survivors + 1)); restore; return; }
 import sys
 path, old, new = sys.argv[1:4]
 text = open(path).read()
-if old in text:
-    open(path, "w").write(text.replace(old, new, 1))
+if old not in text:
+    sys.exit(1)
+open(path, "w").write(text.replace(old, new, 1))
 PY
   if cargo test --quiet --test api "$filter" >/tmp/carebook-mutant.log 2>&1; then
     echo "SURVIVED  $name  (the tests matching '$filter' still pass)"
@@ -53,8 +54,8 @@ mutate "allergies classed as demographic" \
 
 mutate "a change's audit event written outside its transaction" \
   src/db/mod.rs \
-  "            audit::insert(&self, event).await?;" \
-  "            let _ = event;" \
+  "            audit::insert(&self, events).await?;" \
+  "            let _ = events;" \
   a_change_and_its_audit_event
 
 mutate "the first X-Forwarded-For entry taken as the client" \

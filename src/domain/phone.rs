@@ -11,7 +11,8 @@ use phonenumber::country;
 pub struct Phone(String);
 
 impl Phone {
-    /// Parse and normalise. Errors: not a valid phone number for its country.
+    /// Parse and normalise. Errors: not a valid phone number for its country,
+    /// or longer than E.164's 15 digits.
     pub fn parse(input: &str) -> Result<Phone, String> {
         if input.chars().count() > 32 {
             return Err("must be at most 32 characters".into());
@@ -25,7 +26,13 @@ impl Phone {
         if !phonenumber::is_valid(&number) {
             return Err("is not a valid phone number".into());
         }
-        Ok(Phone(number.format().mode(phonenumber::Mode::E164).to_string()))
+        let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
+        // libphonenumber's metadata admits some national numbers longer than
+        // E.164's 15 digits (found by fuzzing: +49 2248 40495304532).
+        if e164.len() > 16 {
+            return Err("is not a valid phone number (E.164 allows at most 15 digits)".into());
+        }
+        Ok(Phone(e164))
     }
 
     /// Whether the input looks like a phone number at all (digits, spaces, `+`, `-`, brackets).
@@ -66,6 +73,8 @@ mod tests {
     fn nonsense_is_refused() {
         assert!(Phone::parse("12").is_err());
         assert!(Phone::parse("hello").is_err());
+        // Valid by libphonenumber's German metadata, but 17 digits (fuzzing found it).
+        assert!(Phone::parse("+49224840495304532").is_err());
         assert!(Phone::parse("").is_err());
         assert!(Phone::looks_like("+880 17"));
         assert!(!Phone::looks_like("rahim"));

@@ -1,0 +1,34 @@
+//! Request bodies of the booking and patient routes, read exactly as the
+//! handlers read them (`parse_json`, then `garde` validation): any bytes give
+//! either a value or a 400/422 problem that names a field, never a panic.
+#![no_main]
+
+use carebook::api::extract::parse_json;
+use carebook::booking::appointments::{AppointmentIn, CancelIn, RescheduleIn};
+use carebook::error::AppError;
+use carebook::patients::{PatientIn, PatientPatch};
+use garde::Validate;
+use libfuzzer_sys::fuzz_target;
+use serde::de::DeserializeOwned;
+
+fuzz_target!(|data: &[u8]| {
+    read::<AppointmentIn>(data);
+    read::<RescheduleIn>(data);
+    read::<CancelIn>(data);
+    read::<PatientIn>(data);
+    read::<PatientPatch>(data);
+});
+
+fn read<T: DeserializeOwned + Validate<Context = ()>>(data: &[u8]) {
+    let outcome = parse_json::<T>(data).and_then(|body| body.validate().map_err(AppError::from).map(|()| body));
+    if let Err(error) = outcome {
+        let problem = error.to_problem();
+        assert!(
+            problem.status == 400 || problem.status == 422,
+            "status {} for {:?}",
+            problem.status,
+            String::from_utf8_lossy(data)
+        );
+        assert!(!problem.errors.is_empty(), "no field named: {problem:?}");
+    }
+}

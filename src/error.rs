@@ -104,6 +104,12 @@ pub enum AppError {
     /// 503: the database does not answer.
     #[error("service unavailable")]
     Unavailable,
+    /// 503: the database aborted the transaction for a deadlock or a
+    /// serialisation failure with a concurrent one (or SQLite stayed busy);
+    /// nothing was stored. Services whose writes contend retry it first
+    /// ([`crate::booking::retry_busy`]).
+    #[error("database busy")]
+    Busy,
     /// 500: a bug or an unexpected failure; logged, never shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -172,7 +178,7 @@ impl AppError {
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable | AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -245,6 +251,14 @@ impl AppError {
                 None,
                 FieldErrors::new(),
             ),
+            AppError::Busy => (
+                blank(),
+                Some(
+                    "a concurrent change kept the database from completing this one; nothing was stored, retry".into(),
+                ),
+                None,
+                FieldErrors::new(),
+            ),
             AppError::Internal(_) => (
                 blank(),
                 Some("an internal error occurred; quote the instance when reporting it".into()),
@@ -288,6 +302,9 @@ impl IntoResponse for AppError {
             AppError::Unavailable => {
                 tracing::warn!(request_id = %request_id.as_deref().unwrap_or("-"), "database unavailable");
             }
+            AppError::Busy => {
+                tracing::warn!(request_id = %request_id.as_deref().unwrap_or("-"), "database busy after retries");
+            }
             _ => {}
         }
         let mut problem = self.to_problem();
@@ -303,6 +320,9 @@ impl IntoResponse for AppError {
             }
             AppError::Unavailable => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            AppError::Busy => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             _ => {}
         }
@@ -351,7 +371,8 @@ impl From<DbError> for AppError {
                 errors: Default::default(),
                 rule: Some("check_failed"),
             },
-            DbError::Busy | DbError::Unavailable => AppError::Unavailable,
+            DbError::Busy => AppError::Busy,
+            DbError::Unavailable => AppError::Unavailable,
             DbError::TextWithNul => AppError::bad_field("body", "text must not contain NUL (\\u0000) characters"),
             DbError::NotFound => AppError::NotFound("record"),
             DbError::Other(err) => AppError::Internal(anyhow::Error::new(err)),

@@ -419,30 +419,40 @@ async fn book(
         created_at: now,
         updated_at: now,
     };
-    let tx = state.db.begin_write().await?;
-    // The key first: a concurrent request with it waits here, not on the slot.
-    if let Some(key) = key
-        && !idempotency::record(&tx, actor.user_id, key, row.id, now).await?
-    {
-        return Ok(None);
-    }
-    check_overlaps(
-        &tx,
-        row.doctor_id,
-        row.patient_id,
-        row.start_at,
-        row.end_at,
-        None,
-        limits,
-    )
-    .await?;
-    db::insert_row::<appointment::ActiveModel>(&tx, row.clone()).await?;
-    let booked = event(&row, actor, AppointmentAction::Booked, None, None, None, now);
-    db::insert_row::<appointment_event::ActiveModel>(&tx, booked).await?;
-    audit::note_object(row.id);
-    audit::note(Some(row.patient_id), false);
-    tx.commit().await?;
-    Ok(Some(row.id))
+    super::retry_busy(|| {
+        let row = row.clone();
+        async move {
+            let tx = state.db.begin_write().await?;
+            // The key first: a concurrent request with it waits here, not on the slot.
+            if let Some(key) = key
+                && !idempotency::record(&tx, actor.user_id, key, row.id, now).await?
+            {
+                return Ok(None);
+            }
+            // One booking write per doctor at a time: the overlap check below
+            // then sees every earlier booking committed, so a taken slot is a
+            // plain 409 and the exclusion constraint stays the last word.
+            schedules::lock_doctor(&tx, row.doctor_id).await?;
+            check_overlaps(
+                &tx,
+                row.doctor_id,
+                row.patient_id,
+                row.start_at,
+                row.end_at,
+                None,
+                limits,
+            )
+            .await?;
+            db::insert_row::<appointment::ActiveModel>(&tx, row.clone()).await?;
+            let booked = event(&row, actor, AppointmentAction::Booked, None, None, None, now);
+            db::insert_row::<appointment_event::ActiveModel>(&tx, booked).await?;
+            audit::note_object(row.id);
+            audit::note(Some(row.patient_id), false);
+            tx.commit().await?;
+            Ok(Some(row.id))
+        }
+    })
+    .await
 }
 
 /// Load an appointment the actor may see, or 404.
@@ -465,7 +475,7 @@ pub async fn reschedule(
     actor: &Actor,
     id: Uuid,
     new_start: DateTime<Utc>,
-    precondition: impl FnOnce(i32) -> AppResult<()>,
+    precondition: impl Fn(i32) -> AppResult<()>,
 ) -> AppResult<AppointmentRow> {
     let current = visible(state, actor, id, Action::AppointmentReschedule).await?;
     if !lifecycle::can_reschedule(current.status) {
@@ -479,11 +489,26 @@ pub async fn reschedule(
     policy::check_patient_window(actor, current.start_at, state.clock.now(), policy.cancellation_window)?;
     let length = current.end_at - current.start_at;
     let slot = find_slot(state, current.doctor_id, new_start, Some(length), Some(id), limits).await?;
+    super::retry_busy(|| move_to(state, actor, &current, slot, limits, &precondition)).await?;
+    reload(state, id).await
+}
 
+/// The write of [`reschedule`]: one transaction.
+async fn move_to(
+    state: &AppState,
+    actor: &Actor,
+    current: &AppointmentRow,
+    slot: Slot,
+    limits: Limits,
+    precondition: &impl Fn(i32) -> AppResult<()>,
+) -> AppResult<()> {
+    let id = current.id;
     let tx = state.db.begin_write().await?;
+    // The appointment, then its doctor: the order check-in takes them in.
     let row = appointments::find_for_update(&tx, id)
         .await?
         .ok_or(AppError::NotFound("appointment"))?;
+    schedules::lock_doctor(&tx, row.doctor_id).await?;
     precondition(row.version)?;
     if row.version != current.version {
         return Err(AppError::conflict(
@@ -521,7 +546,7 @@ pub async fn reschedule(
     );
     db::insert_row::<appointment_event::ActiveModel>(&tx, moved).await?;
     tx.commit().await?;
-    reload(state, id).await
+    Ok(())
 }
 
 /// Apply a lifecycle transition (DESIGN §4). `reason` is recorded (required

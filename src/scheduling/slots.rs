@@ -52,12 +52,11 @@ pub fn available_slots(
         .filter(|slot| slot.start >= earliest && slot.start <= latest)
         .collect();
     slots.sort_by_key(|slot| slot.start);
-    slots.dedup_by_key(|slot| slot.start);
 
     let busy = merged(calendar.busy.iter());
     let mut next = 0;
     slots.retain(|slot| {
-        // `busy` is sorted and disjoint and slot starts only grow, so
+        // `busy` is sorted and disjoint and slot starts never decrease, so
         // intervals ending before this slot start end before every later one.
         while next < busy.len() && busy[next].end <= slot.start {
             next += 1;
@@ -65,6 +64,10 @@ pub fn available_slots(
         let taken = next < busy.len() && busy[next].start < slot.end;
         !taken && !calendar.time_off.iter().any(|off| off.blocks(slot))
     });
+    // One slot per start, chosen among the free ones: two facilities can
+    // offer the same instant, and time off at one must not hide the other
+    // (found by fuzzing, with facilities in different zones).
+    slots.dedup_by_key(|slot| slot.start);
     slots
 }
 
@@ -142,6 +145,33 @@ mod tests {
         let now = at("2026-11-21T00:00:00Z");
         let slots = available_slots(&cal, date("2026-11-22"), date("2026-11-22"), None, now, limits());
         assert_eq!(starts(&slots), ["22 09:00 +06", "22 09:30 +06", "22 10:30 +06"]);
+    }
+
+    #[test]
+    fn a_start_offered_by_two_facilities_survives_time_off_at_one() {
+        // Found by fuzzing: 09:00 in Dhaka and 22:00 (the day before) in New
+        // York are one instant; the Dhaka facility is off that day.
+        let dhaka = Uuid::from_u128(1);
+        let mut at_dhaka = rule(Dhaka, Weekday::Mon, "09:00", "09:30", 30);
+        at_dhaka.facility_id = dhaka;
+        let mut at_ny = rule(New_York, Weekday::Sun, "22:00", "22:30", 30);
+        at_ny.facility_id = Uuid::from_u128(2);
+        let rules = [at_dhaka, at_ny];
+        let off = [TimeOff {
+            span: TimeOffSpan::Days {
+                first: date("2026-11-23"),
+                last: date("2026-11-23"),
+            },
+            facility_id: Some(dhaka),
+        }];
+        let cal = Calendar {
+            working_hours: &rules,
+            time_off: &off,
+            busy: &[],
+        };
+        let now = at("2026-11-20T00:00:00Z");
+        let slots = available_slots(&cal, date("2026-11-22"), date("2026-11-23"), None, now, limits());
+        assert_eq!(starts(&slots), ["22 22:00 EST"]);
     }
 
     #[test]

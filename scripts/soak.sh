@@ -25,16 +25,8 @@ base_port=${SOAK_BASE_PORT:-18900}
 
 cargo build --quiet --release --bin carebook --example soak
 bin="$target/release/carebook"
-work=$(mktemp -d)
-pids=()
-pg_db=""
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if [[ -n $pg_db ]]; then psql "$pg_server" -qc "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=lib/nodes.sh
+source scripts/lib/nodes.sh
 
 if [[ $database == sqlite ]]; then
   export DATABASE_URL="sqlite://$work/soak.db"
@@ -43,11 +35,6 @@ else
   psql "$pg_server" -qc "CREATE DATABASE $pg_db"
   export DATABASE_URL="${pg_server%/*}/$pg_db"
 fi
-CAREBOOK_JWT_SECRET=$(head -c 48 /dev/urandom | base64 -w0)
-CAREBOOK_DATA_KEY=$(head -c 32 /dev/urandom | base64 -w0)
-export CAREBOOK_JWT_SECRET CAREBOOK_DATA_KEY
-export CAREBOOK_RATE_LIMIT_PER_MINUTE=0 CAREBOOK_RATE_LIMIT_AUTH_PER_MINUTE=0
-export CAREBOOK_LOG=warn CAREBOOK_UPLOAD_DIR="$work/uploads"
 
 "$bin" migrate >/dev/null
 "$bin" seed --demo >"$work/seed.log"

@@ -340,7 +340,7 @@ async fn set_password(
     active.password_hash = Set(hash);
     active.must_change_password = Set(must_change);
     active.updated_at = Set(db::next_update(user.updated_at, now));
-    active.update(tx).await?;
+    db::users::update_columns(tx, active).await?;
     Ok(())
 }
 
@@ -370,7 +370,7 @@ pub async fn set_role(tx: &Tx, user: user::Model, role: Role, now: DateTime<Utc>
     let mut active = user.clone().into_active_model();
     active.role = Set(role);
     active.updated_at = Set(db::next_update(user.updated_at, now));
-    let row = active.update(tx).await?;
+    let row = db::users::update_columns(tx, active).await?;
     security::revoke_sessions(tx, user.id, None, None, now).await?;
     Ok(row)
 }

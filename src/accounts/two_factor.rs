@@ -7,7 +7,7 @@
 //! recovery codes are stored as digests.
 
 use rand::RngCore;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, IntoActiveModel};
+use sea_orm::{ActiveValue::Set, IntoActiveModel};
 use totp_rs::{Builder, Secret, Totp};
 
 use crate::auth::Actor;
@@ -133,7 +133,7 @@ pub async fn enrol(state: &AppState, actor: &Actor) -> AppResult<Enrolment> {
     let sealed = state.config.data_keys.seal(secret.as_bytes(), &sealed_for(user.id));
     active.totp_secret = Set(Some(sealed));
     active.totp_last_step = Set(None);
-    active.update(&tx).await?;
+    crate::db::users::update_columns(&tx, active).await?;
     tx.commit().await?;
     Ok(Enrolment { secret, otpauth_uri })
 }
@@ -170,7 +170,7 @@ pub async fn confirm(state: &AppState, actor: &Actor, code: &str) -> AppResult<V
     let mut active = user.clone().into_active_model();
     active.totp_enabled = Set(true);
     active.totp_last_step = Set(Some(step));
-    active.update(&tx).await?;
+    crate::db::users::update_columns(&tx, active).await?;
     security::replace_recovery_codes(&tx, user.id, &digests).await?;
     tx.commit().await?;
     Ok(codes)
@@ -211,7 +211,7 @@ pub async fn disable(state: &AppState, actor: &Actor, code: &str) -> AppResult<(
     active.totp_enabled = Set(false);
     active.totp_secret = Set(None);
     active.totp_last_step = Set(None);
-    active.update(&tx).await?;
+    crate::db::users::update_columns(&tx, active).await?;
     security::replace_recovery_codes(&tx, user.id, &[]).await?;
     tx.commit().await?;
     Ok(())

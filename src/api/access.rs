@@ -248,7 +248,7 @@ pub async fn middleware(State(gate): State<Gate>, request: Request, next: Next) 
     if unauthenticated && !events.iter().all(|e| state.denials.first_of_minute(e)) {
         return response; // tallied, recorded with the minute's aggregate
     }
-    if let Err(err) = audit::insert(state.db.conn(), events).await {
+    if let Err(err) = state.db.record(events).await {
         tracing::error!(error = %err, "the audit event could not be stored");
         if operation.method == Method::GET {
             return AppError::Unavailable.into_response();

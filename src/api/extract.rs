@@ -392,7 +392,9 @@ pub async fn authenticate(state: &crate::state::AppState, token: &str) -> Result
         .keys
         .verify(token, state.clock.now())
         .ok_or_else(AppError::invalid_token)?;
-    let row = crate::db::users::actor(state.db.conn(), claims.sub, claims.sid)
+    let row = state
+        .db
+        .actor(claims.sub, claims.sid)
         .await?
         .ok_or_else(AppError::invalid_token)?;
     Ok((Actor::from_row(row, claims.sid), claims))

@@ -131,6 +131,6 @@ pub async fn login_activity(
 pub async fn flush_denials(state: &AppState, all: bool) -> AppResult<usize> {
     let events = state.denials.take(state.clock.now(), all);
     let count = events.len();
-    db::audit::insert(state.db.conn(), events).await?;
+    state.db.record(events).await?;
     Ok(count)
 }

@@ -25,7 +25,7 @@ use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use uuid::Uuid;
 
 use super::entities::audit_event;
-use super::{DbResult, NEWEST_FIRST, PageRequest, Paged, Period, fetch_page};
+use super::{DbError, DbResult, NEWEST_FIRST, PageRequest, Paged, Period, fetch_page};
 use crate::clock::Clock;
 
 /// What the access check knows of a request before it runs.
@@ -223,6 +223,69 @@ pub async fn insert(db: &impl ConnectionTrait, events: Vec<audit_event::Model>) 
         .exec_without_returning(db)
         .await?;
     Ok(())
+}
+
+/// Most events stored in one group commit.
+const MAX_BATCH: usize = 256;
+
+type Pending = (Vec<audit_event::Model>, tokio::sync::oneshot::Sender<DbResult<()>>);
+
+/// Group commit of the audit events of reads and refusals: requests hand
+/// their events to one task per node, which stores whatever has queued
+/// (up to [`MAX_BATCH`] events) in one write transaction and then answers
+/// each request. A request still waits for its own events to be durable,
+/// but many requests share one commit, and one SQLite write lock. A change's
+/// own event never comes here: it is written inside the change's transaction
+/// ([`super::Tx::commit`]).
+#[derive(Debug, Clone, Default)]
+pub struct GroupCommit {
+    queue: Option<tokio::sync::mpsc::Sender<Pending>>,
+}
+
+impl GroupCommit {
+    /// Start the task that stores events through `db` (it ends when the
+    /// last handle is dropped).
+    pub(super) fn start(db: super::Db) -> GroupCommit {
+        let (queue, mut pending) = tokio::sync::mpsc::channel::<Pending>(4 * MAX_BATCH);
+        tokio::spawn(async move {
+            let mut batch: Vec<Pending> = Vec::new();
+            while let Some(first) = pending.recv().await {
+                let mut events = first.0.len();
+                batch.push(first);
+                while events < MAX_BATCH {
+                    let Ok(more) = pending.try_recv() else { break };
+                    events += more.0.len();
+                    batch.push(more);
+                }
+                let stored = store(&db, batch.iter_mut().flat_map(|p| std::mem::take(&mut p.0)).collect()).await;
+                for (_, answer) in batch.drain(..) {
+                    let _ = answer.send(stored.as_ref().map(|_| ()).map_err(DbError::shared));
+                }
+            }
+        });
+        GroupCommit { queue: Some(queue) }
+    }
+
+    /// Store `events`, returning once they are committed.
+    ///
+    /// Errors: the batch could not be stored (every request in it gets the error).
+    pub(super) async fn record(&self, events: Vec<audit_event::Model>) -> DbResult<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let Some(queue) = &self.queue else {
+            return Err(DbError::Unavailable);
+        };
+        let (answer, stored) = tokio::sync::oneshot::channel();
+        queue.send((events, answer)).await.map_err(|_| DbError::Unavailable)?;
+        stored.await.map_err(|_| DbError::Unavailable)?
+    }
+}
+
+async fn store(db: &super::Db, events: Vec<audit_event::Model>) -> DbResult<()> {
+    let tx = db.begin_write().await?;
+    insert(&tx, events).await?;
+    tx.commit().await
 }
 
 /// Most client addresses tallied per minute; denials from further

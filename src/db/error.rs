@@ -133,6 +133,23 @@ impl DbError {
             .map(|(_, _, field, message)| (*field, *message))
     }
 
+    /// The same error, for one more of the requests it failed (a group
+    /// commit's batch): variants without data are copied, a database error
+    /// becomes its text.
+    pub fn shared(&self) -> DbError {
+        match self {
+            DbError::Overlap(party) => DbError::Overlap(*party),
+            DbError::Unique(name) => DbError::Unique(name.clone()),
+            DbError::ForeignKey => DbError::ForeignKey,
+            DbError::Check => DbError::Check,
+            DbError::Busy => DbError::Busy,
+            DbError::Unavailable => DbError::Unavailable,
+            DbError::TextWithNul => DbError::TextWithNul,
+            DbError::NotFound => DbError::NotFound,
+            DbError::Other(err) => DbError::Other(DbErr::Custom(err.to_string())),
+        }
+    }
+
     /// Whether this is a unique violation of the index guarding `field`.
     pub fn is_unique_on(&self, field: &str) -> bool {
         self.unique_field().is_some_and(|(f, _)| f == field)

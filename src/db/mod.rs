@@ -18,6 +18,7 @@ pub mod roles;
 pub mod schedules;
 pub mod security;
 pub mod users;
+pub mod views;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,41 +38,90 @@ use migrations::Migrator;
 
 /// A connection pool to SQLite or PostgreSQL, and what is known of the
 /// server's health ([`health`]).
+///
+/// On SQLite, writes go through one connection of their own (`writer`, a
+/// pool of one: waiting writers queue on it in order, in process), reads
+/// through the pool; SQLite's busy timeout is then only for other processes
+/// (a `carebook` command run beside the server). On PostgreSQL both are the
+/// one pool. Audit events of reads and refusals are group-committed
+/// ([`audit::GroupCommit`]).
 #[derive(Debug, Clone)]
 pub struct Db {
     conn: DatabaseConnection,
+    writer: DatabaseConnection,
     health: Arc<health::Health>,
+    audit: audit::GroupCommit,
+    views: Arc<views::Views>,
+    /// Held by every clone the application holds; the background tasks
+    /// (which hold clones without it) stop when the last is dropped.
+    life: Arc<()>,
 }
 
 impl Db {
     /// Connect to `url` (`sqlite://PATH` or `postgres://…`).
     ///
     /// SQLite: the file is created if missing; WAL journal, foreign keys on,
-    /// 10 s busy timeout. PostgreSQL: a pool of `max_connections` (default 20).
+    /// 10 s busy timeout (for other processes); a read pool of
+    /// `max_connections` (default 8) and one write connection. PostgreSQL: a
+    /// pool of `max_connections` (default 20).
     pub async fn connect(url: &str, max_connections: Option<u32>) -> DbResult<Db> {
-        let mut options = ConnectOptions::new(url);
         let sqlite = url.starts_with("sqlite:");
-        options
-            .max_connections(max_connections.unwrap_or(if sqlite { 8 } else { 20 }))
-            .min_connections(1)
-            .acquire_timeout(Duration::from_secs(10))
-            .sqlx_logging(false);
-        if sqlite {
+        let pool = |size: u32| {
+            let mut options = ConnectOptions::new(url);
+            options
+                .max_connections(size)
+                .min_connections(1)
+                .acquire_timeout(Duration::from_secs(10))
+                .sqlx_logging(false);
+            if sqlite {
+                options.map_sqlx_sqlite_opts(|opts| {
+                    opts.create_if_missing(true)
+                        .journal_mode(SqliteJournalMode::Wal)
+                        .synchronous(SqliteSynchronous::Normal)
+                        .foreign_keys(true)
+                        .busy_timeout(Duration::from_secs(10))
+                });
+            }
+            options
+        };
+        let size = max_connections.unwrap_or(if sqlite { 8 } else { 20 });
+        let (conn, writer) = if sqlite {
             create_private_file(url)?;
-            options.map_sqlx_sqlite_opts(|opts| {
-                opts.create_if_missing(true)
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
-                    .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(10))
-            });
-        }
-        let conn = Database::connect(options).await?;
+            let writer = Database::connect(pool(1)).await?;
+            (Database::connect(pool(size)).await?, writer)
+        } else {
+            let conn = Database::connect(pool(size)).await?;
+            (conn.clone(), conn)
+        };
         let health = Arc::new(health::Health::default());
         if !sqlite {
             health::watch(url.to_owned(), &health);
         }
-        Ok(Db { conn, health })
+        let mut db = Db {
+            conn,
+            writer,
+            health,
+            audit: audit::GroupCommit::default(),
+            views: Arc::default(),
+            life: Arc::default(),
+        };
+        let life = Arc::downgrade(&db.life);
+        let for_tasks = Db {
+            life: Arc::default(),
+            ..db.clone()
+        };
+        views::watch(for_tasks.clone(), life, (!sqlite).then(|| url.to_owned()));
+        db.audit = audit::GroupCommit::start(for_tasks);
+        Ok(db)
+    }
+
+    /// The active user `id` in live session `sid` (with their patient record
+    /// or doctor profile), from this node's view ([`views`]); `None` if the
+    /// user is not active or the session was revoked.
+    ///
+    /// Errors: the database could not be read.
+    pub async fn actor(&self, id: Uuid, sid: Uuid) -> DbResult<Option<users::ActorRow>> {
+        self.views.actor(&self.conn, id, sid).await
     }
 
     /// Whether the database is known to be down (requests should answer 503 at once).
@@ -111,17 +161,30 @@ impl Db {
     /// Begin a write transaction: the only way to change data (every write
     /// function of this module takes a [`Tx`]).
     ///
-    /// On SQLite it is `BEGIN IMMEDIATE`: the write lock is taken at once, so
-    /// the reads inside see the state the write will be applied to, and two
-    /// writers queue on the busy timeout instead of failing mid-way.
+    /// On SQLite it runs on the one write connection (writers of this process
+    /// wait for it in turn) and is `BEGIN IMMEDIATE`: the write lock is taken
+    /// at once, so the reads inside see the state the write will be applied
+    /// to, and a writer of another process makes it wait on the busy timeout
+    /// instead of failing mid-way.
     pub async fn begin_write(&self) -> DbResult<Tx> {
         let mut options = TransactionOptions::default();
         if self.backend() == DbBackend::Sqlite {
             options.sqlite_transaction_mode = Some(SqliteTransactionMode::Immediate);
         }
         Ok(Tx {
-            inner: self.conn.begin_with_options(options).await?,
+            inner: self.writer.begin_with_options(options).await?,
+            views: Arc::clone(&self.views),
+            invalidated: std::sync::Mutex::new(Vec::new()),
         })
+    }
+
+    /// Store the audit events of a request that changed nothing (a read, a
+    /// refusal), group-committed with other requests' events: returns once
+    /// they are durable.
+    ///
+    /// Errors: the database refused or could not store them.
+    pub async fn record(&self, events: Vec<crate::db::entities::audit_event::Model>) -> DbResult<()> {
+        self.audit.record(events).await
     }
 
     /// Apply pending migrations. Safe when several nodes start at once: on
@@ -210,6 +273,8 @@ fn create_private_file(url: &str) -> DbResult<()> {
 /// event are stored together or not at all. Dropped uncommitted, it rolls back.
 pub struct Tx {
     inner: DatabaseTransaction,
+    views: Arc<views::Views>,
+    invalidated: std::sync::Mutex<Vec<views::Invalidation>>,
 }
 
 impl std::fmt::Debug for Tx {
@@ -232,13 +297,33 @@ impl Tx {
         self.finish(Some(status)).await
     }
 
+    /// Note that this change makes `change` stale in this node's views
+    /// ([`views`]): forgotten at commit. (Other nodes learn it from the
+    /// database's triggers.)
+    pub fn invalidate(&self, change: views::Invalidation) {
+        self.invalidated
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(change);
+    }
+
     async fn finish(self, refused: Option<u16>) -> DbResult<()> {
         let events = audit::for_commit(refused);
         let stored = events.is_some();
         if let Some(events) = events {
             audit::insert(&self, events).await?;
         }
+        let invalidated = std::mem::take(
+            &mut *self
+                .invalidated
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        let views = Arc::clone(&self.views);
         self.inner.commit().await?;
+        for change in invalidated {
+            views.apply(change);
+        }
         if stored {
             audit::mark_written();
         }

@@ -42,6 +42,9 @@ pub fn blank(now: chrono::DateTime<chrono::Utc>) -> patient::Model {
 /// Insert a patient; an empty `medical_record_number` gets a generated one
 /// (regenerated on the rare collision).
 pub async fn insert(tx: &Tx, mut row: patient::Model) -> DbResult<patient::Model> {
+    if let Some(user) = row.user_id {
+        tx.invalidate(super::views::Invalidation::User(user));
+    }
     let generate = row.medical_record_number.is_empty();
     for _ in 0..5 {
         if generate {
@@ -88,6 +91,9 @@ pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> DbResult<Option<patien
 pub async fn update(tx: &Tx, row: patient::Model) -> DbResult<patient::Model> {
     let mrn = [("medical_record_number", Some(row.medical_record_number.as_str()))];
     super::ensure_unique(tx, "patients", row.id, &mrn).await?;
+    if let Some(user) = row.user_id {
+        tx.invalidate(super::views::Invalidation::User(user));
+    }
     super::update_row::<patient::ActiveModel>(tx, row).await
 }
 

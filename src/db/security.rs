@@ -82,6 +82,7 @@ pub async fn revoke_sessions(
         tokens = tokens.filter(refresh_token::Column::FamilyId.ne(sid));
     }
     let revoked = sessions.exec(tx).await?.rows_affected;
+    tx.invalidate(super::views::Invalidation::User(user));
     tokens.exec(tx).await?;
     Ok(revoked)
 }

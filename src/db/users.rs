@@ -94,7 +94,17 @@ pub async fn insert(tx: &Tx, row: user::Model) -> DbResult<()> {
 /// Write every column of a user row. Errors: as [`insert`].
 pub async fn update(tx: &Tx, row: user::Model) -> DbResult<user::Model> {
     ensure_unique(tx, &row).await?;
+    tx.invalidate(super::views::Invalidation::User(row.id));
     super::update_row::<user::ActiveModel>(tx, row).await
+}
+
+/// Write the changed columns of a user (`active`, whose id is set).
+pub async fn update_columns(tx: &Tx, active: user::ActiveModel) -> DbResult<user::Model> {
+    use sea_orm::ActiveModelTrait;
+    if let sea_orm::ActiveValue::Set(id) | sea_orm::ActiveValue::Unchanged(id) = &active.id {
+        tx.invalidate(super::views::Invalidation::User(*id));
+    }
+    Ok(active.update(tx).await?)
 }
 
 /// A user by id.

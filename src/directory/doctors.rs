@@ -12,6 +12,7 @@ use crate::booking::availability;
 use crate::db::directory::DoctorOrdering;
 use crate::db::directory::{self, DoctorFilter, DoctorRow};
 use crate::db::entities::doctor;
+use crate::db::views::Invalidation;
 use crate::db::{self, PageRequest, Paged, audit, users};
 use crate::domain::{Currency, Money, Role};
 use crate::error::{AppError, AppResult};
@@ -284,6 +285,7 @@ pub async fn create(state: &AppState, body: DoctorIn) -> AppResult<DoctorProfile
     };
     let tx = state.db.begin_write().await?;
     db::insert_row::<doctor::ActiveModel>(&tx, row.clone()).await?;
+    tx.invalidate(Invalidation::User(row.user_id));
     directory::set_doctor_services(&tx, row.id, &body.service_ids).await?;
     audit::note_object(row.id);
     tx.commit().await?;
@@ -311,6 +313,8 @@ pub async fn update(
     let services = body.service_ids.clone();
     apply_patch(&mut row, body)?;
     row.updated_at = db::next_update(row.updated_at, state.clock.now());
+    tx.invalidate(Invalidation::User(row.user_id));
+    tx.invalidate(Invalidation::Doctor(id));
     db::update_row::<doctor::ActiveModel>(&tx, row).await?;
     if let Some(services) = &services {
         directory::set_doctor_services(&tx, id, services).await?;
@@ -355,9 +359,12 @@ fn apply_patch(row: &mut doctor::Model, body: DoctorPatch) -> AppResult<()> {
 /// false to retire one). Errors: 404; 409 `in_use`.
 pub async fn delete(state: &AppState, id: Uuid) -> AppResult<()> {
     let tx = state.db.begin_write().await?;
-    if !db::delete_row::<doctor::Entity>(&tx, id).await? {
-        return Err(AppError::NotFound("doctor"));
-    }
+    let row: doctor::Model = db::find_for_update(&tx, "doctors", id)
+        .await?
+        .ok_or(AppError::NotFound("doctor"))?;
+    db::delete_row::<doctor::Entity>(&tx, id).await?;
+    tx.invalidate(Invalidation::User(row.user_id));
+    tx.invalidate(Invalidation::Doctor(id));
     tx.commit().await?;
     Ok(())
 }

@@ -160,3 +160,80 @@ async fn ten_simultaneous_wrong_passwords_on_three_nodes_lock_the_account_once()
     app.clock.advance(TimeDelta::minutes(1) + TimeDelta::seconds(1));
     app.try_login("target", "a long passphrase").await.expect(200);
 }
+
+/// Poll `GET /auth/me` with `token` on `node` until it is refused; how long that took.
+async fn until_refused(app: &TestApp, node: &str, token: &str) -> std::time::Duration {
+    let started = std::time::Instant::now();
+    loop {
+        let reply = app
+            .send_at(node, Method::GET, "/api/v1/auth/me", Some(token), None)
+            .await;
+        if reply.status.as_u16() == 401 {
+            return started.elapsed();
+        }
+        assert_eq!(reply.status.as_u16(), 200, "{:?}", reply.body);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "never refused");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Each node keeps accounts and sessions in memory (no database query per
+/// request): a logout, a deactivation and a role change on one node end the
+/// tokens on another within a second (DESIGN §7; the poll bound, met by
+/// LISTEN/NOTIFY on PostgreSQL long before), and at once on the node that
+/// made the change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn revocations_on_one_node_end_tokens_on_another_within_a_second() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let nodes = app.nodes(1).await;
+    let other = &nodes[1];
+    let me = |token: String| {
+        let app = &app;
+        async move {
+            app.send_at(other, Method::GET, "/api/v1/auth/me", Some(&token), None)
+                .await
+                .expect(200)
+        }
+    };
+
+    // Logout.
+    let (_, patient) = app.patient().await;
+    me(patient.clone()).await; // now in the other node's view
+    app.post("/api/v1/auth/logout", &patient, json!({})).await.expect(204);
+    app.get("/api/v1/auth/me", &patient).await.expect(401);
+    let logout = until_refused(&app, other, &patient).await;
+
+    // Deactivation by an administrator.
+    let (nurse_id, nurse) = app.staff(&admin, "nurse", None).await;
+    me(nurse.clone()).await;
+    app.post(&format!("/api/v1/users/{nurse_id}/deactivate"), &admin, json!({}))
+        .await
+        .expect(200);
+    app.get("/api/v1/auth/me", &nurse).await.expect(401);
+    let deactivation = until_refused(&app, other, &nurse).await;
+
+    // A role change.
+    let (clerk_id, clerk) = app.staff(&admin, "receptionist", None).await;
+    me(clerk.clone()).await;
+    app.put(
+        &format!("/api/v1/users/{clerk_id}/role"),
+        &admin,
+        json!({"role": "nurse"}),
+    )
+    .await
+    .expect(200);
+    app.get("/api/v1/auth/me", &clerk).await.expect(401);
+    let role_change = until_refused(&app, other, &clerk).await;
+
+    for (what, took) in [
+        ("logout", logout),
+        ("deactivation", deactivation),
+        ("role change", role_change),
+    ] {
+        assert!(
+            took < std::time::Duration::from_secs(1),
+            "{what}: refused after {took:?}"
+        );
+    }
+}

@@ -19,6 +19,7 @@ mod m20261201_000002_audit_no_replace;
 mod m20261201_000003_sealed_totp_secrets;
 mod m20261201_000004_audit_retention;
 mod m20261201_000005_refresh_successor;
+mod m20261202_000001_invalidations;
 
 /// The ordered list of Carebook migrations.
 pub struct Migrator;
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000003_sealed_totp_secrets::Migration),
             Box::new(m20261201_000004_audit_retention::Migration),
             Box::new(m20261201_000005_refresh_successor::Migration),
+            Box::new(m20261202_000001_invalidations::Migration),
         ]
     }
 }

@@ -5,6 +5,8 @@
 //! under the write lock) and relies on the database's no-overlap constraint
 //! as the final guarantee (PostgreSQL: exclusion constraints).
 
+use std::sync::Arc;
+
 use chrono::{DateTime, TimeDelta, Utc};
 use garde::Validate;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, IntoActiveModel};
@@ -18,8 +20,10 @@ use crate::auth::policy::{self, Action, PatientRecord, authorize_object, reach};
 use crate::db::appointments::AppointmentOrdering;
 use crate::db::appointments::{self, AppointmentFilter, AppointmentRow};
 use crate::db::entities::{appointment, appointment_event};
+use crate::db::error::Party;
 use crate::db::idempotency::{self, Found, IdempotencyKey};
-use crate::db::{self, PageRequest, Paged, audit, directory, patients, schedules};
+use crate::db::schedules::DoctorRules;
+use crate::db::{self, PageRequest, Paged, audit, patients, schedules};
 use crate::domain::{AppointmentAction, AppointmentKind, AppointmentStatus, Role, TimeZone};
 use crate::error::{AppError, AppResult};
 use crate::input::Ordering;
@@ -145,18 +149,59 @@ pub fn action_of(transition: Transition) -> Action {
 
 /// Find the slot for `start` of `doctor` lasting `duration` (or one grid step),
 /// or the rule that refuses it. `except` is an appointment being moved.
-async fn find_slot(
-    state: &AppState,
-    doctor: Uuid,
+fn check_slot(
+    rules: &DoctorRules,
     start: DateTime<Utc>,
     duration: Option<TimeDelta>,
-    except: Option<Uuid>,
+    now: DateTime<Utc>,
     limits: Limits,
 ) -> AppResult<Slot> {
     let day = TimeDelta::days(1);
-    let calendars = calendar::load(state.db.conn(), &[doctor], start - day, start + day, except).await?;
-    let calendar = calendars.get(&doctor).cloned().unwrap_or_default();
-    check_start(&calendar.view(), start, duration, state.clock.now(), limits).map_err(|rule| refusal(rule, limits))
+    let calendar = calendar::of(rules, start - day, start + day);
+    check_start(&calendar.view(), start, duration, now, limits).map_err(|rule| refusal(rule, limits))
+}
+
+/// The rules of `doctor` from the node's view. Errors: 422 naming `doctor_id`.
+async fn rules_for(state: &AppState, doctor: Uuid, now: DateTime<Utc>) -> AppResult<Arc<DoctorRules>> {
+    state
+        .db
+        .views()
+        .doctor_rules(state.db.conn(), &[doctor], now)
+        .await?
+        .remove(&doctor)
+        .ok_or_else(|| AppError::invalid_field("doctor_id", "no such doctor"))
+}
+
+/// The rules of `doctor` as committed, given the view's copy and the
+/// version read under the doctor's lock: the copy when it is current, else
+/// read again inside `tx` (and remembered).
+async fn current_rules(
+    state: &AppState,
+    tx: &db::Tx,
+    cached: &Arc<DoctorRules>,
+    version: i64,
+    now: DateTime<Utc>,
+) -> AppResult<Arc<DoctorRules>> {
+    if cached.rules_version == version {
+        return Ok(Arc::clone(cached));
+    }
+    let epoch = state.db.views().epoch();
+    let fresh = schedules::rules_of(tx, &[cached.doctor.id], now)
+        .await?
+        .pop()
+        .map(Arc::new)
+        .ok_or_else(|| AppError::invalid_field("doctor_id", "no such doctor"))?;
+    state.db.views().remember_rules(Arc::clone(&fresh), epoch);
+    Ok(fresh)
+}
+
+/// The service a booking names, checked against the doctor's rules: its length.
+fn service_length(rules: &DoctorRules, service: Option<Uuid>, limits: Limits) -> AppResult<Option<TimeDelta>> {
+    let Some(id) = service else { return Ok(None) };
+    match rules.service(id) {
+        Some(service) if service.is_active => Ok(Some(TimeDelta::minutes(service.duration_minutes.into()))),
+        _ => Err(refusal(BookingRule::ServiceNotOffered, limits)),
+    }
 }
 
 fn event(
@@ -185,7 +230,8 @@ fn event(
     }
 }
 
-/// Refuse if the doctor or the patient already has a live appointment in `[start, end)`.
+/// Refuse if the doctor or the patient already has a live appointment in
+/// `[start, end)` (one query).
 async fn check_overlaps(
     db: &impl sea_orm::ConnectionTrait,
     doctor: Uuid,
@@ -195,13 +241,11 @@ async fn check_overlaps(
     except: Option<Uuid>,
     limits: Limits,
 ) -> AppResult<()> {
-    if appointments::overlaps(db, "doctor_id", doctor, start, end, except).await? {
-        return Err(refusal(BookingRule::DoctorUnavailable, limits));
+    match appointments::clash(db, doctor, patient, start, end, except).await? {
+        Some(Party::Doctor) => Err(refusal(BookingRule::DoctorUnavailable, limits)),
+        Some(Party::Patient) => Err(refusal(BookingRule::PatientUnavailable, limits)),
+        None => Ok(()),
     }
-    if appointments::overlaps(db, "patient_id", patient, start, end, except).await? {
-        return Err(refusal(BookingRule::PatientUnavailable, limits));
-    }
-    Ok(())
 }
 
 /// A booking made, or found again for a retried [`IdempotencyKey`].
@@ -250,8 +294,8 @@ pub async fn create(
     };
     let booked = book(state, actor, request, key).await;
     match (booked, key) {
-        (Ok(Some(id)), _) => Ok(Booked {
-            appointment: reload(state, id).await?,
+        (Ok(Some(appointment)), _) => Ok(Booked {
+            appointment,
             replayed: false,
         }),
         // A concurrent request with the key booked first (it may also have
@@ -351,8 +395,13 @@ pub async fn history(
 }
 
 /// Book an appointment for a patient the caller has authorised `actor` for,
-/// recording `key` in the same transaction. `None` when a request with the
-/// key committed first (nothing was written).
+/// recording `key` in the same transaction; the appointment as written.
+/// `None` when a request with the key committed first (nothing was written).
+///
+/// The doctor's rules come from the node's view; the transaction locks the
+/// doctor, reads whether those rules are still the committed ones (reading
+/// them again if not), checks both parties' overlaps in one query and writes
+/// the appointment, its event and the audit event: one commit.
 ///
 /// Errors: as [`create`].
 async fn book(
@@ -360,99 +409,101 @@ async fn book(
     actor: &Actor,
     request: BookingRequest,
     key: Option<&IdempotencyKey>,
-) -> AppResult<Option<Uuid>> {
-    let db = state.db.conn();
+) -> AppResult<Option<AppointmentRow>> {
     let settings = state.settings().await?;
     let limits = settings.booking().limits();
-    let doctor = directory::find_doctor(db, request.doctor_id)
+    let now = state.clock.now();
+    let cached = rules_for(state, request.doctor_id, now).await?;
+    let patient = patients::find(state.db.conn(), request.patient_id)
         .await?
-        .filter(|d| d.is_active)
-        .ok_or_else(|| AppError::invalid_field("doctor_id", "no such doctor"))?;
-    if !doctor.is_accepting {
+        .ok_or_else(|| AppError::invalid_field("patient_id", "no such patient"))?;
+    // Refuse what the view already refuses before taking the write lock.
+    check_bookable(cached.doctor.is_active, cached.doctor.is_accepting)?;
+    if let Some(service) = request.service_id
+        && cached.service(service).is_none()
+        && db::directory::find_service(state.db.conn(), service).await?.is_none()
+    {
+        return Err(AppError::invalid_field("service_id", "no such service"));
+    }
+    let duration = service_length(&cached, request.service_id, limits)?;
+    check_slot(&cached, request.start, duration, now, limits)?;
+    super::retry_busy(|| async {
+        let tx = state.db.begin_write().await?;
+        let id = Uuid::new_v4();
+        // The key first: a concurrent request with it waits here, not on the slot.
+        if let Some(key) = key
+            && !idempotency::record(&tx, actor.user_id, key, id, now).await?
+        {
+            return Ok(None);
+        }
+        // One booking write per doctor at a time: the overlap check below
+        // then sees every earlier booking committed, so a taken slot is a
+        // plain 409 and the exclusion constraint stays the last word.
+        let locked = schedules::lock_for_booking(&tx, request.doctor_id)
+            .await?
+            .ok_or_else(|| AppError::invalid_field("doctor_id", "no such doctor"))?;
+        check_bookable(locked.is_active, locked.is_accepting)?;
+        let rules = current_rules(state, &tx, &cached, locked.rules_version, now).await?;
+        let duration = service_length(&rules, request.service_id, limits)?;
+        let slot = check_slot(&rules, request.start, duration, now, limits)?;
+        let facility = rules
+            .facility(slot.facility_id)
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("working hours at a missing facility")))?;
+        check_overlaps(&tx, request.doctor_id, patient.id, slot.start, slot.end, None, limits).await?;
+        let row = appointment::Model {
+            id,
+            patient_id: patient.id,
+            doctor_id: request.doctor_id,
+            facility_id: facility.id,
+            service_id: request.service_id,
+            start_at: slot.start,
+            end_at: slot.end,
+            status: if facility.auto_confirm && settings.flag("booking.auto_confirm") {
+                AppointmentStatus::Confirmed
+            } else {
+                AppointmentStatus::Pending
+            },
+            kind: request.kind,
+            reason: request.reason.clone(),
+            notes: String::new(),
+            queue_number: None,
+            booked_by: Some(actor.user_id),
+            cancel_reason: None,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        db::insert_row::<appointment::ActiveModel>(&tx, row.clone()).await?;
+        let booked = event(&row, actor, AppointmentAction::Booked, None, None, None, now);
+        db::insert_row::<appointment_event::ActiveModel>(&tx, booked).await?;
+        audit::note_object(row.id);
+        audit::note(Some(row.patient_id), false);
+        tx.commit().await?;
+        let service_name = row.service_id.and_then(|s| rules.service(s)).map(|s| s.name.clone());
+        Ok(Some(AppointmentRow::written(
+            row,
+            &patient,
+            &rules.doctor,
+            facility,
+            service_name,
+        )))
+    })
+    .await
+}
+
+/// Refuse a doctor whose account is deactivated (422) or who takes no bookings (422).
+fn check_bookable(is_active: bool, is_accepting: bool) -> AppResult<()> {
+    if !is_active {
+        return Err(AppError::invalid_field("doctor_id", "no such doctor"));
+    }
+    if !is_accepting {
         return Err(AppError::rule(
             "doctor_not_accepting",
             "doctor_id",
             "the doctor is not taking bookings",
         ));
     }
-    if patients::find(db, request.patient_id).await?.is_none() {
-        return Err(AppError::invalid_field("patient_id", "no such patient"));
-    }
-    let duration = match request.service_id {
-        None => None,
-        Some(service_id) => {
-            let service = directory::find_service(db, service_id)
-                .await?
-                .ok_or_else(|| AppError::invalid_field("service_id", "no such service"))?;
-            if !service.is_active || !directory::doctor_offers(db, doctor.id, service.id).await? {
-                return Err(refusal(BookingRule::ServiceNotOffered, limits));
-            }
-            Some(TimeDelta::minutes(service.duration_minutes.into()))
-        }
-    };
-    let slot = find_slot(state, doctor.id, request.start, duration, None, limits).await?;
-    let facility = directory::find_facility(db, slot.facility_id)
-        .await?
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("working hours at a missing facility")))?;
-
-    let now = state.clock.now();
-    let row = appointment::Model {
-        id: Uuid::new_v4(),
-        patient_id: request.patient_id,
-        doctor_id: doctor.id,
-        facility_id: facility.id,
-        service_id: request.service_id,
-        start_at: slot.start,
-        end_at: slot.end,
-        status: if facility.auto_confirm && settings.flag("booking.auto_confirm") {
-            AppointmentStatus::Confirmed
-        } else {
-            AppointmentStatus::Pending
-        },
-        kind: request.kind,
-        reason: request.reason,
-        notes: String::new(),
-        queue_number: None,
-        booked_by: Some(actor.user_id),
-        cancel_reason: None,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    };
-    super::retry_busy(|| {
-        let row = row.clone();
-        async move {
-            let tx = state.db.begin_write().await?;
-            // The key first: a concurrent request with it waits here, not on the slot.
-            if let Some(key) = key
-                && !idempotency::record(&tx, actor.user_id, key, row.id, now).await?
-            {
-                return Ok(None);
-            }
-            // One booking write per doctor at a time: the overlap check below
-            // then sees every earlier booking committed, so a taken slot is a
-            // plain 409 and the exclusion constraint stays the last word.
-            schedules::lock_doctor(&tx, row.doctor_id).await?;
-            check_overlaps(
-                &tx,
-                row.doctor_id,
-                row.patient_id,
-                row.start_at,
-                row.end_at,
-                None,
-                limits,
-            )
-            .await?;
-            db::insert_row::<appointment::ActiveModel>(&tx, row.clone()).await?;
-            let booked = event(&row, actor, AppointmentAction::Booked, None, None, None, now);
-            db::insert_row::<appointment_event::ActiveModel>(&tx, booked).await?;
-            audit::note_object(row.id);
-            audit::note(Some(row.patient_id), false);
-            tx.commit().await?;
-            Ok(Some(row.id))
-        }
-    })
-    .await
+    Ok(())
 }
 
 /// Load an appointment the actor may see, or 404.
@@ -488,7 +539,9 @@ pub async fn reschedule(
     let limits = policy.limits();
     policy::check_patient_window(actor, current.start_at, state.clock.now(), policy.cancellation_window)?;
     let length = current.end_at - current.start_at;
-    let slot = find_slot(state, current.doctor_id, new_start, Some(length), Some(id), limits).await?;
+    let now = state.clock.now();
+    let rules = rules_for(state, current.doctor_id, now).await?;
+    let slot = check_slot(&rules, new_start, Some(length), now, limits)?;
     super::retry_busy(|| move_to(state, actor, &current, slot, limits, &precondition)).await?;
     reload(state, id).await
 }

@@ -60,23 +60,26 @@ pub async fn for_doctor(state: &AppState, doctor: Uuid, query: AvailabilityQuery
             format!("the range may cover at most {MAX_AVAILABILITY_DAYS} days"),
         ));
     }
-    let db = state.db.conn();
-    let profile = directory::find_doctor_row(db, doctor)
-        .await?
-        .ok_or(AppError::NotFound("doctor"))?;
+    let now = state.clock.now();
+    let (start, end) = calendar::window(query.from, to);
+    let calendars = calendar::load(&state.db, &[doctor], start, end, None, now).await?;
+    let rules = state.db.views().doctor_rules(state.db.conn(), &[doctor], now).await?;
+    let (Some(calendar), Some(rules)) = (calendars.get(&doctor), rules.get(&doctor)) else {
+        return Err(AppError::NotFound("doctor"));
+    };
     let mut duration_minutes = None;
     if let Some(service) = query.service {
-        let row = directory::find_service(db, service)
-            .await?
-            .ok_or_else(|| AppError::bad_field("service", "no such service"))?;
-        if !row.is_active || !directory::doctor_offers(db, doctor, service).await? {
-            return Err(AppError::bad_field("service", "the doctor does not offer this service"));
+        match rules.service(service) {
+            Some(row) if row.is_active => duration_minutes = Some(row.duration_minutes),
+            Some(_) => return Err(not_offered()),
+            None if directory::find_service(state.db.conn(), service).await?.is_some() => return Err(not_offered()),
+            None => return Err(AppError::bad_field("service", "no such service")),
         }
-        duration_minutes = Some(row.duration_minutes);
     }
     let duration = duration_minutes.map(|m| TimeDelta::minutes(m.into()));
-    let slots = if profile.is_accepting {
-        slots(state, doctor, query.from, to, duration).await?
+    let slots = if rules.doctor.is_accepting {
+        let limits = state.booking_policy().await?.limits();
+        available_slots(&calendar.view(), query.from, to, duration, now, limits)
     } else {
         Vec::new()
     };
@@ -89,35 +92,16 @@ pub async fn for_doctor(state: &AppState, doctor: Uuid, query: AvailabilityQuery
     })
 }
 
-/// Free slots of `doctor` on local dates `from..=to`, each `duration` long
-/// (one grid step when None). Three queries.
-pub async fn slots(
-    state: &AppState,
-    doctor: Uuid,
-    from: NaiveDate,
-    to: NaiveDate,
-    duration: Option<TimeDelta>,
-) -> AppResult<Vec<Slot>> {
-    let (start, end) = calendar::window(from, to);
-    let calendars = calendar::load(state.db.conn(), &[doctor], start, end, None).await?;
-    let calendar = calendars.get(&doctor).cloned().unwrap_or_default();
-    let limits = state.booking_policy().await?.limits();
-    Ok(available_slots(
-        &calendar.view(),
-        from,
-        to,
-        duration,
-        state.clock.now(),
-        limits,
-    ))
+fn not_offered() -> AppError {
+    AppError::bad_field("service", "the doctor does not offer this service")
 }
 
-/// Which of `doctors` have at least one free slot on `date`. Three queries
-/// for all of them.
+/// Which of `doctors` have at least one free slot on `date`: their rules
+/// from the view, one query for all their appointments.
 pub async fn free_on(state: &AppState, doctors: &[Uuid], date: NaiveDate) -> AppResult<HashSet<Uuid>> {
     let (start, end) = calendar::window(date, date);
-    let calendars = calendar::load(state.db.conn(), doctors, start, end, None).await?;
     let now = state.clock.now();
+    let calendars = calendar::load(&state.db, doctors, start, end, None, now).await?;
     let limits = state.booking_policy().await?.limits();
     Ok(calendars
         .into_iter()

@@ -1,15 +1,14 @@
-//! Doctors' calendars (working hours, time off, live appointments) read in
-//! three queries for any number of doctors.
+//! Doctors' calendars: working hours and time off from each node's view of
+//! their rules, live appointments read in one query for any number of doctors.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc, Weekday};
-use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 use crate::db::entities::time_off;
-use crate::db::schedules::WorkingHoursRow;
-use crate::db::{appointments, schedules};
+use crate::db::schedules::{DoctorRules, WorkingHoursRow};
+use crate::db::{Db, appointments};
 use crate::domain::{TimeOffKind, TimeZone};
 use crate::error::AppResult;
 use crate::scheduling::{Calendar, Interval, TimeOff, TimeOffSpan, WorkingHoursRule};
@@ -98,38 +97,54 @@ pub fn window(from: NaiveDate, to: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) 
     (start, end)
 }
 
-/// Calendars of `doctors` around `[from, to)`, in three queries; the
-/// appointment `except` (one being moved) does not count as busy.
+/// Calendars of `doctors` around `[from, to)`: their rules from the node's
+/// view ([`crate::db::views`]) and their live appointments in one query; the
+/// appointment `except` (one being moved) does not count as busy. Doctors
+/// that do not exist are missing.
 pub async fn load(
-    db: &impl ConnectionTrait,
+    db: &Db,
     doctors: &[Uuid],
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     except: Option<Uuid>,
+    now: DateTime<Utc>,
 ) -> AppResult<HashMap<Uuid, DoctorCalendar>> {
-    let mut calendars: HashMap<Uuid, DoctorCalendar> =
-        doctors.iter().map(|d| (*d, DoctorCalendar::default())).collect();
-    for row in schedules::working_hours_of(db, doctors).await? {
-        match rule(&row) {
-            Some(rule) => calendars.entry(row.doctor_id).or_default().working_hours.push(rule),
-            None => {
-                tracing::error!(working_hours = %row.id, "working hours with an invalid zone or weekday ignored")
-            }
+    let rules = db.views().doctor_rules(db.conn(), doctors, now).await?;
+    let mut calendars: HashMap<Uuid, DoctorCalendar> = rules
+        .values()
+        .map(|rules| (rules.doctor.id, of(rules, from, to)))
+        .collect();
+    for (doctor, start, end) in appointments::busy_of(db.conn(), doctors, from, to, except).await? {
+        if let Some(calendar) = calendars.get_mut(&doctor) {
+            calendar.busy.push(Interval::new(start, end));
         }
     }
-    for row in schedules::time_off_near(db, doctors, from, to).await? {
-        calendars
-            .entry(row.doctor_id)
-            .or_default()
-            .time_off
-            .push(time_off(&row));
-    }
-    for (doctor, start, end) in appointments::busy_of(db, doctors, from, to, except).await? {
-        calendars
-            .entry(doctor)
-            .or_default()
-            .busy
-            .push(Interval::new(start, end));
-    }
     Ok(calendars)
+}
+
+/// A doctor's calendar around `[from, to)` from their `rules`, without appointments.
+pub fn of(rules: &DoctorRules, from: DateTime<Utc>, to: DateTime<Utc>) -> DoctorCalendar {
+    let day = TimeDelta::days(1);
+    let working_hours = rules
+        .working_hours
+        .iter()
+        .filter_map(|row| {
+            let parsed = rule(row);
+            if parsed.is_none() {
+                tracing::error!(working_hours = %row.id, "working hours with an invalid zone or weekday ignored");
+            }
+            parsed
+        })
+        .collect();
+    let time_off = rules
+        .time_off
+        .iter()
+        .filter(|t| t.start_at < to + day && t.end_at > from - day)
+        .map(time_off)
+        .collect();
+    DoctorCalendar {
+        working_hours,
+        time_off,
+        busy: Vec::new(),
+    }
 }

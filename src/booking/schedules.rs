@@ -285,7 +285,7 @@ pub async fn replace_working_hours(
 pub async fn delete_working_hours(state: &AppState, actor: &Actor, doctor: Uuid, id: Uuid) -> AppResult<()> {
     writable_doctor(state, actor, doctor).await?;
     let tx = state.db.begin_write().await?;
-    schedules::lock_doctor(&tx, doctor).await?;
+    schedules::lock_for_change(&tx, doctor).await?;
     match schedules::find_working_hours(&tx, id).await? {
         Some(row) if row.doctor_id == doctor => {
             db::delete_row::<working_hours::Entity>(&tx, id).await?;
@@ -355,6 +355,7 @@ pub async fn create_time_off(
 pub async fn delete_time_off(state: &AppState, actor: &Actor, doctor: Uuid, id: Uuid) -> AppResult<()> {
     writable_doctor(state, actor, doctor).await?;
     let tx = state.db.begin_write().await?;
+    schedules::lock_for_change(&tx, doctor).await?;
     match schedules::find_time_off(&tx, id).await? {
         Some(row) if row.doctor_id == doctor => {
             db::delete_row::<time_off::Entity>(&tx, id).await?;
@@ -502,7 +503,7 @@ async fn add_hours(
     check_facilities(state.db.conn(), inputs).await?;
     let now = state.clock.now();
     let tx = state.db.begin_write().await?;
-    schedules::lock_doctor(&tx, doctor).await?;
+    schedules::lock_for_change(&tx, doctor).await?;
     let mut kept: Vec<WorkingHoursRule> = Vec::new();
     for existing in schedules::list_working_hours(&tx, doctor).await? {
         let action = match replace {
@@ -579,7 +580,7 @@ async fn update_hours(
 ) -> AppResult<working_hours::Model> {
     check_facilities(state.db.conn(), std::slice::from_ref(&input)).await?;
     let tx = state.db.begin_write().await?;
-    schedules::lock_doctor(&tx, doctor).await?;
+    schedules::lock_for_change(&tx, doctor).await?;
     let rules = schedules::list_working_hours(&tx, doctor).await?;
     let current = rules
         .iter()
@@ -684,6 +685,7 @@ async fn add_time_off(
         created_at: state.clock.now(),
     };
     let tx = state.db.begin_write().await?;
+    schedules::lock_for_change(&tx, doctor).await?;
     db::insert_row::<time_off::ActiveModel>(&tx, entry.clone()).await?;
     let affected = appointments::busy_ids(&tx, doctor, facility, start_at, end_at).await?;
     audit::note_object(entry.id);

@@ -44,6 +44,46 @@ pub struct AppointmentRow {
     pub updated_at: DateTime<Utc>,
 }
 
+impl AppointmentRow {
+    /// The row of an appointment just written, from what the writer holds
+    /// (the same as reading it back: [`find`]).
+    pub fn written(
+        row: super::entities::appointment::Model,
+        patient: &super::entities::patient::Model,
+        doctor: &super::directory::DoctorRow,
+        facility: &super::entities::facility::Model,
+        service_name: Option<String>,
+    ) -> AppointmentRow {
+        AppointmentRow {
+            id: row.id,
+            patient_id: row.patient_id,
+            patient_first_name: patient.first_name.clone(),
+            patient_last_name: patient.last_name.clone(),
+            medical_record_number: patient.medical_record_number.clone(),
+            doctor_id: row.doctor_id,
+            doctor_first_name: doctor.first_name.clone(),
+            doctor_last_name: doctor.last_name.clone(),
+            facility_id: row.facility_id,
+            facility_name: facility.name.clone(),
+            time_zone: facility.time_zone.clone(),
+            service_id: row.service_id,
+            service_name,
+            start_at: row.start_at,
+            end_at: row.end_at,
+            status: row.status,
+            kind: row.kind,
+            reason: row.reason,
+            notes: row.notes,
+            queue_number: row.queue_number,
+            booked_by: row.booked_by,
+            cancel_reason: row.cancel_reason,
+            version: row.version,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
 fn select() -> SelectStatement {
     let mut query = Query::select();
     for column in [
@@ -163,6 +203,47 @@ pub async fn overlaps(
         query.and_where(Expr::col("id").ne(except));
     }
     Ok(db.query_one(&query).await?.is_some())
+}
+
+/// Which party of a booking of `[from, to)` already has a live appointment
+/// then (other than `except`): the doctor first. One query for both.
+pub async fn clash(
+    db: &impl ConnectionTrait,
+    doctor: Uuid,
+    patient: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    except: Option<Uuid>,
+) -> DbResult<Option<super::error::Party>> {
+    #[derive(FromQueryResult)]
+    struct Taken {
+        doctor_id: Uuid,
+    }
+    let mut query = Query::select();
+    query
+        .column("doctor_id")
+        .from("appointments")
+        .cond_where(
+            sea_orm::Condition::any()
+                .add(Expr::col("doctor_id").eq(doctor))
+                .add(Expr::col("patient_id").eq(patient)),
+        )
+        .and_where(Expr::col("status").is_in(live()))
+        .and_where(Expr::col("start_at").lt(to))
+        .and_where(Expr::col("end_at").gt(from));
+    if let Some(except) = except {
+        query.and_where(Expr::col("id").ne(except));
+    }
+    let taken = Taken::find_by_statement(db.get_database_backend().build(&query))
+        .all(db)
+        .await?;
+    Ok(if taken.iter().any(|t| t.doctor_id == doctor) {
+        Some(super::error::Party::Doctor)
+    } else if taken.is_empty() {
+        None
+    } else {
+        Some(super::error::Party::Patient)
+    })
 }
 
 /// The next queue number of a doctor at a facility within `[from, to)` (a local day).

@@ -446,6 +446,16 @@ pub async fn find_doctor(db: &impl ConnectionTrait, id: Uuid) -> DbResult<Option
         .await?)
 }
 
+/// Doctors by id, with names (those that exist), in one query.
+pub async fn find_doctors(db: &impl ConnectionTrait, ids: &[Uuid]) -> DbResult<Vec<DoctorRow>> {
+    let query = doctor_select()
+        .and_where(Expr::col(("d", "id")).is_in(ids.iter().copied()))
+        .to_owned();
+    Ok(DoctorRow::find_by_statement(db.get_database_backend().build(&query))
+        .all(db)
+        .await?)
+}
+
 /// The doctor row itself.
 pub async fn find_doctor_row(db: &impl ConnectionTrait, id: Uuid) -> DbResult<Option<doctor::Model>> {
     Ok(doctor::Entity::find_by_id(id).one(db).await?)
@@ -478,6 +488,7 @@ pub async fn doctor_offers(db: &impl ConnectionTrait, doctor_id: Uuid, service_i
 
 /// Replace the services a doctor offers.
 pub async fn set_doctor_services(db: &Tx, doctor_id: Uuid, services: &[Uuid]) -> DbResult<()> {
+    db.invalidate(super::views::Invalidation::Doctor(doctor_id));
     doctor_service::Entity::delete_many()
         .filter(doctor_service::Column::DoctorId.eq(doctor_id))
         .exec(db)

@@ -158,6 +158,11 @@ impl Db {
         self.conn.get_database_backend()
     }
 
+    /// This node's views ([`views`]): the doctors' rules, the actors.
+    pub fn views(&self) -> &views::Views {
+        &self.views
+    }
+
     /// Begin a write transaction: the only way to change data (every write
     /// function of this module takes a [`Tx`]).
     ///

@@ -1,6 +1,6 @@
 //! In-process views of rows that every request reads and few change: the
-//! authenticated actor (account, session, patient and doctor links), kept
-//! current on every node.
+//! authenticated actor (account, session, patient and doctor links) and
+//! each doctor's booking rules ([`DoctorRules`]), kept current on every node.
 //!
 //! A change to what a view holds is known three ways:
 //! - at once on the node that made it: the write marks its [`super::Tx`]
@@ -24,6 +24,7 @@ use std::time::Duration;
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use uuid::Uuid;
 
+use super::schedules::DoctorRules;
 use super::users::ActorRow;
 use super::{Db, DbResult};
 
@@ -37,6 +38,9 @@ const WINDOW_MS: i64 = 10_000;
 const KEEP_MS: i64 = 3_600_000;
 /// Most entries a view holds before it starts again empty.
 const MAX_ENTRIES: usize = 100_000;
+/// A doctor's rules are read again after this long (their time off is held
+/// from two days back, and a missed change is forgotten at the latest then).
+const RULES_TTL: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
 /// Most live sessions remembered per account.
 const MAX_SESSIONS: usize = 16;
 
@@ -72,6 +76,7 @@ struct CachedActor {
 #[derive(Debug, Default)]
 pub struct Views {
     actors: RwLock<HashMap<Uuid, CachedActor>>,
+    doctors: RwLock<HashMap<Uuid, Arc<DoctorRules>>>,
     epoch: AtomicU64,
 }
 
@@ -111,23 +116,90 @@ impl Views {
         Ok(row)
     }
 
+    /// The rules of each of `doctors` that exists, from the view or else
+    /// the database (those missing read together, [`super::schedules::rules_of`]).
+    ///
+    /// Errors: the database query failed.
+    pub async fn doctor_rules(
+        &self,
+        db: &impl ConnectionTrait,
+        doctors: &[Uuid],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> DbResult<HashMap<Uuid, Arc<DoctorRules>>> {
+        let mut found = HashMap::with_capacity(doctors.len());
+        let mut missing = Vec::new();
+        {
+            let cached = self.doctors.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+            for id in doctors {
+                match cached.get(id) {
+                    Some(rules) if now - rules.loaded_at < RULES_TTL && rules.loaded_at <= now => {
+                        found.insert(*id, Arc::clone(rules));
+                    }
+                    _ => missing.push(*id),
+                }
+            }
+        }
+        if missing.is_empty() {
+            return Ok(found);
+        }
+        missing.sort_unstable();
+        missing.dedup();
+        let epoch = self.epoch.load(Ordering::Acquire);
+        let loaded = super::schedules::rules_of(db, &missing, now).await?;
+        let mut cached = self.doctors.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let keep = self.epoch.load(Ordering::Acquire) == epoch;
+        if keep && cached.len() + loaded.len() > MAX_ENTRIES {
+            cached.clear();
+        }
+        for rules in loaded {
+            let rules = Arc::new(rules);
+            if keep {
+                cached.insert(rules.doctor.id, Arc::clone(&rules));
+            }
+            found.insert(rules.doctor.id, rules);
+        }
+        Ok(found)
+    }
+
+    /// Remember `rules`, read inside a write transaction that found the
+    /// view's copy stale (only if nothing was invalidated since `epoch`).
+    pub fn remember_rules(&self, rules: Arc<DoctorRules>, epoch: u64) {
+        let mut cached = self.doctors.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if self.epoch.load(Ordering::Acquire) == epoch {
+            cached.insert(rules.doctor.id, rules);
+        }
+    }
+
+    /// The current epoch (see [`Views::remember_rules`]).
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
     /// Forget what `change` makes stale.
     pub fn apply(&self, change: Invalidation) {
+        let mut actors = self.actors.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut doctors = self.doctors.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.epoch.fetch_add(1, Ordering::AcqRel);
         match change {
             Invalidation::User(id) => {
-                let mut actors = self.actors.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-                self.epoch.fetch_add(1, Ordering::AcqRel);
                 actors.remove(&id);
+                // A doctor's name and account state are in their rules.
+                doctors.retain(|_, rules| rules.doctor.user_id != id);
             }
-            Invalidation::Doctor(_) | Invalidation::Directory => {}
+            Invalidation::Doctor(id) => {
+                doctors.remove(&id);
+            }
+            Invalidation::Directory => doctors.clear(),
         }
     }
 
     /// Forget everything (a change may have been missed).
     pub fn clear(&self) {
         let mut actors = self.actors.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut doctors = self.doctors.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         self.epoch.fetch_add(1, Ordering::AcqRel);
         actors.clear();
+        doctors.clear();
     }
 }
 

@@ -100,6 +100,8 @@ pub async fn update<E: Entry>(state: &AppState, id: Uuid, patch: E::Patch) -> Ap
         .ok_or(AppError::NotFound(E::KIND))?;
     E::apply(&tx, &mut row, patch, state.clock.now()).await?;
     let row = db::update_row::<E::Active>(&tx, row).await?;
+    // A service's length or a facility's zone is in the doctors' rules.
+    tx.invalidate(db::views::Invalidation::Directory);
     tx.commit().await?;
     Ok(row)
 }
@@ -110,6 +112,7 @@ pub async fn delete<E: Entry>(state: &AppState, id: Uuid) -> AppResult<()> {
     if !db::delete_row::<E::Entity>(&tx, id).await? {
         return Err(AppError::NotFound(E::KIND));
     }
+    tx.invalidate(db::views::Invalidation::Directory);
     tx.commit().await?;
     Ok(())
 }

@@ -237,3 +237,40 @@ async fn revocations_on_one_node_end_tokens_on_another_within_a_second() {
         );
     }
 }
+
+/// A node books against the doctor's rules it holds in memory, but checks
+/// under the doctor's lock that they are the committed ones: time off added
+/// on another node a moment before refuses the booking there at once, however
+/// late the other node hears of the change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_booking_on_another_node_sees_time_off_committed_a_moment_before() {
+    let app = spawn_app().await;
+    let clinic = app.clinic("Asia/Dhaka", &[("sunday", "09:00", "11:00")]).await;
+    let (_, patient) = app.patient().await;
+    let nodes = app.nodes(1).await;
+    let other = &nodes[1];
+    let availability = format!("/api/v1/doctors/{}/availability?from=2026-11-29", clinic.doctor);
+    let before = app
+        .send_at(other, Method::GET, &availability, Some(&patient), None)
+        .await
+        .expect(200);
+    assert!(before.body["slots"].as_array().unwrap().len() >= 4, "{:?}", before.body);
+    app.post(
+        &format!("/api/v1/doctors/{}/time-off", clinic.doctor),
+        &clinic.doctor_token,
+        json!({"start": "2026-11-29T03:00:00Z", "end": "2026-11-29T05:00:00Z", "reason": "Ward round"}),
+    )
+    .await
+    .expect(201);
+    let booking = json!({"doctor_id": clinic.doctor, "start": "2026-11-29T03:30:00Z"});
+    app.send_at(
+        other,
+        Method::POST,
+        "/api/v1/appointments",
+        Some(&patient),
+        Some(booking),
+    )
+    .await
+    .expect_rule(422, "time_off");
+    assert_eq!(app.count("appointments").await, 0);
+}

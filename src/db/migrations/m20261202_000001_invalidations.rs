@@ -8,6 +8,12 @@
 //! table as the fallback.
 //!
 //! `at_ms` is the database's clock in milliseconds since 1970, at the write.
+//!
+//! `doctors.rules_version` counts the changes to a doctor's booking rules
+//! held elsewhere (working hours, time off, services offered, and the
+//! services and facilities those name), bumped by triggers in the changing
+//! transaction: a booking reads it with the doctor's lock and so knows
+//! whether the rules it checked against are the committed ones.
 
 use sea_orm::{ConnectionTrait, DbBackend};
 use sea_orm_migration::prelude::*;
@@ -76,9 +82,31 @@ impl MigrationTrait for Migration {
         .await?;
         m.create_index(index("ix_invalidations_at", "invalidations", &["at_ms"]))
             .await?;
+        m.alter_table(
+            Table::alter()
+                .table("doctors")
+                .add_column(big_integer("rules_version").default(0))
+                .to_owned(),
+        )
+        .await?;
         let conn = m.get_connection();
         if postgres {
             conn.execute_unprepared(PG_FUNCTION).await?;
+            conn.execute_unprepared(&pg_bump_function()).await?;
+        }
+        for (table, events) in BUMPED {
+            for event in *events {
+                let sql = if postgres {
+                    format!(
+                        "CREATE TRIGGER {table}_bump_rules_{op} AFTER {event} ON {table} FOR EACH ROW \
+                         EXECUTE FUNCTION carebook_bump_rules()",
+                        op = event.to_lowercase()
+                    )
+                } else {
+                    sqlite_bump(table, event)
+                };
+                conn.execute_unprepared(&sql).await?;
+            }
         }
         for (table, scope, column, watched) in WATCHED {
             for event in ["INSERT", "UPDATE", "DELETE"] {
@@ -95,6 +123,67 @@ impl MigrationTrait for Migration {
         }
         Ok(())
     }
+}
+
+/// Tables whose changes bump `doctors.rules_version`, and on which events.
+const BUMPED: &[(&str, &[&str])] = &[
+    ("working_hours", &["INSERT", "UPDATE", "DELETE"]),
+    ("time_off", &["INSERT", "UPDATE", "DELETE"]),
+    ("doctor_services", &["INSERT", "UPDATE", "DELETE"]),
+    ("services", &["UPDATE"]),
+    ("facilities", &["UPDATE"]),
+];
+
+/// Which doctors a change of `row` (`OLD` or `NEW`) of `table` concerns, as an SQL condition on `doctors`.
+fn bumped_doctors(table: &str, row: &str) -> String {
+    match table {
+        "services" => format!("id IN (SELECT doctor_id FROM doctor_services WHERE service_id = {row}.id)"),
+        "facilities" => format!(
+            "facility_id = {row}.id OR id IN (SELECT doctor_id FROM working_hours WHERE facility_id = {row}.id)"
+        ),
+        _ => format!("id = {row}.doctor_id"),
+    }
+}
+
+fn sqlite_bump(table: &str, event: &str) -> String {
+    let rows: &[&str] = match event {
+        "INSERT" => &["NEW"],
+        "DELETE" => &["OLD"],
+        _ => &["OLD", "NEW"],
+    };
+    let updates: String = rows
+        .iter()
+        .map(|row| {
+            format!(
+                "UPDATE doctors SET rules_version = rules_version + 1 WHERE {};",
+                bumped_doctors(table, row)
+            )
+        })
+        .collect();
+    format!(
+        "CREATE TRIGGER {table}_bump_rules_{op} AFTER {event} ON {table} BEGIN {updates} END",
+        op = event.to_lowercase()
+    )
+}
+
+fn pg_bump_function() -> String {
+    let branch = |table: &str| {
+        format!(
+            "IF TG_OP <> 'INSERT' THEN UPDATE doctors SET rules_version = rules_version + 1 WHERE {old}; END IF; \
+             IF TG_OP <> 'DELETE' THEN UPDATE doctors SET rules_version = rules_version + 1 WHERE {new}; END IF;",
+            old = bumped_doctors(table, "OLD"),
+            new = bumped_doctors(table, "NEW"),
+        )
+    };
+    format!(
+        "CREATE FUNCTION carebook_bump_rules() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+         IF TG_TABLE_NAME = 'services' THEN {services} \
+         ELSIF TG_TABLE_NAME = 'facilities' THEN {facilities} \
+         ELSE {rows} END IF; RETURN NULL; END $$",
+        services = branch("services"),
+        facilities = branch("facilities"),
+        rows = branch("working_hours"),
+    )
 }
 
 /// One PL/pgSQL function for every trigger: `TG_ARGV` = scope, id column.

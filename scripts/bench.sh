@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Benchmark: release Carebook with the demo clinic on SQLite and on
-# PostgreSQL, beside a baseline server that answers with the same
-# availability bytes from memory (examples/baseline.rs), driven by wrk.
+# Benchmark: release Carebook on SQLite and on PostgreSQL, each at two data
+# sizes — the demo clinic, and the demo grown by `seed --synthetic` to 1,000
+# doctors, 100,000 patients and 1,000,000 appointments — beside a baseline
+# server that answers with the same availability bytes from memory
+# (examples/baseline.rs), driven by wrk. The figures use the demo's
+# Bangladeshi doctors at both sizes, so only the amount of data differs.
 #
 #   scripts/bench.sh            # 10 s per figure; appends the table to BENCHMARKS.md
-#   scripts/bench.sh --quick    # 2 s per figure, prints only (what .ci/run does)
+#   scripts/bench.sh --quick    # 2 s per figure, a small synthetic size, prints only (.ci/run)
 #
 # BENCH_SECONDS, BENCH_CONNECTIONS (32) and BENCH_POSTGRES_URL (default the
 # local server; a database carebook_bench_<pid> is created and dropped)
@@ -54,12 +57,23 @@ api() { # METHOD PATH TOKEN [BODY]
 }
 login() { curl -s "$base/api/v1/auth/login" -H 'Content-Type: application/json' -d "{\"username\":\"$1\",\"password\":\"carebook-demo\"}" | jq -r .access; }
 
-bench_database() { # NAME DATABASE_URL PORT
+# The large size (smaller in --quick, so the harness is exercised, not measured).
+if [[ $quick == 1 ]]; then
+  large=(--doctors 64 --patients 2000 --appointments 20000)
+  large_name=20k
+else
+  large=(--doctors 1000 --patients 100000 --appointments 1000000)
+  large_name=1M
+fi
+
+bench_database() { # NAME DATABASE_URL PORT [SEED ARGS...]
   local name=$1 port=$3
   export DATABASE_URL=$2
+  shift 3
   base="http://127.0.0.1:$port"
   "$bin" migrate >/dev/null
-  "$bin" seed --demo >"$work/seed-$name.log"
+  "$bin" seed "${@:---demo}" >"$work/seed-$name.log"
+  tail -n 1 "$work/seed-$name.log"
   CAREBOOK_BIND="127.0.0.1:$port" "$bin" serve >"$work/node-$name.log" 2>&1 &
   local pid=$!
   pids+=("$pid")
@@ -71,7 +85,8 @@ bench_database() { # NAME DATABASE_URL PORT
   admin=$(login admin)
   reception=$(login reception.dhaka)
   patient=$(login patient001)
-  doctor=$(api GET "/doctors?page_size=1&ordering=last_name" "$admin" | jq -r '.results[0].id')
+  # The demo's Bangladeshi doctors (licences BMDC-A-…) at either size.
+  doctor=$(api GET "/doctors?page_size=1&ordering=last_name&search=BMDC-A" "$admin" | jq -r '.results[0].id')
   day=$(date -u -d '+1 day' +%F)
   week=$(date -u -d '+7 days' +%F)
   api GET "/doctors/$doctor/availability?from=$day&to=$day" "$patient" >"$work/availability-$name.json"
@@ -97,8 +112,8 @@ bench_database() { # NAME DATABASE_URL PORT
   : >"$work/slots"
   local from to
   from=$(date -u -d '+2 days' +%F)
-  to=$(date -u -d '+15 days' +%F)
-  for d in $(api GET "/doctors?page_size=100" "$admin" | jq -r '.results[].id'); do
+  to=$(date -u -d '+29 days' +%F)
+  for d in $(api GET "/doctors?page_size=100&search=BMDC-A" "$admin" | jq -r '.results[].id'); do
     api GET "/doctors/$d/availability?from=$from&to=$to" "$admin" |
       jq -c --arg d "$d" '.slots[] | {doctor_id: $d, start: .start}' >>"$work/slots"
   done
@@ -120,7 +135,7 @@ bench_database() { # NAME DATABASE_URL PORT
   local slot
   # A day after the bookings above, so its first slot is still free.
   local race_day
-  race_day=$(date -u -d '+20 days' +%F)
+  race_day=$(date -u -d '+40 days' +%F)
   slot=$(api GET "/doctors/$doctor/availability?from=$race_day&to=$race_day" "$admin" | jq -r '.slots[0].start')
   head -n 50 "$work/patients" |
     xargs -P 50 -I{} curl -s -o /dev/null -w '%{http_code} %{time_total}\n' "$base/api/v1/appointments" \
@@ -140,9 +155,14 @@ bench_database() { # NAME DATABASE_URL PORT
 
 echo "bench: ${seconds}s per figure, $connections connections, $(nproc) cores"
 bench_database sqlite "sqlite://$work/bench.db" 18811
+bench_database "sqlite $large_name" "sqlite://$work/bench-large.db" 18814 --synthetic "${large[@]}"
+rm -f "$work"/bench*.db*
 pg_db="carebook_bench_$$"
 psql "$pg_server" -qc "CREATE DATABASE $pg_db"
 bench_database postgres "${pg_server%/*}/$pg_db" 18812
+psql "$pg_server" -qc "DROP DATABASE $pg_db WITH (FORCE)"
+psql "$pg_server" -qc "CREATE DATABASE $pg_db"
+bench_database "postgres $large_name" "${pg_server%/*}/$pg_db" 18815 --synthetic "${large[@]}"
 
 "$target/release/examples/baseline" 127.0.0.1:18813 "$work/availability-sqlite.json" &
 pids+=($!)
@@ -163,8 +183,8 @@ printf '\n%s\n' "$table"
 if [[ $quick == 0 ]]; then
   {
     printf '\n## scripts/bench.sh, %s, commit %s\n\n' "$(date -u +'%Y-%m-%d %H:%M UTC')" "$(git rev-parse --short HEAD)"
-    printf '%s cores (%s), %s s per figure, %s connections (bookings 16), demo data.\n\n' \
-      "$(nproc)" "$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)" "$seconds" "$connections"
+    printf '%s cores (%s), %s s per figure, %s connections (bookings 16); demo data, and demo + synthetic (%s).\n\n' \
+      "$(nproc)" "$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)" "$seconds" "$connections" "${large[*]}"
     printf '%s\n' "$table"
   } >>BENCHMARKS.md
   echo "appended to BENCHMARKS.md"

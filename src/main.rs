@@ -48,6 +48,19 @@ enum Command {
         /// A realistic demo clinic on the real Bangladesh locations (idempotent).
         #[arg(long)]
         demo: bool,
+        /// The demo clinic grown to --doctors, --patients and --appointments
+        /// (past appointments of extra doctors; for benchmarks; a fresh database).
+        #[arg(long)]
+        synthetic: bool,
+        /// Doctors in all (with --synthetic).
+        #[arg(long, default_value_t = 1_000)]
+        doctors: usize,
+        /// Patients in all (with --synthetic).
+        #[arg(long, default_value_t = 100_000)]
+        patients: usize,
+        /// Appointments to add (with --synthetic).
+        #[arg(long, default_value_t = 1_000_000)]
+        appointments: usize,
     },
     /// Create an administrator (password from CAREBOOK_ADMIN_PASSWORD, else prompted).
     CreateAdmin {
@@ -134,13 +147,29 @@ async fn run() -> anyhow::Result<()> {
                 ),
             }
         }
-        Command::Seed { demo } => {
-            if !demo {
-                anyhow::bail!("nothing to seed: pass --demo");
+        Command::Seed {
+            demo,
+            synthetic,
+            doctors,
+            patients,
+            appointments,
+        } => {
+            if !demo && !synthetic {
+                anyhow::bail!("nothing to seed: pass --demo or --synthetic");
             }
             let db = carebook::server::connect(&config).await?;
-            let report = carebook::seed::demo(&db, chrono::Utc::now()).await?;
-            println!("{report}");
+            if synthetic {
+                let sizes = carebook::seed::synthetic::Sizes {
+                    doctors,
+                    patients,
+                    appointments,
+                };
+                let report = carebook::seed::synthetic::synthetic(&db, chrono::Utc::now(), sizes).await?;
+                println!("{report}");
+            } else {
+                let report = carebook::seed::demo(&db, chrono::Utc::now()).await?;
+                println!("{report}");
+            }
         }
         Command::CreateAdmin { username, email } => {
             let password = match std::env::var("CAREBOOK_ADMIN_PASSWORD") {

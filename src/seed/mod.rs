@@ -11,6 +11,8 @@
 //! Idempotent: ids are UUID v5 of stable names and everything is written in
 //! one transaction; if the demo administrator exists, nothing is written.
 
+pub mod synthetic;
+
 use std::collections::HashMap;
 
 use anyhow::Context;

@@ -179,9 +179,13 @@ pub(crate) async fn own_row(tx: &Tx, actor: &Actor) -> AppResult<user::Model> {
 
 /// The actor's user row. Errors: 401 if it vanished.
 pub async fn current_user(state: &AppState, actor: &Actor) -> AppResult<user::Model> {
-    db::users::find(state.db.conn(), actor.user_id)
+    let account = state
+        .db
+        .views()
+        .account(state.db.conn(), actor.user_id)
         .await?
-        .ok_or_else(AppError::invalid_token)
+        .ok_or_else(AppError::invalid_token)?;
+    Ok(user::Model::clone(&account))
 }
 
 /// Create a staff (or admin) account. Errors: 422 for a weak password, 409

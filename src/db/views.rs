@@ -70,6 +70,8 @@ impl Invalidation {
 struct CachedActor {
     row: ActorRow,
     sessions: Vec<Uuid>,
+    /// The account row, once asked for ([`Views::account`]).
+    account: Option<Arc<super::entities::user::Model>>,
 }
 
 /// The views of one node (shared by every clone of its [`Db`]).
@@ -105,6 +107,7 @@ impl Views {
                 let cached = actors.entry(id).or_insert_with(|| CachedActor {
                     row: row.clone(),
                     sessions: Vec::new(),
+                    account: None,
                 });
                 cached.row = row.clone();
                 if cached.sessions.len() >= MAX_SESSIONS {
@@ -114,6 +117,34 @@ impl Views {
             }
         }
         Ok(row)
+    }
+
+    /// The account row of user `id`, from the view (when the user is an
+    /// actor it holds) or else the database.
+    ///
+    /// Errors: the database query failed.
+    pub async fn account(
+        &self,
+        db: &impl ConnectionTrait,
+        id: Uuid,
+    ) -> DbResult<Option<Arc<super::entities::user::Model>>> {
+        {
+            let actors = self.actors.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(account) = actors.get(&id).and_then(|a| a.account.as_ref()) {
+                return Ok(Some(Arc::clone(account)));
+            }
+        }
+        let epoch = self.epoch.load(Ordering::Acquire);
+        let Some(account) = super::users::find(db, id).await?.map(Arc::new) else {
+            return Ok(None);
+        };
+        let mut actors = self.actors.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if self.epoch.load(Ordering::Acquire) == epoch
+            && let Some(cached) = actors.get_mut(&id)
+        {
+            cached.account = Some(Arc::clone(&account));
+        }
+        Ok(Some(account))
     }
 
     /// The rules of each of `doctors` that exists, from the view or else

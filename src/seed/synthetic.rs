@@ -158,7 +158,7 @@ fn synthetic_doctor(
 ) {
     let id = ids::demo("synthetic-doctor", n);
     let user_id = ids::demo("synthetic-doctor-user", n);
-    let female = n % 2 == 0;
+    let female = n.is_multiple_of(2);
     let first = if female { "Nusrat" } else { "Rahim" };
     let mut user = user::Model::new(user_id, format!("sdoctor{n:05}"), Role::Doctor, hash.into(), now);
     user.first_name = first.into();

@@ -27,19 +27,8 @@ pub struct Migration;
 /// What a change invalidates: (table, scope, column holding the id, the
 /// columns whose change matters on UPDATE — empty for any change).
 const WATCHED: &[(&str, &str, &str, &[&str])] = &[
-    (
-        "users",
-        "user",
-        "id",
-        &[
-            "role",
-            "is_active",
-            "facility_id",
-            "totp_enabled",
-            "must_change_password",
-            "password_hash",
-        ],
-    ),
+    // Any change: the view holds the whole account row (`GET /auth/me`).
+    ("users", "user", "id", &[]),
     ("sessions", "user", "user_id", &["revoked_at"]),
     ("patients", "user", "user_id", &["user_id"]),
     ("doctors", "user", "user_id", &["user_id", "facility_id"]),

@@ -180,31 +180,6 @@ pub async fn busy_of(
     Ok(rows.into_iter().map(|b| (b.doctor_id, b.start_at, b.end_at)).collect())
 }
 
-/// Whether `who` (`doctor_id` or `patient_id` = `id`) has a live appointment
-/// other than `except` overlapping `[from, to)`.
-pub async fn overlaps(
-    db: &impl ConnectionTrait,
-    who: &'static str,
-    id: Uuid,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    except: Option<Uuid>,
-) -> DbResult<bool> {
-    let mut query = Query::select();
-    query
-        .expr_as(Expr::val(1), "one")
-        .from("appointments")
-        .and_where(Expr::col(who).eq(id))
-        .and_where(Expr::col("status").is_in(live()))
-        .and_where(Expr::col("start_at").lt(to))
-        .and_where(Expr::col("end_at").gt(from))
-        .limit(1);
-    if let Some(except) = except {
-        query.and_where(Expr::col("id").ne(except));
-    }
-    Ok(db.query_one(&query).await?.is_some())
-}
-
 /// Which party of a booking of `[from, to)` already has a live appointment
 /// then (other than `except`): the doctor first. One query for both.
 pub async fn clash(

@@ -478,14 +478,6 @@ pub async fn doctor_service_ids(db: &impl ConnectionTrait, doctors: &[Uuid]) -> 
     Ok(out)
 }
 
-/// Whether the doctor offers the service.
-pub async fn doctor_offers(db: &impl ConnectionTrait, doctor_id: Uuid, service_id: Uuid) -> DbResult<bool> {
-    Ok(doctor_service::Entity::find_by_id((doctor_id, service_id))
-        .one(db)
-        .await?
-        .is_some())
-}
-
 /// Replace the services a doctor offers.
 pub async fn set_doctor_services(db: &Tx, doctor_id: Uuid, services: &[Uuid]) -> DbResult<()> {
     db.invalidate(super::views::Invalidation::Doctor(doctor_id));

@@ -846,7 +846,10 @@ fn user_row(
     }
 }
 
-/// Insert rows in batches of 200 (well under every database's parameter limit).
+/// Rows per `INSERT` statement (under SQLite's 32,766 parameters for the widest table).
+const ROWS_PER_STATEMENT: usize = 1_000;
+
+/// Insert rows in multi-row statements of [`ROWS_PER_STATEMENT`].
 async fn insert_all<A>(db: &impl ConnectionTrait, rows: Vec<<A::Entity as EntityTrait>::Model>) -> anyhow::Result<()>
 where
     A: ActiveModelTrait + Send,
@@ -856,7 +859,7 @@ where
     while rows.peek().is_some() {
         let batch: Vec<A> = rows
             .by_ref()
-            .take(200)
+            .take(ROWS_PER_STATEMENT)
             .map(|r| r.into_active_model().reset_all())
             .collect();
         <A::Entity as EntityTrait>::insert_many(batch)

@@ -18,9 +18,8 @@
 
 use anyhow::Context;
 use chrono::{DateTime, Datelike, NaiveTime, TimeDelta, Utc, Weekday};
-use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel};
 
-use super::{FACILITIES, SPECIALTIES, surname};
+use super::{FACILITIES, SPECIALTIES, insert_all, surname};
 use crate::auth::password;
 use crate::booking::calendar::local_midnight;
 use crate::db::entities::{appointment, appointment_event, doctor, doctor_service, patient, user, working_hours};
@@ -29,8 +28,6 @@ use crate::domain::{AppointmentAction, AppointmentKind, AppointmentStatus, Phone
 
 /// Rows written per transaction.
 pub const ROWS_PER_TRANSACTION: usize = 20_000;
-/// Rows per `INSERT` statement (under SQLite's 32,766 parameters for the widest table).
-const ROWS_PER_STATEMENT: usize = 1_000;
 /// Slots a synthetic doctor works per day (09:00–17:00, 30 minutes).
 const SLOTS_PER_DAY: usize = 16;
 
@@ -218,7 +215,6 @@ fn synthetic_patient(n: usize, now: DateTime<Utc>) -> anyhow::Result<patient::Mo
         .into_string();
     Ok(patient::Model {
         id: ids::demo("synthetic-patient", n),
-        user_id: None,
         medical_record_number: format!("CB{:010}", 5_000_000_000u64 + n as u64),
         first_name: if female { "Fatema" } else { "Karim" }.into(),
         last_name: surname_of(n, female).into(),
@@ -229,18 +225,10 @@ fn synthetic_patient(n: usize, now: DateTime<Utc>) -> anyhow::Result<patient::Mo
         ),
         sex: Some(if female { Sex::Female } else { Sex::Male }),
         phone: Some(phone),
-        email: None,
         address: format!("House {}, Road {}", 1 + n % 199, 1 + n % 29),
         location_id: Some(ids::bd_geo("upazila", &(1 + n % 494).to_string())),
         national_id: Some(format!("{:010}", 3_000_000_000u64 + n as u64)),
-        insurance_number: None,
-        blood_group: None,
-        allergies: String::new(),
-        medical_history: String::new(),
-        emergency_contact_name: String::new(),
-        emergency_contact_phone: None,
-        created_at: now,
-        updated_at: now,
+        ..crate::db::patients::blank(now)
     })
 }
 
@@ -344,33 +332,14 @@ impl<'a> Batch<'a> {
             return Ok(());
         }
         let tx = self.db.begin_write().await?;
-        insert::<user::ActiveModel>(&tx, std::mem::take(&mut self.users)).await?;
-        insert::<doctor::ActiveModel>(&tx, std::mem::take(&mut self.doctors)).await?;
-        insert::<doctor_service::ActiveModel>(&tx, std::mem::take(&mut self.doctor_services)).await?;
-        insert::<working_hours::ActiveModel>(&tx, std::mem::take(&mut self.working_hours)).await?;
-        insert::<patient::ActiveModel>(&tx, std::mem::take(&mut self.patients)).await?;
-        insert::<appointment::ActiveModel>(&tx, std::mem::take(&mut self.appointments)).await?;
-        insert::<appointment_event::ActiveModel>(&tx, std::mem::take(&mut self.events)).await?;
+        insert_all::<user::ActiveModel>(&tx, std::mem::take(&mut self.users)).await?;
+        insert_all::<doctor::ActiveModel>(&tx, std::mem::take(&mut self.doctors)).await?;
+        insert_all::<doctor_service::ActiveModel>(&tx, std::mem::take(&mut self.doctor_services)).await?;
+        insert_all::<working_hours::ActiveModel>(&tx, std::mem::take(&mut self.working_hours)).await?;
+        insert_all::<patient::ActiveModel>(&tx, std::mem::take(&mut self.patients)).await?;
+        insert_all::<appointment::ActiveModel>(&tx, std::mem::take(&mut self.appointments)).await?;
+        insert_all::<appointment_event::ActiveModel>(&tx, std::mem::take(&mut self.events)).await?;
         tx.commit().await?;
         Ok(())
     }
-}
-
-async fn insert<A>(tx: &crate::db::Tx, rows: Vec<<A::Entity as EntityTrait>::Model>) -> anyhow::Result<()>
-where
-    A: ActiveModelTrait + Send,
-    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
-{
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<A> = rows
-            .by_ref()
-            .take(ROWS_PER_STATEMENT)
-            .map(|r| r.into_active_model().reset_all())
-            .collect();
-        <A::Entity as EntityTrait>::insert_many(chunk)
-            .exec_without_returning(tx)
-            .await?;
-    }
-    Ok(())
 }

@@ -538,7 +538,9 @@ macro_rules! sort_fields {
 pub(crate) use sort_fields;
 
 /// Read one page of `query` in `order` (then by `tiebreak` for a stable
-/// order), with the total count, in two statements.
+/// order), with the total count. The count costs a second statement only
+/// when the page cannot tell it: a page shorter than `page_size` (and not
+/// past the end) is the last one, so the total is its offset plus its rows.
 pub async fn fetch_page<T: FromQueryResult + Send + Sync>(
     db: &impl ConnectionTrait,
     query: SelectStatement,
@@ -547,9 +549,29 @@ pub async fn fetch_page<T: FromQueryResult + Send + Sync>(
     page: PageRequest,
 ) -> DbResult<Paged<T>> {
     let backend = db.get_database_backend();
+    let offset = (page.page - 1).saturating_mul(page.page_size);
+    let mut listed = query.clone();
+    for sort in order {
+        listed.order_by_expr(
+            Expr::cust(sort.column),
+            if sort.descending { Order::Desc } else { Order::Asc },
+        );
+    }
+    listed
+        .order_by_expr(Expr::cust(tiebreak), Order::Asc)
+        .limit(page.page_size)
+        .offset(offset);
+    let rows = T::find_by_statement(backend.build(&listed)).all(db).await?;
+    let shown = rows.len() as u64;
+    if shown < page.page_size && (shown > 0 || offset == 0) {
+        return Ok(Paged {
+            count: offset + shown,
+            rows,
+        });
+    }
     let count_query = Query::select()
         .expr_as(Expr::cust("COUNT(*)"), "n")
-        .from_subquery(query.clone(), Alias::new("listed"))
+        .from_subquery(query, Alias::new("listed"))
         .to_owned();
     let count = db
         .query_one(&count_query)
@@ -557,18 +579,6 @@ pub async fn fetch_page<T: FromQueryResult + Send + Sync>(
         .map(|row| row.try_get::<i64>("", "n"))
         .transpose()?
         .unwrap_or(0);
-    let mut query = query;
-    for sort in order {
-        query.order_by_expr(
-            Expr::cust(sort.column),
-            if sort.descending { Order::Desc } else { Order::Asc },
-        );
-    }
-    query
-        .order_by_expr(Expr::cust(tiebreak), Order::Asc)
-        .limit(page.page_size)
-        .offset((page.page - 1).saturating_mul(page.page_size));
-    let rows = T::find_by_statement(backend.build(&query)).all(db).await?;
     Ok(Paged {
         count: u64::try_from(count).unwrap_or(0),
         rows,

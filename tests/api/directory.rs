@@ -57,6 +57,21 @@ async fn the_bangladesh_location_tree_is_shipped_and_walkable() {
     let all = app.get("/api/v1/locations?page_size=1", &patient).await.expect(200);
     assert_eq!(all.body["count"], 8 + 64 + 494);
     assert!(all.body["next"].as_str().unwrap().contains("page=2"));
+    // The count is the list's at every page: a short last page, an exact
+    // last page and a page past the end (566 = 5 × 100 + 66 = 283 × 2).
+    for (query, shown) in [
+        ("page=6&page_size=100", 66),
+        ("page=283&page_size=2", 2),
+        ("page=284&page_size=2", 0),
+        ("page=1&page_size=100", 100),
+    ] {
+        let page = app
+            .get(&format!("/api/v1/locations?{query}"), &patient)
+            .await
+            .expect(200);
+        assert_eq!(page.body["count"], 566, "{query}");
+        assert_eq!(page.body["results"].as_array().unwrap().len(), shown, "{query}");
+    }
     // Same ids on every installation.
     assert_eq!(dhaka["id"], carebook::db::ids::bd_geo("division", "6").to_string());
 }

@@ -14,6 +14,20 @@ fn live() -> Vec<&'static str> {
     AppointmentStatus::LIVE.iter().map(|s| s.as_str()).collect()
 }
 
+/// The longest an appointment may last, guarded by the database
+/// (`appointments_at_most_a_day`): what overlaps `[from, to)` starts in
+/// `[from - LONGEST, to)`, one bounded range of the `(doctor_id, start_at)`
+/// and `(patient_id, start_at)` indexes instead of all earlier history.
+pub const LONGEST: chrono::TimeDelta = chrono::TimeDelta::days(1);
+
+/// Keep the appointments overlapping `[from, to)`, as a bounded index range.
+fn overlapping(query: &mut SelectStatement, from: DateTime<Utc>, to: DateTime<Utc>) {
+    query
+        .and_where(Expr::col("start_at").lt(to))
+        .and_where(Expr::col("start_at").gte(from - LONGEST))
+        .and_where(Expr::col("end_at").gt(from));
+}
+
 /// An appointment with the names a client shows beside it (one joined row).
 #[derive(Debug, Clone, FromQueryResult)]
 pub struct AppointmentRow {
@@ -168,9 +182,8 @@ pub async fn busy_of(
         .columns(["doctor_id", "start_at", "end_at"])
         .from("appointments")
         .and_where(Expr::col("doctor_id").is_in(doctors.iter().copied()))
-        .and_where(Expr::col("status").is_in(live()))
-        .and_where(Expr::col("start_at").lt(to))
-        .and_where(Expr::col("end_at").gt(from));
+        .and_where(Expr::col("status").is_in(live()));
+    overlapping(&mut query, from, to);
     if let Some(except) = except {
         query.and_where(Expr::col("id").ne(except));
     }
@@ -203,9 +216,8 @@ pub async fn clash(
                 .add(Expr::col("doctor_id").eq(doctor))
                 .add(Expr::col("patient_id").eq(patient)),
         )
-        .and_where(Expr::col("status").is_in(live()))
-        .and_where(Expr::col("start_at").lt(to))
-        .and_where(Expr::col("end_at").gt(from));
+        .and_where(Expr::col("status").is_in(live()));
+    overlapping(&mut query, from, to);
     if let Some(except) = except {
         query.and_where(Expr::col("id").ne(except));
     }
@@ -369,9 +381,8 @@ pub async fn busy_ids(
         .from("appointments")
         .and_where(Expr::col("doctor_id").eq(doctor))
         .and_where(Expr::col("status").is_in(live()))
-        .and_where(Expr::col("start_at").lt(to))
-        .and_where(Expr::col("end_at").gt(from))
         .order_by("start_at", sea_orm::sea_query::Order::Asc);
+    overlapping(&mut query, from, to);
     if let Some(facility) = facility {
         query.and_where(Expr::col("facility_id").eq(facility));
     }

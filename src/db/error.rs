@@ -212,6 +212,7 @@ impl From<DbErr> for DbError {
             // RAISE(ABORT, …) in a trigger; SQLite also reports some foreign-key
             // failures with the generic constraint codes.
             "1811" | "19" if message.ends_with("_no_overlap") => overlap(&message),
+            "1811" | "19" if message.ends_with("_at_most_a_day") => DbError::Check,
             "1811" | "19" if message.contains("FOREIGN KEY") => DbError::ForeignKey,
             "5" | "261" | "517" | "40001" | "40P01" => DbError::Busy,
             "22021" | "22P05" => DbError::TextWithNul,

@@ -87,8 +87,12 @@ bench_database() { # NAME DATABASE_URL PORT [SEED ARGS...]
   patient=$(login patient001)
   # The demo's Bangladeshi doctors (licences BMDC-A-…) at either size.
   doctor=$(api GET "/doctors?page_size=1&ordering=last_name&search=BMDC-A" "$admin" | jq -r '.results[0].id')
-  day=$(date -u -d '+1 day' +%F)
-  week=$(date -u -d '+7 days' +%F)
+  # The first of the next seven days on which the doctor works (not a weekend).
+  for offset in 1 2 3 4 5 6 7; do
+    day=$(date -u -d "+$offset days" +%F)
+    [[ $(api GET "/doctors/$doctor/availability?from=$day&to=$day" "$patient" | jq '.slots | length') -gt 0 ]] && break
+  done
+  week=$(date -u -d "$day +6 days" +%F)
   api GET "/doctors/$doctor/availability?from=$day&to=$day" "$patient" >"$work/availability-$name.json"
 
   local r
@@ -135,8 +139,11 @@ bench_database() { # NAME DATABASE_URL PORT [SEED ARGS...]
   local slot
   # A day after the bookings above, so its first slot is still free.
   local race_day
-  race_day=$(date -u -d '+40 days' +%F)
-  slot=$(api GET "/doctors/$doctor/availability?from=$race_day&to=$race_day" "$admin" | jq -r '.slots[0].start')
+  for offset in 40 41 42 43 44 45 46; do
+    race_day=$(date -u -d "+$offset days" +%F)
+    slot=$(api GET "/doctors/$doctor/availability?from=$race_day&to=$race_day" "$admin" | jq -r '.slots[0].start // empty')
+    [[ -n $slot ]] && break
+  done
   head -n 50 "$work/patients" |
     xargs -P 50 -I{} curl -s -o /dev/null -w '%{http_code} %{time_total}\n' "$base/api/v1/appointments" \
       -H "Authorization: Bearer $reception" -H 'Content-Type: application/json' \

@@ -11,6 +11,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod booking;
+pub mod clinical;
 pub mod clock;
 pub mod config;
 pub mod db;

@@ -1,9 +1,10 @@
-//! The domain newtypes: phone (E.164), email, IANA time zone, money. Any text
+//! The domain newtypes: phone (E.164), email, IANA time zone, money, ICD-10-CM
+//! code shapes. Any text
 //! is accepted or refused without a panic, and what is accepted is normal:
 //! reading the normal form again gives the same value.
 #![no_main]
 
-use carebook::domain::{Currency, Email, Money, Phone, TimeZone};
+use carebook::domain::{Currency, Email, Money, Phone, TimeZone, icd10cm};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|text: &str| {
@@ -29,6 +30,10 @@ fuzz_target!(|text: &str| {
             assert!((0..=1_000_000_000_000).contains(&money.minor), "{money:?}");
             assert_eq!(Money::parse(&money.amount_string(), currency), Ok(money));
         }
+    }
+    if let Some(code) = icd10cm::normalise(text) {
+        assert!((3..=8).contains(&code.len()), "{code:?}");
+        assert_eq!(icd10cm::normalise(&code).as_ref(), Some(&code));
     }
     if let Ok(currency) = Currency::parse(text) {
         assert_eq!(Currency::parse(currency.code()), Ok(currency));

@@ -6,6 +6,7 @@ pub mod appointments;
 pub mod audit;
 pub mod auth;
 pub mod conditional;
+pub mod diagnosis_codes;
 pub mod directory;
 pub mod doctors;
 pub mod extract;
@@ -67,6 +68,7 @@ use access::Operations;
         (name = "profile", description = "One's own profile, preferences and image"),
         (name = "directory", description = "Locations, specialties, facilities, services and doctors"),
         (name = "patients", description = "Patient records"),
+        (name = "clinical", description = "Clinical records: consultations, vital signs, diagnoses (ICD-10-CM), prescriptions, notes"),
         (name = "schedules", description = "Working hours, time off and availability"),
                 (name = "appointments", description = "Booking and the appointment lifecycle"),
                 (name = "audit", description = "The audit trail and login activity (admin)"),
@@ -98,6 +100,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(directory::router())
         .merge(doctors::router())
         .merge(patients::router())
+        .merge(diagnosis_codes::router())
         .merge(schedules::router())
         .merge(appointments::router())
         .merge(audit::router())

@@ -68,7 +68,8 @@ actions! {
     SettingsWrite = "settings_write",
     /// Read the audit trail and login activity.
     AuditRead = "audit_read",
-    /// Read locations, specialties, facilities, services, doctors.
+    /// Read locations, specialties, facilities, services, doctors, and the
+    /// ICD-10-CM code list (reference data, nothing about a patient).
     DirectoryRead = "directory_read",
     /// Create, change or delete directory entries.
     DirectoryWrite = "directory_write",

@@ -5,6 +5,7 @@
 //! serialised the same way in JSON.
 
 mod email;
+pub mod icd10cm;
 mod money;
 mod phone;
 mod timezone;

@@ -559,6 +559,8 @@ impl World {
             ("GET", "/api/v1/locations" | "/api/v1/specialties" | "/api/v1/facilities" | "/api/v1/services" | "/api/v1/doctors") => {
                 Call::new(route, me)
             }
+            ("GET", "/api/v1/diagnosis-codes") => Call::new("/api/v1/diagnosis-codes?search=E11", me),
+            ("GET", "/api/v1/diagnosis-codes/{code}") => Call::new("/api/v1/diagnosis-codes/E11.9", me),
             ("GET", "/api/v1/locations/{id}") => Call::new(format!("/api/v1/locations/{}", self.location), me),
             ("GET", "/api/v1/specialties/{id}") => Call::new(format!("/api/v1/specialties/{}", self.specialty), me),
             ("GET", "/api/v1/facilities/{id}") => Call::new(format!("/api/v1/facilities/{}", self.f1), me),

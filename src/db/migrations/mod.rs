@@ -21,6 +21,7 @@ mod m20261201_000004_audit_retention;
 mod m20261201_000005_refresh_successor;
 mod m20261202_000001_invalidations;
 mod m20261203_000001_appointments_at_most_a_day;
+mod m20261204_000001_diagnosis_codes;
 
 /// The ordered list of Carebook migrations.
 pub struct Migrator;
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000005_refresh_successor::Migration),
             Box::new(m20261202_000001_invalidations::Migration),
             Box::new(m20261203_000001_appointments_at_most_a_day::Migration),
+            Box::new(m20261204_000001_diagnosis_codes::Migration),
         ]
     }
 }

@@ -6,6 +6,7 @@ pub mod appointments;
 pub mod audit;
 pub mod auth;
 pub mod conditional;
+pub mod consultations;
 pub mod diagnosis_codes;
 pub mod directory;
 pub mod doctors;
@@ -101,6 +102,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(doctors::router())
         .merge(patients::router())
         .merge(diagnosis_codes::router())
+        .merge(consultations::router())
         .merge(schedules::router())
         .merge(appointments::router())
         .merge(audit::router())

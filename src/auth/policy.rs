@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use super::Actor;
 use crate::db::appointments::AppointmentRow;
-use crate::db::entities::role_change_request;
+use crate::db::entities::{consultation, role_change_request};
 use crate::db::{self, DbResult, Reach};
 use crate::domain::Role;
 use crate::error::{AppError, AppResult};
@@ -111,6 +111,12 @@ actions! {
     AppointmentCancel = "appointment_cancel",
     /// Move to another time.
     AppointmentReschedule = "appointment_reschedule",
+    /// Read clinical records (consultations and their entries): a doctor
+    /// those of the patients they treat, a nurse those of patients seen at
+    /// their facility, a patient their own. Never reception.
+    ClinicalRead = "clinical_read",
+    /// Open and record consultations: a doctor their own.
+    ClinicalWrite = "clinical_write",
 }
 
 impl Action {
@@ -130,6 +136,7 @@ impl Action {
                 | Action::UserRead
                 | Action::AuditRead
                 | Action::RoleRequestRead
+                | Action::ClinicalRead
         )
     }
 }
@@ -173,6 +180,7 @@ const fn rule(action: Action, scopes: [Scope; 5], visible_via: Option<Action>) -
 
 const APPOINTMENT: Option<Action> = Some(Action::AppointmentRead);
 const PATIENT: Option<Action> = Some(Action::PatientRead);
+const CLINICAL: Option<Action> = Some(Action::ClinicalRead);
 
 /// The matrix. Columns: admin, doctor, nurse, receptionist, patient.
 #[rustfmt::skip]
@@ -206,6 +214,8 @@ pub const MATRIX: &[Rule] = &[
     rule(Action::AppointmentNoShow,     [All, Own, No, All, No], APPOINTMENT),
     rule(Action::AppointmentCancel,     [All, Own, No, All, Own], APPOINTMENT),
     rule(Action::AppointmentReschedule, [All, Own, No, All, Own], APPOINTMENT),
+    rule(Action::ClinicalRead,          [All, Own, Facility, No, Own], CLINICAL),
+    rule(Action::ClinicalWrite,         [No, Own, No, No, No], CLINICAL),
 ];
 
 fn column(role: Role) -> usize {
@@ -399,6 +409,35 @@ impl Resource for PatientRecord {
             patient_id: Some(self.id),
             doctor_id: self.treating_doctor,
             facility_id: self.seen_at,
+            ..Owner::default()
+        }
+    }
+}
+
+/// A patient's clinical record (their consultations and every entry in
+/// them) as the policy sees it: visible to whom the patient record's care
+/// relation reaches ([`patient_record`]), under [`Action::ClinicalRead`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClinicalRecord(pub PatientRecord);
+
+impl Resource for ClinicalRecord {
+    const KIND: &'static str = "consultation";
+
+    fn owner(&self) -> Owner {
+        self.0.owner()
+    }
+}
+
+impl Resource for consultation::Model {
+    const KIND: &'static str = "consultation";
+
+    /// Its author: writing to a consultation is its doctor's (or, for vital
+    /// signs and nursing notes, its facility's).
+    fn owner(&self) -> Owner {
+        Owner {
+            patient_id: Some(self.patient_id),
+            doctor_id: Some(self.doctor_id),
+            facility_id: Some(self.facility_id),
             ..Owner::default()
         }
     }
@@ -741,6 +780,8 @@ mod tests {
                 "appointment_no_show",
                 "appointment_cancel",
                 "appointment_reschedule",
+                "clinical_read",
+                "clinical_write",
             ]
         );
         for action in Action::ALL {

@@ -350,20 +350,8 @@ pub async fn list(
 ) -> AppResult<Paged<AppointmentRow>> {
     let reach = reach::<AppointmentRow>(actor, Action::AppointmentRead)?;
     let order = input::sorts(&query.ordering);
-    let statuses = match query.status.as_deref() {
-        Some(list) if !list.is_empty() => list
-            .split(',')
-            .map(|s| {
-                s.parse::<AppointmentStatus>()
-                    .map_err(|m| AppError::bad_field("status", m))
-            })
-            .collect::<AppResult<Vec<_>>>()?,
-        _ => Vec::new(),
-    };
     // Seven statuses at most, however often they are named.
-    let mut statuses = statuses;
-    statuses.sort_unstable_by_key(|s| s.as_str());
-    statuses.dedup();
+    let statuses = input::one_or_more::<AppointmentStatus>("status", query.status.as_deref())?;
     let period = input::period(query.from.as_deref(), query.to.as_deref())?;
     let filter = AppointmentFilter {
         statuses,
@@ -602,7 +590,8 @@ async fn move_to(
     Ok(())
 }
 
-/// Apply a lifecycle transition (DESIGN §4). `reason` is recorded (required
+/// Apply a lifecycle transition (DESIGN §4). Starting opens the
+/// appointment's consultation; completing completes it. `reason` is recorded (required
 /// for cancel by the API). `precondition` is checked against the locked row's
 /// version (for `If-Match`).
 ///
@@ -661,6 +650,14 @@ pub async fn transition(
         now,
     );
     db::insert_row::<appointment_event::ActiveModel>(&tx, record).await?;
+    // The visit's record opens and closes with the visit, in the same transaction.
+    match transition {
+        Transition::Start => {
+            db::consultations::open_for(&tx, &updated, actor.user_id, now).await?;
+        }
+        Transition::Complete => db::consultations::complete_for(&tx, id, now).await?,
+        _ => {}
+    }
     tx.commit().await?;
     reload(state, id).await
 }

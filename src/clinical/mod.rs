@@ -1,4 +1,6 @@
-//! Clinical records: the visit itself (DESIGN §3). So far the ICD-10-CM
-//! code list diagnoses are coded in ([`codes`]).
+//! Clinical records: the visit itself (DESIGN §3) — consultations and,
+//! in them, what the doctor records — and the ICD-10-CM code list
+//! diagnoses are coded in ([`codes`]).
 
 pub mod codes;
+pub mod consultations;

@@ -5,6 +5,7 @@
 
 pub mod appointments;
 pub mod audit;
+pub mod consultations;
 pub mod directory;
 pub mod entities;
 pub mod error;

@@ -155,37 +155,34 @@ pub async fn list(
     fetch_page(db, query, order, "id", page).await
 }
 
-/// `SELECT patient_id FROM appointments WHERE column = id`.
+/// The patients in the care of `column = id` (appointments and consultations).
 fn patients_of(column: &'static str, id: Uuid) -> sea_orm::sea_query::SelectStatement {
-    Query::select()
-        .column("patient_id")
-        .from("appointments")
-        .and_where(Expr::col(column).eq(id))
-        .to_owned()
+    super::consultations::patients_in_care(column, id)
 }
 
-/// Whether the doctor has (or had) any appointment with the patient.
+/// Whether the doctor has (or had) an appointment or a consultation with the patient.
 pub async fn treated_by(db: &impl ConnectionTrait, patient_id: Uuid, doctor_id: Uuid) -> DbResult<bool> {
-    has_appointment(db, patient_id, "doctor_id", doctor_id).await
+    in_care(db, patient_id, "doctor_id", doctor_id).await
 }
 
-/// Whether the patient has (or had) any appointment at the facility.
+/// Whether the patient has (or had) an appointment or a consultation at the facility.
 pub async fn seen_at(db: &impl ConnectionTrait, patient_id: Uuid, facility_id: Uuid) -> DbResult<bool> {
-    has_appointment(db, patient_id, "facility_id", facility_id).await
+    in_care(db, patient_id, "facility_id", facility_id).await
 }
 
-async fn has_appointment(
-    db: &impl ConnectionTrait,
-    patient_id: Uuid,
-    column: &'static str,
-    id: Uuid,
-) -> DbResult<bool> {
-    let query = Query::select()
-        .expr_as(Expr::val(1), "one")
-        .from("appointments")
-        .and_where(Expr::col("patient_id").eq(patient_id))
-        .and_where(Expr::col(column).eq(id))
-        .limit(1)
-        .to_owned();
-    Ok(db.query_one(&query).await?.is_some())
+async fn in_care(db: &impl ConnectionTrait, patient_id: Uuid, column: &'static str, id: Uuid) -> DbResult<bool> {
+    // An appointment, or a consultation (a walk-in seen without one).
+    for table in ["appointments", "consultations"] {
+        let query = Query::select()
+            .expr_as(Expr::val(1), "one")
+            .from(table)
+            .and_where(Expr::col("patient_id").eq(patient_id))
+            .and_where(Expr::col(column).eq(id))
+            .limit(1)
+            .to_owned();
+        if db.query_one(&query).await?.is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }

@@ -25,7 +25,7 @@ macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(
-            Debug, Clone, Copy, PartialEq, Eq, Hash,
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
             serde::Serialize, serde::Deserialize, utoipa::ToSchema,
             sea_orm::EnumIter, sea_orm::DeriveActiveEnum,
         )]
@@ -214,6 +214,18 @@ string_enum! {
         DateRange = "date_range",
         /// An exact range of instants.
         DatetimeRange = "datetime_range",
+    }
+}
+
+string_enum! {
+    /// Where a consultation (FHIR Encounter) is.
+    ConsultationStatus {
+        /// Open: the doctor is recording the visit; its fields may be changed.
+        InProgress = "in_progress",
+        /// Closed: changed only by amendment.
+        Completed = "completed",
+        /// Recorded by mistake (wrong patient); kept, hidden from summaries.
+        EnteredInError = "entered_in_error",
     }
 }
 

@@ -16,7 +16,7 @@ pub use text::{
 };
 
 use crate::domain::{Currency, Money, TimeZone};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 
 /// An IANA time zone name.
 pub fn time_zone(value: &str, _: &()) -> Result {
@@ -157,6 +157,26 @@ pub fn period(from: Option<&str>, to: Option<&str>) -> AppResult<crate::db::Peri
         from: from.map(|v| instant("from", v, false)).transpose()?,
         to: to.map(|v| instant("to", v, true)).transpose()?,
     })
+}
+
+/// A comma-separated list of enumeration values (`confirmed,checked_in`),
+/// each once, in a stable order; empty when absent or blank.
+///
+/// Errors: 400 naming `field` and the allowed values.
+pub fn one_or_more<T>(field: &'static str, list: Option<&str>) -> AppResult<Vec<T>>
+where
+    T: std::str::FromStr<Err = String> + Ord,
+{
+    let mut values = match list {
+        Some(list) if !list.is_empty() => list
+            .split(',')
+            .map(|s| s.parse::<T>().map_err(|m| AppError::bad_field(field, m)))
+            .collect::<AppResult<Vec<T>>>()?,
+        _ => Vec::new(),
+    };
+    values.sort_unstable();
+    values.dedup();
+    Ok(values)
 }
 
 /// A query bound: an RFC 3339 instant, or a date `YYYY-MM-DD` meaning 00:00 UTC

@@ -1,8 +1,10 @@
-//! Clinical records: the ICD-10-CM code list.
+//! Clinical records: the ICD-10-CM code list, consultations.
 
 use sea_orm::{ConnectionTrait, Statement};
+use serde_json::json;
+use uuid::Uuid;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{Clinic, TestApp, at, spawn_app};
 
 #[tokio::test]
 async fn diagnosis_codes_are_found_by_code_prefix_and_by_words() {
@@ -57,4 +59,278 @@ async fn diagnosis_codes_are_found_by_code_prefix_and_by_words() {
         .unwrap()
         .unwrap();
     assert_eq!(row.try_get::<i64>("", "n").unwrap(), 74_719);
+}
+
+const WEEKLY: &[(&str, &str, &str)] = &[("sunday", "09:00", "13:00"), ("monday", "09:00", "13:00")];
+/// Sunday 29 November 2026, 09:00 in Dhaka.
+const SUNDAY_9: &str = "2026-11-29T03:00:00Z";
+
+/// A clinic, a patient with a booked appointment ("Chest pain"), and the
+/// appointment driven through `steps` by the admin.
+async fn visit(app: &TestApp, steps: &[&str]) -> (Clinic, Uuid, String, Uuid) {
+    let clinic = app.clinic("Asia/Dhaka", WEEKLY).await;
+    let (patient, patient_token) = app.patient().await;
+    let appointment = app
+        .post(
+            "/api/v1/appointments",
+            &patient_token,
+            json!({"doctor_id": clinic.doctor, "start": SUNDAY_9, "reason": "Chest pain"}),
+        )
+        .await
+        .expect(201)
+        .id();
+    app.drive(&clinic.admin, appointment, at(SUNDAY_9), steps).await;
+    (clinic, patient, patient_token, appointment)
+}
+
+#[tokio::test]
+async fn starting_an_appointment_opens_its_consultation_and_completing_it_completes_it() {
+    let app = spawn_app().await;
+    let (clinic, patient, patient_token, appointment) = visit(&app, &["check-in", "start"]).await;
+    let doctor = &clinic.doctor_token;
+    let listed = app
+        .get(
+            &format!("/api/v1/consultations?patient={patient}&status=in_progress"),
+            doctor,
+        )
+        .await
+        .expect(200);
+    assert_eq!(listed.body["count"], 1);
+    let consultation = &listed.body["results"][0];
+    let id = consultation["id"].as_str().unwrap().to_owned();
+    assert_eq!(consultation["appointment_id"], appointment.to_string());
+    assert_eq!(consultation["doctor_id"], clinic.doctor.to_string());
+    assert_eq!(consultation["facility_id"], clinic.facility.to_string());
+    assert_eq!(
+        consultation["chief_complaint"], "Chest pain",
+        "the reason for the visit"
+    );
+    assert!(consultation["ended_at"].is_null());
+
+    let path = format!("/api/v1/consultations/{id}");
+    let read = app.get(&path, doctor).await.expect(200);
+    assert_eq!(read.headers["etag"], "\"v1\"");
+    let changed = app
+        .patch(
+            &path,
+            doctor,
+            json!({"examination": "BP 150/95, heart sounds normal", "assessment": "Hypertension", "follow_up_on": "2026-12-13"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(changed.body["version"], 2);
+    assert_eq!(changed.body["follow_up_on"], "2026-12-13");
+    assert_eq!(changed.body["chief_complaint"], "Chest pain", "absent fields stay");
+    let stale = app
+        .client
+        .patch(format!("{}{path}", app.address))
+        .bearer_auth(doctor)
+        .header("If-Match", "\"v1\"")
+        .json(&json!({"plan": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 412);
+    app.patch(&path, doctor, json!({"plan": "a".repeat(8001)}))
+        .await
+        .expect(422);
+    app.patch(&path, doctor, json!({"status": "completed"}))
+        .await
+        .expect(400);
+
+    // Who sees it: the patient, a nurse of the facility; not reception, not
+    // another patient, not a doctor or nurse without a care relation.
+    app.get(&path, &patient_token).await.expect(200);
+    let (_, nurse) = app.staff(&clinic.admin, "nurse", Some(clinic.facility)).await;
+    app.get(&path, &nurse).await.expect(200);
+    app.patch(&path, &nurse, json!({"plan": "x"})).await.expect(403);
+    app.get(&path, &clinic.receptionist).await.expect(403);
+    app.get("/api/v1/consultations", &clinic.receptionist).await.expect(403);
+    app.get(
+        &format!("/api/v1/patients/{patient}/consultations"),
+        &clinic.receptionist,
+    )
+    .await
+    .expect(403);
+    let (_, stranger) = app.patient().await;
+    app.get(&path, &stranger).await.expect(404);
+    assert_eq!(
+        app.get("/api/v1/consultations", &stranger).await.expect(200).body["count"],
+        0
+    );
+    let (_, other_doctor) = app.second_doctor(&clinic, WEEKLY).await;
+    app.get(&path, &other_doctor).await.expect(404);
+    app.patch(&path, &other_doctor, json!({"plan": "x"})).await.expect(404);
+    assert_eq!(
+        app.get("/api/v1/consultations", &other_doctor).await.expect(200).body["count"],
+        0
+    );
+    app.get(&format!("/api/v1/patients/{patient}/consultations"), &other_doctor)
+        .await
+        .expect(404);
+    app.get(&path, &clinic.admin).await.expect(200);
+    app.patch(&path, &clinic.admin, json!({"plan": "x"})).await.expect(403);
+    // Clinical records are never deleted.
+    app.delete(&path, doctor).await.expect(405);
+
+    // Completing the appointment completes the consultation.
+    app.post(&format!("{path}/complete"), doctor, json!({}))
+        .await
+        .expect_rule(409, "complete_the_appointment");
+    app.clock.set(at(SUNDAY_9) + chrono::TimeDelta::minutes(20));
+    let doctor = &app.renew(doctor);
+    app.post(
+        &format!("/api/v1/appointments/{appointment}/complete"),
+        doctor,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let done = app.get(&path, doctor).await.expect(200);
+    assert_eq!(done.body["status"], "completed");
+    assert_eq!(done.body["ended_at"], "2026-11-29T03:20:00Z");
+    assert_eq!(done.body["assessment"], "Hypertension");
+    app.patch(&path, doctor, json!({"plan": "x"}))
+        .await
+        .expect_rule(409, "consultation_not_in_progress");
+    let mine = app
+        .get(&format!("/api/v1/patients/{patient}/consultations"), doctor)
+        .await
+        .expect(200);
+    assert_eq!(mine.body["count"], 1);
+    assert_eq!(
+        app.get("/api/v1/consultations?status=in_progress", doctor)
+            .await
+            .expect(200)
+            .body["count"],
+        0
+    );
+    app.get("/api/v1/consultations?status=open", doctor).await.expect(400);
+
+    // Every read is audited with the patient named.
+    let reads = app
+        .audit_events()
+        .await
+        .into_iter()
+        .filter(|e| e.action == "clinical_read" && e.outcome == "allowed")
+        .count();
+    assert!(reads >= 5, "{reads}");
+    assert!(app.audit_events().await.iter().any(|e| e.action == "clinical_read"
+        && e.route == "/api/v1/consultations/{id}"
+        && e.patient_id == Some(patient)));
+}
+
+#[tokio::test]
+async fn a_doctor_opens_a_walk_in_consultation() {
+    let app = spawn_app().await;
+    let (clinic, _, _, started) = visit(&app, &["check-in", "start"]).await;
+    let doctor = &clinic.doctor_token;
+    let walk_in = app
+        .post(
+            "/api/v1/patients",
+            &clinic.receptionist,
+            json!({"first_name": "Rahim", "last_name": "Uddin"}),
+        )
+        .await
+        .expect(201)
+        .id();
+    // Before the visit the doctor has no care relation with the patient.
+    app.get(&format!("/api/v1/patients/{walk_in}"), doctor)
+        .await
+        .expect(404);
+
+    let before = app.count("consultations").await;
+    let body = |extra: serde_json::Value| {
+        let mut body = json!({"patient_id": walk_in, "chief_complaint": "Fever for three days"});
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        body
+    };
+    app.post("/api/v1/consultations", doctor, body(json!({})))
+        .await
+        .expect(422);
+    app.post(
+        "/api/v1/consultations",
+        doctor,
+        body(json!({"facility_id": Uuid::new_v4()})),
+    )
+    .await
+    .expect(422);
+    app.post(
+        "/api/v1/consultations",
+        doctor,
+        json!({"patient_id": Uuid::new_v4(), "facility_id": clinic.facility}),
+    )
+    .await
+    .expect(422);
+    app.post(
+        "/api/v1/consultations",
+        &clinic.receptionist,
+        body(json!({"facility_id": clinic.facility})),
+    )
+    .await
+    .expect(403);
+    app.post(
+        "/api/v1/consultations",
+        &clinic.admin,
+        body(json!({"facility_id": clinic.facility})),
+    )
+    .await
+    .expect(403);
+    // An appointment: of another patient, already recorded, not started, cancelled.
+    app.post(
+        "/api/v1/consultations",
+        doctor,
+        body(json!({"appointment_id": started})),
+    )
+    .await
+    .expect(422);
+    let (patient, patient_token) = app.patient().await;
+    let later = app
+        .book(&patient_token, clinic.doctor, "2026-11-30T03:00:00Z", None)
+        .await
+        .expect(201)
+        .id();
+    let recorded = json!({"patient_id": patient, "appointment_id": later});
+    app.post("/api/v1/consultations", doctor, recorded.clone())
+        .await
+        .expect_rule(409, "appointment_not_started");
+    app.post(
+        &format!("/api/v1/appointments/{later}/cancel"),
+        &patient_token,
+        json!({"reason": "Better"}),
+    )
+    .await
+    .expect(200);
+    app.post("/api/v1/consultations", doctor, recorded)
+        .await
+        .expect_rule(409, "appointment_cancelled");
+    assert_eq!(app.count("consultations").await, before, "nothing half-written");
+
+    let opened = app
+        .post(
+            "/api/v1/consultations",
+            doctor,
+            body(json!({"facility_id": clinic.facility})),
+        )
+        .await
+        .expect(201);
+    let id = opened.id();
+    assert_eq!(
+        opened.headers["location"],
+        format!("/api/v1/consultations/{id}").as_str()
+    );
+    assert_eq!(opened.body["status"], "in_progress");
+    assert!(opened.body["appointment_id"].is_null());
+    // The visit is a care relation: the doctor now reads the patient's record.
+    app.get(&format!("/api/v1/patients/{walk_in}"), doctor)
+        .await
+        .expect(200);
+    let done = app
+        .post(&format!("/api/v1/consultations/{id}/complete"), doctor, json!({}))
+        .await
+        .expect(200);
+    assert_eq!(done.body["status"], "completed");
+    app.post(&format!("/api/v1/consultations/{id}/complete"), doctor, json!({}))
+        .await
+        .expect_rule(409, "consultation_not_in_progress");
 }

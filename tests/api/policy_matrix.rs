@@ -377,6 +377,38 @@ impl World {
         (id, start)
     }
 
+    /// The consultation of a fresh appointment in progress (own: the
+    /// patient's with d1 at f1; other: another patient's with d2 at f2).
+    async fn consultation(&self, own: bool) -> Uuid {
+        let (appointment, _) = self.appointment(own, "in_progress").await;
+        let found = self
+            .app
+            .get("/api/v1/consultations?status=in_progress&page_size=100", &self.admin)
+            .await
+            .expect(200);
+        let found = found.body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["appointment_id"] == appointment.to_string());
+        found.expect("starting opens the consultation")["id"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
+    /// A walk-in consultation of the patient with d1 at f1.
+    async fn walk_in_consultation(&self) -> Uuid {
+        let body = json!({"patient_id": self.patient, "facility_id": self.f1});
+        let doctor = self.tokens[&Role::Doctor].as_str();
+        self.app
+            .post("/api/v1/consultations", doctor, body)
+            .await
+            .expect(201)
+            .id()
+    }
+
     /// A patient record without a login.
     async fn walk_in(&self) -> Uuid {
         self.app
@@ -715,6 +747,24 @@ impl World {
                 call
             }
 
+            // Clinical records: own = the patient's, with d1 at f1; other = another patient's, with d2 at f2.
+            ("GET", "/api/v1/consultations") => Call::new(route, me),
+            ("POST", "/api/v1/consultations") => {
+                Call::new(route, me).json(json!({"patient_id": self.patient, "facility_id": self.f1, "chief_complaint": "Cough"}))
+            }
+            ("GET" | "PATCH", "/api/v1/consultations/{id}") => {
+                let id = self.consultation(own).await;
+                Call::new(format!("/api/v1/consultations/{id}"), me).json(json!({"assessment": format!("Noted {n}")}))
+            }
+            ("POST", "/api/v1/consultations/{id}/complete") => {
+                let id = if own { self.walk_in_consultation().await } else { self.consultation(false).await };
+                Call::new(format!("/api/v1/consultations/{id}/complete"), me).json(json!({}))
+            }
+            ("GET", "/api/v1/patients/{id}/consultations") => {
+                let patient = if own { self.patient } else { self.walk_in().await };
+                Call::new(format!("/api/v1/patients/{patient}/consultations"), me)
+            }
+
             // Administration.
             ("GET", "/api/v1/audit-events" | "/api/v1/login-activity" | "/api/v1/settings") => Call::new(route, me),
             ("GET" | "DELETE", "/api/v1/settings/{key}") => Call::new("/api/v1/settings/booking.horizon_days", me),
@@ -731,6 +781,7 @@ fn variants(method: &Method, route: &str) -> &'static [Variant] {
         || route.starts_with("/api/v1/appointments/{id}")
         || route.starts_with("/api/v1/doctors/{doctor_id}/")
         || route.starts_with("/api/v1/role-change-requests/{id}")
+        || route.starts_with("/api/v1/consultations/{id}")
         || (method == Method::POST && route == "/api/v1/appointments");
     if object {
         &[Variant::Own, Variant::Other]

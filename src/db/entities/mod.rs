@@ -4,6 +4,7 @@
 pub mod appointment;
 pub mod appointment_event;
 pub mod audit_event;
+pub mod consultation;
 pub mod doctor;
 pub mod doctor_service;
 pub mod facility;

@@ -22,6 +22,7 @@ mod m20261201_000005_refresh_successor;
 mod m20261202_000001_invalidations;
 mod m20261203_000001_appointments_at_most_a_day;
 mod m20261204_000001_diagnosis_codes;
+mod m20261204_000002_consultations;
 
 /// The ordered list of Carebook migrations.
 pub struct Migrator;
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000001_invalidations::Migration),
             Box::new(m20261203_000001_appointments_at_most_a_day::Migration),
             Box::new(m20261204_000001_diagnosis_codes::Migration),
+            Box::new(m20261204_000002_consultations::Migration),
         ]
     }
 }

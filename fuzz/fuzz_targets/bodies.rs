@@ -1,10 +1,12 @@
-//! Request bodies of the booking and patient routes, read exactly as the
+//! Request bodies of the booking, patient and clinical routes, read exactly as the
 //! handlers read them (`parse_json`, then `garde` validation): any bytes give
 //! either a value or a 400/422 problem that names a field, never a panic.
 #![no_main]
 
 use carebook::api::extract::parse_json;
 use carebook::booking::appointments::{AppointmentIn, CancelIn, RescheduleIn};
+use carebook::clinical::consultations::{ConsultationIn, ConsultationPatch};
+use carebook::clinical::vital_signs::VitalSignsIn;
 use carebook::error::AppError;
 use carebook::patients::{PatientIn, PatientPatch};
 use garde::Validate;
@@ -17,6 +19,9 @@ fuzz_target!(|data: &[u8]| {
     read::<CancelIn>(data);
     read::<PatientIn>(data);
     read::<PatientPatch>(data);
+    read::<ConsultationIn>(data);
+    read::<ConsultationPatch>(data);
+    read::<VitalSignsIn>(data);
 });
 
 fn read<T: DeserializeOwned + Validate<Context = ()>>(data: &[u8]) {

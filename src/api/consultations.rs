@@ -15,9 +15,10 @@ use super::created;
 use super::extract::{ApiJson, ApiPath};
 use super::pagination::{ListQuery, NoFilter, Page, PageParams};
 use super::responses::{ReadErrors, WriteErrors};
+use super::vital_signs::VitalSignsOut;
 use crate::auth::Actor;
 use crate::auth::policy::Action;
-use crate::clinical::consultations::{self, ConsultationIn, ConsultationPatch, ConsultationQuery};
+use crate::clinical::consultations::{self, ConsultationIn, ConsultationPatch, ConsultationQuery, ConsultationRecord};
 use crate::db::entities::consultation;
 use crate::domain::ConsultationStatus;
 use crate::error::AppResult;
@@ -74,6 +75,24 @@ impl From<consultation::Model> for ConsultationOut {
     }
 }
 
+/// A consultation with everything recorded in it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConsultationDetailOut {
+    #[serde(flatten)]
+    pub consultation: ConsultationOut,
+    /// In the order measured.
+    pub vital_signs: Vec<VitalSignsOut>,
+}
+
+impl From<ConsultationRecord> for ConsultationDetailOut {
+    fn from(record: ConsultationRecord) -> Self {
+        ConsultationDetailOut {
+            consultation: record.consultation.into(),
+            vital_signs: record.vital_signs.into_iter().map(VitalSignsOut::from).collect(),
+        }
+    }
+}
+
 /// Routes of this area.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -123,18 +142,20 @@ pub async fn open_consultation(
     ))
 }
 
-/// Read a consultation.
+/// Read a consultation with what was recorded in it.
 #[utoipa::path(get, path = "/api/v1/consultations/{id}", tag = "clinical",
     params(("id" = Uuid, Path, description = "Consultation id")),
-    responses((status = 200, description = "The consultation", body = ConsultationOut,
+    responses((status = 200, description = "The consultation", body = ConsultationDetailOut,
         headers(("ETag" = String, description = "The consultation's version, for If-Match"))), ReadErrors),
     security(("bearer" = [])), extensions(("x-access" = json!(Action::ClinicalRead))))]
 pub async fn get_consultation(
     State(state): State<AppState>,
     actor: Actor,
     ApiPath(id): ApiPath<Uuid>,
-) -> AppResult<Tagged> {
-    Ok(tagged(consultations::get(&state, &actor, id).await?))
+) -> AppResult<([(HeaderName, HeaderValue); 1], Json<ConsultationDetailOut>)> {
+    let record = consultations::get(&state, &actor, id).await?;
+    let tag = etag(&version_tag(record.consultation.version));
+    Ok((tag, Json(record.into())))
 }
 
 /// Change a consultation while it is in progress (its doctor); a completed

@@ -23,6 +23,7 @@ pub mod schedules;
 pub mod settings;
 pub mod transport;
 pub mod users;
+pub mod vital_signs;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -103,6 +104,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(patients::router())
         .merge(diagnosis_codes::router())
         .merge(consultations::router())
+        .merge(vital_signs::router())
         .merge(schedules::router())
         .merge(appointments::router())
         .merge(audit::router())

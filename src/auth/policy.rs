@@ -117,6 +117,9 @@ actions! {
     ClinicalRead = "clinical_read",
     /// Open and record consultations: a doctor their own.
     ClinicalWrite = "clinical_write",
+    /// Record vital signs: a doctor in their own consultations and for the
+    /// patients they treat, a nurse at their facility.
+    VitalSignsWrite = "vital_signs_write",
 }
 
 impl Action {
@@ -216,6 +219,7 @@ pub const MATRIX: &[Rule] = &[
     rule(Action::AppointmentReschedule, [All, Own, No, All, Own], APPOINTMENT),
     rule(Action::ClinicalRead,          [All, Own, Facility, No, Own], CLINICAL),
     rule(Action::ClinicalWrite,         [No, Own, No, No, No], CLINICAL),
+    rule(Action::VitalSignsWrite,       [No, Own, Facility, No, No], CLINICAL),
 ];
 
 fn column(role: Role) -> usize {
@@ -782,6 +786,7 @@ mod tests {
                 "appointment_reschedule",
                 "clinical_read",
                 "clinical_write",
+                "vital_signs_write",
             ]
         );
         for action in Action::ALL {

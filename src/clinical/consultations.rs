@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::auth::Actor;
 use crate::auth::policy::{self, Action, ClinicalRecord, authorize, authorize_object, reach};
 use crate::db::consultations::ConsultationFilter;
-use crate::db::entities::consultation;
+use crate::db::entities::{consultation, vital_signs};
 use crate::db::{self, PageRequest, Paged, Tx, audit, directory};
 use crate::domain::{AppointmentStatus, ConsultationStatus};
 use crate::error::{AppError, AppResult};
@@ -260,11 +260,25 @@ async fn appointment_facility(state: &AppState, doctor: Uuid, patient: Uuid, app
     }
 }
 
-/// A consultation the actor may see.
+/// A consultation with what was recorded in it.
+#[derive(Debug, Clone)]
+pub struct ConsultationRecord {
+    /// The consultation.
+    pub consultation: consultation::Model,
+    /// Its vital signs, in the order measured.
+    pub vital_signs: Vec<vital_signs::Model>,
+}
+
+/// A consultation the actor may see, with its entries.
 ///
 /// Errors: 404 when it does not exist or they may not see it.
-pub async fn get(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<consultation::Model> {
-    visible(state, actor, id).await
+pub async fn get(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<ConsultationRecord> {
+    let consultation = visible(state, actor, id).await?;
+    let vital_signs = db::vital_signs::of_consultation(state.db.conn(), id).await?;
+    Ok(ConsultationRecord {
+        consultation,
+        vital_signs,
+    })
 }
 
 /// Change a consultation in progress (its doctor). `precondition` is

@@ -4,3 +4,4 @@
 
 pub mod codes;
 pub mod consultations;
+pub mod vital_signs;

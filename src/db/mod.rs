@@ -20,6 +20,7 @@ pub mod schedules;
 pub mod security;
 pub mod users;
 pub mod views;
+pub mod vital_signs;
 
 use std::sync::Arc;
 use std::time::Duration;

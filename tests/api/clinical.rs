@@ -334,3 +334,139 @@ async fn a_doctor_opens_a_walk_in_consultation() {
         .await
         .expect_rule(409, "consultation_not_in_progress");
 }
+
+#[tokio::test]
+async fn vital_signs_read_back_exactly_with_loinc_codes_and_implausible_values_are_refused() {
+    let app = spawn_app().await;
+    let (clinic, patient, patient_token, _) = visit(&app, &["check-in", "start"]).await;
+    let doctor = &clinic.doctor_token;
+    let consultation = app
+        .get(&format!("/api/v1/patients/{patient}/consultations"), doctor)
+        .await
+        .expect(200)
+        .body["results"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/api/v1/consultations/{consultation}/vital-signs");
+    let recorded = app
+        .post(
+            &path,
+            doctor,
+            json!({"systolic": 150, "diastolic": 95, "heart_rate": 88, "respiratory_rate": 18,
+                   "temperature": 101.3, "temperature_unit": "[degF]", "oxygen_saturation": 97,
+                   "weight": 70, "height": 177, "pain_score": 3}),
+        )
+        .await
+        .expect(201);
+    let v = &recorded.body;
+    assert_eq!(v["blood_pressure"]["loinc"], "85354-9");
+    assert_eq!(
+        v["blood_pressure"]["systolic"],
+        json!({"value": 150, "unit": "mm[Hg]", "loinc": "8480-6"})
+    );
+    assert_eq!(v["blood_pressure"]["diastolic"]["loinc"], "8462-4");
+    assert_eq!(v["heart_rate"], json!({"value": 88, "unit": "/min", "loinc": "8867-4"}));
+    assert_eq!(v["respiratory_rate"]["loinc"], "9279-1");
+    assert_eq!(v["temperature"]["value"], json!(38.5), "101.3 [degF] is 38.5 Cel");
+    assert_eq!(v["temperature"]["unit"], "Cel");
+    assert_eq!(v["temperature"]["loinc"], "8310-5");
+    assert_eq!(v["temperature"]["entered"], json!({"value": 101.3, "unit": "[degF]"}));
+    assert_eq!(v["oxygen_saturation"]["loinc"], "2708-6");
+    assert_eq!(v["weight"], json!({"value": 70, "unit": "kg", "loinc": "29463-7"}));
+    assert_eq!(v["height"], json!({"value": 177, "unit": "cm", "loinc": "8302-2"}));
+    assert_eq!(v["bmi"], json!({"value": 22.3, "unit": "kg/m2", "loinc": "39156-5"}));
+    assert_eq!(v["pain_score"]["value"], 3);
+    assert_eq!(v["consultation_id"], consultation.as_str());
+
+    // Exact decimals, as entered, in a number or a string.
+    let exact = app
+        .post(
+            &path,
+            doctor,
+            json!({"temperature": 36.6, "height": "177.5", "weight": 68.25}),
+        )
+        .await
+        .expect(201);
+    let text = serde_json::to_string(&exact.body).unwrap();
+    assert!(
+        text.contains("\"value\":36.6") && text.contains("\"value\":177.5") && text.contains("\"value\":68.25"),
+        "{text}"
+    );
+    assert!(exact.body["blood_pressure"].is_null());
+
+    // Implausible values: 422 naming the field, nothing stored.
+    let before = app.count("vital_signs").await;
+    for (body, field) in [
+        (json!({"systolic": 350, "diastolic": 80}), "systolic"),
+        (json!({"systolic": 120, "diastolic": 130}), "diastolic"),
+        (json!({"systolic": 120}), "diastolic"),
+        (json!({"heart_rate": 10}), "heart_rate"),
+        (json!({"oxygen_saturation": 101}), "oxygen_saturation"),
+        (json!({"temperature": 50}), "temperature"),
+        (json!({"temperature": 120, "temperature_unit": "[degF]"}), "temperature"),
+        (json!({"weight": 0.1}), "weight"),
+        (json!({"height": 300}), "height"),
+        (json!({"height": 170.1234}), "height"),
+        (json!({"pain_score": 11}), "pain_score"),
+        (json!({}), "systolic"),
+        (
+            json!({"heart_rate": 70, "measured_at": "2027-01-01T00:00:00Z"}),
+            "measured_at",
+        ),
+    ] {
+        let refused = app.post(&path, doctor, body.clone()).await;
+        assert!(
+            refused.status == 422 || refused.status == 400,
+            "{body}: {}",
+            refused.status
+        );
+        assert!(refused.body["errors"][field].is_array(), "{body}: {}", refused.body);
+    }
+    app.post(&path, doctor, json!({"bmi": 22})).await.expect(400);
+    assert_eq!(app.count("vital_signs").await, before, "nothing stored");
+
+    // A nurse of the facility records; reception and the patient do not.
+    let (_, nurse) = app.staff(&clinic.admin, "nurse", Some(clinic.facility)).await;
+    app.post(&path, &nurse, json!({"heart_rate": 80})).await.expect(201);
+    app.post(&path, &clinic.receptionist, json!({"heart_rate": 80}))
+        .await
+        .expect(403);
+    app.post(&path, &patient_token, json!({"heart_rate": 80}))
+        .await
+        .expect(403);
+    let (_, other_nurse) = app.staff(&clinic.admin, "nurse", None).await;
+    app.post(&path, &other_nurse, json!({"heart_rate": 80}))
+        .await
+        .expect(404);
+
+    // Triage before a consultation, and the patient's own list.
+    let triage = format!("/api/v1/patients/{patient}/vital-signs");
+    let t = app
+        .post(&triage, &nurse, json!({"systolic": 120, "diastolic": 80}))
+        .await
+        .expect(201);
+    assert!(t.body["consultation_id"].is_null());
+    app.post(&triage, &clinic.receptionist, json!({"heart_rate": 80}))
+        .await
+        .expect(403);
+    let (stranger_id, _) = app.patient().await;
+    app.post(
+        &format!("/api/v1/patients/{stranger_id}/vital-signs"),
+        &nurse,
+        json!({"heart_rate": 80}),
+    )
+    .await
+    .expect(404);
+    let mine = app.get(&triage, &patient_token).await.expect(200);
+    assert_eq!(mine.body["count"], 4);
+    app.get(&triage, &clinic.receptionist).await.expect(403);
+
+    // The consultation embeds them, in the order measured.
+    let read = app
+        .get(&format!("/api/v1/consultations/{consultation}"), doctor)
+        .await
+        .expect(200);
+    assert_eq!(read.body["vital_signs"].as_array().unwrap().len(), 3);
+    assert_eq!(read.body["vital_signs"][0]["bmi"]["value"], json!(22.3));
+}

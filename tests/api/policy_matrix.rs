@@ -398,6 +398,25 @@ impl World {
             .unwrap()
     }
 
+    /// Vital signs recorded by a nurse of the consultation's facility in a
+    /// fresh consultation (see [`World::consultation`]).
+    async fn vital_signs(&self, own: bool) -> Uuid {
+        let consultation = self.consultation(own).await;
+        let path = format!("/api/v1/consultations/{consultation}");
+        let facility: Uuid = self.app.get(&path, &self.admin).await.expect(200).body["facility_id"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let (_, nurse) = self.app.staff(&self.admin, "nurse", Some(facility)).await;
+        let body = json!({"heart_rate": 70});
+        self.app
+            .post(&format!("{path}/vital-signs"), &nurse, body)
+            .await
+            .expect(201)
+            .id()
+    }
+
     /// A walk-in consultation of the patient with d1 at f1.
     async fn walk_in_consultation(&self) -> Uuid {
         let body = json!({"patient_id": self.patient, "facility_id": self.f1});
@@ -760,6 +779,18 @@ impl World {
                 let id = if own { self.walk_in_consultation().await } else { self.consultation(false).await };
                 Call::new(format!("/api/v1/consultations/{id}/complete"), me).json(json!({}))
             }
+            ("POST", "/api/v1/consultations/{id}/vital-signs") => {
+                let id = self.consultation(own).await;
+                Call::new(format!("/api/v1/consultations/{id}/vital-signs"), me).json(json!({"heart_rate": 72}))
+            }
+            ("GET" | "POST", "/api/v1/patients/{id}/vital-signs") => {
+                let patient = if own { self.patient } else { self.walk_in().await };
+                Call::new(format!("/api/v1/patients/{patient}/vital-signs"), me).json(json!({"heart_rate": 72}))
+            }
+            ("GET", "/api/v1/vital-signs/{id}") => {
+                let id = self.vital_signs(own).await;
+                Call::new(format!("/api/v1/vital-signs/{id}"), me)
+            }
             ("GET", "/api/v1/patients/{id}/consultations") => {
                 let patient = if own { self.patient } else { self.walk_in().await };
                 Call::new(format!("/api/v1/patients/{patient}/consultations"), me)
@@ -782,6 +813,7 @@ fn variants(method: &Method, route: &str) -> &'static [Variant] {
         || route.starts_with("/api/v1/doctors/{doctor_id}/")
         || route.starts_with("/api/v1/role-change-requests/{id}")
         || route.starts_with("/api/v1/consultations/{id}")
+        || route.starts_with("/api/v1/vital-signs/{id}")
         || (method == Method::POST && route == "/api/v1/appointments");
     if object {
         &[Variant::Own, Variant::Other]
@@ -988,7 +1020,14 @@ async fn every_route_for_every_role_on_own_and_others_objects_follows_the_matrix
         }
         let patient_data = matches!(
             s.action,
-            Some(Action::PatientRead | Action::PatientUpdate | Action::PatientAccountCreate)
+            Some(
+                Action::PatientRead
+                    | Action::PatientUpdate
+                    | Action::PatientAccountCreate
+                    | Action::ClinicalRead
+                    | Action::ClinicalWrite
+                    | Action::VitalSignsWrite
+            )
         ) || s.action.is_some_and(|a| format!("{a:?}").starts_with("Appointment"));
         if let Some(created) = &s.created
             && s.status == 201

@@ -20,4 +20,5 @@ pub mod setting;
 pub mod specialty;
 pub mod time_off;
 pub mod user;
+pub mod vital_signs;
 pub mod working_hours;

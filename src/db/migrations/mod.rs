@@ -23,6 +23,7 @@ mod m20261202_000001_invalidations;
 mod m20261203_000001_appointments_at_most_a_day;
 mod m20261204_000001_diagnosis_codes;
 mod m20261204_000002_consultations;
+mod m20261204_000003_vital_signs;
 
 /// The ordered list of Carebook migrations.
 pub struct Migrator;
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_appointments_at_most_a_day::Migration),
             Box::new(m20261204_000001_diagnosis_codes::Migration),
             Box::new(m20261204_000002_consultations::Migration),
+            Box::new(m20261204_000003_vital_signs::Migration),
         ]
     }
 }

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::conditional::{IfMatch, etag, version_tag};
 use super::created;
+use super::diagnoses::DiagnosisOut;
 use super::extract::{ApiJson, ApiPath};
 use super::pagination::{ListQuery, NoFilter, Page, PageParams};
 use super::responses::{ReadErrors, WriteErrors};
@@ -82,6 +83,8 @@ pub struct ConsultationDetailOut {
     pub consultation: ConsultationOut,
     /// In the order measured.
     pub vital_signs: Vec<VitalSignsOut>,
+    /// In the order recorded.
+    pub diagnoses: Vec<DiagnosisOut>,
 }
 
 impl From<ConsultationRecord> for ConsultationDetailOut {
@@ -89,6 +92,7 @@ impl From<ConsultationRecord> for ConsultationDetailOut {
         ConsultationDetailOut {
             consultation: record.consultation.into(),
             vital_signs: record.vital_signs.into_iter().map(VitalSignsOut::from).collect(),
+            diagnoses: record.diagnoses.into_iter().map(DiagnosisOut::from).collect(),
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod conditional;
 pub mod consultations;
+pub mod diagnoses;
 pub mod diagnosis_codes;
 pub mod directory;
 pub mod doctors;
@@ -105,6 +106,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(diagnosis_codes::router())
         .merge(consultations::router())
         .merge(vital_signs::router())
+        .merge(diagnoses::router())
         .merge(schedules::router())
         .merge(appointments::router())
         .merge(audit::router())

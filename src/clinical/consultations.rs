@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::auth::Actor;
 use crate::auth::policy::{self, Action, ClinicalRecord, authorize, authorize_object, reach};
 use crate::db::consultations::ConsultationFilter;
-use crate::db::entities::{consultation, vital_signs};
+use crate::db::entities::{consultation, diagnosis, vital_signs};
 use crate::db::{self, PageRequest, Paged, Tx, audit, directory};
 use crate::domain::{AppointmentStatus, ConsultationStatus};
 use crate::error::{AppError, AppResult};
@@ -149,6 +149,25 @@ pub async fn writable(tx: &Tx, actor: &Actor, id: Uuid, action: Action) -> AppRe
     }
 }
 
+/// The consultation `id`, locked in `tx`, whose entries `actor` may amend:
+/// its doctor, whether it is in progress or completed, unless it was
+/// entered in error.
+///
+/// Errors: 404 when it is not theirs; 409 `consultation_entered_in_error`.
+pub async fn amendable(tx: &Tx, actor: &Actor, id: Uuid, action: Action) -> AppResult<consultation::Model> {
+    let row = db::consultations::find_for_update(tx, id)
+        .await?
+        .ok_or(AppError::NotFound("consultation"))?;
+    authorize_object(actor, action, &row)?;
+    if row.status == ConsultationStatus::EnteredInError {
+        return Err(AppError::conflict(
+            "consultation_entered_in_error",
+            "this consultation was entered in error and takes no more changes",
+        ));
+    }
+    Ok(row)
+}
+
 /// The consultations the actor may see, newest first.
 ///
 /// Errors: 400 naming a filter that does not parse; 404 for a `patient`
@@ -267,6 +286,8 @@ pub struct ConsultationRecord {
     pub consultation: consultation::Model,
     /// Its vital signs, in the order measured.
     pub vital_signs: Vec<vital_signs::Model>,
+    /// Its diagnoses, in the order recorded.
+    pub diagnoses: Vec<diagnosis::Model>,
 }
 
 /// A consultation the actor may see, with its entries.
@@ -274,10 +295,11 @@ pub struct ConsultationRecord {
 /// Errors: 404 when it does not exist or they may not see it.
 pub async fn get(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<ConsultationRecord> {
     let consultation = visible(state, actor, id).await?;
-    let vital_signs = db::vital_signs::of_consultation(state.db.conn(), id).await?;
+    let conn = state.db.conn();
     Ok(ConsultationRecord {
         consultation,
-        vital_signs,
+        vital_signs: db::vital_signs::of_consultation(conn, id).await?,
+        diagnoses: db::diagnoses::of_consultation(conn, id).await?,
     })
 }
 

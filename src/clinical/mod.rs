@@ -4,4 +4,6 @@
 
 pub mod codes;
 pub mod consultations;
+pub mod diagnoses;
+pub mod versions;
 pub mod vital_signs;

@@ -273,8 +273,47 @@ fn row_of(body: &VitalSignsIn, patient: Uuid, actor: &Actor, now: DateTime<Utc>)
         temperature_unit: body.temperature.map(|_| body.temperature_unit.code().to_owned()),
         weight_milli: body.weight.map(|w| w.0),
         height_milli: body.height.map(|h| h.0),
+        status: "final".into(),
+        error_reason: None,
+        version: 1,
         created_at: now,
+        updated_at: now,
     })
+}
+
+/// The entry type of vital signs in the version history.
+pub const ENTRY: &str = "vital_signs";
+
+/// Version 1 of a new set in the history ([`super::versions`]).
+async fn first_version(tx: &db::Tx, row: &vital_signs::Model) -> AppResult<()> {
+    let content = serde_json::json!({
+        "consultation_id": row.consultation_id,
+        "patient_id": row.patient_id,
+        "measured_at": row.measured_at,
+        "systolic": row.systolic,
+        "diastolic": row.diastolic,
+        "heart_rate": row.heart_rate,
+        "respiratory_rate": row.respiratory_rate,
+        "oxygen_saturation": row.oxygen_saturation,
+        "pain_score": row.pain_score,
+        "temperature_milli": row.temperature_milli,
+        "temperature_entered_milli": row.temperature_entered_milli,
+        "temperature_unit": row.temperature_unit,
+        "weight_milli": row.weight_milli,
+        "height_milli": row.height_milli,
+        "status": row.status,
+    });
+    let version = super::versions::Version {
+        entry_type: ENTRY,
+        entry_id: row.id,
+        version: row.version,
+        patient_id: row.patient_id,
+        content,
+        author_id: row.measured_by,
+        reason: None,
+        at: row.created_at,
+    };
+    Ok(super::versions::append(tx, version).await?)
 }
 
 /// Record vital signs in consultation `id` (its doctor, or a nurse of its facility, while it is in progress).
@@ -289,6 +328,7 @@ pub async fn record(state: &AppState, actor: &Actor, id: Uuid, body: VitalSignsI
     row.consultation_id = Some(consultation.id);
     row.facility_id = Some(consultation.facility_id);
     let row = db::vital_signs::insert(&tx, row).await?;
+    first_version(&tx, &row).await?;
     audit::note_object(row.id);
     tx.commit().await?;
     Ok(row)
@@ -314,6 +354,7 @@ pub async fn triage(
     let row = row_of(&body, patient, actor, state.clock.now())?;
     let tx = state.db.begin_write().await?;
     let row = db::vital_signs::insert(&tx, row).await?;
+    first_version(&tx, &row).await?;
     audit::note_object(row.id);
     tx.commit().await?;
     Ok(row)

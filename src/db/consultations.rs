@@ -27,6 +27,7 @@ pub fn blank(patient: Uuid, doctor: Uuid, facility: Uuid, now: DateTime<Utc>) ->
         started_at: now,
         ended_at: None,
         opened_by: None,
+        error_reason: None,
         version: 1,
         created_at: now,
         updated_at: now,

@@ -5,7 +5,9 @@
 
 pub mod appointments;
 pub mod audit;
+pub mod clinical_versions;
 pub mod consultations;
+pub mod diagnoses;
 pub mod directory;
 pub mod entities;
 pub mod error;

@@ -230,6 +230,100 @@ string_enum! {
 }
 
 string_enum! {
+    /// The rank of a diagnosis in a consultation.
+    DiagnosisKind {
+        /// The main reason for the visit.
+        Primary = "primary",
+        /// Another condition addressed or noted.
+        Secondary = "secondary",
+    }
+}
+
+string_enum! {
+    /// How sure a diagnosis is (FHIR Condition.verificationStatus).
+    DiagnosisStatus {
+        /// A working diagnosis.
+        Provisional = "provisional",
+        /// Confirmed: it enters the patient's active problem list.
+        Confirmed = "confirmed",
+        /// Recorded by mistake; kept in history, hidden from summaries.
+        EnteredInError = "entered_in_error",
+    }
+}
+
+string_enum! {
+    /// Where a prescription is (FHIR MedicationRequest.status).
+    PrescriptionStatus {
+        /// To be taken.
+        Active = "active",
+        /// Taken to the end.
+        Completed = "completed",
+        /// Stopped early, with a reason.
+        Stopped = "stopped",
+        /// Recorded by mistake; kept in history, hidden from summaries.
+        EnteredInError = "entered_in_error",
+    }
+}
+
+string_enum! {
+    /// How a medication is given (a subset of SNOMED CT route of administration).
+    MedicationRoute {
+        /// By mouth.
+        Oral = "oral",
+        /// Under the tongue.
+        Sublingual = "sublingual",
+        /// Into a vein.
+        Intravenous = "intravenous",
+        /// Into a muscle.
+        Intramuscular = "intramuscular",
+        /// Under the skin.
+        Subcutaneous = "subcutaneous",
+        /// On the skin.
+        Topical = "topical",
+        /// Breathed in.
+        Inhalation = "inhalation",
+        /// Into the nose.
+        Nasal = "nasal",
+        /// Into the eye.
+        Ophthalmic = "ophthalmic",
+        /// Into the ear.
+        Otic = "otic",
+        /// Into the rectum.
+        Rectal = "rectal",
+        /// Into the vagina.
+        Vaginal = "vaginal",
+        /// Through the skin (a patch).
+        Transdermal = "transdermal",
+    }
+}
+
+string_enum! {
+    /// What a clinical note is about.
+    NoteKind {
+        /// The clinician's assessment.
+        Assessment = "assessment",
+        /// The plan of care.
+        Plan = "plan",
+        /// What to do at or before the follow-up.
+        FollowUp = "follow_up",
+        /// Anything else.
+        General = "general",
+        /// A nurse's note.
+        Nursing = "nursing",
+    }
+}
+
+string_enum! {
+    /// Whether a note stands (FHIR DocumentReference.status).
+    NoteStatus {
+        /// The note as it stands.
+        Current = "current",
+        /// Written by mistake; kept in history, hidden from summaries.
+        EnteredInError = "entered_in_error",
+    }
+}
+
+string_enum! {
     /// Blood group (ABO and RhD).
     BloodGroup {
         /// A RhD positive.

@@ -470,3 +470,182 @@ async fn vital_signs_read_back_exactly_with_loinc_codes_and_implausible_values_a
     assert_eq!(read.body["vital_signs"].as_array().unwrap().len(), 3);
     assert_eq!(read.body["vital_signs"][0]["bmi"]["value"], json!(22.3));
 }
+
+#[tokio::test]
+async fn diagnoses_are_coded_amended_with_a_reason_and_never_deleted() {
+    let app = spawn_app().await;
+    let (clinic, patient, patient_token, appointment) = visit(&app, &["check-in", "start"]).await;
+    let doctor = &clinic.doctor_token;
+    let consultation = app
+        .get(&format!("/api/v1/patients/{patient}/consultations"), doctor)
+        .await
+        .expect(200)
+        .body["results"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/api/v1/consultations/{consultation}/diagnoses");
+    let before = app.count("diagnoses").await;
+    for (code, detail) in [
+        ("E11", "category"),
+        ("ZZZ.9", "not an ICD-10-CM"),
+        ("", "not an ICD-10-CM"),
+    ] {
+        let refused = app.post(&path, doctor, json!({"code": code})).await.expect(422);
+        assert!(
+            refused.body["errors"]["code"][0].as_str().unwrap().contains(detail),
+            "{}",
+            refused.body
+        );
+    }
+    app.post(&path, doctor, json!({"code": "I10", "status": "entered_in_error"}))
+        .await
+        .expect(422);
+    app.post(&path, doctor, json!({"code": "I10", "kind": "tertiary"}))
+        .await
+        .expect(400);
+    app.post(&path, &clinic.receptionist, json!({"code": "I10"}))
+        .await
+        .expect(403);
+    let (_, nurse) = app.staff(&clinic.admin, "nurse", Some(clinic.facility)).await;
+    app.post(&path, &nurse, json!({"code": "I10"})).await.expect(403);
+    assert_eq!(app.count("diagnoses").await, before, "nothing half-written");
+
+    let hypertension = app
+        .post(
+            &path,
+            doctor,
+            json!({"code": "i10", "status": "confirmed", "notes": "Three raised readings"}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(hypertension.body["code"], "I10");
+    assert_eq!(hypertension.body["description"], "Essential (primary) hypertension");
+    assert_eq!(hypertension.body["version"], 1);
+    let diabetes = app
+        .post(&path, doctor, json!({"code": "E11.9", "kind": "secondary"}))
+        .await
+        .expect(201);
+    let diabetes_id = diabetes.id();
+    let problems = app
+        .get(&format!("/api/v1/patients/{patient}/problems"), &patient_token)
+        .await
+        .expect(200);
+    let codes: Vec<&str> = problems
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["I10"], "a provisional diagnosis is not a problem yet");
+
+    // The consultation completes with its appointment; the diagnosis is then amended.
+    let (_, other_doctor) = app.second_doctor(&clinic, WEEKLY).await;
+    app.clock.set(at(SUNDAY_9) + chrono::TimeDelta::minutes(20));
+    let doctor = &app.renew(doctor);
+    app.post(
+        &format!("/api/v1/appointments/{appointment}/complete"),
+        doctor,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    app.post(&path, doctor, json!({"code": "I10"}))
+        .await
+        .expect_rule(409, "consultation_not_in_progress");
+    let one = format!("/api/v1/diagnoses/{diabetes_id}");
+    let amended = json!({"code": "E11.65", "kind": "secondary", "status": "confirmed", "notes": "HbA1c 8.1%"});
+    let no_reason = app.put(&one, doctor, amended.clone()).await.expect(400);
+    assert!(
+        no_reason.body["errors"]["reason"].is_array(),
+        "an amendment names its reason"
+    );
+    let mut with_reason = amended.clone();
+    with_reason["reason"] = json!("   ");
+    app.put(&one, doctor, with_reason.clone()).await.expect(422);
+    with_reason["reason"] = json!("HbA1c came back at 8.1%");
+    app.put(&one, &app.renew(&other_doctor), with_reason.clone())
+        .await
+        .expect(404);
+    app.put(&one, &app.renew(&clinic.admin), with_reason.clone())
+        .await
+        .expect(403);
+    let v2 = app.put(&one, doctor, with_reason).await.expect(200);
+    assert_eq!(v2.body["version"], 2);
+    assert_eq!(v2.body["code"], "E11.65");
+
+    let versions = app.get(&format!("{one}/versions"), doctor).await.expect(200);
+    assert_eq!(versions.body["chain_intact"], true);
+    let list = versions.body["versions"].as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(
+        list[0]["content"]["code"], "E11.9",
+        "the earlier version stays readable"
+    );
+    assert!(list[0]["reason"].is_null());
+    assert_eq!(list[1]["reason"], "HbA1c came back at 8.1%");
+    assert_eq!(list[1]["previous_digest"], list[0]["digest"]);
+    assert_eq!(list[0]["digest"].as_str().unwrap().len(), 64);
+    let receptionist = app.renew(&clinic.receptionist);
+    app.get(&format!("{one}/versions"), &receptionist).await.expect(403);
+
+    let problems = app
+        .get(&format!("/api/v1/patients/{patient}/problems"), doctor)
+        .await
+        .expect(200);
+    assert_eq!(problems.body.as_array().unwrap().len(), 2);
+
+    // Entered in error: needs a reason, leaves the problem list, stays in history.
+    let eie = format!("/api/v1/diagnoses/{}/entered-in-error", hypertension.id());
+    app.post(&eie, doctor, json!({})).await.expect(400);
+    app.post(&eie, doctor, json!({"reason": "Wrong patient"}))
+        .await
+        .expect(200);
+    app.post(&eie, doctor, json!({"reason": "Again"}))
+        .await
+        .expect_rule(409, "entry_entered_in_error");
+    let problems = app
+        .get(&format!("/api/v1/patients/{patient}/problems"), doctor)
+        .await
+        .expect(200);
+    let codes: Vec<&str> = problems
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["E11.65"]);
+    let history = app
+        .get(&format!("/api/v1/diagnoses/{}/versions", hypertension.id()), doctor)
+        .await
+        .expect(200);
+    assert_eq!(history.body["versions"][1]["content"]["status"], "entered_in_error");
+    app.get(&format!("/api/v1/patients/{patient}/problems"), &receptionist)
+        .await
+        .expect(403);
+
+    // Never deleted: not over HTTP, not in the database.
+    app.delete(&one, doctor).await.expect(405);
+    let conn = app.state.db.conn();
+    let backend = conn.get_database_backend();
+    for sql in [
+        "DELETE FROM diagnoses".to_owned(),
+        "DELETE FROM consultations".to_owned(),
+        "DELETE FROM clinical_versions".to_owned(),
+        "UPDATE clinical_versions SET reason = 'rewritten'".to_owned(),
+    ] {
+        assert!(
+            conn.execute_raw(Statement::from_string(backend, sql.clone()))
+                .await
+                .is_err(),
+            "{sql}"
+        );
+    }
+    let read = app
+        .get(&format!("/api/v1/consultations/{consultation}"), doctor)
+        .await
+        .expect(200);
+    assert_eq!(read.body["diagnoses"].as_array().unwrap().len(), 2);
+}

@@ -96,6 +96,8 @@ struct World {
     d1_user: Uuid,
     d2: Uuid,
     d2_user: Uuid,
+    /// d2's token (the doctor of other patients' consultations).
+    d2_token: String,
     d1_hours: Uuid,
     d2_hours: Uuid,
     /// The patient of the patient role; has an appointment with d1 at f1.
@@ -151,7 +153,7 @@ impl World {
             .parse()
             .unwrap();
         let (d1_user, doctor_token) = app.staff(&admin, "doctor", None).await;
-        let (d2_user, _) = app.staff(&admin, "doctor", None).await;
+        let (d2_user, d2_token) = app.staff(&admin, "doctor", None).await;
         let (_, nurse) = app.staff(&admin, "nurse", Some(f1)).await;
         let (_, receptionist) = app.staff(&admin, "receptionist", Some(f1)).await;
         let mut doctors = Vec::new();
@@ -280,6 +282,7 @@ impl World {
             d1_user,
             d2: doctors[1],
             d2_user,
+            d2_token,
             d1_hours: hours[0],
             d2_hours: hours[1],
             patient,
@@ -412,6 +415,22 @@ impl World {
         let body = json!({"heart_rate": 70});
         self.app
             .post(&format!("{path}/vital-signs"), &nurse, body)
+            .await
+            .expect(201)
+            .id()
+    }
+
+    /// A diagnosis recorded by its doctor in a fresh consultation (see [`World::consultation`]).
+    async fn diagnosis(&self, own: bool) -> Uuid {
+        let consultation = self.consultation(own).await;
+        let token = if own {
+            &self.tokens[&Role::Doctor]
+        } else {
+            &self.d2_token
+        };
+        let path = format!("/api/v1/consultations/{consultation}/diagnoses");
+        self.app
+            .post(&path, token, json!({"code": "J06.9"}))
             .await
             .expect(201)
             .id()
@@ -791,6 +810,23 @@ impl World {
                 let id = self.vital_signs(own).await;
                 Call::new(format!("/api/v1/vital-signs/{id}"), me)
             }
+            ("POST", "/api/v1/consultations/{id}/diagnoses") => {
+                let id = self.consultation(own).await;
+                Call::new(format!("/api/v1/consultations/{id}/diagnoses"), me).json(json!({"code": "J06.9"}))
+            }
+            ("GET" | "PUT", "/api/v1/diagnoses/{id}") | ("GET", "/api/v1/diagnoses/{id}/versions") => {
+                let id = self.diagnosis(own).await;
+                let body = json!({"code": "J06.9", "kind": "primary", "status": "confirmed", "reason": "Confirmed"});
+                Call::new(route.replace("{id}", &id.to_string()), me).json(body)
+            }
+            ("POST", "/api/v1/diagnoses/{id}/entered-in-error") => {
+                let id = self.diagnosis(own).await;
+                Call::new(route.replace("{id}", &id.to_string()), me).json(json!({"reason": "Wrong patient"}))
+            }
+            ("GET", "/api/v1/patients/{id}/problems") => {
+                let patient = if own { self.patient } else { self.walk_in().await };
+                Call::new(format!("/api/v1/patients/{patient}/problems"), me)
+            }
             ("GET", "/api/v1/patients/{id}/consultations") => {
                 let patient = if own { self.patient } else { self.walk_in().await };
                 Call::new(format!("/api/v1/patients/{patient}/consultations"), me)
@@ -814,6 +850,7 @@ fn variants(method: &Method, route: &str) -> &'static [Variant] {
         || route.starts_with("/api/v1/role-change-requests/{id}")
         || route.starts_with("/api/v1/consultations/{id}")
         || route.starts_with("/api/v1/vital-signs/{id}")
+        || route.starts_with("/api/v1/diagnoses/{id}")
         || (method == Method::POST && route == "/api/v1/appointments");
     if object {
         &[Variant::Own, Variant::Other]

@@ -27,6 +27,8 @@ pub struct Model {
     pub ended_at: Option<DateTime<Utc>>,
     /// The user who opened it (the doctor, or whoever started the appointment).
     pub opened_by: Option<Uuid>,
+    /// Why it was marked entered in error.
+    pub error_reason: Option<String>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

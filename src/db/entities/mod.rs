@@ -4,7 +4,9 @@
 pub mod appointment;
 pub mod appointment_event;
 pub mod audit_event;
+pub mod clinical_version;
 pub mod consultation;
+pub mod diagnosis;
 pub mod doctor;
 pub mod doctor_service;
 pub mod facility;

@@ -39,7 +39,14 @@ pub struct Model {
     pub weight_milli: Option<i64>,
     /// Hundredths of a millimetre (thousandths of a centimetre).
     pub height_milli: Option<i64>,
+    /// `final`, `amended` (changed since first recorded) or `entered_in_error` (FHIR Observation.status).
+    pub status: String,
+    /// Why it was marked entered in error.
+    pub error_reason: Option<String>,
+    /// Starts at 1; each amendment adds one.
+    pub version: i32,
     pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -37,6 +37,7 @@ impl MigrationTrait for Migration {
                 .col(timestamp_with_time_zone("started_at"))
                 .col(timestamp_with_time_zone_null("ended_at"))
                 .col(uuid_null("opened_by"))
+                .col(text_null("error_reason"))
                 .col(integer("version"))
                 .col(timestamp_with_time_zone("created_at"))
                 .col(timestamp_with_time_zone("updated_at"))

@@ -52,7 +52,11 @@ impl MigrationTrait for Migration {
                 )
                 .col(big_integer_null("weight_milli").check(within("weight_milli", 200, 500_000)))
                 .col(big_integer_null("height_milli").check(within("height_milli", 20_000, 272_000)))
+                .col(string_len("status", 32).check(super::one_of("status", &["final", "amended", "entered_in_error"])))
+                .col(text_null("error_reason"))
+                .col(integer("version"))
                 .col(timestamp_with_time_zone("created_at"))
+                .col(timestamp_with_time_zone("updated_at"))
                 .check(
                     Expr::col("systolic")
                         .is_null()

@@ -24,6 +24,7 @@ mod m20261203_000001_appointments_at_most_a_day;
 mod m20261204_000001_diagnosis_codes;
 mod m20261204_000002_consultations;
 mod m20261204_000003_vital_signs;
+mod m20261204_000004_clinical_entries;
 
 /// The ordered list of Carebook migrations.
 pub struct Migrator;
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000001_diagnosis_codes::Migration),
             Box::new(m20261204_000002_consultations::Migration),
             Box::new(m20261204_000003_vital_signs::Migration),
+            Box::new(m20261204_000004_clinical_entries::Migration),
         ]
     }
 }

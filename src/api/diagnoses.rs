@@ -16,7 +16,8 @@ use super::responses::{ReadErrors, WriteErrors};
 use crate::auth::Actor;
 use crate::auth::policy::Action;
 use crate::clinical::codes;
-use crate::clinical::diagnoses::{self, DiagnosisAmendment, DiagnosisIn, EnteredInErrorIn};
+use crate::clinical::diagnoses::{self, DiagnosisAmendment, DiagnosisIn};
+use crate::clinical::entries::{self, EnteredInErrorIn};
 use crate::db::entities::{clinical_version, diagnosis};
 use crate::domain::{DiagnosisKind, DiagnosisStatus, icd10cm};
 use crate::error::AppResult;
@@ -157,7 +158,7 @@ pub async fn get_diagnosis(
     actor: Actor,
     ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<DiagnosisOut>> {
-    Ok(Json(diagnoses::get(&state, &actor, id).await?.into()))
+    Ok(Json(entries::get::<diagnosis::Model>(&state, &actor, id).await?.into()))
 }
 
 /// Amend a diagnosis with a reason (its consultation's doctor, also after
@@ -187,9 +188,9 @@ pub async fn diagnosis_entered_in_error(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<EnteredInErrorIn>,
 ) -> AppResult<Json<DiagnosisOut>> {
-    Ok(Json(
-        diagnoses::mark_entered_in_error(&state, &actor, id, body).await?.into(),
-    ))
+    let row =
+        entries::mark_entered_in_error::<diagnosis::Model>(&state, &actor, id, Action::ClinicalWrite, body).await?;
+    Ok(Json(row.into()))
 }
 
 /// Every version of a diagnosis, oldest first, with author, time, reason
@@ -203,7 +204,9 @@ pub async fn diagnosis_versions(
     actor: Actor,
     ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<ClinicalVersionsOut>> {
-    Ok(Json(diagnoses::history(&state, &actor, id).await?.into()))
+    Ok(Json(
+        entries::history::<diagnosis::Model>(&state, &actor, id).await?.into(),
+    ))
 }
 
 /// A patient's active problem list: confirmed diagnoses, one per code,

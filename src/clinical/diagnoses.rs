@@ -10,13 +10,15 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use chrono::{DateTime, Utc};
+
 use super::codes;
-use super::consultations::{self, check_visible};
-use super::versions::{self, Version};
+use super::consultations::check_visible;
+use super::entries::{self, Entry};
 use crate::auth::Actor;
 use crate::auth::policy::{Action, authorize};
-use crate::db::entities::{clinical_version, diagnosis};
-use crate::db::{self, Tx, audit};
+use crate::db;
+use crate::db::entities::diagnosis;
 use crate::domain::{DiagnosisKind, DiagnosisStatus};
 use crate::error::{AppError, AppResult};
 use crate::input::{Text, TextOrEmpty};
@@ -75,15 +77,6 @@ pub struct DiagnosisAmendment {
     pub notes: TextOrEmpty<2000>,
 }
 
-/// Why an entry is marked entered in error.
-#[derive(Debug, Deserialize, ToSchema, Validate)]
-#[serde(deny_unknown_fields)]
-pub struct EnteredInErrorIn {
-    #[schema(example = "Recorded for the wrong patient")]
-    #[garde(dive)]
-    pub reason: Text<500>,
-}
-
 /// The billable code `code` names. Errors: 422 naming `code`.
 fn billable(code: &str) -> AppResult<&'static str> {
     if let Some(found) = codes::find(code) {
@@ -110,31 +103,49 @@ fn check_status(status: DiagnosisStatus) -> AppResult<()> {
     Ok(())
 }
 
-/// The clinical content of a diagnosis, as its versions record it.
-pub fn content(row: &diagnosis::Model) -> serde_json::Value {
-    json!({
-        "consultation_id": row.consultation_id,
-        "patient_id": row.patient_id,
-        "code": row.code,
-        "kind": row.kind,
-        "status": row.status,
-        "notes": row.notes,
-        "error_reason": row.error_reason,
-    })
-}
+impl Entry for diagnosis::Model {
+    type Active = diagnosis::ActiveModel;
+    type Entity = diagnosis::Entity;
+    const ENTRY: &'static str = ENTRY;
+    const TABLE: &'static str = "diagnoses";
+    const KIND: &'static str = "diagnosis";
 
-async fn append(tx: &Tx, row: &diagnosis::Model, author: Uuid, reason: Option<&str>) -> AppResult<()> {
-    let version = Version {
-        entry_type: ENTRY,
-        entry_id: row.id,
-        version: row.version,
-        patient_id: row.patient_id,
-        content: content(row),
-        author_id: author,
-        reason,
-        at: row.updated_at,
-    };
-    Ok(versions::append(tx, version).await?)
+    fn id(&self) -> Uuid {
+        self.id
+    }
+
+    fn consultation_id(&self) -> Uuid {
+        self.consultation_id
+    }
+
+    fn patient_id(&self) -> Uuid {
+        self.patient_id
+    }
+
+    fn stamp(&mut self) -> (&mut i32, &mut Uuid, &mut DateTime<Utc>) {
+        (&mut self.version, &mut self.recorded_by, &mut self.updated_at)
+    }
+
+    fn is_entered_in_error(&self) -> bool {
+        self.status == DiagnosisStatus::EnteredInError
+    }
+
+    fn mark_entered_in_error(&mut self, reason: String) {
+        self.status = DiagnosisStatus::EnteredInError;
+        self.error_reason = Some(reason);
+    }
+
+    fn content(&self) -> serde_json::Value {
+        json!({
+            "consultation_id": self.consultation_id,
+            "patient_id": self.patient_id,
+            "code": self.code,
+            "kind": self.kind,
+            "status": self.status,
+            "notes": self.notes,
+            "error_reason": self.error_reason,
+        })
+    }
 }
 
 /// Record a diagnosis in consultation `id` (its doctor, while in progress).
@@ -145,62 +156,24 @@ pub async fn record(state: &AppState, actor: &Actor, id: Uuid, body: DiagnosisIn
     body.validate()?;
     check_status(body.status)?;
     let code = billable(&body.code)?;
-    consultations::visible(state, actor, id).await?;
-    let tx = state.db.begin_write().await?;
-    let consultation = consultations::writable(&tx, actor, id, Action::ClinicalWrite).await?;
     let now = state.clock.now();
-    let row = diagnosis::Model {
-        id: Uuid::now_v7(),
-        consultation_id: consultation.id,
-        patient_id: consultation.patient_id,
-        recorded_by: actor.user_id,
-        error_reason: None,
-        version: 1,
-        recorded_at: now,
-        updated_at: now,
-        code: code.to_owned(),
-        kind: body.kind,
-        status: body.status,
-        notes: body.notes.into_trimmed(),
-    };
-    db::insert_row::<diagnosis::ActiveModel>(&tx, row.clone()).await?;
-    append(&tx, &row, actor.user_id, None).await?;
-    audit::note_object(row.id);
-    tx.commit().await?;
-    Ok(row)
-}
-
-/// A diagnosis the actor may see.
-///
-/// Errors: 404 when it does not exist or they may not see it.
-pub async fn get(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<diagnosis::Model> {
-    authorize(actor, Action::ClinicalRead)?;
-    let row: diagnosis::Model = db::find_by_id::<diagnosis::Entity>(state.db.conn(), id)
-        .await?
-        .ok_or(AppError::NotFound("diagnosis"))?;
-    check_visible(state, actor, row.patient_id).await?;
-    Ok(row)
-}
-
-/// The diagnosis `id` locked in `tx`, which `actor` may change (the
-/// consultation's doctor) and which is not entered in error.
-async fn changeable(tx: &Tx, actor: &Actor, id: Uuid) -> AppResult<diagnosis::Model> {
-    let row: diagnosis::Model = db::find_for_update(tx, "diagnoses", id)
-        .await?
-        .ok_or(AppError::NotFound("diagnosis"))?;
-    consultations::amendable(tx, actor, row.consultation_id, Action::ClinicalWrite).await?;
-    if row.status == DiagnosisStatus::EnteredInError {
-        return Err(entered_in_error());
-    }
-    Ok(row)
-}
-
-/// 409 `entry_entered_in_error`.
-pub fn entered_in_error() -> AppError {
-    AppError::conflict(
-        "entry_entered_in_error",
-        "this entry was entered in error; record a new one instead",
-    )
+    entries::record(state, actor, id, Action::ClinicalWrite, |consultation| {
+        Ok(diagnosis::Model {
+            id: Uuid::now_v7(),
+            consultation_id: consultation.id,
+            patient_id: consultation.patient_id,
+            recorded_by: actor.user_id,
+            error_reason: None,
+            version: 1,
+            recorded_at: now,
+            updated_at: now,
+            code: code.to_owned(),
+            kind: body.kind,
+            status: body.status,
+            notes: body.notes.into_trimmed(),
+        })
+    })
+    .await
 }
 
 /// Amend a diagnosis (its consultation's doctor, in progress or completed):
@@ -213,59 +186,21 @@ pub async fn amend(state: &AppState, actor: &Actor, id: Uuid, body: DiagnosisAme
     body.validate()?;
     check_status(body.status)?;
     let code = billable(&body.code)?;
-    get(state, actor, id).await?;
-    let tx = state.db.begin_write().await?;
-    let mut row = changeable(&tx, actor, id).await?;
-    row.code = code.to_owned();
-    row.kind = body.kind;
-    row.status = body.status;
-    row.notes = body.notes.into_trimmed();
-    let reason = body.reason.into_trimmed();
-    save(tx, state, actor, row, &reason).await
-}
-
-/// Mark a diagnosis entered in error (kept in its history, hidden from summaries).
-///
-/// Errors: as [`amend`]; 422 for a blank reason.
-pub async fn mark_entered_in_error(
-    state: &AppState,
-    actor: &Actor,
-    id: Uuid,
-    body: EnteredInErrorIn,
-) -> AppResult<diagnosis::Model> {
-    body.validate()?;
-    get(state, actor, id).await?;
-    let tx = state.db.begin_write().await?;
-    let mut row = changeable(&tx, actor, id).await?;
-    let reason = body.reason.into_trimmed();
-    row.status = DiagnosisStatus::EnteredInError;
-    row.error_reason = Some(reason.clone());
-    save(tx, state, actor, row, &reason).await
-}
-
-/// Write version n+1 of `row` and its history entry, and commit.
-async fn save(
-    tx: Tx,
-    state: &AppState,
-    actor: &Actor,
-    mut row: diagnosis::Model,
-    reason: &str,
-) -> AppResult<diagnosis::Model> {
-    row.version += 1;
-    row.recorded_by = actor.user_id;
-    row.updated_at = db::next_update(row.updated_at, state.clock.now());
-    let row = db::update_row::<diagnosis::ActiveModel>(&tx, row).await?;
-    append(&tx, &row, actor.user_id, Some(reason)).await?;
-    tx.commit().await?;
-    Ok(row)
-}
-
-/// Every version of a diagnosis, oldest first.
-///
-/// Errors: 404 when it does not exist or the actor may not see it.
-pub async fn history(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<Vec<clinical_version::Model>> {
-    get(state, actor, id).await?;
-    Ok(db::clinical_versions::of_entry(state.db.conn(), ENTRY, id).await?)
+    entries::change(
+        state,
+        actor,
+        id,
+        Action::ClinicalWrite,
+        body.reason.into_trimmed(),
+        |row: &mut diagnosis::Model| {
+            row.code = code.to_owned();
+            row.kind = body.kind;
+            row.status = body.status;
+            row.notes = body.notes.into_trimmed();
+            Ok(())
+        },
+    )
+    .await
 }
 
 /// A patient's active problem list: their confirmed diagnoses, one per

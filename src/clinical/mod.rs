@@ -5,5 +5,6 @@
 pub mod codes;
 pub mod consultations;
 pub mod diagnoses;
+pub mod entries;
 pub mod versions;
 pub mod vital_signs;

@@ -6,6 +6,9 @@
 use carebook::api::extract::parse_json;
 use carebook::booking::appointments::{AppointmentIn, CancelIn, RescheduleIn};
 use carebook::clinical::consultations::{ConsultationIn, ConsultationPatch};
+use carebook::clinical::diagnoses::{DiagnosisAmendment, DiagnosisIn};
+use carebook::clinical::notes::{NoteAmendment, NoteIn};
+use carebook::clinical::prescriptions::{PrescriptionAmendment, PrescriptionIn};
 use carebook::clinical::vital_signs::VitalSignsIn;
 use carebook::error::AppError;
 use carebook::patients::{PatientIn, PatientPatch};
@@ -22,6 +25,12 @@ fuzz_target!(|data: &[u8]| {
     read::<ConsultationIn>(data);
     read::<ConsultationPatch>(data);
     read::<VitalSignsIn>(data);
+    read::<DiagnosisIn>(data);
+    read::<DiagnosisAmendment>(data);
+    read::<PrescriptionIn>(data);
+    read::<PrescriptionAmendment>(data);
+    read::<NoteIn>(data);
+    read::<NoteAmendment>(data);
 });
 
 fn read<T: DeserializeOwned + Validate<Context = ()>>(data: &[u8]) {

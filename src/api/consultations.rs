@@ -15,6 +15,7 @@ use super::created;
 use super::diagnoses::DiagnosisOut;
 use super::extract::{ApiJson, ApiPath};
 use super::pagination::{ListQuery, NoFilter, Page, PageParams};
+use super::prescriptions::{NoteOut, PrescriptionOut};
 use super::responses::{ReadErrors, WriteErrors};
 use super::vital_signs::VitalSignsOut;
 use crate::auth::Actor;
@@ -85,6 +86,10 @@ pub struct ConsultationDetailOut {
     pub vital_signs: Vec<VitalSignsOut>,
     /// In the order recorded.
     pub diagnoses: Vec<DiagnosisOut>,
+    /// In the order recorded.
+    pub prescriptions: Vec<PrescriptionOut>,
+    /// In the order written.
+    pub notes: Vec<NoteOut>,
 }
 
 impl From<ConsultationRecord> for ConsultationDetailOut {
@@ -93,6 +98,8 @@ impl From<ConsultationRecord> for ConsultationDetailOut {
             consultation: record.consultation.into(),
             vital_signs: record.vital_signs.into_iter().map(VitalSignsOut::from).collect(),
             diagnoses: record.diagnoses.into_iter().map(DiagnosisOut::from).collect(),
+            prescriptions: record.prescriptions.into_iter().map(PrescriptionOut::from).collect(),
+            notes: record.notes.into_iter().map(NoteOut::from).collect(),
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod idempotency;
 pub mod meta;
 pub mod pagination;
 pub mod patients;
+pub mod prescriptions;
 pub mod profile;
 pub mod responses;
 pub mod role_requests;
@@ -107,6 +108,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(consultations::router())
         .merge(vital_signs::router())
         .merge(diagnoses::router())
+        .merge(prescriptions::router())
         .merge(schedules::router())
         .merge(appointments::router())
         .merge(audit::router())

@@ -120,6 +120,9 @@ actions! {
     /// Record vital signs: a doctor in their own consultations and for the
     /// patients they treat, a nurse at their facility.
     VitalSignsWrite = "vital_signs_write",
+    /// Write clinical notes: a doctor in their own consultations, a nurse
+    /// nursing notes at their facility.
+    NoteWrite = "note_write",
 }
 
 impl Action {
@@ -220,6 +223,7 @@ pub const MATRIX: &[Rule] = &[
     rule(Action::ClinicalRead,          [All, Own, Facility, No, Own], CLINICAL),
     rule(Action::ClinicalWrite,         [No, Own, No, No, No], CLINICAL),
     rule(Action::VitalSignsWrite,       [No, Own, Facility, No, No], CLINICAL),
+    rule(Action::NoteWrite,             [No, Own, Facility, No, No], CLINICAL),
 ];
 
 fn column(role: Role) -> usize {
@@ -787,6 +791,7 @@ mod tests {
                 "clinical_read",
                 "clinical_write",
                 "vital_signs_write",
+                "note_write",
             ]
         );
         for action in Action::ALL {

@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::auth::Actor;
 use crate::auth::policy::{self, Action, ClinicalRecord, authorize, authorize_object, reach};
 use crate::db::consultations::ConsultationFilter;
-use crate::db::entities::{consultation, diagnosis, vital_signs};
+use crate::db::entities::{clinical_note, consultation, diagnosis, prescription, vital_signs};
 use crate::db::{self, PageRequest, Paged, Tx, audit, directory};
 use crate::domain::{AppointmentStatus, ConsultationStatus};
 use crate::error::{AppError, AppResult};
@@ -288,6 +288,10 @@ pub struct ConsultationRecord {
     pub vital_signs: Vec<vital_signs::Model>,
     /// Its diagnoses, in the order recorded.
     pub diagnoses: Vec<diagnosis::Model>,
+    /// Its prescriptions, in the order recorded.
+    pub prescriptions: Vec<prescription::Model>,
+    /// Its notes, in the order written.
+    pub notes: Vec<clinical_note::Model>,
 }
 
 /// A consultation the actor may see, with its entries.
@@ -299,7 +303,9 @@ pub async fn get(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<Consult
     Ok(ConsultationRecord {
         consultation,
         vital_signs: db::vital_signs::of_consultation(conn, id).await?,
-        diagnoses: db::diagnoses::of_consultation(conn, id).await?,
+        diagnoses: db::entries::of_consultation(conn, "diagnoses", id).await?,
+        prescriptions: db::entries::of_consultation(conn, "prescriptions", id).await?,
+        notes: db::entries::of_consultation(conn, "clinical_notes", id).await?,
     })
 }
 

@@ -6,5 +6,7 @@ pub mod codes;
 pub mod consultations;
 pub mod diagnoses;
 pub mod entries;
+pub mod notes;
+pub mod prescriptions;
 pub mod versions;
 pub mod vital_signs;

@@ -16,18 +16,6 @@ async fn all(db: &impl ConnectionTrait, query: sea_orm::sea_query::SelectStateme
     )
 }
 
-/// Every diagnosis of a consultation, in the order recorded.
-pub async fn of_consultation(db: &impl ConnectionTrait, consultation: Uuid) -> DbResult<Vec<diagnosis::Model>> {
-    let mut query = Query::select();
-    query
-        .column(sea_orm::sea_query::Asterisk)
-        .from("diagnoses")
-        .and_where(Expr::col("consultation_id").eq(consultation))
-        .order_by("recorded_at", Order::Asc)
-        .order_by("id", Order::Asc);
-    all(db, query).await
-}
-
 /// A patient's confirmed diagnoses (not in a consultation entered in
 /// error), newest first: one per code, the latest.
 pub async fn confirmed_of_patient(db: &impl ConnectionTrait, patient: Uuid) -> DbResult<Vec<diagnosis::Model>> {

@@ -10,6 +10,7 @@ pub mod consultations;
 pub mod diagnoses;
 pub mod directory;
 pub mod entities;
+pub mod entries;
 pub mod error;
 pub mod health;
 pub mod idempotency;

@@ -649,3 +649,220 @@ async fn diagnoses_are_coded_amended_with_a_reason_and_never_deleted() {
         .expect(200);
     assert_eq!(read.body["diagnoses"].as_array().unwrap().len(), 2);
 }
+
+/// The first consultation of `patient`, as its doctor sees it.
+async fn consultation_of(app: &TestApp, doctor: &str, patient: Uuid) -> String {
+    app.get(&format!("/api/v1/patients/{patient}/consultations"), doctor)
+        .await
+        .expect(200)
+        .body["results"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn prescriptions_take_frequencies_refuse_bad_quantities_and_stop_with_a_reason() {
+    let app = spawn_app().await;
+    let (clinic, patient, patient_token, _) = visit(&app, &["check-in", "start"]).await;
+    let doctor = &clinic.doctor_token;
+    let consultation = consultation_of(&app, doctor, patient).await;
+    let path = format!("/api/v1/consultations/{consultation}/prescriptions");
+    let order = |extra: serde_json::Value| {
+        let mut body = json!({"medication": "Metformin 500 mg tablet", "dose_amount": 1, "dose_unit": "tablet",
+                              "frequency": "1-0-1", "duration_days": 30, "quantity": 60});
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        body
+    };
+    let before = app.count("prescriptions").await;
+    for (extra, field) in [
+        (json!({"quantity": 0}), "quantity"),
+        (json!({"refills": -1}), "refills"),
+        (json!({"refills": 13}), "refills"),
+        (json!({"dose_amount": 0}), "dose_amount"),
+        (json!({"frequency": "0-0-0"}), "frequency"),
+        (json!({"frequency": "thrice"}), "frequency"),
+        (json!({"frequency": 25}), "frequency"),
+        (json!({"duration_days": 0}), "duration_days"),
+        (json!({"medication": " "}), "medication"),
+        (json!({"route": "by_magic"}), "route"),
+    ] {
+        let refused = app.post(&path, doctor, order(extra.clone())).await;
+        assert!(
+            refused.status == 400 || refused.status == 422,
+            "{extra}: {}",
+            refused.status
+        );
+        assert!(refused.body["errors"][field].is_array(), "{extra}: {}", refused.body);
+    }
+    assert_eq!(app.count("prescriptions").await, before, "nothing half-written");
+    app.post(&path, &clinic.receptionist, order(json!({})))
+        .await
+        .expect(403);
+
+    let pattern = app.post(&path, doctor, order(json!({}))).await.expect(201);
+    assert_eq!(pattern.body["times_per_day"], 2);
+    assert_eq!(pattern.body["frequency_pattern"], "1-0-1");
+    assert_eq!(pattern.body["route"], "oral");
+    assert_eq!(pattern.body["status"], "active");
+    let daily = app
+        .post(
+            &path,
+            doctor,
+            order(json!({"medication": "Amlodipine 5 mg tablet", "frequency": 1, "refills": 2})),
+        )
+        .await
+        .expect(201);
+    assert_eq!(daily.body["times_per_day"], 1);
+    assert!(daily.body["frequency_pattern"].is_null());
+    let prn = app
+        .post(
+            &path,
+            doctor,
+            order(
+                json!({"medication": "Paracetamol 500 mg tablet", "frequency": "as_needed",
+                                          "dose_amount": 1.5, "quantity": 10}),
+            ),
+        )
+        .await
+        .expect(201);
+    assert_eq!(prn.body["as_needed"], true);
+    assert_eq!(prn.body["dose_amount"], json!(1.5));
+    assert!(prn.body["times_per_day"].is_null());
+
+    let active = app
+        .get(
+            &format!("/api/v1/patients/{patient}/prescriptions?status=active"),
+            &patient_token,
+        )
+        .await
+        .expect(200);
+    assert_eq!(active.body.as_array().unwrap().len(), 3);
+    app.get(
+        &format!("/api/v1/patients/{patient}/prescriptions"),
+        &clinic.receptionist,
+    )
+    .await
+    .expect(403);
+
+    // Stop needs a reason; a stopped one is no longer active; it cannot be stopped twice.
+    let stop = format!("/api/v1/prescriptions/{}/stop", prn.id());
+    app.post(&stop, doctor, json!({})).await.expect(400);
+    let stopped = app.post(&stop, doctor, json!({"reason": "Rash"})).await.expect(200);
+    assert_eq!(stopped.body["status"], "stopped");
+    assert_eq!(stopped.body["status_reason"], "Rash");
+    app.post(&stop, doctor, json!({"reason": "Again"}))
+        .await
+        .expect_rule(409, "prescription_not_active");
+    let amended = app
+        .put(
+            &format!("/api/v1/prescriptions/{}", daily.id()),
+            doctor,
+            json!({"reason": "Dose raised", "medication": "Amlodipine 10 mg tablet", "dose_amount": 1,
+                   "dose_unit": "tablet", "route": "oral", "frequency": 1, "quantity": 30, "refills": 2}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(amended.body["version"], 2);
+    let versions = app
+        .get(&format!("/api/v1/prescriptions/{}/versions", daily.id()), doctor)
+        .await
+        .expect(200);
+    assert_eq!(
+        versions.body["versions"][0]["content"]["medication"],
+        "Amlodipine 5 mg tablet"
+    );
+    assert_eq!(versions.body["chain_intact"], true);
+    app.post(
+        &format!("/api/v1/prescriptions/{}/entered-in-error", pattern.id()),
+        doctor,
+        json!({"reason": "Duplicate"}),
+    )
+    .await
+    .expect(200);
+    let active = app
+        .get(
+            &format!("/api/v1/patients/{patient}/prescriptions?status=active"),
+            doctor,
+        )
+        .await
+        .expect(200);
+    let names: Vec<&str> = active
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["medication"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Amlodipine 10 mg tablet"]);
+    app.delete(&format!("/api/v1/prescriptions/{}", daily.id()), doctor)
+        .await
+        .expect(405);
+}
+
+#[tokio::test]
+async fn notes_are_typed_and_nurses_write_nursing_notes_only() {
+    let app = spawn_app().await;
+    let (clinic, patient, _, _) = visit(&app, &["check-in", "start"]).await;
+    let doctor = &clinic.doctor_token;
+    let consultation = consultation_of(&app, doctor, patient).await;
+    let path = format!("/api/v1/consultations/{consultation}/notes");
+    let (_, nurse) = app.staff(&clinic.admin, "nurse", Some(clinic.facility)).await;
+    app.post(&path, doctor, json!({"kind": "plan", "text": "  "}))
+        .await
+        .expect(422);
+    app.post(&path, doctor, json!({"kind": "diary", "text": "x"}))
+        .await
+        .expect(400);
+    let plan = app
+        .post(&path, doctor, json!({"kind": "plan", "text": "Start metformin."}))
+        .await
+        .expect(201);
+    app.post(&path, &nurse, json!({"kind": "plan", "text": "x"}))
+        .await
+        .expect(403);
+    let nursing = app
+        .post(&path, &nurse, json!({"kind": "nursing", "text": "Patient anxious."}))
+        .await
+        .expect(201);
+    app.post(&path, &clinic.receptionist, json!({"kind": "general", "text": "x"}))
+        .await
+        .expect(403);
+    // A nurse amends a nursing note, not the doctor's plan.
+    let amend = json!({"reason": "Clarified", "kind": "nursing", "text": "Patient anxious; reassured."});
+    app.put(&format!("/api/v1/notes/{}", nursing.id()), &nurse, amend.clone())
+        .await
+        .expect(200);
+    app.put(&format!("/api/v1/notes/{}", plan.id()), &nurse, amend)
+        .await
+        .expect(403);
+    app.post(
+        &format!("/api/v1/notes/{}/entered-in-error", plan.id()),
+        &nurse,
+        json!({"reason": "x"}),
+    )
+    .await
+    .expect(403);
+    let read = app
+        .get(&format!("/api/v1/consultations/{consultation}"), doctor)
+        .await
+        .expect(200);
+    let kinds: Vec<&str> = read.body["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["plan", "nursing"]);
+    assert_eq!(read.body["notes"][1]["version"], 2);
+    let versions = app
+        .get(&format!("/api/v1/notes/{}/versions", nursing.id()), doctor)
+        .await
+        .expect(200);
+    assert_eq!(versions.body["versions"].as_array().unwrap().len(), 2);
+    // A note on another doctor's consultation is refused.
+    let (_, other_doctor) = app.second_doctor(&clinic, WEEKLY).await;
+    app.post(&path, &other_doctor, json!({"kind": "general", "text": "x"}))
+        .await
+        .expect(404);
+}

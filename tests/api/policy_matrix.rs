@@ -436,6 +436,18 @@ impl World {
             .id()
     }
 
+    /// An entry (`prescriptions`, `notes`) recorded by its doctor in a fresh consultation.
+    async fn entry(&self, own: bool, kind: &str, body: Value) -> Uuid {
+        let consultation = self.consultation(own).await;
+        let token = if own {
+            &self.tokens[&Role::Doctor]
+        } else {
+            &self.d2_token
+        };
+        let path = format!("/api/v1/consultations/{consultation}/{kind}");
+        self.app.post(&path, token, body).await.expect(201).id()
+    }
+
     /// A walk-in consultation of the patient with d1 at f1.
     async fn walk_in_consultation(&self) -> Uuid {
         let body = json!({"patient_id": self.patient, "facility_id": self.f1});
@@ -823,6 +835,39 @@ impl World {
                 let id = self.diagnosis(own).await;
                 Call::new(route.replace("{id}", &id.to_string()), me).json(json!({"reason": "Wrong patient"}))
             }
+            ("POST", "/api/v1/consultations/{id}/prescriptions") => {
+                let id = self.consultation(own).await;
+                Call::new(format!("/api/v1/consultations/{id}/prescriptions"), me).json(prescription())
+            }
+            ("GET" | "PUT", "/api/v1/prescriptions/{id}")
+            | ("GET", "/api/v1/prescriptions/{id}/versions")
+            | ("POST", "/api/v1/prescriptions/{id}/stop" | "/api/v1/prescriptions/{id}/complete" | "/api/v1/prescriptions/{id}/entered-in-error") => {
+                let id = self.entry(own, "prescriptions", prescription()).await;
+                let mut body = json!({"reason": "Changed"});
+                if method.as_str() == "PUT" {
+                    body = prescription();
+                    body["reason"] = json!("Changed");
+                }
+                Call::new(route.replace("{id}", &id.to_string()), me).json(body)
+            }
+            ("GET", "/api/v1/patients/{id}/prescriptions") => {
+                let patient = if own { self.patient } else { self.walk_in().await };
+                Call::new(format!("/api/v1/patients/{patient}/prescriptions?status=active"), me)
+            }
+            ("POST", "/api/v1/consultations/{id}/notes") => {
+                let id = self.consultation(own).await;
+                Call::new(format!("/api/v1/consultations/{id}/notes"), me).json(json!({"kind": "nursing", "text": "Calm."}))
+            }
+            ("GET" | "PUT", "/api/v1/notes/{id}")
+            | ("GET", "/api/v1/notes/{id}/versions")
+            | ("POST", "/api/v1/notes/{id}/entered-in-error") => {
+                let id = self.entry(own, "notes", json!({"kind": "nursing", "text": "Calm."})).await;
+                let body = match method.as_str() {
+                    "PUT" => json!({"kind": "nursing", "text": "Calm, reassured.", "reason": "Clarified"}),
+                    _ => json!({"reason": "Wrong patient"}),
+                };
+                Call::new(route.replace("{id}", &id.to_string()), me).json(body)
+            }
             ("GET", "/api/v1/patients/{id}/problems") => {
                 let patient = if own { self.patient } else { self.walk_in().await };
                 Call::new(format!("/api/v1/patients/{patient}/problems"), me)
@@ -851,6 +896,8 @@ fn variants(method: &Method, route: &str) -> &'static [Variant] {
         || route.starts_with("/api/v1/consultations/{id}")
         || route.starts_with("/api/v1/vital-signs/{id}")
         || route.starts_with("/api/v1/diagnoses/{id}")
+        || route.starts_with("/api/v1/prescriptions/{id}")
+        || route.starts_with("/api/v1/notes/{id}")
         || (method == Method::POST && route == "/api/v1/appointments");
     if object {
         &[Variant::Own, Variant::Other]
@@ -874,6 +921,11 @@ fn expected(role: Role, action: Option<Action>, variant: Variant) -> Expect {
             }
         }
     }
+}
+
+fn prescription() -> Value {
+    json!({"medication": "Amoxicillin 500 mg capsule", "dose_amount": 1, "dose_unit": "capsule",
+           "route": "oral", "frequency": 3, "duration_days": 5, "quantity": 15, "refills": 0})
 }
 
 fn png_upload() -> (String, Vec<u8>) {

@@ -4,6 +4,7 @@
 pub mod appointment;
 pub mod appointment_event;
 pub mod audit_event;
+pub mod clinical_note;
 pub mod clinical_version;
 pub mod consultation;
 pub mod diagnosis;
@@ -13,6 +14,7 @@ pub mod facility;
 pub mod location;
 pub mod login_activity;
 pub mod patient;
+pub mod prescription;
 pub mod recovery_code;
 pub mod refresh_token;
 pub mod role_change_request;

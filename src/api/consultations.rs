@@ -111,6 +111,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_consultation, update_consultation))
         .routes(routes!(complete_consultation))
         .routes(routes!(patient_consultations))
+        .routes(routes!(clinical_summary))
 }
 
 /// A consultation with its `ETag` header.
@@ -219,4 +220,44 @@ pub async fn patient_consultations(
     };
     let found = consultations::list(&state, &actor, &filter, query.page).await?;
     Ok(Json(query.page_of(found, ConsultationOut::from)))
+}
+
+/// A patient's clinical summary; entries entered in error are left out.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClinicalSummaryOut {
+    pub patient_id: Uuid,
+    pub blood_group: Option<crate::domain::BloodGroup>,
+    /// Known allergies (the patient record's).
+    pub allergies: String,
+    /// Active problems: confirmed diagnoses, one per code, newest first.
+    pub problems: Vec<DiagnosisOut>,
+    /// Active prescriptions, newest first.
+    pub prescriptions: Vec<PrescriptionOut>,
+    /// The latest vital signs (up to 5), newest first: the trend.
+    pub vital_signs: Vec<VitalSignsOut>,
+    /// The latest consultations (up to 5), newest first.
+    pub consultations: Vec<ConsultationOut>,
+}
+
+/// A patient's clinical summary: allergies, active problems, active
+/// prescriptions, the latest vital signs and consultations.
+#[utoipa::path(get, path = "/api/v1/patients/{id}/clinical-summary", tag = "clinical",
+    params(("id" = Uuid, Path, description = "Patient id")),
+    responses((status = 200, description = "The summary", body = ClinicalSummaryOut), ReadErrors),
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::ClinicalRead))))]
+pub async fn clinical_summary(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Json<ClinicalSummaryOut>> {
+    let s = crate::clinical::summary::of_patient(&state, &actor, id).await?;
+    Ok(Json(ClinicalSummaryOut {
+        patient_id: s.patient_id,
+        blood_group: s.blood_group,
+        allergies: s.allergies,
+        problems: s.problems.into_iter().map(DiagnosisOut::from).collect(),
+        prescriptions: s.prescriptions.into_iter().map(PrescriptionOut::from).collect(),
+        vital_signs: s.vital_signs.into_iter().map(VitalSignsOut::from).collect(),
+        consultations: s.consultations.into_iter().map(ConsultationOut::from).collect(),
+    }))
 }

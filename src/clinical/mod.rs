@@ -8,5 +8,6 @@ pub mod diagnoses;
 pub mod entries;
 pub mod notes;
 pub mod prescriptions;
+pub mod summary;
 pub mod versions;
 pub mod vital_signs;

@@ -866,3 +866,145 @@ async fn notes_are_typed_and_nurses_write_nursing_notes_only() {
         .await
         .expect(404);
 }
+
+#[tokio::test]
+async fn the_visit_flow_from_booking_to_an_amended_diagnosis_and_reception_sees_no_clinical_field() {
+    let app = spawn_app().await;
+    let clinic = app.clinic("Asia/Dhaka", WEEKLY).await;
+    let reception = &clinic.receptionist;
+    let patient = app
+        .post(
+            "/api/v1/patients",
+            reception,
+            json!({"first_name": "Karim", "last_name": "Hossain", "phone": "+8801711000222"}),
+        )
+        .await
+        .expect(201)
+        .id();
+    let appointment = app
+        .post(
+            "/api/v1/appointments",
+            reception,
+            json!({"doctor_id": clinic.doctor, "patient_id": patient, "start": SUNDAY_9, "reason": "Thirst, weight loss"}),
+        )
+        .await
+        .expect(201)
+        .id();
+    app.clock.set(at(SUNDAY_9) - chrono::TimeDelta::minutes(10));
+    let reception = &app.renew(reception);
+    let doctor = &app.renew(&clinic.doctor_token);
+    app.post(
+        &format!("/api/v1/appointments/{appointment}/check-in"),
+        reception,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    app.post(&format!("/api/v1/appointments/{appointment}/start"), doctor, json!({}))
+        .await
+        .expect(200);
+    let consultation = consultation_of(&app, doctor, patient).await;
+    let c = format!("/api/v1/consultations/{consultation}");
+    app.post(
+        &format!("{c}/vital-signs"),
+        doctor,
+        json!({"systolic": 128, "diastolic": 82, "weight": 81.4, "height": 172}),
+    )
+    .await
+    .expect(201);
+    let diagnosis = app
+        .post(
+            &format!("{c}/diagnoses"),
+            doctor,
+            json!({"code": "E11.9", "status": "confirmed"}),
+        )
+        .await
+        .expect(201)
+        .id();
+    app.post(
+        &format!("{c}/prescriptions"),
+        doctor,
+        json!({"medication": "Metformin 500 mg tablet", "dose_amount": 1, "dose_unit": "tablet",
+               "frequency": "1-0-1", "duration_days": 30, "quantity": 60, "refills": 2}),
+    )
+    .await
+    .expect(201);
+    app.post(
+        &format!("{c}/notes"),
+        doctor,
+        json!({"kind": "follow_up", "text": "HbA1c in three months."}),
+    )
+    .await
+    .expect(201);
+    app.post(
+        &format!("/api/v1/appointments/{appointment}/complete"),
+        doctor,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(app.get(&c, doctor).await.expect(200).body["status"], "completed");
+    app.put(
+        &format!("/api/v1/diagnoses/{diagnosis}"),
+        doctor,
+        json!({"code": "E11.65", "kind": "primary", "status": "confirmed", "reason": "HbA1c 8.1%: with hyperglycemia"}),
+    )
+    .await
+    .expect(200);
+    let versions = app
+        .get(&format!("/api/v1/diagnoses/{diagnosis}/versions"), doctor)
+        .await
+        .expect(200);
+    assert_eq!(versions.body["versions"].as_array().unwrap().len(), 2);
+
+    let summary = app
+        .get(&format!("/api/v1/patients/{patient}/clinical-summary"), doctor)
+        .await
+        .expect(200);
+    assert_eq!(summary.body["problems"][0]["code"], "E11.65");
+    assert_eq!(
+        summary.body["prescriptions"][0]["medication"],
+        "Metformin 500 mg tablet"
+    );
+    assert_eq!(summary.body["vital_signs"][0]["bmi"]["value"], json!(27.5));
+    assert_eq!(summary.body["consultations"][0]["status"], "completed");
+
+    // Reception: every clinical route refused, and nothing clinical in what it does see.
+    for path in [
+        format!("/api/v1/patients/{patient}/clinical-summary"),
+        format!("/api/v1/patients/{patient}/consultations"),
+        format!("/api/v1/patients/{patient}/problems"),
+        format!("/api/v1/patients/{patient}/prescriptions"),
+        format!("/api/v1/patients/{patient}/vital-signs"),
+        c.clone(),
+        format!("/api/v1/diagnoses/{diagnosis}"),
+        format!("/api/v1/diagnoses/{diagnosis}/versions"),
+        "/api/v1/consultations".to_owned(),
+    ] {
+        let refused = app.get(&path, reception).await.expect(403);
+        let text = refused.body.to_string();
+        assert!(!text.contains("E11") && !text.contains("Metformin"), "{path}: {text}");
+    }
+    let mut seen = String::new();
+    for path in [
+        format!("/api/v1/patients/{patient}"),
+        "/api/v1/patients?search=Karim".to_owned(),
+        format!("/api/v1/appointments/{appointment}"),
+        format!("/api/v1/appointments/{appointment}/history"),
+        format!("/api/v1/appointments?patient={patient}"),
+    ] {
+        seen.push_str(&app.get(&path, reception).await.expect(200).body.to_string());
+    }
+    for clinical in [
+        "E11",
+        "Metformin",
+        "HbA1c",
+        "allergies",
+        "medical_history",
+        "blood_group",
+        "vital",
+        "diagnos",
+    ] {
+        assert!(!seen.contains(clinical), "reception received {clinical}: {seen}");
+    }
+}

@@ -868,9 +868,9 @@ impl World {
                 };
                 Call::new(route.replace("{id}", &id.to_string()), me).json(body)
             }
-            ("GET", "/api/v1/patients/{id}/problems") => {
+            ("GET", "/api/v1/patients/{id}/problems" | "/api/v1/patients/{id}/clinical-summary") => {
                 let patient = if own { self.patient } else { self.walk_in().await };
-                Call::new(format!("/api/v1/patients/{patient}/problems"), me)
+                Call::new(route.replace("{id}", &patient.to_string()), me)
             }
             ("GET", "/api/v1/patients/{id}/consultations") => {
                 let patient = if own { self.patient } else { self.walk_in().await };

@@ -284,9 +284,9 @@ fn row_of(body: &VitalSignsIn, patient: Uuid, actor: &Actor, now: DateTime<Utc>)
 /// The entry type of vital signs in the version history.
 pub const ENTRY: &str = "vital_signs";
 
-/// Version 1 of a new set in the history ([`super::versions`]).
-async fn first_version(tx: &db::Tx, row: &vital_signs::Model) -> AppResult<()> {
-    let content = serde_json::json!({
+/// The clinical content of a set of vital signs, as its versions record it.
+pub fn content(row: &vital_signs::Model) -> serde_json::Value {
+    serde_json::json!({
         "consultation_id": row.consultation_id,
         "patient_id": row.patient_id,
         "measured_at": row.measured_at,
@@ -302,7 +302,12 @@ async fn first_version(tx: &db::Tx, row: &vital_signs::Model) -> AppResult<()> {
         "weight_milli": row.weight_milli,
         "height_milli": row.height_milli,
         "status": row.status,
-    });
+    })
+}
+
+/// Version 1 of a new set in the history ([`super::versions`]).
+async fn first_version(tx: &db::Tx, row: &vital_signs::Model) -> AppResult<()> {
+    let content = content(row);
     let version = super::versions::Version {
         entry_type: ENTRY,
         entry_id: row.id,

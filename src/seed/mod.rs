@@ -11,6 +11,7 @@
 //! Idempotent: ids are UUID v5 of stable names and everything is written in
 //! one transaction; if the demo administrator exists, nothing is written.
 
+mod clinical;
 pub mod synthetic;
 
 use std::collections::HashMap;
@@ -26,8 +27,8 @@ use uuid::Uuid;
 use crate::auth::password;
 use crate::booking::calendar::local_midnight;
 use crate::db::entities::{
-    appointment, appointment_event, doctor, doctor_service, facility, patient, service, specialty, time_off, user,
-    working_hours,
+    appointment, appointment_event, clinical_note, clinical_version, consultation, diagnosis, doctor, doctor_service,
+    facility, patient, prescription, service, specialty, time_off, user, vital_signs, working_hours,
 };
 use crate::db::{Db, ids};
 use crate::domain::{
@@ -201,6 +202,8 @@ pub struct Report {
     pub time_off: usize,
     pub appointments: usize,
     pub by_status: Vec<(AppointmentStatus, usize)>,
+    /// Consultations of the completed appointments, with their entries.
+    pub consultations: usize,
 }
 
 impl std::fmt::Display for Report {
@@ -221,6 +224,11 @@ impl std::fmt::Display for Report {
         )?;
         let statuses: Vec<String> = self.by_status.iter().map(|(s, n)| format!("{s} {n}")).collect();
         writeln!(f, "appointments by status: {}", statuses.join(", "))?;
+        writeln!(
+            f,
+            "clinical records: {} consultations with vital signs, diagnoses, prescriptions and notes",
+            self.consultations
+        )?;
         write!(
             f,
             "log in with password {DEMO_PASSWORD:?} as: admin, reception.dhaka, nurse.dhaka, doctor01 … doctor32, patient001 … patient200"
@@ -230,6 +238,7 @@ impl std::fmt::Display for Report {
 
 struct DoctorPlan {
     id: Uuid,
+    user_id: Uuid,
     facility: usize,
     rules: Vec<WorkingHoursRule>,
     time_off: Vec<TimeOff>,
@@ -547,6 +556,7 @@ pub async fn demo(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Report> {
         }
         doctors.push(DoctorPlan {
             id,
+            user_id,
             facility,
             rules,
             time_off: offs,
@@ -639,6 +649,7 @@ pub async fn demo(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Report> {
     };
     let receptionist = |facility: usize| ids::demo("user", format!("reception.{}", FACILITIES[facility].key));
     let mut count = 0usize;
+    let mut records = clinical::Records::default();
     for day in -21i64..28 {
         let date = today + TimeDelta::days(day);
         for doctor in doctors.iter_mut() {
@@ -788,6 +799,21 @@ pub async fn demo(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Report> {
                         created_at: at.min(now),
                     });
                 }
+                let reason: &'static str = REASONS.choose(&mut rng).expect("reasons");
+                if status == AppointmentStatus::Completed {
+                    let visit = clinical::Visit {
+                        appointment: id,
+                        patient: patient_id,
+                        doctor: doctor.id,
+                        doctor_user: doctor.user_id,
+                        facility: slot.facility_id,
+                        start: slot.start,
+                        end: slot.end,
+                        reason,
+                        now,
+                    };
+                    records.add(&mut rng, &visit);
+                }
                 appointments.push(appointment::Model {
                     id,
                     patient_id,
@@ -802,7 +828,7 @@ pub async fn demo(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Report> {
                     } else {
                         AppointmentKind::InPerson
                     },
-                    reason: (*REASONS.choose(&mut rng).expect("reasons")).into(),
+                    reason: reason.into(),
                     notes: String::new(),
                     queue_number,
                     booked_by: Some(booked_by),
@@ -822,6 +848,13 @@ pub async fn demo(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Report> {
         .collect();
     insert_all::<appointment::ActiveModel>(&txn, appointments).await?;
     insert_all::<appointment_event::ActiveModel>(&txn, events).await?;
+    report.consultations = records.consultations.len();
+    insert_all::<consultation::ActiveModel>(&txn, records.consultations).await?;
+    insert_all::<vital_signs::ActiveModel>(&txn, records.vital_signs).await?;
+    insert_all::<diagnosis::ActiveModel>(&txn, records.diagnoses).await?;
+    insert_all::<prescription::ActiveModel>(&txn, records.prescriptions).await?;
+    insert_all::<clinical_note::ActiveModel>(&txn, records.notes).await?;
+    insert_all::<clinical_version::ActiveModel>(&txn, records.versions).await?;
     txn.commit().await.context("committing the demo data")?;
     Ok(report)
 }

@@ -32,7 +32,30 @@ async fn the_demo_clinic_is_realistic_and_seeding_twice_changes_nothing() {
         "time_off",
         "appointments",
         "appointment_events",
+        "consultations",
+        "vital_signs",
+        "diagnoses",
+        "prescriptions",
+        "clinical_notes",
+        "clinical_versions",
     ];
+    // Every completed appointment has its consultation, with real codes and generics.
+    assert_eq!(
+        app.count("consultations").await,
+        app.count_where("appointments", "status = 'completed'").await
+    );
+    assert_eq!(report.consultations as i64, app.count("consultations").await);
+    assert!(app.count("diagnoses").await >= app.count("consultations").await);
+    assert!(app.count("prescriptions").await > 0 && app.count("clinical_notes").await > 0);
+    let entries = app.count("vital_signs").await
+        + app.count("diagnoses").await
+        + app.count("prescriptions").await
+        + app.count("clinical_notes").await;
+    assert_eq!(
+        app.count("clinical_versions").await,
+        entries,
+        "every entry has its version 1"
+    );
     let mut before = Vec::new();
     for table in tables {
         before.push(app.count(table).await);
@@ -86,6 +109,32 @@ async fn the_demo_clinic_is_realistic_and_seeding_twice_changes_nothing() {
         results.iter().all(|a| a["patient_id"] == patient_id.as_str()),
         "{results:?}"
     );
+
+    // A demo doctor reads a demo consultation whole, and its history verifies.
+    let doctor = app.login("doctor01", carebook::seed::DEMO_PASSWORD).await;
+    let consultations = app
+        .get("/api/v1/consultations?status=completed", &doctor)
+        .await
+        .expect(200);
+    let first = consultations.body["results"][0]["id"]
+        .as_str()
+        .expect("doctor01 has completed visits")
+        .to_owned();
+    let visit = app
+        .get(&format!("/api/v1/consultations/{first}"), &doctor)
+        .await
+        .expect(200);
+    assert_eq!(visit.body["vital_signs"].as_array().unwrap().len(), 1);
+    let diagnosis = &visit.body["diagnoses"][0];
+    assert!(!diagnosis["description"].as_str().unwrap().is_empty(), "{diagnosis}");
+    let versions = app
+        .get(
+            &format!("/api/v1/diagnoses/{}/versions", diagnosis["id"].as_str().unwrap()),
+            &doctor,
+        )
+        .await
+        .expect(200);
+    assert_eq!(versions.body["chain_intact"], true);
 }
 
 /// `seed --synthetic` grows the demo: the extra doctors' past is booked

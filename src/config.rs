@@ -64,6 +64,14 @@ pub struct ConfigArgs {
     /// Public base URL used in absolute links (`next`/`previous`); relative links when unset.
     #[arg(long, env = "CAREBOOK_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
+    /// Where telemedicine rooms live: a session's join link is this, `/`, and its room name.
+    #[arg(
+        long,
+        env = "CAREBOOK_TELEMEDICINE_URL_BASE",
+        default_value = "https://meet.jit.si",
+        global = true
+    )]
+    pub telemedicine_url_base: String,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "CAREBOOK_BODY_LIMIT", default_value_t = 1024 * 1024, global = true)]
     pub body_limit: usize,
@@ -237,6 +245,8 @@ pub struct Config {
     pub environment: Environment,
     /// Public base URL for absolute links, without a trailing slash.
     pub public_url: Option<String>,
+    /// Where telemedicine rooms live (no trailing slash).
+    pub telemedicine_url_base: String,
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
     /// Most database connections this node opens (None: a default per backend).
@@ -334,6 +344,7 @@ impl Config {
             data_keys,
             environment: args.environment,
             public_url: args.public_url.as_ref().map(|u| u.trim_end_matches('/').to_owned()),
+            telemedicine_url_base: args.telemedicine_url_base.trim_end_matches('/').to_owned(),
             body_limit: args.body_limit,
             db_max_connections: args.db_max_connections,
             booking: BookingPolicy {
@@ -370,6 +381,7 @@ impl Config {
             data_keys: DataKeys::new("dGVzdC1kYXRhLWtleS10ZXN0LWRhdGEta2V5LTAxMjM=", &[]).expect("a valid test key"),
             environment: Environment::Development,
             public_url: None,
+            telemedicine_url_base: "https://meet.example.test".into(),
             body_limit: 1024 * 1024,
             db_max_connections: None,
             booking: BookingPolicy::default(),

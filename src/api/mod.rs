@@ -23,6 +23,7 @@ pub mod responses;
 pub mod role_requests;
 pub mod schedules;
 pub mod settings;
+pub mod telemedicine;
 pub mod transport;
 pub mod users;
 pub mod vital_signs;
@@ -111,6 +112,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(prescriptions::router())
         .merge(schedules::router())
         .merge(appointments::router())
+        .merge(telemedicine::router())
         .merge(audit::router())
         .merge(settings::router())
 }

@@ -123,6 +123,12 @@ actions! {
     /// Write clinical notes: a doctor in their own consultations, a nurse
     /// nursing notes at their facility.
     NoteWrite = "note_write",
+    /// Open a telemedicine session for an appointment, and end it with an outcome.
+    TelemedicineWrite = "telemedicine_write",
+    /// Join and leave a telemedicine session: its doctor and its patient.
+    TelemedicineJoin = "telemedicine_join",
+    /// Read reports and statistics across patients (aggregates only).
+    ReportRead = "report_read",
 }
 
 impl Action {
@@ -224,6 +230,9 @@ pub const MATRIX: &[Rule] = &[
     rule(Action::ClinicalWrite,         [No, Own, No, No, No], CLINICAL),
     rule(Action::VitalSignsWrite,       [No, Own, Facility, No, No], CLINICAL),
     rule(Action::NoteWrite,             [No, Own, Facility, No, No], CLINICAL),
+    rule(Action::TelemedicineWrite,     [All, Own, No, All, No], APPOINTMENT),
+    rule(Action::TelemedicineJoin,      [No, Own, No, No, Own], APPOINTMENT),
+    rule(Action::ReportRead,            [All, No, No, No, No], None),
 ];
 
 fn column(role: Role) -> usize {
@@ -792,6 +801,9 @@ mod tests {
                 "clinical_write",
                 "vital_signs_write",
                 "note_write",
+                "telemedicine_write",
+                "telemedicine_join",
+                "report_read",
             ]
         );
         for action in Action::ALL {

@@ -6,6 +6,7 @@ pub mod appointments;
 pub mod availability;
 pub mod calendar;
 pub mod schedules;
+pub mod telemedicine;
 
 use crate::error::{AppError, AppResult};
 

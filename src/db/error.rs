@@ -116,6 +116,18 @@ const UNIQUES: &[(&str, &str, &str, &str)] = &[
         "is already used by another location of this kind",
     ),
     (
+        "ux_consultations_appointment",
+        "consultations.appointment_id",
+        "appointment_id",
+        "already has its consultation",
+    ),
+    (
+        "ux_telemedicine_sessions_appointment",
+        "telemedicine_sessions.appointment_id",
+        "appointment_id",
+        "already has its telemedicine session",
+    ),
+    (
         "doctor_services_pkey",
         "doctor_services.doctor_id, doctor_services.service_id",
         "service_ids",

@@ -21,6 +21,7 @@ pub mod role_requests;
 pub mod roles;
 pub mod schedules;
 pub mod security;
+pub mod telemedicine;
 pub mod users;
 pub mod views;
 pub mod vital_signs;

@@ -324,6 +324,20 @@ string_enum! {
 }
 
 string_enum! {
+    /// How a telemedicine session ended (seed 000's teleconsultation outcomes).
+    TelemedicineOutcome {
+        /// The consultation took place.
+        Completed = "completed",
+        /// The patient did not join.
+        PatientNoShow = "patient_no_show",
+        /// Video or connection failed.
+        TechnicalFailure = "technical_failure",
+        /// The patient is to come in person instead.
+        ConvertedToInPerson = "converted_to_in_person",
+    }
+}
+
+string_enum! {
     /// Blood group (ABO and RhD).
     BloodGroup {
         /// A RhD positive.

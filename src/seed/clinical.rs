@@ -10,10 +10,14 @@ use uuid::Uuid;
 
 use crate::clinical::entries::Entry;
 use crate::clinical::{versions, vital_signs as vitals};
-use crate::db::entities::{clinical_note, clinical_version, consultation, diagnosis, prescription, vital_signs};
+use crate::db::entities::{
+    clinical_note, clinical_version, consultation, diagnosis, prescription, telemedicine_event, telemedicine_session,
+    vital_signs,
+};
 use crate::db::ids;
 use crate::domain::{
-    ConsultationStatus, DiagnosisKind, DiagnosisStatus, MedicationRoute, NoteKind, NoteStatus, PrescriptionStatus,
+    AppointmentStatus, ConsultationStatus, DiagnosisKind, DiagnosisStatus, MedicationRoute, NoteKind, NoteStatus,
+    PrescriptionStatus, TelemedicineOutcome,
 };
 
 /// A medication order of a visit profile: name, dose, unit, times a day
@@ -219,9 +223,71 @@ pub struct Records {
     pub prescriptions: Vec<prescription::Model>,
     pub notes: Vec<clinical_note::Model>,
     pub versions: Vec<clinical_version::Model>,
+    pub sessions: Vec<telemedicine_session::Model>,
+    pub session_events: Vec<telemedicine_event::Model>,
 }
 
 impl Records {
+    /// The telemedicine session of a telemedicine appointment that took
+    /// place (`completed`) or was missed (`patient_no_show`); none otherwise.
+    #[allow(clippy::too_many_arguments)]
+    pub fn telemedicine(
+        &mut self,
+        appointment: Uuid,
+        patient: Uuid,
+        patient_user: Option<Uuid>,
+        doctor: Uuid,
+        doctor_user: Uuid,
+        facility: Uuid,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        status: AppointmentStatus,
+    ) {
+        let outcome = match status {
+            AppointmentStatus::Completed => TelemedicineOutcome::Completed,
+            AppointmentStatus::NoShow => TelemedicineOutcome::PatientNoShow,
+            _ => return,
+        };
+        let id = ids::demo("telemedicine_session", appointment);
+        let took_place = outcome == TelemedicineOutcome::Completed;
+        let started = took_place.then(|| start + TimeDelta::minutes(1));
+        let ended = if took_place {
+            end - TimeDelta::minutes(4)
+        } else {
+            start + TimeDelta::minutes(15)
+        };
+        self.sessions.push(telemedicine_session::Model {
+            id,
+            appointment_id: appointment,
+            patient_id: patient,
+            doctor_id: doctor,
+            facility_id: facility,
+            room: crate::auth::token::random_token(),
+            started_at: started,
+            ended_at: Some(ended),
+            outcome: Some(outcome),
+            created_by: doctor_user,
+            created_at: start - TimeDelta::hours(1),
+            updated_at: ended,
+        });
+        let mut events = vec![("doctor", doctor_user, "joined", start + TimeDelta::minutes(1))];
+        if let Some(patient_user) = patient_user.filter(|_| took_place) {
+            events.push(("patient", patient_user, "joined", start + TimeDelta::minutes(2)));
+            events.push(("patient", patient_user, "left", ended));
+        }
+        events.push(("doctor", doctor_user, "left", ended));
+        for (n, (participant, user, kind, at)) in events.into_iter().enumerate() {
+            self.session_events.push(telemedicine_event::Model {
+                id: ids::demo("telemedicine_event", format!("{id}/{n}")),
+                session_id: id,
+                user_id: user,
+                participant: participant.into(),
+                kind: kind.into(),
+                at,
+            });
+        }
+    }
+
     fn first_version(
         &mut self,
         entry_type: &'static str,

@@ -28,7 +28,8 @@ use crate::auth::password;
 use crate::booking::calendar::local_midnight;
 use crate::db::entities::{
     appointment, appointment_event, clinical_note, clinical_version, consultation, diagnosis, doctor, doctor_service,
-    facility, patient, prescription, service, specialty, time_off, user, vital_signs, working_hours,
+    facility, patient, prescription, service, specialty, telemedicine_event, telemedicine_session, time_off, user,
+    vital_signs, working_hours,
 };
 use crate::db::{Db, ids};
 use crate::domain::{
@@ -204,6 +205,8 @@ pub struct Report {
     pub by_status: Vec<(AppointmentStatus, usize)>,
     /// Consultations of the completed appointments, with their entries.
     pub consultations: usize,
+    /// Telemedicine sessions of the telemedicine appointments that took place or were missed.
+    pub telemedicine_sessions: usize,
 }
 
 impl std::fmt::Display for Report {
@@ -226,8 +229,8 @@ impl std::fmt::Display for Report {
         writeln!(f, "appointments by status: {}", statuses.join(", "))?;
         writeln!(
             f,
-            "clinical records: {} consultations with vital signs, diagnoses, prescriptions and notes",
-            self.consultations
+            "clinical records: {} consultations with vital signs, diagnoses, prescriptions and notes; {} telemedicine sessions",
+            self.consultations, self.telemedicine_sessions
         )?;
         write!(
             f,
@@ -800,6 +803,25 @@ pub async fn demo(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Report> {
                     });
                 }
                 let reason: &'static str = REASONS.choose(&mut rng).expect("reasons");
+                let kind = if doctor.facility == 3 && rng.random_bool(0.3) {
+                    AppointmentKind::Telemedicine
+                } else {
+                    AppointmentKind::InPerson
+                };
+                if kind == AppointmentKind::Telemedicine {
+                    let patient_user = (patient_n <= 200).then(|| ids::demo("user", format!("patient{patient_n:03}")));
+                    records.telemedicine(
+                        id,
+                        patient_id,
+                        patient_user,
+                        doctor.id,
+                        doctor.user_id,
+                        slot.facility_id,
+                        slot.start,
+                        slot.end,
+                        status,
+                    );
+                }
                 if status == AppointmentStatus::Completed {
                     let visit = clinical::Visit {
                         appointment: id,
@@ -823,11 +845,7 @@ pub async fn demo(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Report> {
                     start_at: slot.start,
                     end_at: slot.end,
                     status,
-                    kind: if doctor.facility == 3 && rng.random_bool(0.3) {
-                        AppointmentKind::Telemedicine
-                    } else {
-                        AppointmentKind::InPerson
-                    },
+                    kind,
                     reason: reason.into(),
                     notes: String::new(),
                     queue_number,
@@ -855,6 +873,9 @@ pub async fn demo(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Report> {
     insert_all::<prescription::ActiveModel>(&txn, records.prescriptions).await?;
     insert_all::<clinical_note::ActiveModel>(&txn, records.notes).await?;
     insert_all::<clinical_version::ActiveModel>(&txn, records.versions).await?;
+    report.telemedicine_sessions = records.sessions.len();
+    insert_all::<telemedicine_session::ActiveModel>(&txn, records.sessions).await?;
+    insert_all::<telemedicine_event::ActiveModel>(&txn, records.session_events).await?;
     txn.commit().await.context("committing the demo data")?;
     Ok(report)
 }

@@ -1008,3 +1008,130 @@ async fn the_visit_flow_from_booking_to_an_amended_diagnosis_and_reception_sees_
         assert!(!seen.contains(clinical), "reception received {clinical}: {seen}");
     }
 }
+
+#[tokio::test]
+async fn telemedicine_sessions_have_unguessable_rooms_participants_and_statistics() {
+    let app = spawn_app().await;
+    let clinic = app.clinic("Asia/Dhaka", WEEKLY).await;
+    let (_, patient) = app.patient().await;
+    let book = |start: &'static str, kind: &'static str| {
+        app.post(
+            "/api/v1/appointments",
+            &patient,
+            json!({"doctor_id": clinic.doctor, "start": start, "kind": kind}),
+        )
+    };
+    let video = book(SUNDAY_9, "telemedicine").await.expect(201).id();
+    let in_person = book("2026-11-29T04:00:00Z", "in_person").await.expect(201).id();
+    let cancelled = book("2026-11-29T05:00:00Z", "telemedicine").await.expect(201).id();
+    app.post(
+        &format!("/api/v1/appointments/{cancelled}/cancel"),
+        &patient,
+        json!({"reason": "Busy"}),
+    )
+    .await
+    .expect(200);
+    let doctor = &clinic.doctor_token;
+    app.post(
+        &format!("/api/v1/appointments/{in_person}/telemedicine"),
+        doctor,
+        json!({}),
+    )
+    .await
+    .expect_rule(422, "not_telemedicine");
+    app.post(
+        &format!("/api/v1/appointments/{cancelled}/telemedicine"),
+        doctor,
+        json!({}),
+    )
+    .await
+    .expect_rule(409, "appointment_closed");
+    app.post(
+        &format!("/api/v1/appointments/{video}/telemedicine"),
+        &patient,
+        json!({}),
+    )
+    .await
+    .expect(403);
+    let opened = app
+        .post(&format!("/api/v1/appointments/{video}/telemedicine"), doctor, json!({}))
+        .await
+        .expect(201);
+    let room = opened.body["room"].as_str().unwrap();
+    assert!(room.len() >= 43, "256 random bits: {room}");
+    assert_eq!(opened.body["join_url"], format!("https://meet.example.test/{room}"));
+    let other = app
+        .post(
+            &format!("/api/v1/appointments/{video}/telemedicine"),
+            &clinic.receptionist,
+            json!({}),
+        )
+        .await
+        .expect_rule(409, "session_exists");
+    assert!(other.body.get("room").is_none());
+    let session = format!("/api/v1/telemedicine/sessions/{}", opened.id());
+
+    // Participants join and leave; the first join starts it.
+    let (_, stranger) = app.patient().await;
+    app.get(&session, &stranger).await.expect(404);
+    app.post(&format!("{session}/join"), &stranger, json!({}))
+        .await
+        .expect(404);
+    app.post(&format!("{session}/join"), &clinic.receptionist, json!({}))
+        .await
+        .expect(403);
+    app.clock.set(at(SUNDAY_9));
+    let (doctor, patient) = (&app.renew(doctor), &app.renew(&patient));
+    app.post(&format!("{session}/join"), doctor, json!({}))
+        .await
+        .expect(200);
+    app.clock.set(at(SUNDAY_9) + chrono::TimeDelta::minutes(2));
+    let joined = app
+        .post(&format!("{session}/join"), patient, json!({}))
+        .await
+        .expect(200);
+    assert_eq!(joined.body["started_at"], "2026-11-29T03:00:00Z");
+    app.clock.set(at(SUNDAY_9) + chrono::TimeDelta::minutes(17));
+    let (doctor, patient) = (&app.renew(doctor), &app.renew(patient));
+    app.post(&format!("{session}/leave"), patient, json!({}))
+        .await
+        .expect(200);
+    app.post(&format!("{session}/end"), doctor, json!({"outcome": "finished"}))
+        .await
+        .expect(400);
+    let ended = app
+        .post(&format!("{session}/end"), doctor, json!({"outcome": "completed"}))
+        .await
+        .expect(200);
+    assert_eq!(ended.body["duration_seconds"], 17 * 60);
+    let kinds: Vec<String> = ended.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| format!("{} {}", e["participant"].as_str().unwrap(), e["kind"].as_str().unwrap()))
+        .collect();
+    assert_eq!(kinds, ["doctor joined", "patient joined", "patient left"]);
+    app.post(&format!("{session}/join"), patient, json!({}))
+        .await
+        .expect_rule(409, "session_ended");
+    app.get(&session, patient).await.expect(200);
+
+    let admin = app.renew(&clinic.admin);
+    let stats = app
+        .get("/api/v1/telemedicine/statistics?from=2026-11-01&to=2026-12-31", &admin)
+        .await
+        .expect(200);
+    assert_eq!(stats.body["sessions"], 1);
+    assert_eq!(stats.body["completion_rate"], json!(1.0));
+    assert_eq!(stats.body["average_duration_seconds"], 17 * 60);
+    let none = app
+        .get("/api/v1/telemedicine/statistics?from=2027-01-01", &admin)
+        .await
+        .expect(200);
+    assert_eq!(none.body["sessions"], 0);
+    assert_eq!(none.body["completion_rate"], json!(0.0));
+    app.get("/api/v1/telemedicine/statistics", doctor).await.expect(403);
+    app.get("/api/v1/telemedicine/statistics?from=yesterday", &admin)
+        .await
+        .expect(400);
+}

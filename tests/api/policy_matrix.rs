@@ -459,6 +459,22 @@ impl World {
             .id()
     }
 
+    /// A fresh pending telemedicine appointment (own: the patient's with d1; other: another's with d2).
+    async fn video_appointment(&self, own: bool) -> Uuid {
+        let (patient, doctor) = if own {
+            (self.patient, self.d1)
+        } else {
+            (self.other_patient, self.d2)
+        };
+        let body =
+            json!({"doctor_id": doctor, "patient_id": patient, "start": self.next_slot(), "kind": "telemedicine"});
+        self.app
+            .post("/api/v1/appointments", &self.admin, body)
+            .await
+            .expect(201)
+            .id()
+    }
+
     /// A patient record without a login.
     async fn walk_in(&self) -> Uuid {
         self.app
@@ -773,6 +789,18 @@ impl World {
                 let id = if own { self.own_appointment } else { self.other_appointment };
                 Call::new(route.replace("{id}", &id.to_string()), me)
             }
+            ("POST", "/api/v1/appointments/{id}/telemedicine") => {
+                let id = self.video_appointment(own).await;
+                Call::new(format!("/api/v1/appointments/{id}/telemedicine"), me)
+            }
+            ("GET", "/api/v1/telemedicine/sessions/{id}")
+            | ("POST", "/api/v1/telemedicine/sessions/{id}/join" | "/api/v1/telemedicine/sessions/{id}/leave" | "/api/v1/telemedicine/sessions/{id}/end") => {
+                let appointment = self.video_appointment(own).await;
+                let open = format!("/api/v1/appointments/{appointment}/telemedicine");
+                let id = self.app.post(&open, &self.admin, json!({})).await.expect(201).id();
+                Call::new(route.replace("{id}", &id.to_string()), me).json(json!({"outcome": "completed"}))
+            }
+            ("GET", "/api/v1/telemedicine/statistics") => Call::new(route, me),
             ("POST", _) if route.starts_with("/api/v1/appointments/{id}/") => {
                 let transition = route.rsplit('/').next().unwrap();
                 let status = match transition {
@@ -898,6 +926,7 @@ fn variants(method: &Method, route: &str) -> &'static [Variant] {
         || route.starts_with("/api/v1/diagnoses/{id}")
         || route.starts_with("/api/v1/prescriptions/{id}")
         || route.starts_with("/api/v1/notes/{id}")
+        || route.starts_with("/api/v1/telemedicine/sessions/{id}")
         || (method == Method::POST && route == "/api/v1/appointments");
     if object {
         &[Variant::Own, Variant::Other]

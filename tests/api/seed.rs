@@ -38,6 +38,8 @@ async fn the_demo_clinic_is_realistic_and_seeding_twice_changes_nothing() {
         "prescriptions",
         "clinical_notes",
         "clinical_versions",
+        "telemedicine_sessions",
+        "telemedicine_events",
     ];
     // Every completed appointment has its consultation, with real codes and generics.
     assert_eq!(
@@ -56,6 +58,7 @@ async fn the_demo_clinic_is_realistic_and_seeding_twice_changes_nothing() {
         entries,
         "every entry has its version 1"
     );
+    assert!(report.telemedicine_sessions > 0, "{report}");
     let mut before = Vec::new();
     for table in tables {
         before.push(app.count(table).await);
@@ -135,6 +138,19 @@ async fn the_demo_clinic_is_realistic_and_seeding_twice_changes_nothing() {
         .await
         .expect(200);
     assert_eq!(versions.body["chain_intact"], true);
+
+    // Teleconsultation statistics over the demo's sessions.
+    let admin = app.login("admin", carebook::seed::DEMO_PASSWORD).await;
+    let stats = app.get("/api/v1/telemedicine/statistics", &admin).await.expect(200);
+    assert_eq!(
+        stats.body["sessions"].as_u64(),
+        Some(report.telemedicine_sessions as u64)
+    );
+    assert!(
+        stats.body["average_duration_seconds"].as_i64().unwrap() > 0,
+        "{}",
+        stats.body
+    );
 }
 
 /// `seed --synthetic` grows the demo: the extra doctors' past is booked

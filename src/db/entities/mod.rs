@@ -22,6 +22,8 @@ pub mod service;
 pub mod session;
 pub mod setting;
 pub mod specialty;
+pub mod telemedicine_event;
+pub mod telemedicine_session;
 pub mod time_off;
 pub mod user;
 pub mod vital_signs;

@@ -25,6 +25,7 @@ mod m20261204_000001_diagnosis_codes;
 mod m20261204_000002_consultations;
 mod m20261204_000003_vital_signs;
 mod m20261204_000004_clinical_entries;
+mod m20261204_000005_telemedicine;
 
 /// The ordered list of Carebook migrations.
 pub struct Migrator;
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000002_consultations::Migration),
             Box::new(m20261204_000003_vital_signs::Migration),
             Box::new(m20261204_000004_clinical_entries::Migration),
+            Box::new(m20261204_000005_telemedicine::Migration),
         ]
     }
 }

@@ -70,6 +70,18 @@ mutate "check-in at any time before the start" \
   "Transition::CheckIn if false" \
   check_in_opens_shortly_before
 
+mutate "reception reads clinical records" \
+  src/auth/policy.rs \
+  "rule(Action::ClinicalRead,          [All, Own, Facility, No, Own], CLINICAL)," \
+  "rule(Action::ClinicalRead,          [All, Own, Facility, All, Own], CLINICAL)," \
+  the_visit_flow_from_booking
+
+mutate "an implausible temperature let through by the handler" \
+  src/clinical/vital_signs.rs \
+  'check_range("temperature", Milli(celsius), 25_000, 45_000, "Cel")?;' \
+  'check_range("temperature", Milli(celsius), 25_000, 60_000, "Cel")?;' \
+  vital_signs_read_back_exactly
+
 if [ "$survivors" -gt 0 ]; then
   echo "$survivors mutant(s) survived" >&2
   exit 1

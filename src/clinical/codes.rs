@@ -28,8 +28,13 @@ pub struct DiagnosisCode {
 struct Index {
     /// Every code, sorted by code.
     codes: Vec<DiagnosisCode>,
-    /// Lower-case word → positions in `codes`, sorted by word.
+    /// Lower-case word → positions in `codes`, sorted by word; a word's
+    /// place here is its id.
     words: Vec<(String, Vec<u32>)>,
+    /// The word ids of every title, in title order: those of code `p` are
+    /// `title_words[title_start[p]..title_start[p + 1]]`.
+    title_words: Vec<u32>,
+    title_start: Vec<u32>,
 }
 
 fn words_of(text: &str) -> impl Iterator<Item = String> + '_ {
@@ -44,66 +49,96 @@ impl Index {
             .map(|(code, description)| DiagnosisCode { code, description })
             .collect();
         codes.sort_unstable_by_key(|c| c.code);
-        let mut postings: std::collections::HashMap<String, Vec<u32>> = std::collections::HashMap::new();
-        for (position, code) in codes.iter().enumerate() {
-            for word in words_of(code.description) {
-                let list = postings.entry(word).or_default();
+        let titles: Vec<Vec<String>> = codes.iter().map(|c| words_of(c.description).collect()).collect();
+        let mut postings: std::collections::HashMap<&str, Vec<u32>> = std::collections::HashMap::new();
+        for (position, title) in titles.iter().enumerate() {
+            for word in title {
+                let list = postings.entry(word.as_str()).or_default();
                 if list.last() != Some(&(position as u32)) {
                     list.push(position as u32);
                 }
             }
         }
-        let mut words: Vec<(String, Vec<u32>)> = postings.into_iter().collect();
+        let mut words: Vec<(String, Vec<u32>)> = postings.into_iter().map(|(w, p)| (w.to_owned(), p)).collect();
         words.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        Index { codes, words }
+        let id = |word: &str| {
+            words
+                .binary_search_by(|(w, _)| w.as_str().cmp(word))
+                .expect("every title word is in the vocabulary") as u32
+        };
+        let mut title_words = Vec::new();
+        let mut title_start = Vec::with_capacity(codes.len() + 1);
+        for title in &titles {
+            title_start.push(title_words.len() as u32);
+            title_words.extend(title.iter().map(|w| id(w)));
+        }
+        title_start.push(title_words.len() as u32);
+        Index {
+            codes,
+            words,
+            title_words,
+            title_start,
+        }
     }
 
-    /// The vocabulary entries equal to `word`, or starting with it when `prefix`.
-    fn matching(&self, word: &str, prefix: bool) -> &[(String, Vec<u32>)] {
+    /// The ids of the vocabulary words equal to `word`, or starting with it when `prefix`.
+    fn matching(&self, word: &str, prefix: bool) -> std::ops::Range<u32> {
         let start = self.words.partition_point(|(w, _)| w.as_str() < word);
         let end = if prefix {
             start + self.words[start..].partition_point(|(w, _)| w.starts_with(word))
         } else {
             start + self.words[start..].partition_point(|(w, _)| w == word)
         };
-        &self.words[start..end]
+        start as u32..end as u32
     }
 
-    /// Positions of the codes whose title has every word of `query`.
+    fn title(&self, position: u32) -> &[u32] {
+        let p = position as usize;
+        &self.title_words[self.title_start[p] as usize..self.title_start[p + 1] as usize]
+    }
+
+    /// Positions of the codes whose title has every word of `query`: the
+    /// rarest word's postings, kept when the title's word ids fall in every
+    /// other word's id range (no text is read per candidate).
     fn by_words(&self, query: &str) -> Vec<u32> {
         let terms: Vec<String> = words_of(query).collect();
         let Some(last) = terms.len().checked_sub(1) else {
             return Vec::new();
         };
-        let sets: Vec<&[(String, Vec<u32>)]> = terms
+        let ranges: Vec<std::ops::Range<u32>> = terms
             .iter()
             .enumerate()
             .map(|(i, term)| self.matching(term, i == last))
             .collect();
-        let size = |set: &[(String, Vec<u32>)]| set.iter().map(|(_, p)| p.len()).sum::<usize>();
-        let Some(rarest) = (0..sets.len()).min_by_key(|&i| size(sets[i])) else {
+        let size = |r: &std::ops::Range<u32>| -> usize {
+            self.words[r.start as usize..r.end as usize]
+                .iter()
+                .map(|(_, p)| p.len())
+                .sum()
+        };
+        let Some(rarest) = (0..ranges.len()).min_by_key(|&i| size(&ranges[i])) else {
             return Vec::new();
         };
-        let mut found: Vec<u32> = sets[rarest].iter().flat_map(|(_, p)| p.iter().copied()).collect();
+        let mut found: Vec<u32> = self.words[ranges[rarest].start as usize..ranges[rarest].end as usize]
+            .iter()
+            .flat_map(|(_, p)| p.iter().copied())
+            .collect();
         found.sort_unstable();
         found.dedup();
-        let fits = |i: usize, word: &str| {
-            if i == last {
-                word.starts_with(terms[i].as_str())
-            } else {
-                word == terms[i]
-            }
-        };
         // Titles holding the words as a phrase first, then the others; each in code order.
         let mut phrases = Vec::new();
         found.retain(|&position| {
-            let title: Vec<String> = words_of(self.codes[position as usize].description).collect();
-            if !(0..terms.len()).all(|i| i == rarest || title.iter().any(|w| fits(i, w))) {
+            let title = self.title(position);
+            if !ranges
+                .iter()
+                .enumerate()
+                .all(|(i, r)| i == rarest || title.iter().any(|w| r.contains(w)))
+            {
                 return false;
             }
             let phrase = title
                 .windows(terms.len())
-                .any(|window| window.iter().enumerate().all(|(i, w)| fits(i, w)));
+                .any(|window| window.iter().zip(&ranges).all(|(w, r)| r.contains(w)));
             if phrase {
                 phrases.push(position);
             }

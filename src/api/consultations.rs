@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::conditional::{IfMatch, etag, version_tag};
 use super::created;
-use super::diagnoses::DiagnosisOut;
+use super::diagnoses::{ClinicalVersionsOut, DiagnosisOut};
 use super::extract::{ApiJson, ApiPath};
 use super::pagination::{ListQuery, NoFilter, Page, PageParams};
 use super::prescriptions::{NoteOut, PrescriptionOut};
@@ -20,7 +20,10 @@ use super::responses::{ReadErrors, WriteErrors};
 use super::vital_signs::VitalSignsOut;
 use crate::auth::Actor;
 use crate::auth::policy::Action;
-use crate::clinical::consultations::{self, ConsultationIn, ConsultationPatch, ConsultationQuery, ConsultationRecord};
+use crate::clinical::consultations::{
+    self, ConsultationAmendment, ConsultationIn, ConsultationPatch, ConsultationQuery, ConsultationRecord,
+};
+use crate::clinical::entries::{self, EnteredInErrorIn};
 use crate::db::entities::consultation;
 use crate::domain::ConsultationStatus;
 use crate::error::AppResult;
@@ -47,7 +50,9 @@ pub struct ConsultationOut {
     pub started_at: DateTime<Utc>,
     /// Set when completed.
     pub ended_at: Option<DateTime<Utc>>,
-    /// Starts at 1; each change adds one (the `ETag`).
+    /// Why it was marked entered in error.
+    pub error_reason: Option<String>,
+    /// Starts at 1; each change adds one (the `ETag`; `GET …/versions`).
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -70,6 +75,7 @@ impl From<consultation::Model> for ConsultationOut {
             follow_up_on: row.follow_up_on,
             started_at: row.started_at,
             ended_at: row.ended_at,
+            error_reason: row.error_reason,
             version: row.version,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -108,8 +114,10 @@ impl From<ConsultationRecord> for ConsultationDetailOut {
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_consultations, open_consultation))
-        .routes(routes!(get_consultation, update_consultation))
+        .routes(routes!(get_consultation, update_consultation, amend_consultation))
         .routes(routes!(complete_consultation))
+        .routes(routes!(consultation_entered_in_error))
+        .routes(routes!(consultation_versions))
         .routes(routes!(patient_consultations))
         .routes(routes!(clinical_summary))
 }
@@ -187,6 +195,56 @@ pub async fn update_consultation(
 ) -> AppResult<Tagged> {
     let check = |version| if_match.check(&version_tag(version));
     Ok(tagged(consultations::update(&state, &actor, id, body, check).await?))
+}
+
+/// Amend a consultation with a reason (its doctor; the way a completed one
+/// changes): its whole text as it should stand, version n+1; earlier
+/// versions stay readable.
+#[utoipa::path(put, path = "/api/v1/consultations/{id}", tag = "clinical", request_body = ConsultationAmendment,
+    params(("id" = Uuid, Path, description = "Consultation id")),
+    responses((status = 200, description = "The amended consultation", body = ConsultationOut,
+        headers(("ETag" = String, description = "The new version"))), WriteErrors),
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::ClinicalWrite))))]
+pub async fn amend_consultation(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<ConsultationAmendment>,
+) -> AppResult<Tagged> {
+    Ok(tagged(consultations::amend(&state, &actor, id, body).await?))
+}
+
+/// Mark a consultation entered in error (recorded for the wrong patient,
+/// say), with a reason (its doctor): it takes no more entries or changes,
+/// leaves the summaries and stays in its history. Its appointment is not changed.
+#[utoipa::path(post, path = "/api/v1/consultations/{id}/entered-in-error", tag = "clinical", request_body = EnteredInErrorIn,
+    params(("id" = Uuid, Path, description = "Consultation id")),
+    responses((status = 200, description = "The consultation, entered in error", body = ConsultationOut), WriteErrors),
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::ClinicalWrite))))]
+pub async fn consultation_entered_in_error(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<EnteredInErrorIn>,
+) -> AppResult<Tagged> {
+    let row =
+        entries::mark_entered_in_error::<consultation::Model>(&state, &actor, id, Action::ClinicalWrite, body).await?;
+    Ok(tagged(row))
+}
+
+/// Every version of a consultation, oldest first (each write: opening,
+/// changes in progress, completion, amendments), with author, time, reason
+/// and the SHA-256 digest chain.
+#[utoipa::path(get, path = "/api/v1/consultations/{id}/versions", tag = "clinical",
+    params(("id" = Uuid, Path, description = "Consultation id")),
+    responses((status = 200, description = "Its versions", body = ClinicalVersionsOut), ReadErrors),
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::ClinicalRead))))]
+pub async fn consultation_versions(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Json<ClinicalVersionsOut>> {
+    Ok(Json(entries::history::<consultation::Model>(&state, &actor, id).await?.into()))
 }
 
 /// Complete a walk-in consultation (its doctor). One that records an

@@ -16,7 +16,9 @@ use super::pagination::{ListQuery, NoFilter, Page, PageParams};
 use super::responses::{ReadErrors, WriteErrors};
 use crate::auth::Actor;
 use crate::auth::policy::Action;
-use crate::clinical::vital_signs::{self, Milli, VitalSignsIn, bmi_tenths};
+use super::diagnoses::ClinicalVersionsOut;
+use crate::clinical::entries::{self, EnteredInErrorIn};
+use crate::clinical::vital_signs::{self, Milli, VitalSignsAmendment, VitalSignsIn, bmi_tenths};
 use crate::db::entities::vital_signs as row;
 use crate::error::AppResult;
 use crate::state::AppState;
@@ -85,6 +87,14 @@ pub struct VitalSignsOut {
     /// Derived from weight and height measured together (LOINC 39156-5), to one decimal place.
     pub bmi: Option<Measurement>,
     pub pain_score: Option<Measurement>,
+    /// `final`, `amended` (changed since first recorded) or `entered_in_error` (FHIR Observation status).
+    #[schema(example = "final")]
+    pub status: String,
+    /// Why it was marked entered in error.
+    pub error_reason: Option<String>,
+    /// From 1; each amendment adds one (`GET …/versions`).
+    pub version: i32,
+    pub updated_at: DateTime<Utc>,
 }
 
 fn measure(value: Option<i64>, unit: &'static str, loinc: &'static str) -> Option<Measurement> {
@@ -141,6 +151,10 @@ impl From<row::Model> for VitalSignsOut {
             height: measure(row.height_milli, "cm", "8302-2"),
             bmi: measure(bmi, "kg/m2", "39156-5"),
             pain_score: whole(row.pain_score, "{score}", "72514-3"),
+            status: row.status,
+            error_reason: row.error_reason,
+            version: row.version,
+            updated_at: row.updated_at,
         }
     }
 }
@@ -150,7 +164,9 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(record_vital_signs))
         .routes(routes!(patient_vital_signs, triage_vital_signs))
-        .routes(routes!(get_vital_signs))
+        .routes(routes!(get_vital_signs, amend_vital_signs))
+        .routes(routes!(vital_signs_entered_in_error))
+        .routes(routes!(vital_signs_versions))
 }
 
 /// One set of vital signs.
@@ -163,7 +179,53 @@ pub async fn get_vital_signs(
     actor: Actor,
     ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<VitalSignsOut>> {
-    Ok(Json(vital_signs::get(&state, &actor, id).await?.into()))
+    Ok(Json(entries::get::<row::Model>(&state, &actor, id).await?.into()))
+}
+
+/// Amend a set of vital signs with a reason (who may record them, also
+/// after the consultation is completed): the whole set as it should stand,
+/// version n+1, status `amended`; earlier versions stay readable.
+#[utoipa::path(put, path = "/api/v1/vital-signs/{id}", tag = "clinical", request_body = VitalSignsAmendment,
+    params(("id" = Uuid, Path, description = "Vital signs id")),
+    responses((status = 200, description = "The amended vital signs", body = VitalSignsOut), WriteErrors),
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::VitalSignsWrite))))]
+pub async fn amend_vital_signs(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<VitalSignsAmendment>,
+) -> AppResult<Json<VitalSignsOut>> {
+    Ok(Json(vital_signs::amend(&state, &actor, id, body).await?.into()))
+}
+
+/// Mark a set of vital signs entered in error, with a reason: it stays in
+/// its history and leaves the summary's trend.
+#[utoipa::path(post, path = "/api/v1/vital-signs/{id}/entered-in-error", tag = "clinical", request_body = EnteredInErrorIn,
+    params(("id" = Uuid, Path, description = "Vital signs id")),
+    responses((status = 200, description = "The vital signs, entered in error", body = VitalSignsOut), WriteErrors),
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::VitalSignsWrite))))]
+pub async fn vital_signs_entered_in_error(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<EnteredInErrorIn>,
+) -> AppResult<Json<VitalSignsOut>> {
+    let row = entries::mark_entered_in_error::<row::Model>(&state, &actor, id, Action::VitalSignsWrite, body).await?;
+    Ok(Json(row.into()))
+}
+
+/// Every version of a set of vital signs, oldest first, with author, time,
+/// reason and the SHA-256 digest chain.
+#[utoipa::path(get, path = "/api/v1/vital-signs/{id}/versions", tag = "clinical",
+    params(("id" = Uuid, Path, description = "Vital signs id")),
+    responses((status = 200, description = "Its versions", body = ClinicalVersionsOut), ReadErrors),
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::ClinicalRead))))]
+pub async fn vital_signs_versions(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Json<ClinicalVersionsOut>> {
+    Ok(Json(entries::history::<row::Model>(&state, &actor, id).await?.into()))
 }
 
 /// Record vital signs in a consultation in progress: its doctor, or a nurse

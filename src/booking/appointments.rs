@@ -652,10 +652,8 @@ pub async fn transition(
     db::insert_row::<appointment_event::ActiveModel>(&tx, record).await?;
     // The visit's record opens and closes with the visit, in the same transaction.
     match transition {
-        Transition::Start => {
-            db::consultations::open_for(&tx, &updated, actor.user_id, now).await?;
-        }
-        Transition::Complete => db::consultations::complete_for(&tx, id, now).await?,
+        Transition::Start => crate::clinical::consultations::open_for(&tx, &updated, actor.user_id, now).await?,
+        Transition::Complete => crate::clinical::consultations::complete_for(&tx, id, actor.user_id, now).await?,
         _ => {}
     }
     tx.commit().await?;

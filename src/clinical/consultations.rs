@@ -15,6 +15,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::entries::{self, impl_entry};
 use crate::auth::Actor;
 use crate::auth::policy::{self, Action, ClinicalRecord, authorize, authorize_object, reach};
 use crate::db::consultations::ConsultationFilter;
@@ -22,7 +23,7 @@ use crate::db::entities::{clinical_note, consultation, diagnosis, prescription, 
 use crate::db::{self, PageRequest, Paged, Tx, audit, directory};
 use crate::domain::{AppointmentStatus, ConsultationStatus};
 use crate::error::{AppError, AppResult};
-use crate::input::{self, TextOrEmpty};
+use crate::input::{self, Text, TextOrEmpty};
 use crate::state::AppState;
 
 /// Free clinical text: complaint, history, findings, assessment, plan.
@@ -83,6 +84,77 @@ pub struct ConsultationPatch {
     #[schema(value_type = Option<NaiveDate>)]
     #[garde(skip)]
     pub follow_up_on: Option<Option<NaiveDate>>,
+}
+
+/// An amendment: the consultation's text as it should now stand (every
+/// field; `follow_up_on` null or absent for none), and why.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ConsultationAmendment {
+    /// Why it changes.
+    #[schema(example = "Examination findings were recorded under the wrong side")]
+    #[garde(dive)]
+    pub reason: Text<500>,
+    #[garde(dive)]
+    pub chief_complaint: ClinicalText,
+    #[garde(dive)]
+    pub history_of_present_illness: ClinicalText,
+    #[garde(dive)]
+    pub examination: ClinicalText,
+    #[garde(dive)]
+    pub assessment: ClinicalText,
+    #[garde(dive)]
+    pub plan: ClinicalText,
+    #[garde(skip)]
+    pub follow_up_on: Option<NaiveDate>,
+}
+
+impl_entry!(
+    consultation,
+    entry = "consultation",
+    table = "consultations",
+    kind = "consultation",
+    entered_in_error = ConsultationStatus::EnteredInError,
+    consultation = |row| Some(row.id),
+    // `opened_by` is who opened it; each version names its author.
+    author = |row, by| (),
+    content = |row| serde_json::json!({
+        "appointment_id": row.appointment_id,
+        "patient_id": row.patient_id,
+        "doctor_id": row.doctor_id,
+        "facility_id": row.facility_id,
+        "status": row.status,
+        "chief_complaint": row.chief_complaint,
+        "history_of_present_illness": row.history_of_present_illness,
+        "examination": row.examination,
+        "assessment": row.assessment,
+        "plan": row.plan,
+        "follow_up_on": row.follow_up_on,
+        "started_at": row.started_at,
+        "ended_at": row.ended_at,
+        "error_reason": row.error_reason,
+    }),
+);
+
+/// Open the consultation of `appointment` as it starts, in `tx` (the
+/// appointment's transaction): version 1 by `by`.
+pub async fn open_for(
+    tx: &Tx,
+    appointment: &crate::db::entities::appointment::Model,
+    by: Uuid,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<()> {
+    let row = db::consultations::open_for(tx, appointment, by, now).await?;
+    entries::append(tx, &mut row.clone(), by, None).await
+}
+
+/// Complete the open consultation of `appointment` as it completes, in
+/// `tx` (the appointment's transaction): the next version by `by`.
+pub async fn complete_for(tx: &Tx, appointment: Uuid, by: Uuid, now: chrono::DateTime<chrono::Utc>) -> AppResult<()> {
+    if let Some(mut row) = db::consultations::complete_for(tx, appointment, now).await? {
+        entries::append(tx, &mut row, by, None).await?;
+    }
+    Ok(())
 }
 
 /// Filters of the consultation list.
@@ -237,13 +309,14 @@ pub async fn open(state: &AppState, actor: &Actor, body: ConsultationIn) -> AppR
     {
         return Err(consultation_exists());
     }
-    let row = db::consultations::insert(&tx, row).await.map_err(|err| {
+    let mut row = db::consultations::insert(&tx, row).await.map_err(|err| {
         if err.is_unique_on("appointment_id") {
             consultation_exists()
         } else {
             err.into()
         }
     })?;
+    entries::append(&tx, &mut row, actor.user_id, None).await?;
     audit::note(Some(row.patient_id), false);
     audit::note_object(row.id);
     tx.commit().await?;
@@ -302,10 +375,10 @@ pub async fn get(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<Consult
     let conn = state.db.conn();
     Ok(ConsultationRecord {
         consultation,
-        vital_signs: db::vital_signs::of_consultation(conn, id).await?,
-        diagnoses: db::entries::of_consultation(conn, "diagnoses", id).await?,
-        prescriptions: db::entries::of_consultation(conn, "prescriptions", id).await?,
-        notes: db::entries::of_consultation(conn, "clinical_notes", id).await?,
+        vital_signs: db::entries::of_consultation(conn, "vital_signs", "measured_at", id).await?,
+        diagnoses: db::entries::of_consultation(conn, "diagnoses", "recorded_at", id).await?,
+        prescriptions: db::entries::of_consultation(conn, "prescriptions", "recorded_at", id).await?,
+        notes: db::entries::of_consultation(conn, "clinical_notes", "recorded_at", id).await?,
     })
 }
 
@@ -341,7 +414,8 @@ pub async fn update(
     }
     row.version += 1;
     row.updated_at = db::next_update(row.updated_at, state.clock.now());
-    let row = db::consultations::update(&tx, row).await?;
+    let mut row = db::consultations::update(&tx, row).await?;
+    entries::append(&tx, &mut row, actor.user_id, None).await?;
     tx.commit().await?;
     Ok(row)
 }
@@ -371,7 +445,34 @@ pub async fn complete(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<co
     row.ended_at = Some(std::cmp::max(now, row.started_at));
     row.version += 1;
     row.updated_at = db::next_update(row.updated_at, now);
-    let row = db::consultations::update(&tx, row).await?;
+    let mut row = db::consultations::update(&tx, row).await?;
+    entries::append(&tx, &mut row, actor.user_id, None).await?;
     tx.commit().await?;
     Ok(row)
+}
+
+/// Amend a consultation (its doctor, in progress or completed): version
+/// n+1 with the reason; the earlier versions stay readable.
+///
+/// Errors: 404/403 by the policy; 409 for one entered in error; 422 for a
+/// blank reason or text that is too long.
+pub async fn amend(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    body: ConsultationAmendment,
+) -> AppResult<consultation::Model> {
+    authorize(actor, Action::ClinicalWrite)?;
+    body.validate()?;
+    let reason = body.reason.into_trimmed();
+    entries::change(state, actor, id, Action::ClinicalWrite, reason, move |row: &mut consultation::Model| {
+        row.chief_complaint = body.chief_complaint.into_trimmed();
+        row.history_of_present_illness = body.history_of_present_illness.into_trimmed();
+        row.examination = body.examination.into_trimmed();
+        row.assessment = body.assessment.into_trimmed();
+        row.plan = body.plan.into_trimmed();
+        row.follow_up_on = body.follow_up_on;
+        Ok(())
+    })
+    .await
 }

@@ -10,11 +10,10 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use chrono::{DateTime, Utc};
 
 use super::codes;
 use super::consultations::check_visible;
-use super::entries::{self, Entry};
+use super::entries::{self, impl_entry};
 use crate::auth::Actor;
 use crate::auth::policy::{Action, authorize};
 use crate::db;
@@ -103,50 +102,24 @@ fn check_status(status: DiagnosisStatus) -> AppResult<()> {
     Ok(())
 }
 
-impl Entry for diagnosis::Model {
-    type Active = diagnosis::ActiveModel;
-    type Entity = diagnosis::Entity;
-    const ENTRY: &'static str = ENTRY;
-    const TABLE: &'static str = "diagnoses";
-    const KIND: &'static str = "diagnosis";
-
-    fn id(&self) -> Uuid {
-        self.id
-    }
-
-    fn consultation_id(&self) -> Uuid {
-        self.consultation_id
-    }
-
-    fn patient_id(&self) -> Uuid {
-        self.patient_id
-    }
-
-    fn stamp(&mut self) -> (&mut i32, &mut Uuid, &mut DateTime<Utc>) {
-        (&mut self.version, &mut self.recorded_by, &mut self.updated_at)
-    }
-
-    fn is_entered_in_error(&self) -> bool {
-        self.status == DiagnosisStatus::EnteredInError
-    }
-
-    fn mark_entered_in_error(&mut self, reason: String) {
-        self.status = DiagnosisStatus::EnteredInError;
-        self.error_reason = Some(reason);
-    }
-
-    fn content(&self) -> serde_json::Value {
-        json!({
-            "consultation_id": self.consultation_id,
-            "patient_id": self.patient_id,
-            "code": self.code,
-            "kind": self.kind,
-            "status": self.status,
-            "notes": self.notes,
-            "error_reason": self.error_reason,
-        })
-    }
-}
+impl_entry!(
+    diagnosis,
+    entry = ENTRY,
+    table = "diagnoses",
+    kind = "diagnosis",
+    entered_in_error = DiagnosisStatus::EnteredInError,
+    consultation = |row| Some(row.consultation_id),
+    author = |row, by| row.recorded_by = by,
+    content = |row| json!({
+        "consultation_id": row.consultation_id,
+        "patient_id": row.patient_id,
+        "code": row.code,
+        "kind": row.kind,
+        "status": row.status,
+        "notes": row.notes,
+        "error_reason": row.error_reason,
+    }),
+);
 
 /// Record a diagnosis in consultation `id` (its doctor, while in progress).
 ///

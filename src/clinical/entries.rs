@@ -1,8 +1,9 @@
-//! What every entry of a consultation shares (diagnoses, prescriptions,
-//! notes): recorded while the consultation is in progress, visible through
-//! the patient's clinical record, changed only by amendment with a reason
-//! or marked entered in error — each change a new version in
-//! [`super::versions`], in the change's own transaction.
+//! What every clinical entry shares (consultations themselves, vital signs,
+//! diagnoses, prescriptions, notes): recorded while the consultation is in
+//! progress (triage vital signs before one), visible through the patient's
+//! clinical record, changed only by amendment with a reason or marked
+//! entered in error — each change a new version in [`super::versions`], in
+//! the change's own transaction.
 
 use chrono::{DateTime, Utc};
 use garde::Validate;
@@ -14,7 +15,7 @@ use uuid::Uuid;
 use super::consultations::{self, check_visible};
 use super::versions::{self, Version};
 use crate::auth::Actor;
-use crate::auth::policy::{Action, authorize};
+use crate::auth::policy::{self, Action, ClinicalRecord, authorize, authorize_object};
 use crate::db::entities::clinical_version;
 use crate::db::{self, Tx, audit};
 use crate::error::{AppError, AppResult};
@@ -36,12 +37,15 @@ pub trait Entry: Clone + Send + Sync + FromQueryResult + IntoActiveModel<Self::A
 
     /// Its id.
     fn id(&self) -> Uuid;
-    /// Its consultation.
-    fn consultation_id(&self) -> Uuid;
+    /// Its consultation (itself for a consultation); None for triage vital signs.
+    fn consultation_id(&self) -> Option<Uuid>;
     /// Whose it is.
     fn patient_id(&self) -> Uuid;
-    /// Its version, the author of that version and when it was written.
-    fn stamp(&mut self) -> (&mut i32, &mut Uuid, &mut DateTime<Utc>);
+    /// Its version and when that version was written.
+    fn stamp(&mut self) -> (&mut i32, &mut DateTime<Utc>);
+    /// Name the author of the current version, where the row keeps one
+    /// (the version history always does).
+    fn set_author(&mut self, author: Uuid);
     /// Whether it was marked entered in error.
     fn is_entered_in_error(&self) -> bool;
     /// Mark it entered in error.
@@ -49,6 +53,69 @@ pub trait Entry: Clone + Send + Sync + FromQueryResult + IntoActiveModel<Self::A
     /// Its clinical content, as its versions record it.
     fn content(&self) -> serde_json::Value;
 }
+
+/// Implement [`Entry`] for a row with the columns every entry has (`id`,
+/// `patient_id`, `version`, `updated_at`, `status`, `error_reason`):
+///
+/// ```ignore
+/// impl_entry!(diagnosis, entry = "diagnosis", table = "diagnoses", kind = "diagnosis",
+///     entered_in_error = DiagnosisStatus::EnteredInError,
+///     consultation = |row| Some(row.consultation_id), author = |row, by| row.recorded_by = by,
+///     content = |row| json!({ … }));
+/// ```
+macro_rules! impl_entry {
+    ($module:ident, entry = $entry:expr, table = $table:expr, kind = $kind:expr,
+     entered_in_error = $error:expr,
+     consultation = |$c:ident| $consultation:expr,
+     author = |$a:ident, $by:ident| $author:expr,
+     content = |$v:ident| $content:expr $(,)?) => {
+        impl $crate::clinical::entries::Entry for $module::Model {
+            type Active = $module::ActiveModel;
+            type Entity = $module::Entity;
+            const ENTRY: &'static str = $entry;
+            const TABLE: &'static str = $table;
+            const KIND: &'static str = $kind;
+
+            fn id(&self) -> uuid::Uuid {
+                self.id
+            }
+
+            fn consultation_id(&self) -> Option<uuid::Uuid> {
+                let $c = self;
+                $consultation
+            }
+
+            fn patient_id(&self) -> uuid::Uuid {
+                self.patient_id
+            }
+
+            fn stamp(&mut self) -> (&mut i32, &mut chrono::DateTime<chrono::Utc>) {
+                (&mut self.version, &mut self.updated_at)
+            }
+
+            #[allow(unused_variables)]
+            fn set_author(&mut self, $by: uuid::Uuid) {
+                let $a = self;
+                $author
+            }
+
+            fn is_entered_in_error(&self) -> bool {
+                self.status == $error
+            }
+
+            fn mark_entered_in_error(&mut self, reason: String) {
+                self.status = $error.into();
+                self.error_reason = Some(reason);
+            }
+
+            fn content(&self) -> serde_json::Value {
+                let $v = self;
+                $content
+            }
+        }
+    };
+}
+pub(crate) use impl_entry;
 
 /// Why an entry is marked entered in error.
 #[derive(Debug, Deserialize, ToSchema, Validate)]
@@ -67,9 +134,11 @@ pub fn entered_in_error() -> AppError {
     )
 }
 
-async fn append<E: Entry>(tx: &Tx, row: &mut E, author: Uuid, reason: Option<&str>) -> AppResult<()> {
+/// Append the row's current version to its history (author, reason: none
+/// for version 1), in `tx` with the change.
+pub async fn append<E: Entry>(tx: &Tx, row: &mut E, author: Uuid, reason: Option<&str>) -> AppResult<()> {
     let (content, entry_id, patient_id) = (row.content(), row.id(), row.patient_id());
-    let (version, _, at) = row.stamp();
+    let (version, at) = row.stamp();
     let version = Version {
         entry_type: E::ENTRY,
         entry_id,
@@ -101,11 +170,20 @@ where
     consultations::visible(state, actor, id).await?;
     let tx = state.db.begin_write().await?;
     let consultation = consultations::writable(&tx, actor, id, action).await?;
-    let mut row = build(&consultation)?;
-    db::insert_row::<E::Active>(&tx, row.clone()).await?;
-    append(&tx, &mut row, actor.user_id, None).await?;
-    audit::note_object(row.id());
+    let row = build(&consultation)?;
+    let row = insert(&tx, row, actor.user_id).await?;
     tx.commit().await?;
+    Ok(row)
+}
+
+/// Insert a new entry in `tx` with its version 1 by `author`, and name it in the audit record.
+pub async fn insert<E: Entry>(tx: &Tx, mut row: E, author: Uuid) -> AppResult<E>
+where
+    <E::Entity as EntityTrait>::Model: IntoActiveModel<E::Active>,
+{
+    db::insert_row::<E::Active>(tx, row.clone()).await?;
+    append(tx, &mut row, author, None).await?;
+    audit::note_object(row.id());
     Ok(row)
 }
 
@@ -125,7 +203,8 @@ where
 }
 
 /// Change entry `id` (its consultation's doctor, in progress or completed,
-/// with `action`) as `apply` says: version n+1 with `reason`.
+/// with `action`; for triage vital signs, whoever may record them for the
+/// patient) as `apply` says: version n+1 with `reason`.
 ///
 /// Errors: 404/403 by the policy; 409 for an entry or consultation entered
 /// in error; whatever `apply` returns.
@@ -146,16 +225,24 @@ where
     let mut row: E = db::find_for_update(&tx, E::TABLE, id)
         .await?
         .ok_or(AppError::NotFound(E::KIND))?;
-    consultations::amendable(&tx, actor, row.consultation_id(), action).await?;
+    match row.consultation_id() {
+        Some(consultation) => {
+            consultations::amendable(&tx, actor, consultation, action).await?;
+        }
+        None => {
+            let record = policy::patient_record(&tx, actor, row.patient_id()).await?;
+            authorize_object(actor, action, &ClinicalRecord(record))?;
+        }
+    }
     if row.is_entered_in_error() {
         return Err(entered_in_error());
     }
     apply(&mut row)?;
     let now = state.clock.now();
+    row.set_author(actor.user_id);
     {
-        let (version, author, at) = row.stamp();
+        let (version, at) = row.stamp();
         *version += 1;
-        *author = actor.user_id;
         *at = db::next_update(*at, now);
     }
     let mut row = db::update_row::<E::Active>(&tx, row).await?;

@@ -3,14 +3,13 @@
 //! by a nurse of its facility. Amended with a reason or marked entered in
 //! error, never deleted ([`super::entries`]).
 
-use chrono::{DateTime, Utc};
 use garde::Validate;
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::entries::{self, Entry};
+use super::entries::{self, Entry, impl_entry};
 use crate::auth::Actor;
 use crate::auth::policy::Action;
 use crate::db::entities::clinical_note;
@@ -43,49 +42,23 @@ pub struct NoteAmendment {
     pub text: Text<8000>,
 }
 
-impl Entry for clinical_note::Model {
-    type Active = clinical_note::ActiveModel;
-    type Entity = clinical_note::Entity;
-    const ENTRY: &'static str = "note";
-    const TABLE: &'static str = "clinical_notes";
-    const KIND: &'static str = "note";
-
-    fn id(&self) -> Uuid {
-        self.id
-    }
-
-    fn consultation_id(&self) -> Uuid {
-        self.consultation_id
-    }
-
-    fn patient_id(&self) -> Uuid {
-        self.patient_id
-    }
-
-    fn stamp(&mut self) -> (&mut i32, &mut Uuid, &mut DateTime<Utc>) {
-        (&mut self.version, &mut self.recorded_by, &mut self.updated_at)
-    }
-
-    fn is_entered_in_error(&self) -> bool {
-        self.status == NoteStatus::EnteredInError
-    }
-
-    fn mark_entered_in_error(&mut self, reason: String) {
-        self.status = NoteStatus::EnteredInError;
-        self.error_reason = Some(reason);
-    }
-
-    fn content(&self) -> serde_json::Value {
-        json!({
-            "consultation_id": self.consultation_id,
-            "patient_id": self.patient_id,
-            "kind": self.kind,
-            "text": self.text,
-            "status": self.status,
-            "error_reason": self.error_reason,
-        })
-    }
-}
+impl_entry!(
+    clinical_note,
+    entry = "note",
+    table = "clinical_notes",
+    kind = "note",
+    entered_in_error = NoteStatus::EnteredInError,
+    consultation = |row| Some(row.consultation_id),
+    author = |row, by| row.recorded_by = by,
+    content = |row| json!({
+        "consultation_id": row.consultation_id,
+        "patient_id": row.patient_id,
+        "kind": row.kind,
+        "text": row.text,
+        "status": row.status,
+        "error_reason": row.error_reason,
+    }),
+);
 
 /// A nurse writes nursing notes only. Errors: 403 naming the rule.
 fn check_kind(actor: &Actor, kind: NoteKind) -> AppResult<()> {

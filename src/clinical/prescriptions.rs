@@ -4,7 +4,6 @@
 //! `active` → `completed` or `stopped` (with a reason), or
 //! `entered_in_error`; each change a version ([`super::entries`]).
 
-use chrono::{DateTime, Utc};
 use garde::Validate;
 use serde::{Deserialize, Deserializer};
 use serde_json::json;
@@ -12,7 +11,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::consultations::check_visible;
-use super::entries::{self, Entry};
+use super::entries::{self, impl_entry};
 use super::vital_signs::Milli;
 use crate::auth::Actor;
 use crate::auth::policy::{Action, authorize};
@@ -199,60 +198,34 @@ pub struct PrescriptionQuery {
     pub status: Option<String>,
 }
 
-impl Entry for prescription::Model {
-    type Active = prescription::ActiveModel;
-    type Entity = prescription::Entity;
-    const ENTRY: &'static str = "prescription";
-    const TABLE: &'static str = "prescriptions";
-    const KIND: &'static str = "prescription";
-
-    fn id(&self) -> Uuid {
-        self.id
-    }
-
-    fn consultation_id(&self) -> Uuid {
-        self.consultation_id
-    }
-
-    fn patient_id(&self) -> Uuid {
-        self.patient_id
-    }
-
-    fn stamp(&mut self) -> (&mut i32, &mut Uuid, &mut DateTime<Utc>) {
-        (&mut self.version, &mut self.recorded_by, &mut self.updated_at)
-    }
-
-    fn is_entered_in_error(&self) -> bool {
-        self.status == PrescriptionStatus::EnteredInError
-    }
-
-    fn mark_entered_in_error(&mut self, reason: String) {
-        self.status = PrescriptionStatus::EnteredInError;
-        self.error_reason = Some(reason);
-    }
-
-    fn content(&self) -> serde_json::Value {
-        json!({
-            "consultation_id": self.consultation_id,
-            "patient_id": self.patient_id,
-            "medication_id": self.medication_id,
-            "medication": self.medication,
-            "dose_amount_milli": self.dose_amount_milli,
-            "dose_unit": self.dose_unit,
-            "route": self.route,
-            "times_per_day": self.times_per_day,
-            "frequency_pattern": self.frequency_pattern,
-            "as_needed": self.as_needed,
-            "duration_days": self.duration_days,
-            "quantity": self.quantity,
-            "refills": self.refills,
-            "instructions": self.instructions,
-            "status": self.status,
-            "status_reason": self.status_reason,
-            "error_reason": self.error_reason,
-        })
-    }
-}
+impl_entry!(
+    prescription,
+    entry = "prescription",
+    table = "prescriptions",
+    kind = "prescription",
+    entered_in_error = PrescriptionStatus::EnteredInError,
+    consultation = |row| Some(row.consultation_id),
+    author = |row, by| row.recorded_by = by,
+    content = |row| json!({
+        "consultation_id": row.consultation_id,
+        "patient_id": row.patient_id,
+        "medication_id": row.medication_id,
+        "medication": row.medication,
+        "dose_amount_milli": row.dose_amount_milli,
+        "dose_unit": row.dose_unit,
+        "route": row.route,
+        "times_per_day": row.times_per_day,
+        "frequency_pattern": row.frequency_pattern,
+        "as_needed": row.as_needed,
+        "duration_days": row.duration_days,
+        "quantity": row.quantity,
+        "refills": row.refills,
+        "instructions": row.instructions,
+        "status": row.status,
+        "status_reason": row.status_reason,
+        "error_reason": row.error_reason,
+    }),
+);
 
 /// What a prescription orders, from a new one or an amendment.
 struct Order {

@@ -46,18 +46,7 @@ pub async fn of_patient(state: &AppState, actor: &Actor, patient: Uuid) -> AppRe
         page: 1,
         page_size: RECENT,
     };
-    let mut vitals = db::vital_signs::of_patient(
-        conn,
-        patient,
-        PageRequest {
-            page_size: 20,
-            ..recent
-        },
-    )
-    .await?
-    .rows;
-    vitals.retain(|v| v.status != "entered_in_error");
-    vitals.truncate(RECENT as usize);
+    let vitals = db::vital_signs::of_patient(conn, patient, true, recent).await?.rows;
     let query = ConsultationQuery {
         patient: Some(patient),
         status: Some("in_progress,completed".into()),

@@ -12,12 +12,14 @@ use serde::{Deserialize, Deserializer};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::consultations::{self, check_visible};
+use super::consultations::check_visible;
+use super::entries::{self, impl_entry};
 use crate::auth::Actor;
 use crate::auth::policy::{self, Action, ClinicalRecord, authorize, authorize_object};
 use crate::db::entities::vital_signs;
-use crate::db::{self, PageRequest, Paged, audit};
+use crate::db::{self, PageRequest, Paged};
 use crate::error::{AppError, AppResult};
+use crate::input::Text;
 use crate::state::AppState;
 
 /// A decimal with at most three places, as thousandths (`38.5` is 38500).
@@ -284,9 +286,16 @@ fn row_of(body: &VitalSignsIn, patient: Uuid, actor: &Actor, now: DateTime<Utc>)
 /// The entry type of vital signs in the version history.
 pub const ENTRY: &str = "vital_signs";
 
-/// The clinical content of a set of vital signs, as its versions record it.
-pub fn content(row: &vital_signs::Model) -> serde_json::Value {
-    serde_json::json!({
+impl_entry!(
+    vital_signs,
+    entry = ENTRY,
+    table = "vital_signs",
+    kind = "vital signs",
+    entered_in_error = "entered_in_error",
+    consultation = |row| row.consultation_id,
+    // `measured_by` is who measured, which an amendment does not change.
+    author = |row, by| (),
+    content = |row| serde_json::json!({
         "consultation_id": row.consultation_id,
         "patient_id": row.patient_id,
         "measured_at": row.measured_at,
@@ -302,23 +311,53 @@ pub fn content(row: &vital_signs::Model) -> serde_json::Value {
         "weight_milli": row.weight_milli,
         "height_milli": row.height_milli,
         "status": row.status,
-    })
+        "error_reason": row.error_reason,
+    }),
+);
+
+/// An amendment: the set as it should now stand (`measured_at` kept when
+/// absent), and why. The set reads `amended` from then on.
+#[derive(Debug, Deserialize, Validate)]
+pub struct VitalSignsAmendment {
+    /// Why it changes.
+    #[garde(dive)]
+    pub reason: Text<500>,
+    #[serde(flatten)]
+    #[garde(skip)]
+    pub measurements: VitalSignsIn,
+    /// Fields neither names, refused with 400 (serde cannot deny unknown
+    /// fields through `flatten`, so they are collected here).
+    #[serde(flatten)]
+    #[garde(skip)]
+    pub unknown: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-/// Version 1 of a new set in the history ([`super::versions`]).
-async fn first_version(tx: &db::Tx, row: &vital_signs::Model) -> AppResult<()> {
-    let content = content(row);
-    let version = super::versions::Version {
-        entry_type: ENTRY,
-        entry_id: row.id,
-        version: row.version,
-        patient_id: row.patient_id,
-        content,
-        author_id: row.measured_by,
-        reason: None,
-        at: row.created_at,
-    };
-    Ok(super::versions::append(tx, version).await?)
+impl utoipa::PartialSchema for VitalSignsAmendment {
+    /// [`VitalSignsIn`]'s object with a required `reason` (not an `allOf`:
+    /// its `additionalProperties: false` would refuse the reason).
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::schema::Schema;
+        let RefOr::T(Schema::Object(mut object)) = <VitalSignsIn as utoipa::PartialSchema>::schema() else {
+            return <VitalSignsIn as utoipa::PartialSchema>::schema();
+        };
+        object.description = Some(
+            "An amendment: the set as it should now stand (`measured_at` kept when absent) and a `reason`. \
+             The set reads `amended` from then on."
+                .into(),
+        );
+        object
+            .properties
+            .insert("reason".into(), <Text<500> as utoipa::PartialSchema>::schema());
+        object.required.insert(0, "reason".into());
+        RefOr::T(Schema::Object(object))
+    }
+}
+
+impl ToSchema for VitalSignsAmendment {
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        <VitalSignsIn as ToSchema>::schemas(schemas);
+    }
 }
 
 /// Record vital signs in consultation `id` (its doctor, or a nurse of its facility, while it is in progress).
@@ -326,17 +365,14 @@ async fn first_version(tx: &db::Tx, row: &vital_signs::Model) -> AppResult<()> {
 /// Errors: 404/403 by the policy; 409 when the consultation is closed; 422 as [`row_of`].
 pub async fn record(state: &AppState, actor: &Actor, id: Uuid, body: VitalSignsIn) -> AppResult<vital_signs::Model> {
     authorize(actor, Action::VitalSignsWrite)?;
-    consultations::visible(state, actor, id).await?;
-    let tx = state.db.begin_write().await?;
-    let consultation = consultations::writable(&tx, actor, id, Action::VitalSignsWrite).await?;
-    let mut row = row_of(&body, consultation.patient_id, actor, state.clock.now())?;
-    row.consultation_id = Some(consultation.id);
-    row.facility_id = Some(consultation.facility_id);
-    let row = db::vital_signs::insert(&tx, row).await?;
-    first_version(&tx, &row).await?;
-    audit::note_object(row.id);
-    tx.commit().await?;
-    Ok(row)
+    let mut row = row_of(&body, Uuid::nil(), actor, state.clock.now())?;
+    entries::record(state, actor, id, Action::VitalSignsWrite, move |consultation| {
+        row.patient_id = consultation.patient_id;
+        row.consultation_id = Some(consultation.id);
+        row.facility_id = Some(consultation.facility_id);
+        Ok(row)
+    })
+    .await
 }
 
 /// Record triage vital signs for `patient` before a consultation (a doctor
@@ -358,23 +394,48 @@ pub async fn triage(
     }
     let row = row_of(&body, patient, actor, state.clock.now())?;
     let tx = state.db.begin_write().await?;
-    let row = db::vital_signs::insert(&tx, row).await?;
-    first_version(&tx, &row).await?;
-    audit::note_object(row.id);
+    let row = entries::insert(&tx, row, actor.user_id).await?;
     tx.commit().await?;
     Ok(row)
 }
 
-/// One set of vital signs the actor may see.
+/// Amend a set of vital signs (who may record them: in a consultation, its
+/// doctor or a nurse of its facility, also after it is completed): version
+/// n+1 with the reason; `measured_by` stays who measured.
 ///
-/// Errors: 404 when it does not exist or they may not see the patient's clinical record.
-pub async fn get(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<vital_signs::Model> {
-    authorize(actor, Action::ClinicalRead)?;
-    let row = db::vital_signs::find(state.db.conn(), id)
-        .await?
-        .ok_or(AppError::NotFound("vital signs"))?;
-    check_visible(state, actor, row.patient_id).await?;
-    Ok(row)
+/// Errors: 404/403 by the policy; 409 for a set or consultation entered in
+/// error; 422 for a blank reason or as [`row_of`].
+pub async fn amend(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    body: VitalSignsAmendment,
+) -> AppResult<vital_signs::Model> {
+    authorize(actor, Action::VitalSignsWrite)?;
+    if let Some(field) = body.unknown.keys().next() {
+        return Err(AppError::bad_field(field.as_str(), "is not a field of a vital signs amendment"));
+    }
+    body.validate()?;
+    let given_at = body.measurements.measured_at;
+    let new = row_of(&body.measurements, Uuid::nil(), actor, state.clock.now())?;
+    let reason = body.reason.into_trimmed();
+    entries::change(state, actor, id, Action::VitalSignsWrite, reason, move |row: &mut vital_signs::Model| {
+        row.measured_at = given_at.unwrap_or(row.measured_at);
+        row.systolic = new.systolic;
+        row.diastolic = new.diastolic;
+        row.heart_rate = new.heart_rate;
+        row.respiratory_rate = new.respiratory_rate;
+        row.oxygen_saturation = new.oxygen_saturation;
+        row.pain_score = new.pain_score;
+        row.temperature_milli = new.temperature_milli;
+        row.temperature_entered_milli = new.temperature_entered_milli;
+        row.temperature_unit = new.temperature_unit;
+        row.weight_milli = new.weight_milli;
+        row.height_milli = new.height_milli;
+        row.status = "amended".into();
+        Ok(())
+    })
+    .await
 }
 
 /// A patient's vital signs, newest first.
@@ -388,7 +449,7 @@ pub async fn of_patient(
 ) -> AppResult<Paged<vital_signs::Model>> {
     authorize(actor, Action::ClinicalRead)?;
     check_visible(state, actor, patient).await?;
-    Ok(db::vital_signs::of_patient(state.db.conn(), patient, page).await?)
+    Ok(db::vital_signs::of_patient(state.db.conn(), patient, false, page).await?)
 }
 
 #[cfg(test)]

@@ -63,21 +63,20 @@ pub async fn open_for(
 }
 
 /// Complete the open consultation of `appointment` (in the transaction that
-/// completes the appointment); none open is no change. It ends `now`, or
-/// at its start if a clock was set back meanwhile.
-pub async fn complete_for(tx: &Tx, appointment: Uuid, now: DateTime<Utc>) -> DbResult<()> {
+/// completes the appointment) and give it back; none open is no change
+/// (None). It ends `now`, or at its start if a clock was set back meanwhile.
+pub async fn complete_for(tx: &Tx, appointment: Uuid, now: DateTime<Utc>) -> DbResult<Option<consultation::Model>> {
     let Some(mut row) = of_appointment(tx, appointment).await? else {
-        return Ok(());
+        return Ok(None);
     };
     if row.status != ConsultationStatus::InProgress {
-        return Ok(());
+        return Ok(None);
     }
     row.status = ConsultationStatus::Completed;
     row.ended_at = Some(std::cmp::max(now, row.started_at));
     row.version += 1;
     row.updated_at = super::next_update(row.updated_at, now);
-    update(tx, row).await?;
-    Ok(())
+    Ok(Some(update(tx, row).await?))
 }
 
 /// A consultation by id.

@@ -1,4 +1,4 @@
-//! Reading consultation entries (prescriptions, notes) in lists.
+//! Reading consultation entries (vital signs, diagnoses, prescriptions, notes) in lists.
 
 use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
 use sea_orm::{ConnectionTrait, FromQueryResult};
@@ -6,10 +6,11 @@ use uuid::Uuid;
 
 use super::DbResult;
 
-/// Every row of `table` in a consultation, in the order recorded.
+/// Every row of `table` in a consultation, oldest first by `order` (`recorded_at`, `measured_at`).
 pub async fn of_consultation<M: FromQueryResult + Send + Sync>(
     db: &impl ConnectionTrait,
     table: &'static str,
+    order: &'static str,
     consultation: Uuid,
 ) -> DbResult<Vec<M>> {
     let mut query = Query::select();
@@ -17,7 +18,7 @@ pub async fn of_consultation<M: FromQueryResult + Send + Sync>(
         .column(sea_orm::sea_query::Asterisk)
         .from(table)
         .and_where(Expr::col("consultation_id").eq(consultation))
-        .order_by("recorded_at", Order::Asc)
+        .order_by(order, Order::Asc)
         .order_by("id", Order::Asc);
     Ok(M::find_by_statement(db.get_database_backend().build(&query))
         .all(db)

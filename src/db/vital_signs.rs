@@ -1,17 +1,11 @@
-//! Vital signs: appended, never changed here.
+//! Reading vital signs (written through `clinical::entries`).
 
 use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use uuid::Uuid;
 
 use super::entities::vital_signs;
-use super::{DbResult, PageRequest, Paged, Sort, Tx, fetch_page};
-
-/// Insert one set of vital signs.
-pub async fn insert(tx: &Tx, row: vital_signs::Model) -> DbResult<vital_signs::Model> {
-    super::insert_row::<vital_signs::ActiveModel>(tx, row.clone()).await?;
-    Ok(row)
-}
+use super::{DbResult, PageRequest, Paged, Sort, fetch_page};
 
 /// One set of vital signs by id.
 pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> DbResult<Option<vital_signs::Model>> {
@@ -23,10 +17,12 @@ const NEWEST: &[Sort] = &[Sort {
     descending: true,
 }];
 
-/// One page of a patient's vital signs, newest first.
+/// One page of a patient's vital signs, newest first; without those
+/// entered in error when `live_only`.
 pub async fn of_patient(
     db: &impl ConnectionTrait,
     patient: Uuid,
+    live_only: bool,
     page: PageRequest,
 ) -> DbResult<Paged<vital_signs::Model>> {
     let mut query = Query::select();
@@ -34,21 +30,8 @@ pub async fn of_patient(
         .column(sea_orm::sea_query::Asterisk)
         .from("vital_signs")
         .and_where(Expr::col("patient_id").eq(patient));
+    if live_only {
+        query.and_where(Expr::col("status").ne("entered_in_error"));
+    }
     fetch_page(db, query, NEWEST, "id", page).await
-}
-
-/// Every set of vital signs recorded in a consultation, in the order measured.
-pub async fn of_consultation(db: &impl ConnectionTrait, consultation: Uuid) -> DbResult<Vec<vital_signs::Model>> {
-    let mut query = Query::select();
-    query
-        .column(sea_orm::sea_query::Asterisk)
-        .from("vital_signs")
-        .and_where(Expr::col("consultation_id").eq(consultation))
-        .order_by("measured_at", sea_orm::sea_query::Order::Asc)
-        .order_by("id", sea_orm::sea_query::Order::Asc);
-    Ok(
-        <vital_signs::Model as sea_orm::FromQueryResult>::find_by_statement(db.get_database_backend().build(&query))
-            .all(db)
-            .await?,
-    )
 }

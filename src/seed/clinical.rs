@@ -320,7 +320,7 @@ impl Records {
         let id = |kind: &str, n: usize| ids::demo(kind, format!("{key}/{n}"));
         let consultation_id = id("consultation", 0);
         let at = visit.start + TimeDelta::minutes(5);
-        self.consultations.push(consultation::Model {
+        let consultation = consultation::Model {
             id: consultation_id,
             appointment_id: Some(visit.appointment),
             patient_id: visit.patient,
@@ -337,10 +337,20 @@ impl Records {
             ended_at: Some(visit.end),
             opened_by: Some(visit.doctor_user),
             error_reason: None,
-            version: 2,
+            // Loaded as it ended: its history starts with the completed record.
+            version: 1,
             created_at: visit.start,
             updated_at: visit.end,
-        });
+        };
+        self.first_version(
+            consultation::Model::ENTRY,
+            consultation.id,
+            consultation.patient_id,
+            consultation.content(),
+            visit.doctor_user,
+            visit.end,
+        );
+        self.consultations.push(consultation);
         let systolic = rng.random_range(105..=165);
         let height = rng.random_range(150_000..=185_000i64) / 500 * 500;
         let v = vital_signs::Model {
@@ -375,7 +385,7 @@ impl Records {
             vitals::ENTRY,
             v.id,
             v.patient_id,
-            vitals::content(&v),
+            v.content(),
             visit.doctor_user,
             at,
         );

@@ -650,6 +650,196 @@ async fn diagnoses_are_coded_amended_with_a_reason_and_never_deleted() {
     assert_eq!(read.body["diagnoses"].as_array().unwrap().len(), 2);
 }
 
+#[tokio::test]
+async fn consultations_and_vital_signs_are_amended_with_a_reason_and_marked_entered_in_error() {
+    let app = spawn_app().await;
+    let (clinic, patient, patient_token, appointment) = visit(&app, &["check-in", "start"]).await;
+    let doctor = &clinic.doctor_token;
+    let id = consultation_of(&app, doctor, patient).await;
+    let path = format!("/api/v1/consultations/{id}");
+    let vitals = app
+        .post(
+            &format!("{path}/vital-signs"),
+            doctor,
+            json!({"systolic": 150, "diastolic": 95, "weight": 70, "height": 177}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(vitals.body["status"], "final");
+    let one = format!("/api/v1/vital-signs/{}", vitals.id());
+    let (nurse_id, nurse) = app.staff(&clinic.admin, "nurse", Some(clinic.facility)).await;
+    let triage = app
+        .post(
+            &format!("/api/v1/patients/{patient}/vital-signs"),
+            &nurse,
+            json!({"heart_rate": 80}),
+        )
+        .await
+        .expect(201);
+    app.patch(&path, doctor, json!({"assessment": "Hypertension"}))
+        .await
+        .expect(200);
+    let admin_id = app.get("/api/v1/auth/me", &clinic.admin).await.expect(200).body["id"].clone();
+    let (_, other_doctor) = app.second_doctor(&clinic, WEEKLY).await;
+    let (_, other_nurse) = app.staff(&clinic.admin, "nurse", None).await;
+    app.clock.set(at(SUNDAY_9) + chrono::TimeDelta::minutes(20));
+    let doctor = &app.renew(doctor);
+    let (nurse, patient_token) = (app.renew(&nurse), app.renew(&patient_token));
+    let (other_doctor, other_nurse) = (app.renew(&other_doctor), app.renew(&other_nurse));
+    let receptionist = app.renew(&clinic.receptionist);
+    app.post(
+        &format!("/api/v1/appointments/{appointment}/complete"),
+        doctor,
+        json!({}),
+    )
+    .await
+    .expect(200);
+
+    // Every write of the consultation is a version: opened, changed, completed.
+    let history = app.get(&format!("{path}/versions"), doctor).await.expect(200);
+    let list = history.body["versions"].as_array().unwrap().clone();
+    assert_eq!(list.len(), 3, "{}", history.body);
+    assert_eq!(list[0]["content"]["status"], "in_progress");
+    assert_eq!(list[0]["author_id"], admin_id, "who started the appointment");
+    assert_eq!(list[1]["content"]["assessment"], "Hypertension");
+    assert_eq!(list[2]["content"]["status"], "completed");
+    assert_eq!(history.body["chain_intact"], true);
+
+    // A completed consultation changes only by amendment, with a reason.
+    let amendment = json!({
+        "reason": "Examination recorded under the wrong side",
+        "chief_complaint": "Chest pain",
+        "history_of_present_illness": "Two days of left-sided chest pain.",
+        "examination": "Tender right costochondral junction",
+        "assessment": "Costochondritis",
+        "plan": "NSAID for five days",
+        "follow_up_on": "2026-12-13"
+    });
+    let mut no_reason = amendment.clone();
+    no_reason.as_object_mut().unwrap().remove("reason");
+    app.put(&path, doctor, no_reason).await.expect(400);
+    let mut blank = amendment.clone();
+    blank["reason"] = json!("  ");
+    app.put(&path, doctor, blank).await.expect(422);
+    let mut partial = amendment.clone();
+    partial.as_object_mut().unwrap().remove("plan");
+    app.put(&path, doctor, partial).await.expect(400);
+    app.put(&path, &receptionist, amendment.clone()).await.expect(403);
+    app.put(&path, &nurse, amendment.clone()).await.expect(403);
+    app.put(&path, &app.renew(&clinic.admin), amendment.clone()).await.expect(403);
+    app.put(&path, &other_doctor, amendment.clone()).await.expect(404);
+    let amended = app.put(&path, doctor, amendment).await.expect(200);
+    assert_eq!(amended.body["version"], 4);
+    assert_eq!(amended.body["assessment"], "Costochondritis");
+    assert_eq!(amended.body["status"], "completed");
+    assert_eq!(amended.headers["etag"], "\"v4\"");
+    let history = app.get(&format!("{path}/versions"), doctor).await.expect(200);
+    assert_eq!(history.body["versions"][3]["reason"], "Examination recorded under the wrong side");
+    assert_eq!(history.body["versions"][2]["content"]["assessment"], "Hypertension");
+    assert_eq!(history.body["versions"][3]["previous_digest"], history.body["versions"][2]["digest"]);
+    app.get(&format!("{path}/versions"), &patient_token).await.expect(200);
+    app.get(&format!("{path}/versions"), &receptionist).await.expect(403);
+
+    // Vital signs: amended whole, after the consultation completed, by its
+    // doctor or a nurse of its facility; who measured stays.
+    let mut changed = json!({"reason": "Weight read from the wrong scale", "systolic": 150, "diastolic": 95,
+                             "weight": "72.5", "height": 177});
+    app.put(&one, &receptionist, changed.clone()).await.expect(403);
+    app.put(&one, &patient_token, changed.clone()).await.expect(403);
+    app.put(&one, &other_nurse, changed.clone()).await.expect(404);
+    for (bad, field) in [
+        (json!({"reason": "x", "weight": 900}), "weight"),
+        (json!({"reason": "x", "systolic": 120, "diastolic": 130}), "diastolic"),
+        (json!({"reason": " ", "weight": 70}), "reason"),
+    ] {
+        let refused = app.put(&one, doctor, bad.clone()).await.expect(422);
+        assert!(refused.body["errors"][field].is_array(), "{bad}: {}", refused.body);
+    }
+    app.put(&one, doctor, json!({"reason": "x", "weight": 70, "bmi": 22}))
+        .await
+        .expect(400);
+    app.put(&one, doctor, json!({"weight": 70})).await.expect(400);
+    assert_eq!(app.get(&one, doctor).await.expect(200).body["version"], 1, "nothing changed");
+    let v2 = app.put(&one, doctor, changed.clone()).await.expect(200);
+    assert_eq!(v2.body["version"], 2);
+    assert_eq!(v2.body["status"], "amended");
+    assert_eq!(v2.body["weight"]["value"], json!(72.5));
+    assert_eq!(v2.body["bmi"]["value"], json!(23.1));
+    assert_eq!(v2.body["measured_by"], vitals.body["measured_by"]);
+    assert_eq!(v2.body["measured_at"], vitals.body["measured_at"], "kept when absent");
+    changed["reason"] = json!("Height re-measured");
+    changed["height"] = json!(178);
+    let v3 = app.put(&one, &nurse, changed).await.expect(200);
+    assert_eq!(v3.body["version"], 3);
+    let history = app.get(&format!("{one}/versions"), doctor).await.expect(200);
+    let list = history.body["versions"].as_array().unwrap();
+    assert_eq!(list.len(), 3);
+    assert_eq!(list[0]["content"]["weight_milli"], 70_000, "the earlier version stays readable");
+    assert_eq!(list[2]["author_id"], nurse_id.to_string());
+    assert_eq!(history.body["chain_intact"], true);
+
+    // Triage vital signs (no consultation) are amended by who may record them.
+    let triage_path = format!("/api/v1/vital-signs/{}", triage.id());
+    app.put(&triage_path, &nurse, json!({"reason": "Counted for a full minute", "heart_rate": 84}))
+        .await
+        .expect(200);
+    app.put(&triage_path, &other_nurse, json!({"reason": "x", "heart_rate": 84}))
+        .await
+        .expect(404);
+
+    // Entered in error: leaves the trend, stays in history.
+    app.post(&format!("{triage_path}/entered-in-error"), &nurse, json!({"reason": "Another patient's reading"}))
+        .await
+        .expect(200);
+    app.put(&triage_path, &nurse, json!({"reason": "x", "heart_rate": 84}))
+        .await
+        .expect_rule(409, "entry_entered_in_error");
+    let summary = app
+        .get(&format!("/api/v1/patients/{patient}/clinical-summary"), doctor)
+        .await
+        .expect(200);
+    let trend: Vec<&str> = summary.body["vital_signs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(trend, [vitals.id().to_string().as_str()]);
+    let history = app.get(&format!("{triage_path}/versions"), &nurse).await.expect(200);
+    assert_eq!(history.body["versions"][2]["content"]["status"], "entered_in_error");
+
+    // A consultation entered in error takes no more changes and leaves the summary.
+    let eie = format!("{path}/entered-in-error");
+    app.post(&eie, doctor, json!({})).await.expect(400);
+    app.post(&eie, &nurse, json!({"reason": "Wrong patient"})).await.expect(403);
+    let gone = app.post(&eie, doctor, json!({"reason": "Wrong patient"})).await.expect(200);
+    assert_eq!(gone.body["status"], "entered_in_error");
+    assert_eq!(gone.body["error_reason"], "Wrong patient");
+    let mut again = amended.body.clone();
+    let again = json!({"reason": "x", "chief_complaint": again["chief_complaint"].take(),
+        "history_of_present_illness": "", "examination": "", "assessment": "", "plan": ""});
+    app.put(&path, doctor, again)
+        .await
+        .expect_rule(409, "consultation_entered_in_error");
+    app.put(&one, doctor, json!({"reason": "x", "weight": 70}))
+        .await
+        .expect_rule(409, "consultation_entered_in_error");
+    let summary = app
+        .get(&format!("/api/v1/patients/{patient}/clinical-summary"), doctor)
+        .await
+        .expect(200);
+    assert_eq!(summary.body["consultations"].as_array().unwrap().len(), 0);
+    let history = app.get(&format!("{path}/versions"), doctor).await.expect(200);
+    assert_eq!(history.body["versions"].as_array().unwrap().len(), 5);
+    assert_eq!(history.body["versions"][4]["reason"], "Wrong patient");
+
+    // Never deleted.
+    app.delete(&one, doctor).await.expect(405);
+    assert!(app.audit_events().await.iter().any(|e| e.route == "/api/v1/vital-signs/{id}"
+        && e.patient_id == Some(patient)
+        && e.outcome == "allowed"));
+}
+
 /// The first consultation of `patient`, as its doctor sees it.
 async fn consultation_of(app: &TestApp, doctor: &str, patient: Uuid) -> String {
     app.get(&format!("/api/v1/patients/{patient}/consultations"), doctor)

@@ -834,6 +834,17 @@ impl World {
                 let id = self.consultation(own).await;
                 Call::new(format!("/api/v1/consultations/{id}"), me).json(json!({"assessment": format!("Noted {n}")}))
             }
+            ("PUT", "/api/v1/consultations/{id}")
+            | ("GET", "/api/v1/consultations/{id}/versions")
+            | ("POST", "/api/v1/consultations/{id}/entered-in-error") => {
+                let id = self.consultation(own).await;
+                let body = match method.as_str() {
+                    "PUT" => json!({"reason": "Clarified", "chief_complaint": "Cough", "history_of_present_illness": "",
+                                    "examination": "", "assessment": format!("Amended {n}"), "plan": ""}),
+                    _ => json!({"reason": "Wrong patient"}),
+                };
+                Call::new(route.replace("{id}", &id.to_string()), me).json(body)
+            }
             ("POST", "/api/v1/consultations/{id}/complete") => {
                 let id = if own { self.walk_in_consultation().await } else { self.consultation(false).await };
                 Call::new(format!("/api/v1/consultations/{id}/complete"), me).json(json!({}))
@@ -846,9 +857,15 @@ impl World {
                 let patient = if own { self.patient } else { self.walk_in().await };
                 Call::new(format!("/api/v1/patients/{patient}/vital-signs"), me).json(json!({"heart_rate": 72}))
             }
-            ("GET", "/api/v1/vital-signs/{id}") => {
+            ("GET" | "PUT", "/api/v1/vital-signs/{id}")
+            | ("GET", "/api/v1/vital-signs/{id}/versions")
+            | ("POST", "/api/v1/vital-signs/{id}/entered-in-error") => {
                 let id = self.vital_signs(own).await;
-                Call::new(format!("/api/v1/vital-signs/{id}"), me)
+                let body = match method.as_str() {
+                    "PUT" => json!({"reason": "Recounted", "heart_rate": 74}),
+                    _ => json!({"reason": "Wrong patient"}),
+                };
+                Call::new(route.replace("{id}", &id.to_string()), me).json(body)
             }
             ("POST", "/api/v1/consultations/{id}/diagnoses") => {
                 let id = self.consultation(own).await;

@@ -49,7 +49,8 @@ async fn the_demo_clinic_is_realistic_and_seeding_twice_changes_nothing() {
     assert_eq!(report.consultations as i64, app.count("consultations").await);
     assert!(app.count("diagnoses").await >= app.count("consultations").await);
     assert!(app.count("prescriptions").await > 0 && app.count("clinical_notes").await > 0);
-    let entries = app.count("vital_signs").await
+    let entries = app.count("consultations").await
+        + app.count("vital_signs").await
         + app.count("diagnoses").await
         + app.count("prescriptions").await
         + app.count("clinical_notes").await;

@@ -54,8 +54,11 @@ pub async fn serve(state: AppState, listener: TcpListener) -> std::io::Result<()
         Ok(sealed) => tracing::info!(sealed, "sealed TOTP secrets stored in plain text"),
         Err(err) => tracing::error!(error = %err, "sealing stored TOTP secrets failed"),
     }
-    // Build the diagnosis-code index off the request path (once per process).
-    tokio::task::spawn_blocking(crate::clinical::codes::warm);
+    // Build the diagnosis-code index (once per process) before the first
+    // connection is accepted, so no request waits for it.
+    if let Err(err) = tokio::task::spawn_blocking(crate::clinical::codes::warm).await {
+        tracing::error!(error = %err, "building the diagnosis-code index failed");
+    }
     let tally = tokio::spawn(flush_denials_every_minute(state.clone()));
     let limits = state.config.connections;
     let app = crate::api::app(state.clone());

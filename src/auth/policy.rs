@@ -23,7 +23,7 @@ use super::Actor;
 use crate::db::appointments::AppointmentRow;
 use crate::db::entities::{consultation, role_change_request};
 use crate::db::{self, DbResult, Reach};
-use crate::domain::Role;
+use crate::domain::{NoteKind, Role};
 use crate::error::{AppError, AppResult};
 
 macro_rules! actions {
@@ -557,6 +557,17 @@ pub fn check_patient_window(
                 window.num_minutes()
             ),
         ));
+    }
+    Ok(())
+}
+
+/// The kinds of note a role writes with [`Action::NoteWrite`]: a nurse
+/// nursing notes only, a doctor any kind.
+///
+/// Errors: 403 naming the rule.
+pub fn authorize_note_kind(actor: &Actor, kind: NoteKind) -> AppResult<()> {
+    if actor.role == Role::Nurse && kind != NoteKind::Nursing {
+        return Err(AppError::Forbidden("a nurse writes nursing notes only".into()));
     }
     Ok(())
 }

@@ -140,6 +140,13 @@ pub async fn open(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<Sessio
 ///
 /// Errors: 404.
 pub async fn get(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<Session> {
+    let session = visible(state, actor, id).await?;
+    let events = db::telemedicine::events(state.db.conn(), id).await?;
+    Ok(Session { session, events })
+}
+
+/// Session `id` without its events, if the actor may see its appointment. Errors: 404.
+async fn visible(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<telemedicine_session::Model> {
     authorize(actor, Action::AppointmentRead)?;
     let session = db::telemedicine::find(state.db.conn(), id)
         .await?
@@ -147,8 +154,7 @@ pub async fn get(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<Session
     appointment(state, actor, session.appointment_id, Action::AppointmentRead)
         .await
         .map_err(|_| AppError::NotFound("telemedicine session"))?;
-    let events = db::telemedicine::events(state.db.conn(), id).await?;
-    Ok(Session { session, events })
+    Ok(session)
 }
 
 /// The caller joins (`joined`) or leaves (`left`) session `id`: its doctor
@@ -156,8 +162,8 @@ pub async fn get(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<Session
 ///
 /// Errors: 404/403 by the policy; 409 `session_ended`.
 pub async fn attend(state: &AppState, actor: &Actor, id: Uuid, joined: bool) -> AppResult<Session> {
-    let current = get(state, actor, id).await?;
-    appointment(state, actor, current.session.appointment_id, Action::TelemedicineJoin).await?;
+    let current = visible(state, actor, id).await?;
+    appointment(state, actor, current.appointment_id, Action::TelemedicineJoin).await?;
     let now = state.clock.now();
     let tx = state.db.begin_write().await?;
     let mut session = db::telemedicine::find_for_update(&tx, id)
@@ -194,8 +200,8 @@ pub async fn attend(state: &AppState, actor: &Actor, id: Uuid, joined: bool) -> 
 ///
 /// Errors: 404/403 by the policy; 409 `session_ended`.
 pub async fn end(state: &AppState, actor: &Actor, id: Uuid, body: EndIn) -> AppResult<Session> {
-    let current = get(state, actor, id).await?;
-    appointment(state, actor, current.session.appointment_id, Action::TelemedicineWrite).await?;
+    let current = visible(state, actor, id).await?;
+    appointment(state, actor, current.appointment_id, Action::TelemedicineWrite).await?;
     let now = state.clock.now();
     let tx = state.db.begin_write().await?;
     let mut session = db::telemedicine::find_for_update(&tx, id)
@@ -209,10 +215,8 @@ pub async fn end(state: &AppState, actor: &Actor, id: Uuid, body: EndIn) -> AppR
     session.updated_at = db::next_update(session.updated_at, now);
     let session = db::telemedicine::update(&tx, session).await?;
     tx.commit().await?;
-    Ok(Session {
-        session,
-        events: current.events,
-    })
+    let events = db::telemedicine::events(state.db.conn(), id).await?;
+    Ok(Session { session, events })
 }
 
 /// How long a session lasted, when it started and ended.

@@ -11,10 +11,10 @@ use uuid::Uuid;
 
 use super::entries::{self, Entry, impl_entry};
 use crate::auth::Actor;
-use crate::auth::policy::Action;
+use crate::auth::policy::{self, Action};
 use crate::db::entities::clinical_note;
-use crate::domain::{NoteKind, NoteStatus, Role};
-use crate::error::{AppError, AppResult};
+use crate::domain::{NoteKind, NoteStatus};
+use crate::error::AppResult;
 use crate::input::Text;
 use crate::state::AppState;
 
@@ -60,21 +60,13 @@ impl_entry!(
     }),
 );
 
-/// A nurse writes nursing notes only. Errors: 403 naming the rule.
-fn check_kind(actor: &Actor, kind: NoteKind) -> AppResult<()> {
-    if actor.role == Role::Nurse && kind != NoteKind::Nursing {
-        return Err(AppError::Forbidden("a nurse writes nursing notes only".into()));
-    }
-    Ok(())
-}
-
 /// Write a note in consultation `id` while it is in progress.
 ///
 /// Errors: 404/403 by the policy (403 for a nurse's note of another kind);
 /// 409 when the consultation is closed; 422 for blank or long text.
 pub async fn record(state: &AppState, actor: &Actor, id: Uuid, body: NoteIn) -> AppResult<clinical_note::Model> {
     body.validate()?;
-    check_kind(actor, body.kind)?;
+    policy::authorize_note_kind(actor, body.kind)?;
     let now = state.clock.now();
     entries::record(state, actor, id, Action::NoteWrite, |consultation| {
         Ok(clinical_note::Model {
@@ -99,7 +91,7 @@ pub async fn record(state: &AppState, actor: &Actor, id: Uuid, body: NoteIn) -> 
 /// Errors: as [`record`] and [`entries::change`].
 pub async fn amend(state: &AppState, actor: &Actor, id: Uuid, body: NoteAmendment) -> AppResult<clinical_note::Model> {
     body.validate()?;
-    check_kind(actor, body.kind)?;
+    policy::authorize_note_kind(actor, body.kind)?;
     let reason = body.reason.trimmed().to_owned();
     entries::change(
         state,
@@ -108,7 +100,7 @@ pub async fn amend(state: &AppState, actor: &Actor, id: Uuid, body: NoteAmendmen
         Action::NoteWrite,
         reason,
         |row: &mut clinical_note::Model| {
-            check_kind(actor, row.kind)?;
+            policy::authorize_note_kind(actor, row.kind)?;
             row.kind = body.kind;
             row.text = body.text.into_trimmed();
             Ok(())
@@ -136,7 +128,7 @@ pub async fn mark_entered_in_error(
         Action::NoteWrite,
         reason,
         move |row: &mut clinical_note::Model| {
-            check_kind(actor, row.kind)?;
+            policy::authorize_note_kind(actor, row.kind)?;
             row.mark_entered_in_error(why);
             Ok(())
         },

@@ -2,9 +2,11 @@
 
 use uuid::Uuid;
 
-use super::consultations::{ConsultationQuery, check_visible};
+use super::consultations::check_visible;
 use crate::auth::Actor;
-use crate::auth::policy::{Action, authorize};
+use crate::auth::policy::{Action, ClinicalRecord, authorize, reach};
+use crate::db::consultations::ConsultationFilter;
+use crate::domain::ConsultationStatus;
 use crate::db::entities::{consultation, diagnosis, prescription, vital_signs};
 use crate::db::{self, PageRequest};
 use crate::error::{AppError, AppResult};
@@ -47,12 +49,15 @@ pub async fn of_patient(state: &AppState, actor: &Actor, patient: Uuid) -> AppRe
         page_size: RECENT,
     };
     let vitals = db::vital_signs::of_patient(conn, patient, true, recent).await?.rows;
-    let query = ConsultationQuery {
+    // The record is visible (checked above): the list needs no second check.
+    let filter = ConsultationFilter {
         patient: Some(patient),
-        status: Some("in_progress,completed".into()),
-        ..ConsultationQuery::default()
+        doctor: None,
+        started: db::Period::default(),
+        statuses: vec![ConsultationStatus::InProgress, ConsultationStatus::Completed],
     };
-    let consultations = super::consultations::list(state, actor, &query, recent).await?.rows;
+    let reach = reach::<ClinicalRecord>(actor, Action::ClinicalRead)?;
+    let consultations = db::consultations::list(conn, reach, &filter, recent).await?.rows;
     Ok(ClinicalSummary {
         patient_id: patient,
         blood_group: record.blood_group,

@@ -171,18 +171,20 @@ pub async fn seen_at(db: &impl ConnectionTrait, patient_id: Uuid, facility_id: U
 }
 
 async fn in_care(db: &impl ConnectionTrait, patient_id: Uuid, column: &'static str, id: Uuid) -> DbResult<bool> {
-    // An appointment, or a consultation (a walk-in seen without one).
-    for table in ["appointments", "consultations"] {
-        let query = Query::select()
-            .expr_as(Expr::val(1), "one")
-            .from(table)
-            .and_where(Expr::col("patient_id").eq(patient_id))
-            .and_where(Expr::col(column).eq(id))
-            .limit(1)
-            .to_owned();
-        if db.query_one(&query).await?.is_some() {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+    // An appointment, or a consultation (a walk-in seen without one): one round trip.
+    let there = |table: &'static str| {
+        Expr::exists(
+            Query::select()
+                .expr(Expr::val(1))
+                .from(table)
+                .and_where(Expr::col("patient_id").eq(patient_id))
+                .and_where(Expr::col(column).eq(id))
+                .to_owned(),
+        )
+    };
+    let query = Query::select()
+        .expr_as(there("appointments").or(there("consultations")), "care")
+        .to_owned();
+    let row = db.query_one(&query).await?;
+    Ok(row.map(|r| r.try_get::<bool>("", "care")).transpose()?.unwrap_or(false))
 }

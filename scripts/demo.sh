@@ -78,14 +78,34 @@ echo "  $(field .status): $(field .cancel_reason)"
 call GET "/appointments/$APPOINTMENT/history" 200 "$PATIENT"
 echo "  history: $(field '[.results[].action] | join(" → ")')"
 
-step "Reception registers a walk-in and runs the visit"
+step "Reception registers a walk-in and books the earliest free slot of any doctor"
 call POST /auth/login 200 "" "{\"username\":\"reception.dhaka\",\"password\":\"$PASSWORD\"}"
 RECEPTION=$(field .access)
+call POST /auth/login 200 "" "{\"username\":\"admin\",\"password\":\"$PASSWORD\"}"
+ADMIN=$(field .access)
 call POST /patients 201 "$RECEPTION" '{"first_name":"Ayesha","last_name":"Begum","sex":"female","date_of_birth":"1979-03-02"}'
 WALK_IN=$(field .id)
 echo "  registered $(field .first_name) $(field .last_name), MRN $(field .medical_record_number)"
-call POST /appointments 201 "$RECEPTION" "{\"doctor_id\":\"$DOCTOR\",\"start\":\"$SLOT\",\"patient_id\":\"$WALK_IN\"}"
+# The visit needs a slot within a day (check-in opens at most 24 h ahead):
+# the earliest free slot of any doctor, wherever they work.
+call GET "/doctors?page_size=100" 200 "$ADMIN"
+SLOT="" VISIT_DOCTOR=""
+for d in $(field '.results[].id'); do
+  first=$(curl -s "$API/doctors/$d/availability?from=$(date -u +%F)&to=$(date -u -d '+2 days' +%F)" \
+    -H "Authorization: Bearer $ADMIN" | jq -r '.slots[0].start // empty')
+  if [[ -n $first ]] && { [[ -z $SLOT ]] || (( $(date -d "$first" +%s) < $(date -d "$SLOT" +%s) )); }; then
+    SLOT=$first VISIT_DOCTOR=$d
+  fi
+done
+call GET "/doctors/$VISIT_DOCTOR" 200 "$ADMIN"
+echo "  Dr $(field .first_name) $(field .last_name) at $(field .facility.name) ($(field .facility.time_zone)), $SLOT"
+DOCTOR_USER=$(field .user_id)
+call GET "/users/$DOCTOR_USER" 200 "$ADMIN"
+DOCTOR_NAME=$(field .username)
+call POST /appointments 201 "$RECEPTION" "{\"doctor_id\":\"$VISIT_DOCTOR\",\"start\":\"$SLOT\",\"patient_id\":\"$WALK_IN\",\"reason\":\"Headache and dizziness\"}"
 VISIT=$(field .id)
+
+step "Reception checks the patient in; the doctor starts the visit"
 # Check-in opens booking.check_in_open_minutes (120) before the start: a
 # visit cannot be run hours early. For this walk-through an administrator
 # opens it a day ahead, and puts the setting back at the end.
@@ -93,20 +113,64 @@ if (( $(date -d "$SLOT" +%s) - $(date +%s) > 120 * 60 )); then
   call POST "/appointments/$VISIT/check-in" 409 "$RECEPTION"
   echo "  refused: rule $(field .rule): $(field .detail)"
 fi
-call POST /auth/login 200 "" "{\"username\":\"admin\",\"password\":\"$PASSWORD\"}"
-ADMIN=$(field .access)
 call PUT /settings/booking.check_in_open_minutes 200 "$ADMIN" '{"value":1440}'
-if (( $(date -d "$SLOT" +%s) - $(date +%s) <= 1440 * 60 )); then
-  call POST "/appointments/$VISIT/check-in" 200 "$RECEPTION"
-  echo "  checked in, queue number $(field .queue_number)"
-  call POST "/appointments/$VISIT/start" 200 "$RECEPTION"
-  call POST "/appointments/$VISIT/complete" 200 "$RECEPTION"
-  echo "  visit $(field .status)"
-  call GET "/appointments/$VISIT/history" 200 "$RECEPTION"
-  echo "  history: $(field '[.results[].action] | join(" → ")')"
-else
+if (( $(date -d "$SLOT" +%s) - $(date +%s) > 1440 * 60 )); then
   echo "  the first free slot is more than a day away: check-in waits for it"
+  call DELETE /settings/booking.check_in_open_minutes 204 "$ADMIN"
+  printf '\nDemo finished.\n'
+  exit 0
 fi
+call POST "/appointments/$VISIT/check-in" 200 "$RECEPTION"
+echo "  checked in, queue number $(field .queue_number)"
+call POST /auth/login 200 "" "{\"username\":\"$DOCTOR_NAME\",\"password\":\"$PASSWORD\"}"
+DOC=$(field .access)
+call POST "/appointments/$VISIT/start" 200 "$DOC"
+call GET "/consultations?patient=$WALK_IN&status=in_progress" 200 "$DOC"
+CONSULTATION=$(field '.results[0].id')
+echo "  consultation $CONSULTATION opened: $(field '.results[0].status'), chief complaint \"$(field '.results[0].chief_complaint')\""
+
+step "The doctor records vital signs, a diagnosis, a prescription and a note"
+call POST "/consultations/$CONSULTATION/vital-signs" 422 "$DOC" '{"systolic":120,"diastolic":130}'
+echo "  refused: $(field .detail)"
+call POST "/consultations/$CONSULTATION/vital-signs" 201 "$DOC" \
+  '{"systolic":150,"diastolic":95,"heart_rate":88,"temperature":101.3,"temperature_unit":"[degF]","weight":70,"height":177}'
+echo "  BP $(field .blood_pressure.systolic.value)/$(field .blood_pressure.diastolic.value) $(field .blood_pressure.systolic.unit) (LOINC $(field .blood_pressure.loinc)), temperature $(field .temperature.value) $(field .temperature.unit) (entered $(field .temperature.entered.value) $(field .temperature.entered.unit)), height $(field .height.value) cm, BMI $(field .bmi.value)"
+call GET "/diagnosis-codes?search=essential%20hypertension&page_size=1" 200 "$DOC"
+echo "  $(field '.results[0].code'): $(field '.results[0].description')"
+call POST "/consultations/$CONSULTATION/diagnoses" 422 "$DOC" '{"code":"I1"}'
+echo "  refused: $(field .detail)"
+call POST "/consultations/$CONSULTATION/diagnoses" 201 "$DOC" '{"code":"i10","kind":"primary","status":"provisional"}'
+DIAGNOSIS=$(field .id)
+echo "  diagnosis $(field .code) ($(field .system)) $(field .status)"
+call POST "/consultations/$CONSULTATION/prescriptions" 201 "$DOC" \
+  '{"medication":"Amlodipine 5 mg tablet","dose_amount":1,"dose_unit":"tablet","frequency":"1-0-0","duration_days":30,"quantity":30,"refills":1}'
+echo "  prescription: $(field .medication), $(field .frequency_pattern), quantity $(field .quantity)"
+call POST "/consultations/$CONSULTATION/notes" 201 "$DOC" '{"kind":"plan","text":"Recheck blood pressure in four weeks."}'
+
+step "The doctor completes the visit, then amends the diagnosis with a reason"
+call POST "/appointments/$VISIT/complete" 200 "$DOC"
+call GET "/consultations/$CONSULTATION" 200 "$DOC"
+echo "  consultation $(field .status) at $(field .ended_at): $(field '.vital_signs | length') vital signs, $(field '.diagnoses | length') diagnosis, $(field '.prescriptions | length') prescription, $(field '.notes | length') note"
+call PUT "/diagnoses/$DIAGNOSIS" 400 "$DOC" '{"code":"I10","kind":"primary","status":"confirmed"}'
+echo "  refused: $(field .detail)"
+call PUT "/diagnoses/$DIAGNOSIS" 200 "$DOC" '{"reason":"Confirmed on repeat readings","code":"I10","kind":"primary","status":"confirmed"}'
+echo "  diagnosis version $(field .version): $(field .status)"
+call GET "/diagnoses/$DIAGNOSIS/versions" 200 "$DOC"
+echo "  $(field '.versions | length') versions, chain intact: $(field .chain_intact); v2 reason \"$(field '.versions[1].reason')\", digest $(field '.versions[1].digest' | cut -c1-16)…"
+call DELETE "/diagnoses/$DIAGNOSIS" 405 "$DOC"
+call GET "/patients/$WALK_IN/clinical-summary" 200 "$DOC"
+echo "  summary: problems $(field '[.problems[].code] | join(",")'), active prescriptions $(field '.prescriptions | length'), latest BP $(field '.vital_signs[0].blood_pressure.systolic.value')/$(field '.vital_signs[0].blood_pressure.diastolic.value')"
+
+step "Reception sees the patient and the visit, and no clinical field"
+call GET "/patients/$WALK_IN" 200 "$RECEPTION"
+echo "  patient fields: $(field 'keys | join(",")')"
+call GET "/appointments/$VISIT" 200 "$RECEPTION"
+echo "  appointment $(field .status)"
+call GET "/consultations/$CONSULTATION" 403 "$RECEPTION"
+call GET "/patients/$WALK_IN/clinical-summary" 403 "$RECEPTION"
+call GET "/diagnoses/$DIAGNOSIS/versions" 403 "$RECEPTION"
+call GET "/appointments/$VISIT/history" 200 "$RECEPTION"
+echo "  history: $(field '[.results[].action] | join(" → ")')"
 call DELETE /settings/booking.check_in_open_minutes 204 "$ADMIN"
 
 printf '\nDemo finished.\n'

@@ -8,8 +8,9 @@
 //! with the ascending positions of the codes whose description holds it.
 //! A word query takes the rarest word's positions and keeps those whose
 //! description has every other word; the last word matches as a prefix
-//! (`diab` finds `diabetes`), the others whole. Titles holding the words as
-//! a phrase come first; otherwise answers are in code order.
+//! (`diab` finds `diabetes`), the others whole. The shortest titles come
+//! first (the general code before its special cases), among those as long
+//! the titles holding the words as a phrase, then code order.
 
 use std::sync::OnceLock;
 
@@ -125,27 +126,27 @@ impl Index {
             .collect();
         found.sort_unstable();
         found.dedup();
-        // Titles holding the words as a phrase first, then the others; each in code order.
-        let mut phrases = Vec::new();
-        found.retain(|&position| {
+        // The shortest titles first (the general code before its special
+        // cases: `essential hypertension` finds I10 "Essential (primary)
+        // hypertension" before the pregnancy codes that hold the phrase);
+        // among titles as long, those holding the words as a phrase, then code order.
+        let mut ranked: Vec<(usize, bool, u32)> = Vec::with_capacity(found.len());
+        for &position in &found {
             let title = self.title(position);
             if !ranges
                 .iter()
                 .enumerate()
                 .all(|(i, r)| i == rarest || title.iter().any(|w| r.contains(w)))
             {
-                return false;
+                continue;
             }
             let phrase = title
                 .windows(terms.len())
                 .any(|window| window.iter().zip(&ranges).all(|(w, r)| r.contains(w)));
-            if phrase {
-                phrases.push(position);
-            }
-            !phrase
-        });
-        phrases.append(&mut found);
-        phrases
+            ranked.push((title.len(), !phrase, position));
+        }
+        ranked.sort_unstable();
+        ranked.into_iter().map(|(_, _, position)| position).collect()
     }
 
     /// The range of codes starting with `prefix` (already upper-case, dotted).
@@ -192,7 +193,7 @@ pub fn find(code: &str) -> Option<DiagnosisCode> {
 
 /// One page of the codes `search` finds (all codes without one): those
 /// starting with it when it reads as a code prefix and some do, in code
-/// order; else those whose title has its words, the phrase first.
+/// order; else those whose title has its words, shortest titles first.
 pub fn search(search: Option<&str>, page: PageRequest) -> Paged<DiagnosisCode> {
     let index = index();
     let skip = ((page.page - 1) * page.page_size) as usize;
@@ -247,7 +248,7 @@ mod tests {
     fn words_find_titles_holding_all_of_them_the_last_as_a_prefix() {
         let (count, found) = codes("type 2 diabetes");
         assert!(found.contains(&"E11.9"), "{found:?}");
-        assert!(found[0].starts_with("E11"), "the phrase first: {found:?}");
+        assert!(found[0].starts_with("E11"), "the general code first: {found:?}");
         assert!(count >= 50);
         for code in &found {
             let title = find(code).unwrap().description.to_lowercase();
@@ -258,7 +259,7 @@ mod tests {
             );
         }
         assert_eq!(codes("Type 2 DIAB").1, found, "case-insensitive, last word a prefix");
-        assert!(codes("essential hypertension").1.contains(&"I10"));
+        assert_eq!(codes("essential hypertension").1[0], "I10", "the shortest title first");
         assert_eq!(codes("qwertyuiop").0, 0);
         assert_eq!(codes("   ").0, 0);
     }

@@ -151,6 +151,8 @@ step "The doctor completes the visit, then amends the diagnosis with a reason"
 call POST "/appointments/$VISIT/complete" 200 "$DOC"
 call GET "/consultations/$CONSULTATION" 200 "$DOC"
 echo "  consultation $(field .status) at $(field .ended_at): $(field '.vital_signs | length') vital signs, $(field '.diagnoses | length') diagnosis, $(field '.prescriptions | length') prescription, $(field '.notes | length') note"
+call GET "/consultations/$CONSULTATION/versions" 200 "$DOC"
+echo "  its versions: $(field '[.versions[].content.status] | join(" → ")')"
 call PUT "/diagnoses/$DIAGNOSIS" 400 "$DOC" '{"code":"I10","kind":"primary","status":"confirmed"}'
 echo "  refused: $(field .detail)"
 call PUT "/diagnoses/$DIAGNOSIS" 200 "$DOC" '{"reason":"Confirmed on repeat readings","code":"I10","kind":"primary","status":"confirmed"}'

@@ -244,7 +244,11 @@ pub async fn consultation_versions(
     actor: Actor,
     ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<ClinicalVersionsOut>> {
-    Ok(Json(entries::history::<consultation::Model>(&state, &actor, id).await?.into()))
+    Ok(Json(
+        entries::history::<consultation::Model>(&state, &actor, id)
+            .await?
+            .into(),
+    ))
 }
 
 /// Complete a walk-in consultation (its doctor). One that records an

@@ -11,12 +11,12 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::created;
+use super::diagnoses::ClinicalVersionsOut;
 use super::extract::{ApiJson, ApiPath};
 use super::pagination::{ListQuery, NoFilter, Page, PageParams};
 use super::responses::{ReadErrors, WriteErrors};
 use crate::auth::Actor;
 use crate::auth::policy::Action;
-use super::diagnoses::ClinicalVersionsOut;
 use crate::clinical::entries::{self, EnteredInErrorIn};
 use crate::clinical::vital_signs::{self, Milli, VitalSignsAmendment, VitalSignsIn, bmi_tenths};
 use crate::db::entities::vital_signs as row;

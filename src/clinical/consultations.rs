@@ -465,14 +465,21 @@ pub async fn amend(
     authorize(actor, Action::ClinicalWrite)?;
     body.validate()?;
     let reason = body.reason.into_trimmed();
-    entries::change(state, actor, id, Action::ClinicalWrite, reason, move |row: &mut consultation::Model| {
-        row.chief_complaint = body.chief_complaint.into_trimmed();
-        row.history_of_present_illness = body.history_of_present_illness.into_trimmed();
-        row.examination = body.examination.into_trimmed();
-        row.assessment = body.assessment.into_trimmed();
-        row.plan = body.plan.into_trimmed();
-        row.follow_up_on = body.follow_up_on;
-        Ok(())
-    })
+    entries::change(
+        state,
+        actor,
+        id,
+        Action::ClinicalWrite,
+        reason,
+        move |row: &mut consultation::Model| {
+            row.chief_complaint = body.chief_complaint.into_trimmed();
+            row.history_of_present_illness = body.history_of_present_illness.into_trimmed();
+            row.examination = body.examination.into_trimmed();
+            row.assessment = body.assessment.into_trimmed();
+            row.plan = body.plan.into_trimmed();
+            row.follow_up_on = body.follow_up_on;
+            Ok(())
+        },
+    )
     .await
 }

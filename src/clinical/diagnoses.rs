@@ -10,7 +10,6 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-
 use super::codes;
 use super::consultations::check_visible;
 use super::entries::{self, impl_entry};

@@ -6,9 +6,9 @@ use super::consultations::check_visible;
 use crate::auth::Actor;
 use crate::auth::policy::{Action, ClinicalRecord, authorize, reach};
 use crate::db::consultations::ConsultationFilter;
-use crate::domain::ConsultationStatus;
 use crate::db::entities::{consultation, diagnosis, prescription, vital_signs};
 use crate::db::{self, PageRequest};
+use crate::domain::ConsultationStatus;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 

@@ -413,28 +413,38 @@ pub async fn amend(
 ) -> AppResult<vital_signs::Model> {
     authorize(actor, Action::VitalSignsWrite)?;
     if let Some(field) = body.unknown.keys().next() {
-        return Err(AppError::bad_field(field.as_str(), "is not a field of a vital signs amendment"));
+        return Err(AppError::bad_field(
+            field.as_str(),
+            "is not a field of a vital signs amendment",
+        ));
     }
     body.validate()?;
     let given_at = body.measurements.measured_at;
     let new = row_of(&body.measurements, Uuid::nil(), actor, state.clock.now())?;
     let reason = body.reason.into_trimmed();
-    entries::change(state, actor, id, Action::VitalSignsWrite, reason, move |row: &mut vital_signs::Model| {
-        row.measured_at = given_at.unwrap_or(row.measured_at);
-        row.systolic = new.systolic;
-        row.diastolic = new.diastolic;
-        row.heart_rate = new.heart_rate;
-        row.respiratory_rate = new.respiratory_rate;
-        row.oxygen_saturation = new.oxygen_saturation;
-        row.pain_score = new.pain_score;
-        row.temperature_milli = new.temperature_milli;
-        row.temperature_entered_milli = new.temperature_entered_milli;
-        row.temperature_unit = new.temperature_unit;
-        row.weight_milli = new.weight_milli;
-        row.height_milli = new.height_milli;
-        row.status = "amended".into();
-        Ok(())
-    })
+    entries::change(
+        state,
+        actor,
+        id,
+        Action::VitalSignsWrite,
+        reason,
+        move |row: &mut vital_signs::Model| {
+            row.measured_at = given_at.unwrap_or(row.measured_at);
+            row.systolic = new.systolic;
+            row.diastolic = new.diastolic;
+            row.heart_rate = new.heart_rate;
+            row.respiratory_rate = new.respiratory_rate;
+            row.oxygen_saturation = new.oxygen_saturation;
+            row.pain_score = new.pain_score;
+            row.temperature_milli = new.temperature_milli;
+            row.temperature_entered_milli = new.temperature_entered_milli;
+            row.temperature_unit = new.temperature_unit;
+            row.weight_milli = new.weight_milli;
+            row.height_milli = new.height_milli;
+            row.status = "amended".into();
+            Ok(())
+        },
+    )
     .await
 }
 

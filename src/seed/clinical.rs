@@ -381,14 +381,7 @@ impl Records {
             temperature_entered_milli: v.temperature_milli,
             ..v
         };
-        self.first_version(
-            vitals::ENTRY,
-            v.id,
-            v.patient_id,
-            v.content(),
-            visit.doctor_user,
-            at,
-        );
+        self.first_version(vitals::ENTRY, v.id, v.patient_id, v.content(), visit.doctor_user, at);
         self.vital_signs.push(v);
 
         let count = rng.random_range(1..=profile.codes.len().min(3));

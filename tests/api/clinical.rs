@@ -726,7 +726,9 @@ async fn consultations_and_vital_signs_are_amended_with_a_reason_and_marked_ente
     app.put(&path, doctor, partial).await.expect(400);
     app.put(&path, &receptionist, amendment.clone()).await.expect(403);
     app.put(&path, &nurse, amendment.clone()).await.expect(403);
-    app.put(&path, &app.renew(&clinic.admin), amendment.clone()).await.expect(403);
+    app.put(&path, &app.renew(&clinic.admin), amendment.clone())
+        .await
+        .expect(403);
     app.put(&path, &other_doctor, amendment.clone()).await.expect(404);
     let amended = app.put(&path, doctor, amendment).await.expect(200);
     assert_eq!(amended.body["version"], 4);
@@ -734,9 +736,15 @@ async fn consultations_and_vital_signs_are_amended_with_a_reason_and_marked_ente
     assert_eq!(amended.body["status"], "completed");
     assert_eq!(amended.headers["etag"], "\"v4\"");
     let history = app.get(&format!("{path}/versions"), doctor).await.expect(200);
-    assert_eq!(history.body["versions"][3]["reason"], "Examination recorded under the wrong side");
+    assert_eq!(
+        history.body["versions"][3]["reason"],
+        "Examination recorded under the wrong side"
+    );
     assert_eq!(history.body["versions"][2]["content"]["assessment"], "Hypertension");
-    assert_eq!(history.body["versions"][3]["previous_digest"], history.body["versions"][2]["digest"]);
+    assert_eq!(
+        history.body["versions"][3]["previous_digest"],
+        history.body["versions"][2]["digest"]
+    );
     app.get(&format!("{path}/versions"), &patient_token).await.expect(200);
     app.get(&format!("{path}/versions"), &receptionist).await.expect(403);
 
@@ -759,7 +767,11 @@ async fn consultations_and_vital_signs_are_amended_with_a_reason_and_marked_ente
         .await
         .expect(400);
     app.put(&one, doctor, json!({"weight": 70})).await.expect(400);
-    assert_eq!(app.get(&one, doctor).await.expect(200).body["version"], 1, "nothing changed");
+    assert_eq!(
+        app.get(&one, doctor).await.expect(200).body["version"],
+        1,
+        "nothing changed"
+    );
     let v2 = app.put(&one, doctor, changed.clone()).await.expect(200);
     assert_eq!(v2.body["version"], 2);
     assert_eq!(v2.body["status"], "amended");
@@ -774,23 +786,34 @@ async fn consultations_and_vital_signs_are_amended_with_a_reason_and_marked_ente
     let history = app.get(&format!("{one}/versions"), doctor).await.expect(200);
     let list = history.body["versions"].as_array().unwrap();
     assert_eq!(list.len(), 3);
-    assert_eq!(list[0]["content"]["weight_milli"], 70_000, "the earlier version stays readable");
+    assert_eq!(
+        list[0]["content"]["weight_milli"], 70_000,
+        "the earlier version stays readable"
+    );
     assert_eq!(list[2]["author_id"], nurse_id.to_string());
     assert_eq!(history.body["chain_intact"], true);
 
     // Triage vital signs (no consultation) are amended by who may record them.
     let triage_path = format!("/api/v1/vital-signs/{}", triage.id());
-    app.put(&triage_path, &nurse, json!({"reason": "Counted for a full minute", "heart_rate": 84}))
-        .await
-        .expect(200);
+    app.put(
+        &triage_path,
+        &nurse,
+        json!({"reason": "Counted for a full minute", "heart_rate": 84}),
+    )
+    .await
+    .expect(200);
     app.put(&triage_path, &other_nurse, json!({"reason": "x", "heart_rate": 84}))
         .await
         .expect(404);
 
     // Entered in error: leaves the trend, stays in history.
-    app.post(&format!("{triage_path}/entered-in-error"), &nurse, json!({"reason": "Another patient's reading"}))
-        .await
-        .expect(200);
+    app.post(
+        &format!("{triage_path}/entered-in-error"),
+        &nurse,
+        json!({"reason": "Another patient's reading"}),
+    )
+    .await
+    .expect(200);
     app.put(&triage_path, &nurse, json!({"reason": "x", "heart_rate": 84}))
         .await
         .expect_rule(409, "entry_entered_in_error");
@@ -811,8 +834,13 @@ async fn consultations_and_vital_signs_are_amended_with_a_reason_and_marked_ente
     // A consultation entered in error takes no more changes and leaves the summary.
     let eie = format!("{path}/entered-in-error");
     app.post(&eie, doctor, json!({})).await.expect(400);
-    app.post(&eie, &nurse, json!({"reason": "Wrong patient"})).await.expect(403);
-    let gone = app.post(&eie, doctor, json!({"reason": "Wrong patient"})).await.expect(200);
+    app.post(&eie, &nurse, json!({"reason": "Wrong patient"}))
+        .await
+        .expect(403);
+    let gone = app
+        .post(&eie, doctor, json!({"reason": "Wrong patient"}))
+        .await
+        .expect(200);
     assert_eq!(gone.body["status"], "entered_in_error");
     assert_eq!(gone.body["error_reason"], "Wrong patient");
     let mut again = amended.body.clone();
@@ -835,9 +863,12 @@ async fn consultations_and_vital_signs_are_amended_with_a_reason_and_marked_ente
 
     // Never deleted.
     app.delete(&one, doctor).await.expect(405);
-    assert!(app.audit_events().await.iter().any(|e| e.route == "/api/v1/vital-signs/{id}"
-        && e.patient_id == Some(patient)
-        && e.outcome == "allowed"));
+    assert!(
+        app.audit_events()
+            .await
+            .iter()
+            .any(|e| e.route == "/api/v1/vital-signs/{id}" && e.patient_id == Some(patient) && e.outcome == "allowed")
+    );
 }
 
 /// The first consultation of `patient`, as its doctor sees it.

@@ -20,6 +20,7 @@ pub mod domain;
 pub mod error;
 pub mod input;
 pub mod patients;
+pub mod pharmacy;
 pub mod profile_image;
 pub mod request_id;
 pub mod scheduling;

@@ -1,17 +1,18 @@
-//! Request bodies of the booking, patient and clinical routes, read exactly as the
+//! Request bodies of the booking, patient, clinical and pharmacy routes, read exactly as the
 //! handlers read them (`parse_json`, then `garde` validation): any bytes give
 //! either a value or a 400/422 problem that names a field, never a panic.
 #![no_main]
 
 use carebook::api::extract::parse_json;
 use carebook::booking::appointments::{AppointmentIn, CancelIn, RescheduleIn};
-use carebook::clinical::consultations::{ConsultationIn, ConsultationPatch};
+use carebook::clinical::consultations::{ConsultationAmendment, ConsultationIn, ConsultationPatch};
 use carebook::clinical::diagnoses::{DiagnosisAmendment, DiagnosisIn};
 use carebook::clinical::notes::{NoteAmendment, NoteIn};
 use carebook::clinical::prescriptions::{PrescriptionAmendment, PrescriptionIn};
-use carebook::clinical::vital_signs::VitalSignsIn;
+use carebook::clinical::vital_signs::{VitalSignsAmendment, VitalSignsIn};
 use carebook::error::AppError;
 use carebook::patients::{PatientIn, PatientPatch};
+use carebook::pharmacy::{LotIn, MedicationIn, MedicationPatch, MovementIn};
 use garde::Validate;
 use libfuzzer_sys::fuzz_target;
 use serde::de::DeserializeOwned;
@@ -31,6 +32,12 @@ fuzz_target!(|data: &[u8]| {
     read::<PrescriptionAmendment>(data);
     read::<NoteIn>(data);
     read::<NoteAmendment>(data);
+    read::<ConsultationAmendment>(data);
+    read::<VitalSignsAmendment>(data);
+    read::<MedicationIn>(data);
+    read::<MedicationPatch>(data);
+    read::<LotIn>(data);
+    read::<MovementIn>(data);
 });
 
 fn read<T: DeserializeOwned + Validate<Context = ()>>(data: &[u8]) {

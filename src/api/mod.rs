@@ -17,6 +17,7 @@ pub mod idempotency;
 pub mod meta;
 pub mod pagination;
 pub mod patients;
+pub mod pharmacy;
 pub mod prescriptions;
 pub mod profile;
 pub mod responses;
@@ -74,6 +75,7 @@ use access::Operations;
         (name = "directory", description = "Locations, specialties, facilities, services and doctors"),
         (name = "patients", description = "Patient records"),
         (name = "clinical", description = "Clinical records: consultations, vital signs, diagnoses (ICD-10-CM), prescriptions, notes"),
+        (name = "pharmacy", description = "The medication catalogue, stock lots and the stock ledger"),
         (name = "schedules", description = "Working hours, time off and availability"),
                 (name = "appointments", description = "Booking and the appointment lifecycle"),
                 (name = "audit", description = "The audit trail and login activity (admin)"),
@@ -110,6 +112,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(vital_signs::router())
         .merge(diagnoses::router())
         .merge(prescriptions::router())
+        .merge(pharmacy::router())
         .merge(schedules::router())
         .merge(appointments::router())
         .merge(telemedicine::router())

@@ -129,6 +129,12 @@ actions! {
     TelemedicineJoin = "telemedicine_join",
     /// Read reports and statistics across patients (aggregates only).
     ReportRead = "report_read",
+    /// Read the medication catalogue and its stock: staff (not patients).
+    MedicationRead = "medication_read",
+    /// Add and change catalogue items.
+    MedicationWrite = "medication_write",
+    /// Receive, adjust, dispose of and return stock.
+    StockWrite = "stock_write",
 }
 
 impl Action {
@@ -233,6 +239,9 @@ pub const MATRIX: &[Rule] = &[
     rule(Action::TelemedicineWrite,     [All, Own, No, All, No], APPOINTMENT),
     rule(Action::TelemedicineJoin,      [No, Own, No, No, Own], APPOINTMENT),
     rule(Action::ReportRead,            [All, No, No, No, No], None),
+    rule(Action::MedicationRead,        [All, All, All, All, No], None),
+    rule(Action::MedicationWrite,       [All, No, No, No, No], None),
+    rule(Action::StockWrite,            [All, No, No, No, No], None),
 ];
 
 fn column(role: Role) -> usize {

@@ -17,6 +17,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod migrations;
 pub mod patients;
+pub mod pharmacy;
 pub mod role_requests;
 pub mod roles;
 pub mod schedules;

@@ -230,6 +230,57 @@ string_enum! {
 }
 
 string_enum! {
+    /// What a stock movement is.
+    StockMovementKind {
+        /// A lot received (`POST /medications/{id}/lots`).
+        Receipt = "receipt",
+        /// Given out against a prescription.
+        Dispense = "dispense",
+        /// Brought back unused and put back in stock.
+        Return = "return",
+        /// A correction, either way, with a reason.
+        Adjustment = "adjustment",
+        /// Taken out of stock for good (expired, damaged, recalled).
+        Disposal = "disposal",
+    }
+}
+
+string_enum! {
+    /// Why stock was adjusted, disposed of or returned (a fixed list).
+    StockReason {
+        /// A physical count differed (adjustment).
+        StockCount = "stock_count",
+        /// A movement was recorded wrongly (adjustment).
+        DataEntryError = "data_entry_error",
+        /// Stock found that was not recorded (adjustment, in).
+        Found = "found",
+        /// Stock missing or stolen (adjustment, out).
+        Lost = "lost",
+        /// Past its expiry date (disposal).
+        Expired = "expired",
+        /// Broken, spoiled or contaminated (disposal).
+        Damaged = "damaged",
+        /// Withdrawn by the manufacturer or regulator (disposal).
+        Recalled = "recalled",
+        /// Brought back by the patient, unopened (return).
+        PatientReturn = "patient_return",
+    }
+}
+
+impl StockReason {
+    /// Whether this reason fits a movement of `kind`.
+    pub fn fits(self, kind: StockMovementKind) -> bool {
+        use StockReason::*;
+        match kind {
+            StockMovementKind::Adjustment => matches!(self, StockCount | DataEntryError | Found | Lost),
+            StockMovementKind::Disposal => matches!(self, Expired | Damaged | Recalled),
+            StockMovementKind::Return => self == PatientReturn,
+            StockMovementKind::Receipt | StockMovementKind::Dispense => false,
+        }
+    }
+}
+
+string_enum! {
     /// The rank of a diagnosis in a consultation.
     DiagnosisKind {
         /// The main reason for the visit.

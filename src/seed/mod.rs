@@ -12,6 +12,7 @@
 //! one transaction; if the demo administrator exists, nothing is written.
 
 mod clinical;
+mod pharmacy;
 pub mod synthetic;
 
 use std::collections::HashMap;
@@ -28,8 +29,8 @@ use crate::auth::password;
 use crate::booking::calendar::local_midnight;
 use crate::db::entities::{
     appointment, appointment_event, clinical_note, clinical_version, consultation, diagnosis, doctor, doctor_service,
-    facility, patient, prescription, service, specialty, telemedicine_event, telemedicine_session, time_off, user,
-    vital_signs, working_hours,
+    facility, medication, patient, prescription, service, specialty, stock_lot, stock_movement, telemedicine_event,
+    telemedicine_session, time_off, user, vital_signs, working_hours,
 };
 use crate::db::{Db, ids};
 use crate::domain::{
@@ -207,6 +208,9 @@ pub struct Report {
     pub consultations: usize,
     /// Telemedicine sessions of the telemedicine appointments that took place or were missed.
     pub telemedicine_sessions: usize,
+    /// Catalogue items, and the stock lots of all of them at every facility.
+    pub medications: usize,
+    pub stock_lots: usize,
 }
 
 impl std::fmt::Display for Report {
@@ -231,6 +235,11 @@ impl std::fmt::Display for Report {
             f,
             "clinical records: {} consultations with vital signs, diagnoses, prescriptions and notes; {} telemedicine sessions",
             self.consultations, self.telemedicine_sessions
+        )?;
+        writeln!(
+            f,
+            "pharmacy: {} catalogue items, {} stock lots (expired, expiring this month, for the year at each facility)",
+            self.medications, self.stock_lots
         )?;
         write!(
             f,
@@ -876,6 +885,26 @@ pub async fn demo(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Report> {
     report.telemedicine_sessions = records.sessions.len();
     insert_all::<telemedicine_session::ActiveModel>(&txn, records.sessions).await?;
     insert_all::<telemedicine_event::ActiveModel>(&txn, records.session_events).await?;
+    let medications = pharmacy::catalogue(now);
+    let stocked: Vec<(Uuid, &'static str)> = facility_rows
+        .iter()
+        .map(|f| {
+            (
+                f.id,
+                if f.time_zone == "America/New_York" {
+                    "USD"
+                } else {
+                    "BDT"
+                },
+            )
+        })
+        .collect();
+    let (lots, receipts) = pharmacy::stock(&medications, &stocked, admin_id, now);
+    report.medications = medications.len();
+    report.stock_lots = lots.len();
+    insert_all::<medication::ActiveModel>(&txn, medications).await?;
+    insert_all::<stock_lot::ActiveModel>(&txn, lots).await?;
+    insert_all::<stock_movement::ActiveModel>(&txn, receipts).await?;
     txn.commit().await.context("committing the demo data")?;
     Ok(report)
 }

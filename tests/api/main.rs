@@ -18,6 +18,7 @@ mod input_rules;
 mod leaks;
 mod lockout;
 mod nodes;
+mod pharmacy;
 mod policy_matrix;
 mod profile;
 mod query_limits;

@@ -922,6 +922,37 @@ impl World {
                 Call::new(format!("/api/v1/patients/{patient}/consultations"), me)
             }
 
+            // Pharmacy: catalogue items and their stock (no owner).
+            ("GET", "/api/v1/medications") => Call::new(route, me),
+            ("POST", "/api/v1/medications") => Call::new(route, me).json(medication(n)),
+            (_, "/api/v1/medications/{id}" | "/api/v1/medications/{id}/stock" | "/api/v1/medications/{id}/lots"
+                | "/api/v1/medications/{id}/movements" | "/api/v1/stock-lots/{id}" | "/api/v1/stock-movements/{id}") => {
+                let id = self.admin_creates("/api/v1/medications", medication(n)).await;
+                let received = self
+                    .app
+                    .post(
+                        &format!("/api/v1/medications/{id}/lots"),
+                        &self.admin,
+                        json!({"facility_id": self.f1, "lot_number": format!("M{n}"), "expires_on": "2099-12-31",
+                               "unit_cost": "1.00", "quantity": 20}),
+                    )
+                    .await
+                    .expect(201);
+                let lot = received.body["lot"]["id"].clone();
+                let target = match route {
+                    "/api/v1/stock-lots/{id}" => lot.as_str().unwrap().to_owned(),
+                    "/api/v1/stock-movements/{id}" => received.body["receipt"]["id"].as_str().unwrap().to_owned(),
+                    _ => id.to_string(),
+                };
+                let body = match (method.as_str(), route.rsplit('/').next().unwrap()) {
+                    ("PATCH", _) => json!({"reorder_level": 5}),
+                    (_, "lots") => json!({"facility_id": self.f1, "lot_number": format!("N{n}"), "expires_on": "2099-12-31",
+                                          "unit_cost": "1.00", "quantity": 5}),
+                    _ => json!({"lot_id": lot, "kind": "adjustment", "quantity": -1, "reason": "stock_count"}),
+                };
+                Call::new(route.replace("{id}", &target), me).json(body)
+            }
+
             // Administration.
             ("GET", "/api/v1/audit-events" | "/api/v1/login-activity" | "/api/v1/settings") => Call::new(route, me),
             ("GET" | "DELETE", "/api/v1/settings/{key}") => Call::new("/api/v1/settings/booking.horizon_days", me),
@@ -967,6 +998,11 @@ fn expected(role: Role, action: Option<Action>, variant: Variant) -> Expect {
             }
         }
     }
+}
+
+fn medication(n: u32) -> Value {
+    json!({"generic_name": format!("matrixcillin {n}"), "dosage_form": "TABLET", "route": "ORAL", "strength": "250",
+           "strength_unit": "mg/1", "dispensing_unit": "tablet"})
 }
 
 fn prescription() -> Value {

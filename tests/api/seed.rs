@@ -40,6 +40,9 @@ async fn the_demo_clinic_is_realistic_and_seeding_twice_changes_nothing() {
         "clinical_versions",
         "telemedicine_sessions",
         "telemedicine_events",
+        "medications",
+        "stock_lots",
+        "stock_movements",
     ];
     // Every completed appointment has its consultation, with real codes and generics.
     assert_eq!(
@@ -60,6 +63,18 @@ async fn the_demo_clinic_is_realistic_and_seeding_twice_changes_nothing() {
         "every entry has its version 1"
     );
     assert!(report.telemedicine_sessions > 0, "{report}");
+    // The shipped catalogue, stocked at every facility: one lot expired, one
+    // expiring within the month, one for the year; every lot its ledger's sum.
+    assert_eq!(app.count("medications").await, 204);
+    assert_eq!(report.stock_lots as i64, 204 * 3 * app.count("facilities").await);
+    assert_eq!(
+        app.count_where(
+            "stock_lots",
+            "on_hand <> (SELECT SUM(m.quantity) FROM stock_movements m WHERE m.lot_id = stock_lots.id)"
+        )
+        .await,
+        0
+    );
     let mut before = Vec::new();
     for table in tables {
         before.push(app.count(table).await);

@@ -26,6 +26,7 @@ mod m20261204_000002_consultations;
 mod m20261204_000003_vital_signs;
 mod m20261204_000004_clinical_entries;
 mod m20261204_000005_telemedicine;
+mod m20261205_000001_pharmacy;
 
 /// The ordered list of Carebook migrations.
 pub struct Migrator;
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000003_vital_signs::Migration),
             Box::new(m20261204_000004_clinical_entries::Migration),
             Box::new(m20261204_000005_telemedicine::Migration),
+            Box::new(m20261205_000001_pharmacy::Migration),
         ]
     }
 }

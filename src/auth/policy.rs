@@ -824,6 +824,9 @@ mod tests {
                 "telemedicine_write",
                 "telemedicine_join",
                 "report_read",
+                "medication_read",
+                "medication_write",
+                "stock_write",
             ]
         );
         for action in Action::ALL {

@@ -55,7 +55,7 @@ pub struct MedicationIn {
     #[garde(dive)]
     pub dispensing_unit: Text<32>,
     /// Reorder at or below this many dispensing units (default 0).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "input::integer")]
     #[garde(range(min = 0, max = MAX_QUANTITY))]
     pub reorder_level: i32,
     /// Default true.
@@ -76,7 +76,8 @@ fn yes() -> bool {
 pub struct MedicationPatch {
     #[garde(dive)]
     pub dispensing_unit: Option<Text<32>>,
-    #[garde(range(min = 0, max = MAX_QUANTITY))]
+    #[serde(default, deserialize_with = "input::optional_integer")]
+    #[garde(inner(range(min = 0, max = MAX_QUANTITY)))]
     pub reorder_level: Option<i32>,
     #[garde(skip)]
     pub active: Option<bool>,
@@ -127,6 +128,7 @@ pub struct LotIn {
     pub currency: Option<String>,
     /// Dispensing units received, 1–1,000,000.
     #[schema(example = 500)]
+    #[serde(deserialize_with = "input::integer")]
     #[garde(range(min = 1, max = MAX_QUANTITY))]
     pub quantity: i32,
 }
@@ -144,6 +146,7 @@ pub struct MovementIn {
     /// Dispensing units: an adjustment is signed (`-3` takes three away);
     /// a disposal or a return is the positive number of units.
     #[schema(example = -3)]
+    #[serde(deserialize_with = "input::integer")]
     #[garde(range(min = -MAX_QUANTITY, max = MAX_QUANTITY))]
     pub quantity: i32,
     /// Adjustment: `stock_count`, `data_entry_error`, `found`, `lost`;

@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod billing;
 pub mod booking;
 pub mod clinical;
 pub mod clock;

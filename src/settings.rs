@@ -117,6 +117,16 @@ pub const DEFINITIONS: &[Definition] = &[
         default: |_| Value::Bool(true),
     },
     Definition {
+        key: "billing.refund_approval_above",
+        description: "A refund larger than this many whole units of the bill's currency (taka, dollars) waits for an administrator's approval unless an administrator makes it.",
+        kind: Kind::Integer {
+            min: 0,
+            max: 10_000_000,
+        },
+        public: false,
+        default: |_| Value::from(5_000),
+    },
+    Definition {
         key: "security.lockout_threshold",
         description: "Consecutive failed logins that lock an account.",
         kind: Kind::Integer { min: 3, max: 10 },

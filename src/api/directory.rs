@@ -374,6 +374,9 @@ pub struct FacilityOut {
     pub phone: Option<String>,
     /// New bookings are `confirmed` (true) or wait as `pending` for staff or the doctor (false).
     pub auto_confirm: bool,
+    /// ISO 4217: what its bills are in.
+    #[schema(example = "BDT")]
+    pub currency: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -389,6 +392,7 @@ impl From<facility::Model> for FacilityOut {
             time_zone: row.time_zone,
             phone: row.phone,
             auto_confirm: row.auto_confirm,
+            currency: row.currency,
             created_at: row.created_at,
             updated_at: row.updated_at,
         }

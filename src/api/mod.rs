@@ -5,6 +5,7 @@ pub mod access;
 pub mod appointments;
 pub mod audit;
 pub mod auth;
+pub mod billing;
 pub mod conditional;
 pub mod consultations;
 pub mod diagnoses;
@@ -75,7 +76,8 @@ use access::Operations;
         (name = "directory", description = "Locations, specialties, facilities, services and doctors"),
         (name = "patients", description = "Patient records"),
         (name = "clinical", description = "Clinical records: consultations, vital signs, diagnoses (ICD-10-CM), prescriptions, notes"),
-        (name = "pharmacy", description = "The medication catalogue, stock lots and the stock ledger"),
+        (name = "pharmacy", description = "The medication catalogue, stock lots, the stock ledger and dispensing"),
+        (name = "billing", description = "Bills, payments and refunds, in minor units of the facility's currency"),
         (name = "schedules", description = "Working hours, time off and availability"),
                 (name = "appointments", description = "Booking and the appointment lifecycle"),
                 (name = "audit", description = "The audit trail and login activity (admin)"),
@@ -113,6 +115,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(diagnoses::router())
         .merge(prescriptions::router())
         .merge(pharmacy::router())
+        .merge(billing::router())
         .merge(schedules::router())
         .merge(appointments::router())
         .merge(telemedicine::router())

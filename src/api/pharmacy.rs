@@ -19,6 +19,7 @@ use crate::auth::policy::Action;
 use crate::db::entities::{medication, stock_lot, stock_movement};
 use crate::domain::{Money, StockMovementKind, StockReason};
 use crate::error::AppResult;
+use crate::pharmacy::dispensing::{self, DispenseIn, Dispensed};
 use crate::pharmacy::{self, LotIn, MedicationIn, MedicationPatch, MedicationQuery, MovementIn, Stock};
 use crate::state::AppState;
 
@@ -150,6 +151,8 @@ pub struct MovementOut {
     pub on_hand_after: i32,
     pub recorded_by: Uuid,
     pub recorded_at: DateTime<Utc>,
+    /// The dispense a dispense movement belongs to.
+    pub dispense_id: Option<Uuid>,
 }
 
 impl From<stock_movement::Model> for MovementOut {
@@ -167,6 +170,7 @@ impl From<stock_movement::Model> for MovementOut {
             on_hand_after: row.on_hand_after,
             recorded_by: row.recorded_by,
             recorded_at: row.recorded_at,
+            dispense_id: row.dispense_id,
         }
     }
 }
@@ -197,6 +201,116 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_movements, record_movement))
         .routes(routes!(get_lot))
         .routes(routes!(get_movement))
+        .routes(routes!(dispense))
+        .routes(routes!(prescription_dispenses))
+        .routes(routes!(get_dispense))
+}
+
+/// One lot's part of a dispense.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DispenseLotOut {
+    pub lot_id: Uuid,
+    pub lot_number: String,
+    pub expires_on: NaiveDate,
+    /// Units from this lot.
+    pub quantity: i32,
+    /// The ledger's dispense movement.
+    pub movement_id: Uuid,
+}
+
+/// Medication given out against a prescription.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DispenseOut {
+    pub id: Uuid,
+    pub prescription_id: Uuid,
+    pub patient_id: Uuid,
+    pub medication_id: Uuid,
+    pub facility_id: Uuid,
+    pub quantity: i32,
+    /// The lots taken from, first expiry first.
+    pub lots: Vec<DispenseLotOut>,
+    /// Units the prescription still allows (quantity × (1 + refills) less what was dispensed and not returned).
+    pub remaining: i64,
+    /// The draft bill its medication lines went on.
+    pub bill_id: Option<Uuid>,
+    pub dispensed_by: Uuid,
+    pub dispensed_at: DateTime<Utc>,
+}
+
+impl From<Dispensed> for DispenseOut {
+    fn from(done: Dispensed) -> Self {
+        let row = done.dispense;
+        DispenseOut {
+            id: row.id,
+            prescription_id: row.prescription_id,
+            patient_id: row.patient_id,
+            medication_id: row.medication_id,
+            facility_id: row.facility_id,
+            quantity: row.quantity,
+            lots: done
+                .lines
+                .into_iter()
+                .map(|l| DispenseLotOut {
+                    lot_id: l.lot_id,
+                    lot_number: l.lot_number,
+                    expires_on: l.expires_on,
+                    quantity: l.quantity,
+                    movement_id: l.movement_id,
+                })
+                .collect(),
+            remaining: done.remaining,
+            bill_id: row.bill_id,
+            dispensed_by: row.dispensed_by,
+            dispensed_at: row.dispensed_at,
+        }
+    }
+}
+
+/// Dispense against a prescription at its consultation's facility: first
+/// expiry first out across unexpired lots, within what the prescription
+/// allows; the medication lines go on the visit's draft bill.
+#[utoipa::path(post, path = "/api/v1/prescriptions/{id}/dispense", tag = "pharmacy", request_body = DispenseIn,
+    params(("id" = Uuid, Path, description = "Prescription id")),
+    responses((status = 201, description = "Dispensed", body = DispenseOut, headers(("Location" = String, description = "The new dispense"))), WriteErrors),
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::PrescriptionDispense))))]
+pub async fn dispense(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<DispenseIn>,
+) -> AppResult<impl IntoResponse> {
+    let done = dispensing::dispense(&state, &actor, id, body).await?;
+    Ok(created(
+        format!("/api/v1/dispenses/{}", done.dispense.id),
+        DispenseOut::from(done),
+    ))
+}
+
+/// What was dispensed against a prescription, oldest first.
+#[utoipa::path(get, path = "/api/v1/prescriptions/{id}/dispenses", tag = "pharmacy",
+    params(("id" = Uuid, Path, description = "Prescription id")),
+    responses((status = 200, description = "Its dispenses", body = Vec<DispenseOut>), ReadErrors),
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::ClinicalRead))))]
+pub async fn prescription_dispenses(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Json<Vec<DispenseOut>>> {
+    let found = dispensing::of_prescription(&state, &actor, id).await?;
+    Ok(Json(found.into_iter().map(DispenseOut::from).collect()))
+}
+
+/// A dispense.
+#[utoipa::path(get, path = "/api/v1/dispenses/{id}", tag = "pharmacy",
+    params(("id" = Uuid, Path, description = "Dispense id")),
+    responses((status = 200, description = "The dispense", body = DispenseOut), ReadErrors),
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::ClinicalRead))))]
+pub async fn get_dispense(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Json<DispenseOut>> {
+    Ok(Json(dispensing::by_id(&state, &actor, id).await?.into()))
 }
 
 /// A lot of stock.

@@ -135,6 +135,18 @@ actions! {
     MedicationWrite = "medication_write",
     /// Receive, adjust, dispose of and return stock.
     StockWrite = "stock_write",
+    /// Dispense against a prescription: a nurse at the consultation's facility, admins.
+    PrescriptionDispense = "prescription_dispense",
+    /// Read bills, their payments and refunds: reception and admins all, a patient their own.
+    BillRead = "bill_read",
+    /// Create bills, add lines, issue and void them.
+    BillWrite = "bill_write",
+    /// Take a payment against a bill.
+    PaymentWrite = "payment_write",
+    /// Refund (part of) a payment; above `billing.refund_approval_above` it waits for an administrator.
+    RefundWrite = "refund_write",
+    /// Approve or reject a refund that waits for approval.
+    RefundApprove = "refund_approve",
 }
 
 impl Action {
@@ -155,6 +167,7 @@ impl Action {
                 | Action::AuditRead
                 | Action::RoleRequestRead
                 | Action::ClinicalRead
+                | Action::BillRead
         )
     }
 }
@@ -199,6 +212,7 @@ const fn rule(action: Action, scopes: [Scope; 5], visible_via: Option<Action>) -
 const APPOINTMENT: Option<Action> = Some(Action::AppointmentRead);
 const PATIENT: Option<Action> = Some(Action::PatientRead);
 const CLINICAL: Option<Action> = Some(Action::ClinicalRead);
+const BILL: Option<Action> = Some(Action::BillRead);
 
 /// The matrix. Columns: admin, doctor, nurse, receptionist, patient.
 #[rustfmt::skip]
@@ -242,6 +256,12 @@ pub const MATRIX: &[Rule] = &[
     rule(Action::MedicationRead,        [All, All, All, All, No], None),
     rule(Action::MedicationWrite,       [All, No, No, No, No], None),
     rule(Action::StockWrite,            [All, No, No, No, No], None),
+    rule(Action::PrescriptionDispense,  [All, No, Facility, No, No], CLINICAL),
+    rule(Action::BillRead,              [All, No, No, All, Own], BILL),
+    rule(Action::BillWrite,             [All, No, No, All, No], BILL),
+    rule(Action::PaymentWrite,          [All, No, No, All, No], BILL),
+    rule(Action::RefundWrite,           [All, No, No, All, No], BILL),
+    rule(Action::RefundApprove,         [All, No, No, No, No], BILL),
 ];
 
 fn column(role: Role) -> usize {
@@ -463,6 +483,19 @@ impl Resource for consultation::Model {
         Owner {
             patient_id: Some(self.patient_id),
             doctor_id: Some(self.doctor_id),
+            facility_id: Some(self.facility_id),
+            ..Owner::default()
+        }
+    }
+}
+
+impl Resource for crate::db::entities::bill::Model {
+    const KIND: &'static str = "bill";
+
+    /// The patient billed, at the facility billing.
+    fn owner(&self) -> Owner {
+        Owner {
+            patient_id: Some(self.patient_id),
             facility_id: Some(self.facility_id),
             ..Owner::default()
         }
@@ -827,6 +860,12 @@ mod tests {
                 "medication_read",
                 "medication_write",
                 "stock_write",
+                "prescription_dispense",
+                "bill_read",
+                "bill_write",
+                "payment_write",
+                "refund_write",
+                "refund_approve",
             ]
         );
         for action in Action::ALL {

@@ -653,7 +653,10 @@ pub async fn transition(
     // The visit's record opens and closes with the visit, in the same transaction.
     match transition {
         Transition::Start => crate::clinical::consultations::open_for(&tx, &updated, actor.user_id, now).await?,
-        Transition::Complete => crate::clinical::consultations::complete_for(&tx, id, actor.user_id, now).await?,
+        Transition::Complete => {
+            let consultation = crate::clinical::consultations::complete_for(&tx, id, actor.user_id, now).await?;
+            crate::billing::draft_for_visit(&tx, &updated, consultation, actor.user_id, now).await?;
+        }
         _ => {}
     }
     tx.commit().await?;

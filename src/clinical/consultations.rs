@@ -149,12 +149,19 @@ pub async fn open_for(
 }
 
 /// Complete the open consultation of `appointment` as it completes, in
-/// `tx` (the appointment's transaction): the next version by `by`.
-pub async fn complete_for(tx: &Tx, appointment: Uuid, by: Uuid, now: chrono::DateTime<chrono::Utc>) -> AppResult<()> {
-    if let Some(mut row) = db::consultations::complete_for(tx, appointment, now).await? {
-        entries::append(tx, &mut row, by, None).await?;
-    }
-    Ok(())
+/// `tx` (the appointment's transaction): the next version by `by`. Returns
+/// the consultation's id, if the visit had one.
+pub async fn complete_for(
+    tx: &Tx,
+    appointment: Uuid,
+    by: Uuid,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<Option<Uuid>> {
+    let Some(mut row) = db::consultations::complete_for(tx, appointment, now).await? else {
+        return Ok(None);
+    };
+    entries::append(tx, &mut row, by, None).await?;
+    Ok(Some(row.id))
 }
 
 /// Filters of the consultation list.

@@ -113,6 +113,10 @@ pub struct PrescriptionIn {
     #[schema(example = "Metformin 500 mg tablet")]
     #[garde(dive)]
     pub medication: Text<200>,
+    /// The catalogue item prescribed, if it is in the catalogue: dispensing gives it.
+    #[serde(default)]
+    #[garde(skip)]
+    pub medication_id: Option<Uuid>,
     /// How much per dose, more than 0 (at most 3 decimal places).
     #[schema(value_type = f64, example = 1)]
     #[garde(skip)]
@@ -129,13 +133,15 @@ pub struct PrescriptionIn {
     #[garde(skip)]
     pub frequency: Frequency,
     /// For how many days, 1–365.
+    #[serde(default, deserialize_with = "input::optional_integer")]
     #[garde(range(min = 1, max = 365))]
     pub duration_days: Option<i32>,
     /// Units to dispense each time, at least 1.
+    #[serde(deserialize_with = "input::integer")]
     #[garde(range(min = 1, max = 100000))]
     pub quantity: i32,
     /// Further dispensings allowed, 0–12.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "input::integer")]
     #[garde(range(min = 0, max = 12))]
     pub refills: i32,
     #[serde(default)]
@@ -156,6 +162,9 @@ pub struct PrescriptionAmendment {
     pub reason: Text<500>,
     #[garde(dive)]
     pub medication: Text<200>,
+    #[serde(default)]
+    #[garde(skip)]
+    pub medication_id: Option<Uuid>,
     #[schema(value_type = f64)]
     #[garde(skip)]
     pub dose_amount: Milli,
@@ -166,10 +175,13 @@ pub struct PrescriptionAmendment {
     #[schema(value_type = Frequency)]
     #[garde(skip)]
     pub frequency: Frequency,
+    #[serde(default, deserialize_with = "input::optional_integer")]
     #[garde(range(min = 1, max = 365))]
     pub duration_days: Option<i32>,
+    #[serde(deserialize_with = "input::integer")]
     #[garde(range(min = 1, max = 100000))]
     pub quantity: i32,
+    #[serde(deserialize_with = "input::integer")]
     #[garde(range(min = 0, max = 12))]
     pub refills: i32,
     #[serde(default)]
@@ -230,6 +242,7 @@ impl_entry!(
 /// What a prescription orders, from a new one or an amendment.
 struct Order {
     medication: Text<200>,
+    medication_id: Option<Uuid>,
     dose_amount: Milli,
     dose_unit: Text<32>,
     route: MedicationRoute,
@@ -244,6 +257,7 @@ impl From<PrescriptionIn> for Order {
     fn from(b: PrescriptionIn) -> Self {
         Order {
             medication: b.medication,
+            medication_id: b.medication_id,
             dose_amount: b.dose_amount,
             dose_unit: b.dose_unit,
             route: b.route,
@@ -260,6 +274,7 @@ impl From<PrescriptionAmendment> for Order {
     fn from(b: PrescriptionAmendment) -> Self {
         Order {
             medication: b.medication,
+            medication_id: b.medication_id,
             dose_amount: b.dose_amount,
             dose_unit: b.dose_unit,
             route: b.route,
@@ -279,6 +294,7 @@ impl Order {
             return Err(AppError::invalid_field("dose_amount", "must be more than 0"));
         }
         row.medication = self.medication.into_trimmed();
+        row.medication_id = self.medication_id;
         row.dose_amount_milli = self.dose_amount.0;
         row.dose_unit = self.dose_unit.into_trimmed();
         row.route = self.route;
@@ -296,12 +312,27 @@ impl Order {
     }
 }
 
+/// 422 naming `medication_id` unless it is an active catalogue item.
+async fn check_item(state: &AppState, id: Option<Uuid>) -> AppResult<()> {
+    let Some(id) = id else { return Ok(()) };
+    match db::pharmacy::find(state.db.conn(), id).await? {
+        Some(item) if item.active => Ok(()),
+        Some(_) => Err(AppError::invalid_field(
+            "medication_id",
+            "is an inactive catalogue item",
+        )),
+        None => Err(AppError::invalid_field("medication_id", "no such catalogue item")),
+    }
+}
+
 /// Prescribe in consultation `id` (its doctor, while in progress).
 ///
 /// Errors: 404/403 by the policy; 409 when the consultation is closed; 422
-/// for a dose of 0, a quantity below 1, refills outside 0–12, a bad frequency.
+/// for a dose of 0, a quantity below 1, refills outside 0–12, a bad
+/// frequency, a `medication_id` that is not an active catalogue item.
 pub async fn record(state: &AppState, actor: &Actor, id: Uuid, body: PrescriptionIn) -> AppResult<prescription::Model> {
     body.validate()?;
+    check_item(state, body.medication_id).await?;
     let now = state.clock.now();
     entries::record(state, actor, id, Action::ClinicalWrite, |consultation| {
         let mut row = prescription::Model {
@@ -344,6 +375,7 @@ pub async fn amend(
     body: PrescriptionAmendment,
 ) -> AppResult<prescription::Model> {
     body.validate()?;
+    check_item(state, body.medication_id).await?;
     let reason = body.reason.trimmed().to_owned();
     let order = Order::from(body);
     entries::change(

@@ -5,6 +5,7 @@
 
 pub mod appointments;
 pub mod audit;
+pub mod billing;
 pub mod clinical_versions;
 pub mod consultations;
 pub mod diagnoses;

@@ -7,7 +7,7 @@ use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, JoinType, Order
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use uuid::Uuid;
 
-use super::entities::{medication, stock_lot, stock_movement};
+use super::entities::{dispense, medication, stock_lot, stock_movement};
 use super::{DbResult, PageRequest, Paged, Sort, Tx, contains_ci, fetch_page};
 
 /// Filters of the catalogue.
@@ -189,17 +189,138 @@ pub async fn apply(tx: &Tx, mut movement: stock_movement::Model) -> DbResult<sto
         .value("on_hand", Expr::col("on_hand").add(movement.quantity))
         .value("updated_at", movement.recorded_at)
         .and_where(Expr::col("id").eq(movement.lot_id))
+        .returning_col("on_hand")
         .to_owned();
-    let changed = tx.execute(&update).await?;
-    if changed.rows_affected() != 1 {
-        return Err(super::DbError::NotFound);
-    }
-    let lot: stock_lot::Model = super::find_for_update(tx, "stock_lots", movement.lot_id)
-        .await?
-        .ok_or(super::DbError::NotFound)?;
-    movement.on_hand_after = lot.on_hand;
+    let row = tx.query_one(&update).await?.ok_or(super::DbError::NotFound)?;
+    movement.on_hand_after = row.try_get::<i32>("", "on_hand")?;
     super::insert_row::<stock_movement::ActiveModel>(tx, movement.clone()).await?;
     Ok(movement)
+}
+
+/// The lots of `medication` at `facility` that can be dispensed on `today`
+/// (unexpired, something on hand), first expiry first, locked until the
+/// transaction ends. PostgreSQL re-reads a row it waited for, so a lot
+/// emptied by a concurrent dispense drops out here.
+pub async fn dispensable_lots(
+    tx: &Tx,
+    medication: Uuid,
+    facility: Uuid,
+    today: NaiveDate,
+) -> DbResult<Vec<stock_lot::Model>> {
+    let mut query = Query::select();
+    query
+        .column(Asterisk)
+        .from("stock_lots")
+        .and_where(Expr::col("medication_id").eq(medication))
+        .and_where(Expr::col("facility_id").eq(facility))
+        .and_where(Expr::col("expires_on").gte(today))
+        .and_where(Expr::col("on_hand").gt(0))
+        .order_by("expires_on", Order::Asc)
+        .order_by("received_at", Order::Asc)
+        .order_by("id", Order::Asc);
+    if tx.get_database_backend() == sea_orm::DbBackend::Postgres {
+        query.lock(sea_orm::sea_query::LockType::Update);
+    }
+    Ok(
+        stock_lot::Model::find_by_statement(tx.get_database_backend().build(&query))
+            .all(tx)
+            .await?,
+    )
+}
+
+/// Units dispensed against `prescription` less those returned (from `lot` only, if given).
+pub async fn net_dispensed(db: &impl ConnectionTrait, prescription: Uuid, lot: Option<Uuid>) -> DbResult<i64> {
+    let mut query = Query::select();
+    query
+        .expr_as(Expr::cust("COALESCE(SUM(quantity), 0)").cast_as("bigint"), "net")
+        .from("stock_movements")
+        .and_where(Expr::col("prescription_id").eq(prescription))
+        .and_where(Expr::col("kind").is_in(["dispense", "return"]));
+    if let Some(lot) = lot {
+        query.and_where(Expr::col("lot_id").eq(lot));
+    }
+    let row = db.query_one(&query).await?;
+    let net: i64 = row.map(|r| r.try_get("", "net")).transpose()?.unwrap_or(0);
+    Ok(-net)
+}
+
+/// One lot's part of a dispense.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct DispenseLine {
+    pub movement_id: Uuid,
+    pub lot_id: Uuid,
+    pub lot_number: String,
+    pub expires_on: NaiveDate,
+    /// Units from this lot (positive).
+    pub quantity: i32,
+}
+
+/// The lots dispenses `ids` took from, first expiry first.
+pub async fn dispense_lines(db: &impl ConnectionTrait, ids: &[Uuid]) -> DbResult<Vec<(Uuid, DispenseLine)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    #[derive(FromQueryResult)]
+    struct Row {
+        dispense_id: Uuid,
+        movement_id: Uuid,
+        lot_id: Uuid,
+        lot_number: String,
+        expires_on: NaiveDate,
+        quantity: i32,
+    }
+    let query = Query::select()
+        .column(("m", "dispense_id"))
+        .expr_as(Expr::col(("m", "id")), "movement_id")
+        .column(("m", "lot_id"))
+        .column(("l", "lot_number"))
+        .column(("l", "expires_on"))
+        .expr_as(Expr::col(("m", "quantity")).mul(-1), "quantity")
+        .from_as("stock_movements", "m")
+        .join_as(
+            JoinType::InnerJoin,
+            "stock_lots",
+            "l",
+            Expr::col(("l", "id")).equals(("m", "lot_id")),
+        )
+        .and_where(Expr::col(("m", "dispense_id")).is_in(ids.iter().copied()))
+        .order_by(("l", "expires_on"), Order::Asc)
+        .order_by(("m", "id"), Order::Asc)
+        .to_owned();
+    let rows = Row::find_by_statement(db.get_database_backend().build(&query))
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            (
+                r.dispense_id,
+                DispenseLine {
+                    movement_id: r.movement_id,
+                    lot_id: r.lot_id,
+                    lot_number: r.lot_number,
+                    expires_on: r.expires_on,
+                    quantity: r.quantity,
+                },
+            )
+        })
+        .collect())
+}
+
+/// The dispenses of a prescription, oldest first.
+pub async fn dispenses_of(db: &impl ConnectionTrait, prescription: Uuid) -> DbResult<Vec<dispense::Model>> {
+    let query = Query::select()
+        .column(Asterisk)
+        .from("dispenses")
+        .and_where(Expr::col("prescription_id").eq(prescription))
+        .order_by("dispensed_at", Order::Asc)
+        .order_by("id", Order::Asc)
+        .to_owned();
+    Ok(
+        dispense::Model::find_by_statement(db.get_database_backend().build(&query))
+            .all(db)
+            .await?,
+    )
 }
 
 /// Newest first; ids (UUIDv7, time-ordered) break ties within an instant.

@@ -13,7 +13,7 @@ use crate::db::directory::FacilityOrdering;
 use crate::db::directory::{self, FacilityFilter};
 use crate::db::entities::facility;
 use crate::db::{PageRequest, Paged};
-use crate::domain::{FacilityKind, TimeZone};
+use crate::domain::{Currency, FacilityKind, TimeZone};
 use crate::error::{AppError, AppResult};
 use crate::input::{self, PhoneText, Text, TextOrEmpty};
 use crate::input::{Ordering, Search};
@@ -43,6 +43,10 @@ pub struct FacilityIn {
     #[serde(default = "yes")]
     #[garde(skip)]
     pub auto_confirm: bool,
+    /// ISO 4217 code its bills are in (default BDT).
+    #[schema(example = "BDT", min_length = 3, max_length = 3)]
+    #[garde(skip)]
+    pub currency: Option<String>,
 }
 
 fn yes() -> bool {
@@ -73,6 +77,10 @@ pub struct FacilityPatch {
     pub phone: Option<Option<PhoneText>>,
     #[garde(skip)]
     pub auto_confirm: Option<bool>,
+    /// ISO 4217; bills made from now on are in it (existing ones keep theirs).
+    #[schema(example = "BDT", min_length = 3, max_length = 3)]
+    #[garde(skip)]
+    pub currency: Option<String>,
 }
 
 /// Filters of the facility list.
@@ -94,6 +102,12 @@ fn zone(value: &str) -> AppResult<String> {
     TimeZone::parse(value)
         .map(|tz| tz.name().to_owned())
         .map_err(|m| AppError::invalid_field("time_zone", m))
+}
+
+fn currency(code: &str) -> AppResult<String> {
+    Currency::parse(code)
+        .map(|c| c.code().to_owned())
+        .map_err(|m| AppError::invalid_field("currency", m))
 }
 
 /// Facilities as a directory entry.
@@ -126,6 +140,7 @@ impl Entry for Facilities {
             time_zone: zone(&new.time_zone)?,
             phone: input::phone("phone", new.phone.as_ref())?,
             auto_confirm: new.auto_confirm,
+            currency: currency(new.currency.as_deref().unwrap_or("BDT"))?,
             created_at: now,
             updated_at: now,
         })
@@ -158,6 +173,9 @@ impl Entry for Facilities {
         }
         if let Some(auto_confirm) = patch.auto_confirm {
             row.auto_confirm = auto_confirm;
+        }
+        if let Some(code) = patch.currency {
+            row.currency = currency(&code)?;
         }
         row.updated_at = now;
         Ok(())

@@ -281,6 +281,60 @@ impl StockReason {
 }
 
 string_enum! {
+    /// Where a bill stands: `draft` → `issued` → `partially_paid` → `paid`, or `void`.
+    BillStatus {
+        /// Being put together: lines may be added.
+        Draft = "draft",
+        /// Given to the patient; nothing paid yet.
+        Issued = "issued",
+        /// Some of it paid.
+        PartiallyPaid = "partially_paid",
+        /// Paid in full.
+        Paid = "paid",
+        /// Cancelled with a reason, while nothing was paid.
+        Void = "void",
+    }
+}
+
+string_enum! {
+    /// What a bill line is for.
+    BillLineKind {
+        /// The doctor's consultation fee.
+        Consultation = "consultation",
+        /// A service (test, procedure).
+        Service = "service",
+        /// Medication dispensed.
+        Medication = "medication",
+        /// Anything else.
+        Other = "other",
+    }
+}
+
+string_enum! {
+    /// How a payment was made.
+    PaymentMethod {
+        Cash = "cash",
+        Card = "card",
+        /// bKash, Nagad, Rocket and the like.
+        MobileBanking = "mobile_banking",
+        BankTransfer = "bank_transfer",
+        Insurance = "insurance",
+    }
+}
+
+string_enum! {
+    /// Where a refund stands.
+    RefundStatus {
+        /// Above `billing.refund_approval_above`: waits for an administrator.
+        PendingApproval = "pending_approval",
+        /// Given back.
+        Completed = "completed",
+        /// Refused by an administrator; the amount is refundable again.
+        Rejected = "rejected",
+    }
+}
+
+string_enum! {
     /// The rank of a diagnosis in a consultation.
     DiagnosisKind {
         /// The main reason for the visit.

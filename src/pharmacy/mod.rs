@@ -9,6 +9,8 @@
 //! interleaving of requests can take stock negative. Movements are never
 //! changed or deleted: a correction is a new movement.
 
+pub mod dispensing;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use garde::Validate;
 use serde::Deserialize;
@@ -122,7 +124,7 @@ pub struct LotIn {
     #[schema(example = "2.50")]
     #[garde(length(max = 24))]
     pub unit_cost: String,
-    /// ISO 4217 (default BDT).
+    /// ISO 4217: the facility's (its default).
     #[schema(example = "BDT")]
     #[garde(skip)]
     pub currency: Option<String>,
@@ -156,7 +158,8 @@ pub struct MovementIn {
     #[serde(default)]
     #[garde(dive)]
     pub note: TextOrEmpty<500>,
-    /// The prescription a return is against.
+    /// A return: the prescription the units were dispensed against (from
+    /// this lot); required for returns, refused for other kinds.
     #[garde(skip)]
     pub prescription_id: Option<Uuid>,
 }
@@ -323,16 +326,25 @@ pub async fn receive(
             "this catalogue item is inactive and takes no new stock",
         ));
     }
-    let today = today(state, Some(body.facility_id))
-        .await
-        .map_err(|_| AppError::invalid_field("facility_id", "no such facility"))?;
+    let facility = db_directory::find_facility(state.db.conn(), body.facility_id)
+        .await?
+        .ok_or_else(|| AppError::invalid_field("facility_id", "no such facility"))?;
+    let today = today(state, Some(body.facility_id)).await?;
+    // Stock is priced in what the facility bills in, so that dispensing can bill it.
+    let currency = body.currency.as_deref().unwrap_or(&facility.currency);
+    if !currency.eq_ignore_ascii_case(&facility.currency) {
+        return Err(AppError::invalid_field(
+            "currency",
+            format!("this facility bills in {}: price its stock in it", facility.currency),
+        ));
+    }
     if body.expires_on <= today {
         return Err(AppError::invalid_field(
             "expires_on",
             "must be after today: expired stock is not received",
         ));
     }
-    let cost = crate::directory::services::money("unit_cost", &body.unit_cost, body.currency.as_deref())?;
+    let cost = crate::directory::services::money("unit_cost", &body.unit_cost, Some(currency))?;
     let now = state.clock.now();
     let lot = stock_lot::Model {
         id: Uuid::now_v7(),
@@ -407,6 +419,7 @@ fn movement(
         on_hand_after: 0,
         recorded_by: by,
         recorded_at: at,
+        dispense_id: None,
     }
 }
 
@@ -458,7 +471,32 @@ pub async fn record(state: &AppState, actor: &Actor, id: Uuid, body: MovementIn)
         ));
     }
     get(state, actor, id).await?;
+    let prescription = match (body.kind, body.prescription_id) {
+        (StockMovementKind::Return, None) => {
+            return Err(AppError::invalid_field(
+                "prescription_id",
+                "a return names the prescription it was dispensed against",
+            ));
+        }
+        (StockMovementKind::Return, given) => given,
+        (_, Some(_)) => {
+            return Err(AppError::invalid_field(
+                "prescription_id",
+                "only a return names a prescription",
+            ));
+        }
+        (_, None) => None,
+    };
     let tx = state.db.begin_write().await?;
+    if let Some(rx) = prescription {
+        let given = db::pharmacy::net_dispensed(&tx, rx, Some(body.lot_id)).await?;
+        if given < i64::from(signed) {
+            return Err(AppError::invalid_field(
+                "prescription_id",
+                format!("{given} units of this lot were dispensed against this prescription and not returned"),
+            ));
+        }
+    }
     let lot = db::pharmacy::lot_for_update(&tx, body.lot_id)
         .await?
         .filter(|l| l.medication_id == id)
@@ -473,7 +511,7 @@ pub async fn record(state: &AppState, actor: &Actor, id: Uuid, body: MovementIn)
         signed,
         Some(body.reason),
         body.note.into_trimmed(),
-        body.prescription_id,
+        prescription,
         actor.user_id,
         now,
     );

@@ -329,6 +329,7 @@ pub async fn demo(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Report> {
                 .into(),
             ),
             auto_confirm: seed.auto_confirm,
+            currency: if seed.zone == "Asia/Dhaka" { "BDT" } else { "USD" }.into(),
             created_at: now,
             updated_at: now,
         });

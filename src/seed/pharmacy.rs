@@ -128,6 +128,7 @@ pub fn stock(
                     on_hand_after: quantity,
                     recorded_by: received_by,
                     recorded_at: received_at,
+                    dispense_id: None,
                 });
             }
         }

@@ -84,8 +84,8 @@ async fn every_documented_operation_declares_its_access() {
         .collect();
     assert_eq!(
         idempotent,
-        ["/api/v1/appointments"],
-        "only booking documents Idempotency-Key"
+        ["/api/v1/appointments", "/api/v1/bills/{id}/payments"],
+        "booking and payments document Idempotency-Key"
     );
     println!("{declared} operations, each declaring its access");
 }

@@ -8,6 +8,7 @@ mod appointments;
 mod audit;
 mod auth;
 mod availability;
+mod billing;
 mod clinical;
 mod concurrency;
 mod conditional;

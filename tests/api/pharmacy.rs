@@ -263,23 +263,33 @@ async fn stock_is_a_ledger_of_lots_that_never_goes_negative() {
         "{}",
         short.body
     );
+    // A return names the prescription it was dispensed against (see the billing tests).
+    let refused = app
+        .post(
+            &movements,
+            admin,
+            json!({"lot_id": sooner_id, "kind": "return", "quantity": 2, "reason": "patient_return"}),
+        )
+        .await
+        .expect(422);
+    assert!(refused.body["errors"]["prescription_id"].is_array(), "{}", refused.body);
     app.post(
         &movements,
         admin,
-        json!({"lot_id": sooner_id, "kind": "return", "quantity": 2, "reason": "patient_return"}),
+        json!({"lot_id": sooner_id, "kind": "adjustment", "quantity": 2, "reason": "found", "note": "Back shelf"}),
     )
     .await
     .expect(201);
     app.post(
         &movements,
         &clinic.receptionist,
-        json!({"lot_id": sooner_id, "kind": "return", "quantity": 2, "reason": "patient_return"}),
+        json!({"lot_id": sooner_id, "kind": "adjustment", "quantity": 2, "reason": "found"}),
     )
     .await
     .expect(403);
     let ledger = app.get(&movements, &clinic.doctor_token).await.expect(200);
     assert_eq!(ledger.body["count"], 6);
-    assert_eq!(ledger.body["results"][0]["kind"], "return", "newest first");
+    assert_eq!(ledger.body["results"][0]["note"], "Back shelf", "newest first");
 
     // Filters: below the reorder level (50) once the sooner lot has expired; expiring soon.
     assert_eq!(

@@ -448,6 +448,76 @@ impl World {
         self.app.post(&path, token, body).await.expect(201).id()
     }
 
+    /// A prescription of a fresh catalogue item in a fresh consultation (see
+    /// [`World::consultation`]), with 50 units in stock at its facility.
+    async fn stocked_prescription(&self, own: bool) -> Uuid {
+        let n = self.next();
+        let item = self.admin_creates("/api/v1/medications", medication(n)).await;
+        let mut body = prescription();
+        body["medication_id"] = json!(item);
+        let rx = self.entry(own, "prescriptions", body).await;
+        let read = |path: String| async move { self.app.get(&path, &self.admin).await.expect(200).body };
+        let consultation = read(format!("/api/v1/prescriptions/{rx}")).await["consultation_id"].clone();
+        let facility =
+            read(format!("/api/v1/consultations/{}", consultation.as_str().unwrap())).await["facility_id"].clone();
+        self.app
+            .post(
+                &format!("/api/v1/medications/{item}/lots"),
+                &self.admin,
+                json!({"facility_id": facility, "lot_number": format!("D{n}"), "expires_on": "2099-12-31",
+                       "unit_cost": "1.00", "quantity": 50}),
+            )
+            .await
+            .expect(201);
+        rx
+    }
+
+    /// A bill of 10,000.00 at f1 for the patient (own) or another patient,
+    /// left a draft or issued (`issue`).
+    async fn bill(&self, own: bool, issue: bool) -> Uuid {
+        let patient = if own { self.patient } else { self.other_patient };
+        let body = json!({"patient_id": patient, "facility_id": self.f1,
+                          "lines": [{"kind": "service", "description": "Surgery", "unit_price": "10000.00"}]});
+        let id = self.admin_creates("/api/v1/bills", body).await;
+        if issue {
+            self.app
+                .post(&format!("/api/v1/bills/{id}/issue"), &self.admin, json!({}))
+                .await
+                .expect(200);
+        }
+        id
+    }
+
+    /// A payment of 6,000.00 on a fresh bill (see [`World::bill`]).
+    async fn payment(&self, own: bool) -> Uuid {
+        let bill = self.bill(own, true).await;
+        let body = json!({"amount": "6000.00", "method": "cash"});
+        self.app
+            .post(&format!("/api/v1/bills/{bill}/payments"), &self.admin, body)
+            .await
+            .expect(201)
+            .body["payment"]["id"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
+    /// A refund of 5,500.00 of a fresh payment by reception: above the
+    /// default `billing.refund_approval_above` (5,000), so it waits for approval.
+    async fn refund(&self, own: bool) -> Uuid {
+        let payment = self.payment(own).await;
+        let body = json!({"amount": "5500.00", "reason": "Surgery postponed"});
+        let reception = self.tokens[&Role::Receptionist].as_str();
+        let made = self
+            .app
+            .post(&format!("/api/v1/payments/{payment}/refunds"), reception, body)
+            .await
+            .expect(201);
+        assert_eq!(made.body["status"], "pending_approval");
+        made.id()
+    }
+
     /// A walk-in consultation of the patient with d1 at f1.
     async fn walk_in_consultation(&self) -> Uuid {
         let body = json!({"patient_id": self.patient, "facility_id": self.f1});
@@ -953,6 +1023,45 @@ impl World {
                 Call::new(route.replace("{id}", &target), me).json(body)
             }
 
+            // Dispensing (a nurse at the consultation's facility) and billing.
+            ("POST", "/api/v1/prescriptions/{id}/dispense") => {
+                let id = self.stocked_prescription(own).await;
+                Call::new(route.replace("{id}", &id.to_string()), me).json(json!({"quantity": 2}))
+            }
+            ("GET", "/api/v1/prescriptions/{id}/dispenses" | "/api/v1/dispenses/{id}") => {
+                let rx = self.stocked_prescription(own).await;
+                let done = self
+                    .app
+                    .post(&format!("/api/v1/prescriptions/{rx}/dispense"), &self.admin, json!({"quantity": 1}))
+                    .await
+                    .expect(201);
+                let target = if route.starts_with("/api/v1/dispenses") { done.id() } else { rx };
+                Call::new(route.replace("{id}", &target.to_string()), me)
+            }
+            ("GET", "/api/v1/bills") => Call::new(route, me),
+            ("POST", "/api/v1/bills") => Call::new(route, me).json(json!({"patient_id": self.patient, "facility_id": self.f1,
+                "lines": [{"kind": "other", "description": "Dressing", "unit_price": "100.00"}]})),
+            ("GET", "/api/v1/bills/{id}")
+            | ("POST", "/api/v1/bills/{id}/lines" | "/api/v1/bills/{id}/issue" | "/api/v1/bills/{id}/void" | "/api/v1/bills/{id}/payments") => {
+                let issued = matches!(route.rsplit('/').next(), Some("payments" | "{id}"));
+                let id = self.bill(own, issued).await;
+                let body = match route.rsplit('/').next().unwrap() {
+                    "lines" => json!({"lines": [{"kind": "other", "description": "Dressing", "unit_price": "100.00"}]}),
+                    "void" => json!({"reason": "Billed twice"}),
+                    "payments" => json!({"amount": "100.00", "method": "mobile_banking", "reference": "TX1"}),
+                    _ => json!({}),
+                };
+                Call::new(route.replace("{id}", &id.to_string()), me).json(body)
+            }
+            ("GET", "/api/v1/payments/{id}") | ("POST", "/api/v1/payments/{id}/refunds") => {
+                let id = self.payment(own).await;
+                Call::new(route.replace("{id}", &id.to_string()), me).json(json!({"amount": "10.00", "reason": "Overcharged"}))
+            }
+            ("GET", "/api/v1/refunds/{id}") | ("POST", "/api/v1/refunds/{id}/approve" | "/api/v1/refunds/{id}/reject") => {
+                let id = self.refund(own).await;
+                Call::new(route.replace("{id}", &id.to_string()), me).json(json!({"note": "Checked"}))
+            }
+
             // Administration.
             ("GET", "/api/v1/audit-events" | "/api/v1/login-activity" | "/api/v1/settings") => Call::new(route, me),
             ("GET" | "DELETE", "/api/v1/settings/{key}") => Call::new("/api/v1/settings/booking.horizon_days", me),
@@ -975,6 +1084,10 @@ fn variants(method: &Method, route: &str) -> &'static [Variant] {
         || route.starts_with("/api/v1/prescriptions/{id}")
         || route.starts_with("/api/v1/notes/{id}")
         || route.starts_with("/api/v1/telemedicine/sessions/{id}")
+        || route.starts_with("/api/v1/dispenses/{id}")
+        || route.starts_with("/api/v1/bills/{id}")
+        || route.starts_with("/api/v1/payments/{id}")
+        || route.starts_with("/api/v1/refunds/{id}")
         || (method == Method::POST && route == "/api/v1/appointments");
     if object {
         &[Variant::Own, Variant::Other]

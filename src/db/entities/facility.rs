@@ -20,6 +20,8 @@ pub struct Model {
     pub phone: Option<String>,
     /// Bookings start `confirmed` (true) or `pending` (false).
     pub auto_confirm: bool,
+    /// ISO 4217: what its bills are in (default BDT).
+    pub currency: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -26,6 +26,8 @@ pub struct Model {
     pub on_hand_after: i32,
     pub recorded_by: Uuid,
     pub recorded_at: DateTime<Utc>,
+    /// The dispense a dispense movement belongs to.
+    pub dispense_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -27,6 +27,7 @@ mod m20261204_000003_vital_signs;
 mod m20261204_000004_clinical_entries;
 mod m20261204_000005_telemedicine;
 mod m20261205_000001_pharmacy;
+mod m20261206_000001_billing;
 
 /// The ordered list of Carebook migrations.
 pub struct Migrator;
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000004_clinical_entries::Migration),
             Box::new(m20261204_000005_telemedicine::Migration),
             Box::new(m20261205_000001_pharmacy::Migration),
+            Box::new(m20261206_000001_billing::Migration),
         ]
     }
 }

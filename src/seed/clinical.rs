@@ -225,6 +225,8 @@ pub struct Records {
     pub versions: Vec<clinical_version::Model>,
     pub sessions: Vec<telemedicine_session::Model>,
     pub session_events: Vec<telemedicine_event::Model>,
+    /// Catalogue items by the name prescriptions give them (see [`super::pharmacy::prescribable`]).
+    pub catalogue: std::collections::HashMap<String, Uuid>,
 }
 
 impl Records {
@@ -429,7 +431,7 @@ impl Records {
                 version: 1,
                 recorded_at: at + TimeDelta::minutes(12),
                 updated_at: at + TimeDelta::minutes(12),
-                medication_id: None,
+                medication_id: self.catalogue.get(*medication).copied(),
                 medication: (*medication).into(),
                 dose_amount_milli: *dose,
                 dose_unit: (*unit).into(),

@@ -11,6 +11,7 @@
 //! Idempotent: ids are UUID v5 of stable names and everything is written in
 //! one transaction; if the demo administrator exists, nothing is written.
 
+mod billing;
 mod clinical;
 mod pharmacy;
 pub mod synthetic;
@@ -28,14 +29,14 @@ use uuid::Uuid;
 use crate::auth::password;
 use crate::booking::calendar::local_midnight;
 use crate::db::entities::{
-    appointment, appointment_event, clinical_note, clinical_version, consultation, diagnosis, doctor, doctor_service,
-    facility, medication, patient, prescription, service, specialty, stock_lot, stock_movement, telemedicine_event,
-    telemedicine_session, time_off, user, vital_signs, working_hours,
+    appointment, appointment_event, bill, bill_line, clinical_note, clinical_version, consultation, diagnosis,
+    dispense, doctor, doctor_service, facility, medication, patient, payment, prescription, refund, service, specialty,
+    stock_lot, stock_movement, telemedicine_event, telemedicine_session, time_off, user, vital_signs, working_hours,
 };
 use crate::db::{Db, ids};
 use crate::domain::{
-    AppointmentAction, AppointmentKind, AppointmentStatus, BloodGroup, FacilityKind, Phone, Role, Sex, TimeOffKind,
-    TimeZone,
+    AppointmentAction, AppointmentKind, AppointmentStatus, BillStatus, BloodGroup, FacilityKind, Phone, Role, Sex,
+    TimeOffKind, TimeZone,
 };
 use crate::scheduling::{Calendar, Interval, Limits, Slot, TimeOff, TimeOffSpan, WorkingHoursRule, available_slots};
 
@@ -211,6 +212,12 @@ pub struct Report {
     /// Catalogue items, and the stock lots of all of them at every facility.
     pub medications: usize,
     pub stock_lots: usize,
+    /// Dispenses of the seeded prescriptions.
+    pub dispenses: usize,
+    /// Bills of the completed visits, by status.
+    pub bills: Vec<(BillStatus, usize)>,
+    pub payments: usize,
+    pub refunds: usize,
 }
 
 impl std::fmt::Display for Report {
@@ -238,8 +245,16 @@ impl std::fmt::Display for Report {
         )?;
         writeln!(
             f,
-            "pharmacy: {} catalogue items, {} stock lots (expired, expiring this month, for the year at each facility)",
-            self.medications, self.stock_lots
+            "pharmacy: {} catalogue items, {} stock lots (expired, expiring this month, for the year at each facility), {} dispenses",
+            self.medications, self.stock_lots, self.dispenses
+        )?;
+        let bills: Vec<String> = self.bills.iter().map(|(s, n)| format!("{s} {n}")).collect();
+        writeln!(
+            f,
+            "billing: bills {}; {} payments, {} refunds",
+            bills.join(", "),
+            self.payments,
+            self.refunds
         )?;
         write!(
             f,
@@ -354,6 +369,15 @@ pub async fn demo(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Report> {
             updated_at: now,
         });
     }
+    let service_fees: HashMap<Uuid, billing::Fee> = rows_service
+        .iter()
+        .map(|s| {
+            (
+                s.id,
+                (format!("Consultation: {}", s.name), s.price_minor, s.currency.clone()),
+            )
+        })
+        .collect();
     insert_all::<service::ActiveModel>(&txn, rows_service).await?;
 
     // Staff.
@@ -645,6 +669,19 @@ pub async fn demo(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Report> {
     }
     report.patients = patient_rows.len();
     insert_all::<user::ActiveModel>(&txn, users).await?;
+    let doctor_fees: HashMap<Uuid, billing::Fee> = doctor_rows
+        .iter()
+        .map(|d| {
+            (
+                d.id,
+                (
+                    "Consultation fee".to_owned(),
+                    d.consultation_fee_minor,
+                    d.currency.clone(),
+                ),
+            )
+        })
+        .collect();
     insert_all::<doctor::ActiveModel>(&txn, doctor_rows).await?;
     insert_all::<doctor_service::ActiveModel>(&txn, doctor_service_rows).await?;
     insert_all::<patient::ActiveModel>(&txn, patient_rows).await?;
@@ -662,7 +699,11 @@ pub async fn demo(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Report> {
     };
     let receptionist = |facility: usize| ids::demo("user", format!("reception.{}", FACILITIES[facility].key));
     let mut count = 0usize;
-    let mut records = clinical::Records::default();
+    let medications = pharmacy::catalogue(now);
+    let mut records = clinical::Records {
+        catalogue: pharmacy::prescribable(&medications),
+        ..clinical::Records::default()
+    };
     for day in -21i64..28 {
         let date = today + TimeDelta::days(day);
         for doctor in doctors.iter_mut() {
@@ -874,19 +915,18 @@ pub async fn demo(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Report> {
         .iter()
         .map(|s| (*s, appointments.iter().filter(|a| a.status == *s).count()))
         .collect();
-    insert_all::<appointment::ActiveModel>(&txn, appointments).await?;
+    insert_all::<appointment::ActiveModel>(&txn, appointments.clone()).await?;
     insert_all::<appointment_event::ActiveModel>(&txn, events).await?;
     report.consultations = records.consultations.len();
-    insert_all::<consultation::ActiveModel>(&txn, records.consultations).await?;
+    insert_all::<consultation::ActiveModel>(&txn, records.consultations.clone()).await?;
     insert_all::<vital_signs::ActiveModel>(&txn, records.vital_signs).await?;
     insert_all::<diagnosis::ActiveModel>(&txn, records.diagnoses).await?;
-    insert_all::<prescription::ActiveModel>(&txn, records.prescriptions).await?;
+    insert_all::<prescription::ActiveModel>(&txn, records.prescriptions.clone()).await?;
     insert_all::<clinical_note::ActiveModel>(&txn, records.notes).await?;
     insert_all::<clinical_version::ActiveModel>(&txn, records.versions).await?;
     report.telemedicine_sessions = records.sessions.len();
     insert_all::<telemedicine_session::ActiveModel>(&txn, records.sessions).await?;
     insert_all::<telemedicine_event::ActiveModel>(&txn, records.session_events).await?;
-    let medications = pharmacy::catalogue(now);
     let stocked: Vec<(Uuid, &'static str)> = facility_rows
         .iter()
         .map(|f| {
@@ -900,12 +940,56 @@ pub async fn demo(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Report> {
             )
         })
         .collect();
-    let (lots, receipts) = pharmacy::stock(&medications, &stocked, admin_id, now);
+    let (mut lots, receipts) = pharmacy::stock(&medications, &stocked, admin_id, now);
+    let inputs = billing::Inputs {
+        appointments: &appointments,
+        consultations: &records.consultations,
+        prescriptions: &records.prescriptions,
+        catalogue: &medications,
+        services: service_fees,
+        doctors: doctor_fees,
+        facilities: facility_rows
+            .iter()
+            .zip(FACILITIES)
+            .map(|(f, seed)| {
+                let desk = billing::Desk {
+                    currency: f.currency.clone(),
+                    reception: ids::demo("user", format!("reception.{}", seed.key)),
+                    nurse: ids::demo("user", format!("nurse.{}", seed.key)),
+                };
+                (f.id, desk)
+            })
+            .collect(),
+    };
+    let (billed, finals) = billing::bill_visits(&inputs, &mut lots, &mut rng, now);
     report.medications = medications.len();
     report.stock_lots = lots.len();
+    report.dispenses = billed.dispenses.len();
+    report.bills = finals
+        .iter()
+        .map(|b| (b.status, 1))
+        .fold(Vec::new(), |mut acc, (s, n)| {
+            match acc.iter_mut().find(|(k, _)| *k == s) {
+                Some((_, c)) => *c += n,
+                None => acc.push((s, n)),
+            }
+            acc
+        });
+    report.bills.sort();
+    report.payments = billed.payments.len();
+    report.refunds = billed.refunds.len();
     insert_all::<medication::ActiveModel>(&txn, medications).await?;
     insert_all::<stock_lot::ActiveModel>(&txn, lots).await?;
     insert_all::<stock_movement::ActiveModel>(&txn, receipts).await?;
+    insert_all::<stock_movement::ActiveModel>(&txn, billed.movements).await?;
+    insert_all::<dispense::ActiveModel>(&txn, billed.dispenses).await?;
+    // Lines go on drafts only (a trigger holds it): the bills go in as
+    // drafts, then take their final state.
+    insert_all::<bill::ActiveModel>(&txn, billed.bills).await?;
+    insert_all::<bill_line::ActiveModel>(&txn, billed.lines).await?;
+    upsert_bills(&txn, finals).await?;
+    insert_all::<payment::ActiveModel>(&txn, billed.payments).await?;
+    insert_all::<refund::ActiveModel>(&txn, billed.refunds).await?;
     txn.commit().await.context("committing the demo data")?;
     Ok(report)
 }
@@ -932,6 +1016,35 @@ fn user_row(
 
 /// Rows per `INSERT` statement (under SQLite's 32,766 parameters for the widest table).
 const ROWS_PER_STATEMENT: usize = 1_000;
+
+/// Write the final state (status, paid amount, issue, void) of bills inserted as drafts.
+async fn upsert_bills(db: &impl ConnectionTrait, rows: Vec<bill::Model>) -> anyhow::Result<()> {
+    use sea_orm::sea_query::OnConflict;
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let batch: Vec<bill::ActiveModel> = rows
+            .by_ref()
+            .take(ROWS_PER_STATEMENT)
+            .map(|r| r.into_active_model().reset_all())
+            .collect();
+        bill::Entity::insert_many(batch)
+            .on_conflict(
+                OnConflict::column(bill::Column::Id)
+                    .update_columns([
+                        bill::Column::Status,
+                        bill::Column::PaidMinor,
+                        bill::Column::VoidReason,
+                        bill::Column::IssuedAt,
+                        bill::Column::Version,
+                        bill::Column::UpdatedAt,
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
 
 /// Insert rows in multi-row statements of [`ROWS_PER_STATEMENT`].
 async fn insert_all<A>(db: &impl ConnectionTrait, rows: Vec<<A::Entity as EntityTrait>::Model>) -> anyhow::Result<()>

@@ -68,6 +68,23 @@ pub fn catalogue(now: DateTime<Utc>) -> Vec<medication::Model> {
         .collect()
 }
 
+/// Catalogue items by the name a prescription gives them:
+/// `"amoxicillin 500 mg capsule"` (generic name, strength in mg, the form's
+/// first word), preferring the plain form (`TABLET` over `TABLET, FILM COATED`).
+pub fn prescribable(items: &[medication::Model]) -> std::collections::HashMap<String, Uuid> {
+    let mut found = std::collections::HashMap::new();
+    for item in items.iter().filter(|m| m.strength_unit == "mg/1") {
+        let word = item.dosage_form.split([',', ' ']).next().unwrap_or_default();
+        let name = format!("{} {} mg {}", item.generic_name, item.strength, word.to_lowercase());
+        if item.dosage_form == word {
+            found.insert(name, item.id);
+        } else {
+            found.entry(name).or_insert(item.id);
+        }
+    }
+    found
+}
+
 /// Three lots of every item at every facility, with their receipts.
 pub fn stock(
     items: &[medication::Model],

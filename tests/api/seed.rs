@@ -43,6 +43,11 @@ async fn the_demo_clinic_is_realistic_and_seeding_twice_changes_nothing() {
         "medications",
         "stock_lots",
         "stock_movements",
+        "dispenses",
+        "bills",
+        "bill_lines",
+        "payments",
+        "refunds",
     ];
     // Every completed appointment has its consultation, with real codes and generics.
     assert_eq!(
@@ -75,6 +80,35 @@ async fn the_demo_clinic_is_realistic_and_seeding_twice_changes_nothing() {
         .await,
         0
     );
+    // Seeded prescriptions were dispensed and every completed visit billed:
+    // a mix of statuses, the books as the API keeps them.
+    assert!(report.dispenses > 0, "{report}");
+    assert_eq!(report.dispenses as i64, app.count("dispenses").await);
+    for status in ["draft", "issued", "partially_paid", "paid", "void"] {
+        assert!(
+            app.count_where("bills", &format!("status = '{status}'")).await > 0,
+            "no {status} bill: {report}"
+        );
+    }
+    assert!(report.payments > 0 && report.refunds > 0, "{report}");
+    for (table, condition) in [
+        (
+            "bills",
+            "total_minor <> (SELECT COALESCE(SUM(l.amount_minor), 0) FROM bill_lines l WHERE l.bill_id = bills.id)",
+        ),
+        (
+            "bills",
+            "paid_minor <> (SELECT COALESCE(SUM(p.amount_minor), 0) FROM payments p WHERE p.bill_id = bills.id) \
+                   - (SELECT COALESCE(SUM(r.amount_minor), 0) FROM refunds r WHERE r.bill_id = bills.id AND r.status = 'completed')",
+        ),
+        (
+            "dispenses",
+            "quantity <> (SELECT -SUM(m.quantity) FROM stock_movements m WHERE m.dispense_id = dispenses.id)",
+        ),
+        ("stock_movements", "kind = 'dispense' AND on_hand_after < 0"),
+    ] {
+        assert_eq!(app.count_where(table, condition).await, 0, "{table}: {condition}");
+    }
     let mut before = Vec::new();
     for table in tables {
         before.push(app.count(table).await);

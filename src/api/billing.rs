@@ -19,7 +19,7 @@ use super::pagination::{ListQuery, Page, PageParams};
 use super::responses::{ReadErrors, WriteErrors};
 use crate::auth::Actor;
 use crate::auth::policy::Action;
-use crate::billing::{self, BillIn, BillQuery, BillView, DecisionIn, LineIn, PaymentIn, RefundIn, VoidIn};
+use crate::billing::{self, BillIn, BillQuery, BillView, RefundDecisionIn, LineIn, PaymentIn, RefundIn, VoidIn};
 use crate::db::entities::{bill, bill_line, payment, refund};
 use crate::db::idempotency::IdempotencyKey;
 use crate::domain::{BillLineKind, BillStatus, Money, PaymentMethod, RefundStatus};
@@ -414,7 +414,7 @@ pub async fn get_refund(
 }
 
 /// Approve a refund waiting for approval: it is given back (administrators).
-#[utoipa::path(post, path = "/api/v1/refunds/{id}/approve", tag = "billing", request_body = DecisionIn,
+#[utoipa::path(post, path = "/api/v1/refunds/{id}/approve", tag = "billing", request_body = RefundDecisionIn,
     params(("id" = Uuid, Path, description = "Refund id")),
     responses((status = 200, description = "Completed", body = RefundOut), WriteErrors),
     security(("bearer" = [])), extensions(("x-access" = json!(Action::RefundApprove))))]
@@ -422,13 +422,13 @@ pub async fn approve_refund(
     State(state): State<AppState>,
     actor: Actor,
     ApiPath(id): ApiPath<Uuid>,
-    ApiJson(body): ApiJson<DecisionIn>,
+    ApiJson(body): ApiJson<RefundDecisionIn>,
 ) -> AppResult<Json<RefundOut>> {
     Ok(Json(billing::decide(&state, &actor, id, true, body).await?.into()))
 }
 
 /// Reject a refund waiting for approval: its amount is refundable again (administrators).
-#[utoipa::path(post, path = "/api/v1/refunds/{id}/reject", tag = "billing", request_body = DecisionIn,
+#[utoipa::path(post, path = "/api/v1/refunds/{id}/reject", tag = "billing", request_body = RefundDecisionIn,
     params(("id" = Uuid, Path, description = "Refund id")),
     responses((status = 200, description = "Rejected", body = RefundOut), WriteErrors),
     security(("bearer" = [])), extensions(("x-access" = json!(Action::RefundApprove))))]
@@ -436,7 +436,7 @@ pub async fn reject_refund(
     State(state): State<AppState>,
     actor: Actor,
     ApiPath(id): ApiPath<Uuid>,
-    ApiJson(body): ApiJson<DecisionIn>,
+    ApiJson(body): ApiJson<RefundDecisionIn>,
 ) -> AppResult<Json<RefundOut>> {
     Ok(Json(billing::decide(&state, &actor, id, false, body).await?.into()))
 }

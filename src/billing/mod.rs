@@ -56,11 +56,11 @@ pub struct LineIn {
     pub quantity: i32,
     /// Price of one, a decimal string in the bill's currency (`"500.00"`);
     /// a service line defaults to the service's price.
-    #[schema(example = "500.00")]
+    #[schema(example = "500.00", pattern = r"^[0-9]{1,10}(\.[0-9]{1,3})?$")]
     #[garde(inner(length(max = 24)))]
     pub unit_price: Option<String>,
     /// Taken off the line, a decimal string, at most quantity × unit price (default 0).
-    #[schema(example = "50.00")]
+    #[schema(example = "50.00", pattern = r"^[0-9]{1,10}(\.[0-9]{1,3})?$")]
     #[garde(inner(length(max = 24)))]
     pub discount: Option<String>,
 }
@@ -106,7 +106,7 @@ pub struct VoidIn {
 #[serde(deny_unknown_fields)]
 pub struct PaymentIn {
     /// More than 0 and at most the balance, a decimal string in the bill's currency.
-    #[schema(example = "300.00")]
+    #[schema(example = "300.00", pattern = r"^[0-9]{1,10}(\.[0-9]{1,3})?$")]
     #[garde(length(max = 24))]
     pub amount: String,
     /// ISO 4217; when given, it must be the bill's.
@@ -127,7 +127,7 @@ pub struct PaymentIn {
 #[serde(deny_unknown_fields)]
 pub struct RefundIn {
     /// More than 0 and at most what is left of the payment, a decimal string.
-    #[schema(example = "100.00")]
+    #[schema(example = "100.00", pattern = r"^[0-9]{1,10}(\.[0-9]{1,3})?$")]
     #[garde(length(max = 24))]
     pub amount: String,
     #[schema(example = "Test not performed")]
@@ -138,7 +138,7 @@ pub struct RefundIn {
 /// An administrator's decision on a refund waiting for approval.
 #[derive(Debug, Default, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
-pub struct DecisionIn {
+pub struct RefundDecisionIn {
     #[serde(default)]
     #[garde(dive)]
     pub note: TextOrEmpty<500>,
@@ -925,7 +925,7 @@ pub async fn decide(
     actor: &Actor,
     id: Uuid,
     approve: bool,
-    body: DecisionIn,
+    body: RefundDecisionIn,
 ) -> AppResult<refund::Model> {
     authorize(actor, Action::RefundApprove)?;
     body.validate()?;

@@ -15,12 +15,13 @@ RUN=$(date +%s)-$RANDOM
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-# call METHOD PATH EXPECTED_STATUS [TOKEN] [JSON]: prints the status, leaves the body in $TMP/body.
+# call METHOD PATH EXPECTED_STATUS [TOKEN] [JSON] [HEADER]: prints the status, leaves the body in $TMP/body.
 call() {
-  local method=$1 path=$2 expected=$3 token=${4:-} body=${5:-}
+  local method=$1 path=$2 expected=$3 token=${4:-} body=${5:-} header=${6:-}
   local args=(-s -o "$TMP/body" -w '%{http_code}' -X "$method" "$API$path")
   [[ -n $token ]] && args+=(-H "Authorization: Bearer $token")
   [[ -n $body ]] && args+=(-H 'Content-Type: application/json' -d "$body")
+  [[ -n $header ]] && args+=(-H "$header")
   local status
   status=$(curl "${args[@]}")
   printf '  %-6s %-62s -> %s\n' "$method" "${path:0:62}" "$status"
@@ -100,6 +101,7 @@ done
 call GET "/doctors/$VISIT_DOCTOR" 200 "$ADMIN"
 echo "  Dr $(field .first_name) $(field .last_name) at $(field .facility.name) ($(field .facility.time_zone)), $SLOT"
 DOCTOR_USER=$(field .user_id)
+FACILITY=$(field .facility.id)
 call GET "/users/$DOCTOR_USER" 200 "$ADMIN"
 DOCTOR_NAME=$(field .username)
 call POST /appointments 201 "$RECEPTION" "{\"doctor_id\":\"$VISIT_DOCTOR\",\"start\":\"$SLOT\",\"patient_id\":\"$WALK_IN\",\"reason\":\"Headache and dizziness\"}"
@@ -142,9 +144,12 @@ echo "  refused: $(field .detail)"
 call POST "/consultations/$CONSULTATION/diagnoses" 201 "$DOC" '{"code":"i10","kind":"primary","status":"provisional"}'
 DIAGNOSIS=$(field .id)
 echo "  diagnosis $(field .code) ($(field .system)) $(field .status)"
+call GET "/medications?search=amlodipine&page_size=100" 200 "$DOC"
+ITEM=$(field '[.results[] | select(.strength == "5" and .dosage_form == "TABLET")][0].id')
 call POST "/consultations/$CONSULTATION/prescriptions" 201 "$DOC" \
-  '{"medication":"Amlodipine 5 mg tablet","dose_amount":1,"dose_unit":"tablet","frequency":"1-0-0","duration_days":30,"quantity":30,"refills":1}'
-echo "  prescription: $(field .medication), $(field .frequency_pattern), quantity $(field .quantity)"
+  "{\"medication\":\"Amlodipine 5 mg tablet\",\"medication_id\":\"$ITEM\",\"dose_amount\":1,\"dose_unit\":\"tablet\",\"frequency\":\"1-0-0\",\"duration_days\":30,\"quantity\":30,\"refills\":1}"
+PRESCRIPTION=$(field .id)
+echo "  prescription: $(field .medication) (catalogue item $(field .medication_id)), $(field .frequency_pattern), quantity $(field .quantity), refills $(field .refills)"
 call POST "/consultations/$CONSULTATION/notes" 201 "$DOC" '{"kind":"plan","text":"Recheck blood pressure in four weeks."}'
 
 step "The doctor completes the visit, then amends the diagnosis with a reason"
@@ -173,6 +178,55 @@ call GET "/patients/$WALK_IN/clinical-summary" 403 "$RECEPTION"
 call GET "/diagnoses/$DIAGNOSIS/versions" 403 "$RECEPTION"
 call GET "/appointments/$VISIT/history" 200 "$RECEPTION"
 echo "  history: $(field '[.results[].action] | join(" → ")')"
+
+step "The pharmacy receives a small lot that expires soon; a nurse dispenses first expiry first"
+call POST "/medications/$ITEM/lots" 422 "$ADMIN" "{\"facility_id\":\"$FACILITY\",\"lot_number\":\"AML-$RUN\",\"expires_on\":\"$(date -u -d '-1 day' +%F)\",\"unit_cost\":\"3.50\",\"quantity\":12}"
+echo "  refused: $(field .detail)"
+call POST "/medications/$ITEM/lots" 201 "$ADMIN" "{\"facility_id\":\"$FACILITY\",\"lot_number\":\"AML-$RUN\",\"expires_on\":\"$(date -u -d '+10 days' +%F)\",\"supplier\":\"Square Pharmaceuticals\",\"unit_cost\":\"3.50\",\"quantity\":12}"
+call GET "/medications/$ITEM/stock?facility=$FACILITY" 200 "$ADMIN"
+echo "  stock as of $(field .as_of): $(field '[.lots[] | "\(.lot_number) \(.on_hand) (to \(.expires_on)\(if .expired then ", expired" else "" end))"] | join("; ")')"
+call GET "/users?role=nurse&page_size=100" 200 "$ADMIN"
+NURSE_NAME=$(field "[.results[] | select(.facility_id == \"$FACILITY\")][0].username")
+call POST /auth/login 200 "" "{\"username\":\"$NURSE_NAME\",\"password\":\"$PASSWORD\"}"
+NURSE=$(field .access)
+call POST "/prescriptions/$PRESCRIPTION/dispense" 403 "$RECEPTION" '{"quantity":30}'
+call POST "/prescriptions/$PRESCRIPTION/dispense" 201 "$NURSE" '{"quantity":30}'
+echo "  $NURSE_NAME dispensed $(field .quantity): $(field '[.lots[] | "\(.quantity) from \(.lot_number) (to \(.expires_on))"] | join(" + ")'); $(field .remaining) remain on the prescription"
+call POST "/prescriptions/$PRESCRIPTION/dispense" 409 "$NURSE" '{"quantity":31}'
+echo "  refused: rule $(field .rule): $(field .detail)"
+
+step "Reception issues the visit's bill, takes two payments (one retried) and refunds part"
+call GET "/bills?appointment=$VISIT" 200 "$RECEPTION"
+BILL=$(field '.results[0].id')
+call GET "/bills/$BILL" 200 "$RECEPTION"
+echo "  bill $(field .status), $(field .currency): $(field '[.lines[] | "\(.description) \(.quantity) × \(.unit_price) = \(.amount)"] | join("; ")')"
+call POST "/bills/$BILL/issue" 200 "$RECEPTION"
+TOTAL=$(field .total)
+CURRENCY=$(field .currency)
+HALF=$(jq -r '(.total | tonumber / 2 | floor)' "$TMP/body")
+echo "  issued: total $TOTAL $CURRENCY"
+call POST "/bills/$BILL/payments" 422 "$RECEPTION" '{"amount":"10.001","method":"cash"}'
+echo "  refused: $(field .detail)"
+call POST "/bills/$BILL/payments" 201 "$RECEPTION" "{\"amount\":\"$HALF\",\"method\":\"mobile_banking\",\"reference\":\"bKash TX$RUN\"}" "Idempotency-Key: pay-$RUN"
+FIRST_PAYMENT=$(field .payment.id)
+echo "  paid $(field .payment.amount) by $(field .payment.method): bill $(field .bill.status), balance $(field .bill.balance)"
+call POST "/bills/$BILL/payments" 201 "$RECEPTION" "{\"amount\":\"$HALF\",\"method\":\"mobile_banking\",\"reference\":\"bKash TX$RUN\"}" "Idempotency-Key: pay-$RUN"
+echo "  the retry answers payment $(field .payment.id) again (same as $FIRST_PAYMENT): balance still $(field .bill.balance)"
+BALANCE=$(field .bill.balance)
+call POST "/bills/$BILL/payments" 409 "$RECEPTION" "{\"amount\":\"$TOTAL\",\"method\":\"cash\"}"
+echo "  refused: rule $(field .rule): $(field .detail)"
+call POST "/bills/$BILL/payments" 201 "$RECEPTION" "{\"amount\":\"$BALANCE\",\"method\":\"cash\",\"reference\":\"Receipt $RUN\"}"
+SECOND_PAYMENT=$(field .payment.id)
+echo "  paid $(field .payment.amount) in cash: bill $(field .bill.status), balance $(field .bill.balance)"
+call POST "/payments/$SECOND_PAYMENT/refunds" 201 "$RECEPTION" '{"amount":"10","reason":"Tablets returned unopened"}'
+echo "  refunded $(field .amount): $(field .status)"
+call POST "/payments/$SECOND_PAYMENT/refunds" 409 "$RECEPTION" "{\"amount\":\"$BALANCE\",\"reason\":\"Again\"}"
+echo "  refused: rule $(field .rule): $(field .detail)"
+call GET "/bills/$BILL" 200 "$RECEPTION"
+echo "  bill $(field .status): total $(field .total), paid $(field .paid), balance $(field .balance); $(field '.payments | length') payments, $(field '.refunds | length') refund"
+call POST "/bills/$BILL/void" 409 "$RECEPTION" '{"reason":"Wrong patient"}'
+echo "  refused: rule $(field .rule)"
+call GET "/bills/$BILL" 403 "$DOC"
 call DELETE /settings/booking.check_in_open_minutes 204 "$ADMIN"
 
 printf '\nDemo finished.\n'

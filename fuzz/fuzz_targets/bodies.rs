@@ -1,9 +1,10 @@
-//! Request bodies of the booking, patient, clinical and pharmacy routes, read exactly as the
+//! Request bodies of the booking, patient, clinical, pharmacy and billing routes, read exactly as the
 //! handlers read them (`parse_json`, then `garde` validation): any bytes give
 //! either a value or a 400/422 problem that names a field, never a panic.
 #![no_main]
 
 use carebook::api::extract::parse_json;
+use carebook::billing::{BillIn, LineIn, PaymentIn, RefundDecisionIn, RefundIn, VoidIn};
 use carebook::booking::appointments::{AppointmentIn, CancelIn, RescheduleIn};
 use carebook::clinical::consultations::{ConsultationAmendment, ConsultationIn, ConsultationPatch};
 use carebook::clinical::diagnoses::{DiagnosisAmendment, DiagnosisIn};
@@ -12,6 +13,7 @@ use carebook::clinical::prescriptions::{PrescriptionAmendment, PrescriptionIn};
 use carebook::clinical::vital_signs::{VitalSignsAmendment, VitalSignsIn};
 use carebook::error::AppError;
 use carebook::patients::{PatientIn, PatientPatch};
+use carebook::pharmacy::dispensing::DispenseIn;
 use carebook::pharmacy::{LotIn, MedicationIn, MedicationPatch, MovementIn};
 use garde::Validate;
 use libfuzzer_sys::fuzz_target;
@@ -38,6 +40,13 @@ fuzz_target!(|data: &[u8]| {
     read::<MedicationPatch>(data);
     read::<LotIn>(data);
     read::<MovementIn>(data);
+    read::<DispenseIn>(data);
+    read::<BillIn>(data);
+    read::<LineIn>(data);
+    read::<VoidIn>(data);
+    read::<PaymentIn>(data);
+    read::<RefundIn>(data);
+    read::<RefundDecisionIn>(data);
 });
 
 fn read<T: DeserializeOwned + Validate<Context = ()>>(data: &[u8]) {

@@ -82,6 +82,30 @@ mutate "an implausible temperature let through by the handler" \
   'check_range("temperature", Milli(celsius), 25_000, 60_000, "Cel")?;' \
   vital_signs_read_back_exactly
 
+mutate "a dispense beyond what the prescription allows" \
+  src/pharmacy/dispensing.rs \
+  "if wanted > remaining {" \
+  "if false {" \
+  dispensing_takes_first_expiry_first
+
+mutate "a payment's idempotency key not recorded" \
+  src/billing/mod.rs \
+  "&& !idempotency::record(&tx, actor.user_id, key, payment_id, now).await?" \
+  "&& false" \
+  a_hundred_replays_of_a_payment
+
+mutate "the database lets a bill be overpaid" \
+  src/db/migrations/m20261206_000001_billing.rs \
+  '.check(Expr::col("paid_minor").lte(Expr::col("total_minor")))' \
+  '.check(Expr::col("paid_minor").gte(0))' \
+  bills_are_made_by_reception
+
+mutate "doctors read bills" \
+  src/auth/policy.rs \
+  "rule(Action::BillRead,              [All, No, No, All, Own], BILL)," \
+  "rule(Action::BillRead,              [All, Own, No, All, Own], BILL)," \
+  dispensing_takes_first_expiry_first
+
 if [ "$survivors" -gt 0 ]; then
   echo "$survivors mutant(s) survived" >&2
   exit 1

@@ -113,6 +113,8 @@ bench_database() { # NAME DATABASE_URL PORT [SEED ARGS...]
   record "GET /diagnosis-codes?search=type 2 diabetes" "$name" $r
   r=$(wrk_run "$base/api/v1/diagnosis-codes?search=fracture%20of%20femur&page_size=20" -H "Authorization: Bearer $patient")
   record "GET /diagnosis-codes?search=fracture of femur" "$name" $r
+  r=$(wrk_run "$base/api/v1/bills?status=issued,partially_paid" -H "Authorization: Bearer $reception")
+  record "GET /bills, unpaid (audited read)" "$name" $r
 
   # Bookings: every free slot of every doctor over two weeks, each for the next patient.
   api GET "/patients?page_size=100" "$reception" | jq -r '.results[].id' >"$work/patients"

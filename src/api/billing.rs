@@ -19,7 +19,7 @@ use super::pagination::{ListQuery, Page, PageParams};
 use super::responses::{ReadErrors, WriteErrors};
 use crate::auth::Actor;
 use crate::auth::policy::Action;
-use crate::billing::{self, BillIn, BillQuery, BillView, RefundDecisionIn, LineIn, PaymentIn, RefundIn, VoidIn};
+use crate::billing::{self, BillIn, BillQuery, BillView, LineIn, PaymentIn, RefundDecisionIn, RefundIn, VoidIn};
 use crate::db::entities::{bill, bill_line, payment, refund};
 use crate::db::idempotency::IdempotencyKey;
 use crate::domain::{BillLineKind, BillStatus, Money, PaymentMethod, RefundStatus};

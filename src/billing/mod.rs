@@ -575,9 +575,7 @@ pub async fn list(
         statuses,
     };
     let found = db::billing::list(state.db.conn(), &filter, page).await?;
-    for row in &found.rows {
-        audit::note(Some(row.patient_id), false);
-    }
+    audit::note_disclosed(found.rows.iter().map(|b| b.patient_id));
     Ok(found)
 }
 

@@ -564,10 +564,11 @@ async fn bills_are_made_by_reception_read_by_their_patient_and_void_only_unpaid(
         .expect_rule(409, "bill_void");
 
     // The database itself refuses overpayment, deletion and changed lines.
+    issued_bill(&app, &clinic, patient, "500.00").await;
     let conn = app.state.db.conn();
     let backend = conn.get_database_backend();
     for sql in [
-        "UPDATE bills SET paid_minor = total_minor + 1".to_owned(),
+        "UPDATE bills SET paid_minor = total_minor + 1 WHERE status = 'issued'".to_owned(),
         "UPDATE payments SET refunded_minor = amount_minor + 1".to_owned(),
         "UPDATE bill_lines SET amount_minor = 0".to_owned(),
         "DELETE FROM payments".to_owned(),

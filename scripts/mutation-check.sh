@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 survivors=0
 # Put back any file a mutant changed, even if this script is interrupted.
-restore() { find src -name '*.unmutated' | while read -r f; do mv -f "$f" "${f%.unmutated}"; done; }
+restore() { find src -name '*.unmutated' | while read -r f; do mv -f "$f" "${f%.unmutated}"; touch "${f%.unmutated}"; done; }
 trap restore EXIT
 
 # mutate NAME FILE OLD NEW TEST_FILTER

@@ -9,19 +9,7 @@ use crate::helpers::{Reply, TestApp, spawn_app, spawn_app_with};
 const WEEKLY: &[(&str, &str, &str)] = &[("sunday", "09:00", "13:00")];
 
 async fn book_with_key(app: &TestApp, token: &str, key: &str, body: serde_json::Value) -> Reply {
-    let response = app
-        .client
-        .post(format!("{}/api/v1/appointments", app.address))
-        .bearer_auth(token)
-        .header("idempotency-key", key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.json().await.unwrap_or(serde_json::Value::Null);
-    Reply { status, body, headers }
+    app.post_keyed("/api/v1/appointments", token, key, body).await
 }
 
 #[tokio::test]

@@ -261,6 +261,37 @@ impl TestApp {
         Reply { status, body, headers }
     }
 
+    /// POST `body` to `path` with an `Idempotency-Key`.
+    pub async fn post_keyed(&self, path: &str, token: &str, key: &str, body: Value) -> Reply {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .bearer_auth(token)
+            .header("idempotency-key", key)
+            .json(&body)
+            .send()
+            .await
+            .expect("request sent");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.json().await.unwrap_or(Value::Null);
+        Reply { status, body, headers }
+    }
+
+    /// Assert that the database itself refuses each statement (a constraint
+    /// or trigger, whatever the handlers check).
+    pub async fn assert_refused_by_database(&self, statements: &[&str]) {
+        use sea_orm::ConnectionTrait;
+        let conn = self.state.db.conn();
+        let backend = conn.get_database_backend();
+        for sql in statements {
+            let outcome = conn
+                .execute_raw(sea_orm::Statement::from_string(backend, sql.to_string()))
+                .await;
+            assert!(outcome.is_err(), "the database let through: {sql}");
+        }
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> Reply {
         self.send(reqwest::Method::GET, path, Some(token), None).await
     }

@@ -2,7 +2,6 @@
 
 use carebook::clock::Clock;
 use chrono::TimeDelta;
-use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -336,21 +335,13 @@ async fn stock_is_a_ledger_of_lots_that_never_goes_negative() {
         .expect(400);
 
     // The ledger is append-only and the lot never negative, in the database itself.
-    let conn = app.state.db.conn();
-    let backend = conn.get_database_backend();
-    for sql in [
-        "UPDATE stock_movements SET quantity = 1".to_owned(),
-        "DELETE FROM stock_movements".to_owned(),
-        "DELETE FROM stock_lots".to_owned(),
-        "UPDATE stock_lots SET on_hand = -1".to_owned(),
-    ] {
-        assert!(
-            conn.execute_raw(Statement::from_string(backend, sql.clone()))
-                .await
-                .is_err(),
-            "{sql}"
-        );
-    }
+    app.assert_refused_by_database(&[
+        "UPDATE stock_movements SET quantity = 1",
+        "DELETE FROM stock_movements",
+        "DELETE FROM stock_lots",
+        "UPDATE stock_lots SET on_hand = -1",
+    ])
+    .await;
     assert_ledger_sums(&app).await;
 }
 

@@ -681,7 +681,7 @@ pub async fn cancel(
 /// The local day (in `zone`) that contains `instant`, as instants.
 fn local_day(zone: &str, instant: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
     let tz = TimeZone::parse(zone).map(TimeZone::tz).unwrap_or(chrono_tz::UTC);
-    let date = instant.with_timezone(&tz).date_naive();
+    let date = calendar::local_date(zone, instant);
     (
         calendar::local_midnight(tz, date),
         calendar::local_midnight(tz, date + TimeDelta::days(1)),

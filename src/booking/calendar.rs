@@ -75,6 +75,15 @@ pub fn time_off(row: &time_off::Model) -> TimeOff {
     }
 }
 
+/// The local date in IANA zone `zone` at `instant` (UTC for a zone that does
+/// not parse: stored zones were checked on the way in).
+pub fn local_date(zone: &str, instant: DateTime<Utc>) -> NaiveDate {
+    let tz = crate::domain::TimeZone::parse(zone)
+        .map(crate::domain::TimeZone::tz)
+        .unwrap_or(chrono_tz::UTC);
+    instant.with_timezone(&tz).date_naive()
+}
+
 /// The instant local midnight of `date` begins in `tz` (the first instant
 /// of the day where DST skips midnight, as in America/Santiago).
 pub fn local_midnight(tz: chrono_tz::Tz, date: NaiveDate) -> DateTime<Utc> {

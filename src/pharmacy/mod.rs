@@ -22,7 +22,7 @@ use crate::auth::policy::{Action, authorize};
 use crate::db::entities::{medication, stock_lot, stock_movement};
 use crate::db::pharmacy::MedicationFilter;
 use crate::db::{self, DbError, PageRequest, Paged, audit, directory as db_directory};
-use crate::domain::{StockMovementKind, StockReason, TimeZone};
+use crate::domain::{StockMovementKind, StockReason};
 use crate::error::{AppError, AppResult};
 use crate::input::{self, Search, Text, TextOrEmpty};
 use crate::state::AppState;
@@ -198,10 +198,7 @@ async fn today(state: &AppState, facility: Option<Uuid>) -> AppResult<NaiveDate>
     let row = db_directory::find_facility(state.db.conn(), facility)
         .await?
         .ok_or_else(|| AppError::invalid_field("facility", "no such facility"))?;
-    let tz = TimeZone::parse(&row.time_zone)
-        .map(TimeZone::tz)
-        .unwrap_or(chrono_tz::UTC);
-    Ok(now.with_timezone(&tz).date_naive())
+    Ok(crate::booking::calendar::local_date(&row.time_zone, now))
 }
 
 /// One page of the catalogue with each item's usable stock.

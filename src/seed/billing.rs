@@ -14,6 +14,7 @@ use rand_chacha::ChaCha8Rng;
 use uuid::Uuid;
 
 use crate::billing::settle;
+use crate::booking::calendar::local_date;
 use crate::db::entities::{
     appointment, bill, bill_line, consultation, dispense, medication, payment, prescription, refund, stock_lot,
     stock_movement,
@@ -38,9 +39,11 @@ pub struct Inputs<'a> {
     pub facilities: HashMap<Uuid, Desk>,
 }
 
-/// A facility's currency and who bills and dispenses there.
+/// A facility's currency, time zone and who bills and dispenses there.
 pub struct Desk {
     pub currency: String,
+    /// IANA zone: lots expire by the facility's local date.
+    pub time_zone: String,
     /// The receptionist's user id: bills, payments, refunds.
     pub reception: Uuid,
     /// The nurse's user id: dispensing.
@@ -89,6 +92,7 @@ pub fn bill_visits(
     for visit in visits {
         let Some(Desk {
             currency,
+            time_zone,
             reception,
             nurse,
         }) = inputs.facilities.get(&visit.facility_id)
@@ -122,7 +126,7 @@ pub fn bill_visits(
                 continue;
             };
             let given_at = visit.end_at + TimeDelta::minutes(20);
-            let day = given_at.date_naive();
+            let day = local_date(time_zone, given_at);
             let dispense_id = ids::demo("dispense", rx.id);
             let mut left = rx.quantity;
             let mut takes = Vec::new();

@@ -954,6 +954,7 @@ pub async fn demo(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Report> {
             .map(|(f, seed)| {
                 let desk = billing::Desk {
                     currency: f.currency.clone(),
+                    time_zone: f.time_zone.clone(),
                     reception: ids::demo("user", format!("reception.{}", seed.key)),
                     nurse: ids::demo("user", format!("nurse.{}", seed.key)),
                 };

@@ -154,6 +154,15 @@ impl AppError {
         }
     }
 
+    /// 422 `idempotency_key_reused`: the `Idempotency-Key` was used for a different request.
+    pub fn idempotency_key_reused() -> Self {
+        AppError::rule(
+            "idempotency_key_reused",
+            "Idempotency-Key",
+            "this Idempotency-Key was used for a different request",
+        )
+    }
+
     /// A 409 naming the rule that refused the request.
     pub fn conflict(rule: &'static str, detail: impl Into<String>) -> Self {
         AppError::Conflict {

@@ -603,6 +603,14 @@ pub fn check_patient_window(
     Ok(())
 }
 
+/// Whether a refund of `amount` (minor units) by `actor` waits for an
+/// administrator's approval ([`Action::RefundApprove`]): above `threshold`
+/// (minor units, from `billing.refund_approval_above`) unless an
+/// administrator makes it.
+pub fn refund_needs_approval(actor: &Actor, amount: i64, threshold: i64) -> bool {
+    actor.role != Role::Admin && amount > threshold
+}
+
 /// The kinds of note a role writes with [`Action::NoteWrite`]: a nurse
 /// nursing notes only, a doctor any kind.
 ///

@@ -26,7 +26,7 @@ use crate::db::billing::BillFilter;
 use crate::db::entities::{appointment, bill, bill_line, payment, refund};
 use crate::db::idempotency::{self, Found, IdempotencyKey};
 use crate::db::{self, DbError, PageRequest, Paged, Tx, audit, directory as db_directory};
-use crate::domain::{BillLineKind, BillStatus, Currency, Money, PaymentMethod, RefundStatus, Role};
+use crate::domain::{BillLineKind, BillStatus, Currency, Money, PaymentMethod, RefundStatus};
 use crate::error::{AppError, AppResult};
 use crate::input::{self, Text, TextOrEmpty};
 use crate::state::AppState;
@@ -683,11 +683,7 @@ fn overpayment(balance: i64, currency: &str) -> AppError {
 async fn paid_with(state: &AppState, actor: &Actor, key: &IdempotencyKey) -> AppResult<Option<Paid>> {
     match idempotency::find(state.db.conn(), actor.user_id, key, state.clock.now()).await? {
         None => Ok(None),
-        Some(Found::Mismatch) => Err(AppError::rule(
-            "idempotency_key_reused",
-            "Idempotency-Key",
-            "this Idempotency-Key was used for a different request",
-        )),
+        Some(Found::Mismatch) => Err(AppError::idempotency_key_reused()),
         Some(Found::Created(id)) => {
             let payment = db::find_by_id::<payment::Entity>(state.db.conn(), id)
                 .await?
@@ -860,7 +856,7 @@ pub async fn refund(state: &AppState, actor: &Actor, payment_id: Uuid, body: Ref
     let above = settings
         .int("billing.refund_approval_above")
         .saturating_mul(10_i64.pow(currency.exponent()));
-    let waits = actor.role != Role::Admin && minor > above;
+    let waits = policy::refund_needs_approval(actor, minor, above);
     let now = state.clock.now();
     let tx = state.db.begin_write().await?;
     // Lock order everywhere: bill, then payment, then refund.

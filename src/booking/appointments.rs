@@ -317,11 +317,7 @@ pub async fn create(
 async fn made_with(state: &AppState, actor: &Actor, key: &IdempotencyKey) -> AppResult<Option<Booked>> {
     match idempotency::find(state.db.conn(), actor.user_id, key, state.clock.now()).await? {
         None => Ok(None),
-        Some(Found::Mismatch) => Err(AppError::rule(
-            "idempotency_key_reused",
-            "Idempotency-Key",
-            "this Idempotency-Key was used for a different request",
-        )),
+        Some(Found::Mismatch) => Err(AppError::idempotency_key_reused()),
         Some(Found::Created(id)) => {
             let appointment = reload(state, id).await?;
             audit::note(Some(appointment.patient_id), false);

@@ -54,30 +54,8 @@ async fn receive(
 
 /// A clinic and a patient whose appointment is in progress: (clinic, patient, their token, appointment, consultation).
 async fn in_consultation(app: &TestApp) -> (Clinic, Uuid, String, Uuid, String) {
-    let clinic = app.clinic("Asia/Dhaka", WEEKLY).await;
-    let (patient, token) = app.patient().await;
-    let appointment = app
-        .post(
-            "/api/v1/appointments",
-            &token,
-            json!({"doctor_id": clinic.doctor, "start": SUNDAY_9, "reason": "Fever"}),
-        )
-        .await
-        .expect(201)
-        .id();
-    app.drive(&clinic.admin, appointment, at(SUNDAY_9), &["check-in", "start"])
-        .await;
-    let consultation = app
-        .get(
-            &format!("/api/v1/patients/{patient}/consultations"),
-            &clinic.doctor_token,
-        )
-        .await
-        .expect(200)
-        .body["results"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (clinic, patient, token, appointment) = crate::clinical::visit(app, &["check-in", "start"]).await;
+    let consultation = crate::clinical::consultation_of(app, &clinic.doctor_token, patient).await;
     (clinic, patient, token, appointment, consultation)
 }
 
@@ -379,13 +357,7 @@ async fn two_concurrent_dispenses_of_the_last_units_one_succeeds() {
         .await
         .expect(200);
     assert_eq!(stock.body["total"], 48);
-    let mismatched = app
-        .count_where(
-            "stock_lots",
-            "on_hand <> (SELECT COALESCE(SUM(m.quantity), 0) FROM stock_movements m WHERE m.lot_id = stock_lots.id)",
-        )
-        .await;
-    assert_eq!(mismatched, 0);
+    crate::pharmacy::assert_ledger_sums(&app).await;
     assert_books_balance(&app).await;
 }
 

@@ -67,7 +67,7 @@ const SUNDAY_9: &str = "2026-11-29T03:00:00Z";
 
 /// A clinic, a patient with a booked appointment ("Chest pain"), and the
 /// appointment driven through `steps` by the admin.
-async fn visit(app: &TestApp, steps: &[&str]) -> (Clinic, Uuid, String, Uuid) {
+pub(crate) async fn visit(app: &TestApp, steps: &[&str]) -> (Clinic, Uuid, String, Uuid) {
     let clinic = app.clinic("Asia/Dhaka", WEEKLY).await;
     let (patient, patient_token) = app.patient().await;
     let appointment = app
@@ -864,7 +864,7 @@ async fn consultations_and_vital_signs_are_amended_with_a_reason_and_marked_ente
 }
 
 /// The first consultation of `patient`, as its doctor sees it.
-async fn consultation_of(app: &TestApp, doctor: &str, patient: Uuid) -> String {
+pub(crate) async fn consultation_of(app: &TestApp, doctor: &str, patient: Uuid) -> String {
     app.get(&format!("/api/v1/patients/{patient}/consultations"), doctor)
         .await
         .expect(200)

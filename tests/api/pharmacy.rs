@@ -346,7 +346,7 @@ async fn stock_is_a_ledger_of_lots_that_never_goes_negative() {
 }
 
 /// Every lot's on-hand is the sum of its movements.
-async fn assert_ledger_sums(app: &TestApp) {
+pub(crate) async fn assert_ledger_sums(app: &TestApp) {
     let mismatched = app
         .count_where(
             "stock_lots",

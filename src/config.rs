@@ -72,6 +72,22 @@ pub struct ConfigArgs {
         global = true
     )]
     pub telemedicine_url_base: String,
+    /// SMTP server for email (`smtp://host:port`, `smtp://user:pass@host:587?tls=required`,
+    /// `smtps://user:pass@host`); unset: mail is logged as not sent.
+    #[arg(long, env = "CAREBOOK_SMTP_URL", hide_env_values = true, global = true)]
+    pub smtp_url: Option<String>,
+    /// The sender of email (`Name <address>` or an address).
+    #[arg(
+        long,
+        env = "CAREBOOK_MAIL_FROM",
+        default_value = "Carebook <no-reply@carebook.invalid>",
+        global = true
+    )]
+    pub mail_from: String,
+    /// Background jobs (reminders, email) this node runs at once; 0: none
+    /// (another node, or `carebook worker`, runs them).
+    #[arg(long, env = "CAREBOOK_WORKERS", default_value_t = 2, global = true)]
+    pub workers: usize,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "CAREBOOK_BODY_LIMIT", default_value_t = 1024 * 1024, global = true)]
     pub body_limit: usize,
@@ -247,6 +263,12 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Where telemedicine rooms live (no trailing slash).
     pub telemedicine_url_base: String,
+    /// SMTP server URL (with credentials, so never printed).
+    pub smtp_url: Option<Secret>,
+    /// Sender of email.
+    pub mail_from: lettre::message::Mailbox,
+    /// Concurrent background jobs of this node (0: no worker).
+    pub workers: usize,
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
     /// Most database connections this node opens (None: a default per backend).
@@ -345,6 +367,12 @@ impl Config {
             environment: args.environment,
             public_url: args.public_url.as_ref().map(|u| u.trim_end_matches('/').to_owned()),
             telemedicine_url_base: args.telemedicine_url_base.trim_end_matches('/').to_owned(),
+            smtp_url: args.smtp_url.as_deref().map(check_smtp_url).transpose()?,
+            mail_from: args
+                .mail_from
+                .parse()
+                .map_err(|e| anyhow::anyhow!("CAREBOOK_MAIL_FROM: {e}"))?,
+            workers: args.workers,
             body_limit: args.body_limit,
             db_max_connections: args.db_max_connections,
             booking: BookingPolicy {
@@ -382,6 +410,11 @@ impl Config {
             environment: Environment::Development,
             public_url: None,
             telemedicine_url_base: "https://meet.example.test".into(),
+            smtp_url: None,
+            mail_from: "Carebook Test <no-reply@carebook.test>"
+                .parse()
+                .expect("a valid test sender"),
+            workers: 0,
             body_limit: 1024 * 1024,
             db_max_connections: None,
             booking: BookingPolicy::default(),
@@ -479,6 +512,16 @@ fn cors_origins(origins: &[String]) -> anyhow::Result<Vec<String>> {
         checked.push(origin.to_owned());
     }
     Ok(checked)
+}
+
+/// An SMTP URL lettre can use (`smtp://` or `smtps://`).
+fn check_smtp_url(url: &str) -> anyhow::Result<Secret> {
+    if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+        bail!("CAREBOOK_SMTP_URL must start with smtp:// or smtps://");
+    }
+    lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url)
+        .map_err(|_| anyhow::anyhow!("CAREBOOK_SMTP_URL is not a usable SMTP URL"))?;
+    Ok(Secret::new(url))
 }
 
 fn normalise_database_url(url: &str) -> anyhow::Result<String> {

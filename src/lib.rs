@@ -20,6 +20,8 @@ pub mod directory;
 pub mod domain;
 pub mod error;
 pub mod input;
+pub mod jobs;
+pub mod notifications;
 pub mod patients;
 pub mod pharmacy;
 pub mod profile_image;

@@ -1,4 +1,4 @@
-//! The `carebook` command: serve (default), migrate, grant-runtime-role,
+//! The `carebook` command: serve (default), worker, migrate, grant-runtime-role,
 //! rotate-data-key, purge-audit, seed, create-admin.
 
 use anyhow::Context;
@@ -25,6 +25,9 @@ enum Command {
         #[arg(long)]
         demo: bool,
     },
+    /// Run background jobs (reminders, email) without serving the API, at
+    /// CAREBOOK_WORKERS at a time (at least 1).
+    Worker,
     /// Apply pending migrations and exit.
     Migrate,
     /// PostgreSQL: grant an existing role what a node needs and no more (it
@@ -110,6 +113,11 @@ async fn run() -> anyhow::Result<()> {
             let address = listener.local_addr()?;
             println!("Carebook listening on http://{address}  (API docs: http://{address}/api/v1/openapi.json)");
             carebook::server::serve(carebook::server::state(db, config), listener).await?;
+        }
+        Command::Worker => {
+            let db = carebook::server::connect(&config).await?;
+            println!("Carebook worker running (Ctrl-C stops it)");
+            carebook::server::work(carebook::server::state(db, config)).await?;
         }
         Command::Migrate => {
             carebook::server::connect(&config).await?;

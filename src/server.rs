@@ -60,6 +60,7 @@ pub async fn serve(state: AppState, listener: TcpListener) -> std::io::Result<()
         tracing::error!(error = %err, "building the diagnosis-code index failed");
     }
     let tally = tokio::spawn(flush_denials_every_minute(state.clone()));
+    let workers = start_workers(&state);
     let limits = state.config.connections;
     let app = crate::api::app(state.clone());
     let builder = connection_builder(&limits);
@@ -105,7 +106,36 @@ pub async fn serve(state: AppState, listener: TcpListener) -> std::io::Result<()
         tracing::warn!("connections still open after {} s; closing them", DRAIN.as_secs());
     }
     tally.abort();
+    if let Some(workers) = workers {
+        workers.abort();
+    }
     flush_denials(&state, true).await;
+    Ok(())
+}
+
+/// Start this node's job workers (`CAREBOOK_WORKERS`; none when 0).
+fn start_workers(state: &AppState) -> Option<tokio::task::JoinHandle<()>> {
+    if state.config.workers == 0 {
+        return None;
+    }
+    match crate::jobs::worker::Worker::new(state.clone(), state.config.workers) {
+        Ok(worker) => Some(tokio::spawn(worker.run())),
+        Err(err) => {
+            tracing::error!(error = %err, "the job workers could not start");
+            None
+        }
+    }
+}
+
+/// Run job workers alone (`carebook worker`) until Ctrl-C or SIGTERM.
+///
+/// Errors: the SMTP configuration is unusable.
+pub async fn work(state: AppState) -> anyhow::Result<()> {
+    let worker = crate::jobs::worker::Worker::new(state.clone(), state.config.workers.max(1))?;
+    tokio::select! {
+        () = worker.run() => {}
+        () = shutdown() => tracing::info!("stopping the workers"),
+    }
     Ok(())
 }
 

@@ -32,6 +32,15 @@ pub enum Kind {
     },
     /// true or false.
     Boolean,
+    /// A list of distinct whole numbers, each in `min..=max`, at most `most` of them.
+    IntegerList {
+        /// Smallest allowed value.
+        min: i64,
+        /// Largest allowed value.
+        max: i64,
+        /// Longest allowed list.
+        most: usize,
+    },
 }
 
 /// One setting.
@@ -64,6 +73,19 @@ impl Definition {
             },
             Kind::Boolean if value.is_boolean() => Ok(()),
             Kind::Boolean => Err("must be true or false".into()),
+            Kind::IntegerList { min, max, most } => {
+                let message = || format!("must be a list of at most {most} distinct whole numbers from {min} to {max}");
+                let items = value.as_array().ok_or_else(message)?;
+                let numbers: Vec<i64> = items.iter().filter_map(Value::as_i64).collect();
+                let mut distinct = numbers.clone();
+                distinct.sort_unstable();
+                distinct.dedup();
+                let fits = numbers.len() == items.len()
+                    && items.len() <= most
+                    && distinct.len() == numbers.len()
+                    && numbers.iter().all(|n| (min..=max).contains(n));
+                if fits { Ok(()) } else { Err(message()) }
+            }
         }
     }
 }
@@ -125,6 +147,17 @@ pub const DEFINITIONS: &[Definition] = &[
         },
         public: false,
         default: |_| Value::from(5_000),
+    },
+    Definition {
+        key: "notifications.reminder_hours",
+        description: "Patients are reminded of an appointment this many hours before it, once per number in the list (none: no reminders).",
+        kind: Kind::IntegerList {
+            min: 1,
+            max: 336,
+            most: 5,
+        },
+        public: false,
+        default: |_| Value::from(vec![24]),
     },
     Definition {
         key: "security.lockout_threshold",
@@ -196,6 +229,14 @@ impl Settings {
     }
 
     /// A boolean setting.
+    /// The whole numbers of a list setting (in the order set).
+    pub fn integers(&self, key: &str) -> Vec<i64> {
+        self.value(key)
+            .as_array()
+            .map(|items| items.iter().filter_map(Value::as_i64).collect())
+            .unwrap_or_default()
+    }
+
     pub fn flag(&self, key: &str) -> bool {
         self.value(key).as_bool().unwrap_or_default()
     }

@@ -15,7 +15,9 @@ pub mod doctors;
 pub mod extract;
 pub mod health;
 pub mod idempotency;
+pub mod jobs;
 pub mod meta;
+pub mod notifications;
 pub mod pagination;
 pub mod patients;
 pub mod pharmacy;
@@ -81,6 +83,8 @@ use access::Operations;
         (name = "schedules", description = "Working hours, time off and availability"),
                 (name = "appointments", description = "Booking and the appointment lifecycle"),
                 (name = "audit", description = "The audit trail and login activity (admin)"),
+        (name = "notifications", description = "One's own in-app notifications"),
+        (name = "jobs", description = "The background job queue and its delivery log (admin)"),
         (name = "settings", description = "System settings"),
     )
 )]
@@ -119,6 +123,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(schedules::router())
         .merge(appointments::router())
         .merge(telemedicine::router())
+        .merge(notifications::router())
+        .merge(jobs::router())
         .merge(audit::router())
         .merge(settings::router())
 }

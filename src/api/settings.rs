@@ -33,12 +33,23 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_setting, put_setting, reset_setting))
 }
 
-/// A setting's value: a whole number or a boolean, as its `type` says.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+/// A setting's value: a whole number, a boolean or a list of whole numbers, as its `type` says.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(untagged, try_from = "serde_json::Value")]
 pub enum SettingValue {
     Integer(i64),
     Boolean(bool),
+    /// At most 20 items.
+    IntegerList(Vec<i64>),
+}
+
+/// A JSON number that JSON Schema calls an integer (`30.0` is 30).
+fn whole(n: &serde_json::Number) -> Option<i64> {
+    n.as_i64().or_else(|| {
+        n.as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+            .map(|f| f as i64)
+    })
 }
 
 impl TryFrom<serde_json::Value> for SettingValue {
@@ -48,32 +59,36 @@ impl TryFrom<serde_json::Value> for SettingValue {
     fn try_from(value: serde_json::Value) -> Result<Self, String> {
         match value {
             serde_json::Value::Bool(b) => Ok(SettingValue::Boolean(b)),
-            serde_json::Value::Number(n) => n
-                .as_i64()
-                .or_else(|| {
-                    n.as_f64()
-                        .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
-                        .map(|f| f as i64)
-                })
+            serde_json::Value::Number(n) => whole(&n)
                 .map(SettingValue::Integer)
                 .ok_or_else(|| "must be a whole number or true/false".to_owned()),
-            _ => Err("must be a whole number or true/false".to_owned()),
+            serde_json::Value::Array(items) if items.len() <= 20 => items
+                .iter()
+                .map(|item| item.as_number().and_then(whole))
+                .collect::<Option<Vec<i64>>>()
+                .map(SettingValue::IntegerList)
+                .ok_or_else(|| "must be a list of whole numbers".to_owned()),
+            _ => Err("must be a whole number, true/false or a list of at most 20 whole numbers".to_owned()),
         }
     }
 }
 
 impl SettingValue {
     fn from_json(value: &serde_json::Value) -> SettingValue {
+        if let Some(items) = value.as_array() {
+            return SettingValue::IntegerList(items.iter().filter_map(serde_json::Value::as_i64).collect());
+        }
         value
             .as_bool()
             .map(SettingValue::Boolean)
             .unwrap_or_else(|| SettingValue::Integer(value.as_i64().unwrap_or_default()))
     }
 
-    fn to_json(self) -> serde_json::Value {
+    fn into_json(self) -> serde_json::Value {
         match self {
             SettingValue::Integer(n) => n.into(),
             SettingValue::Boolean(b) => b.into(),
+            SettingValue::IntegerList(items) => items.into(),
         }
     }
 }
@@ -84,6 +99,7 @@ impl SettingValue {
 pub enum SettingType {
     Integer,
     Boolean,
+    IntegerList,
 }
 
 /// One setting with its definition and current value.
@@ -97,9 +113,9 @@ pub struct SettingOut {
     pub description: &'static str,
     #[serde(rename = "type")]
     pub kind: SettingType,
-    /// Smallest allowed value (integers).
+    /// Smallest allowed value (integers, and each of a list).
     pub minimum: Option<i64>,
-    /// Largest allowed value (integers).
+    /// Largest allowed value (integers, and each of a list).
     pub maximum: Option<i64>,
     /// Readable without a token.
     pub public: bool,
@@ -117,6 +133,7 @@ fn setting_out(state: &AppState, current: &Settings, d: &Definition) -> SettingO
     let (kind, minimum, maximum) = match d.kind {
         Kind::Integer { min, max } => (SettingType::Integer, Some(min), Some(max)),
         Kind::Boolean => (SettingType::Boolean, None, None),
+        Kind::IntegerList { min, max, .. } => (SettingType::IntegerList, Some(min), Some(max)),
     };
     let stored = current.stored(d.key);
     SettingOut {
@@ -244,7 +261,7 @@ pub async fn put_setting(
     settings::set(
         &state.db,
         d.key,
-        Some(body.value.to_json()),
+        Some(body.value.into_json()),
         actor.user_id,
         state.clock.now(),
     )

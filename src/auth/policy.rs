@@ -147,6 +147,12 @@ actions! {
     RefundWrite = "refund_write",
     /// Approve or reject a refund that waits for approval.
     RefundApprove = "refund_approve",
+    /// One's own in-app notifications: list, read marks, the live stream.
+    Notifications = "notifications",
+    /// Read the job queue and its delivery log.
+    JobRead = "job_read",
+    /// Retry a dead or cancelled job.
+    JobWrite = "job_write",
 }
 
 impl Action {
@@ -168,6 +174,7 @@ impl Action {
                 | Action::RoleRequestRead
                 | Action::ClinicalRead
                 | Action::BillRead
+                | Action::JobRead
         )
     }
 }
@@ -262,6 +269,9 @@ pub const MATRIX: &[Rule] = &[
     rule(Action::PaymentWrite,          [All, No, No, All, No], BILL),
     rule(Action::RefundWrite,           [All, No, No, All, No], BILL),
     rule(Action::RefundApprove,         [All, No, No, No, No], BILL),
+    rule(Action::Notifications,         [All, All, All, All, All], None),
+    rule(Action::JobRead,               [All, No, No, No, No], None),
+    rule(Action::JobWrite,              [All, No, No, No, No], None),
 ];
 
 fn column(role: Role) -> usize {
@@ -874,6 +884,9 @@ mod tests {
                 "payment_write",
                 "refund_write",
                 "refund_approve",
+                "notifications",
+                "job_read",
+                "job_write",
             ]
         );
         for action in Action::ALL {

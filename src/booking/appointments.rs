@@ -28,6 +28,7 @@ use crate::domain::{AppointmentAction, AppointmentKind, AppointmentStatus, Role,
 use crate::error::{AppError, AppResult};
 use crate::input::Ordering;
 use crate::input::{self, Text, TextOrEmpty};
+use crate::notifications::{self, Change};
 use crate::scheduling::lifecycle::{self, Timing, Transition};
 use crate::scheduling::{BookingRule, Limits, Slot, check_start};
 use crate::state::AppState;
@@ -460,6 +461,7 @@ async fn book(
         db::insert_row::<appointment::ActiveModel>(&tx, row.clone()).await?;
         let booked = event(&row, actor, AppointmentAction::Booked, None, None, None, now);
         db::insert_row::<appointment_event::ActiveModel>(&tx, booked).await?;
+        notifications::appointment_changed(&tx, &settings, &row, Change::Booked, now).await?;
         audit::note_object(row.id);
         audit::note(Some(row.patient_id), false);
         tx.commit().await?;
@@ -540,6 +542,7 @@ async fn move_to(
     precondition: &impl Fn(i32) -> AppResult<()>,
 ) -> AppResult<()> {
     let id = current.id;
+    let settings = state.settings().await?;
     let tx = state.db.begin_write().await?;
     // The appointment, then its doctor: the order check-in takes them in.
     let row = appointments::find_for_update(&tx, id)
@@ -582,6 +585,8 @@ async fn move_to(
         now,
     );
     db::insert_row::<appointment_event::ActiveModel>(&tx, moved).await?;
+    let change = Change::Rescheduled { from: old_times.0 };
+    notifications::appointment_changed(&tx, &settings, &updated, change, now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -603,7 +608,8 @@ pub async fn transition(
     precondition: impl FnOnce(i32) -> AppResult<()>,
 ) -> AppResult<AppointmentRow> {
     let current = visible(state, actor, id, action_of(transition)).await?;
-    let policy = state.booking_policy().await?;
+    let settings = state.settings().await?;
+    let policy = settings.booking();
     if transition == Transition::Cancel {
         policy::check_patient_window(actor, current.start_at, state.clock.now(), policy.cancellation_window)?;
     }
@@ -646,6 +652,7 @@ pub async fn transition(
         now,
     );
     db::insert_row::<appointment_event::ActiveModel>(&tx, record).await?;
+    notifications::appointment_changed(&tx, &settings, &updated, Change::Status, now).await?;
     // The visit's record opens and closes with the visit, in the same transaction.
     match transition {
         Transition::Start => crate::clinical::consultations::open_for(&tx, &updated, actor.user_id, now).await?,

@@ -485,3 +485,45 @@ mod tests {
         assert!(!AppointmentStatus::NoShow.is_live());
     }
 }
+
+string_enum! {
+    /// Where a job of the queue is in its life.
+    JobStatus {
+        /// Waiting for its `run_at` (a retry waits here too).
+        Queued = "queued",
+        /// Claimed by a worker, whose lease has not expired.
+        Running = "running",
+        /// Done.
+        Succeeded = "succeeded",
+        /// Failed its last allowed attempt; an administrator may retry it.
+        Dead = "dead",
+        /// Made pointless by a later change (a reminder of a moved or cancelled appointment).
+        Cancelled = "cancelled",
+    }
+}
+
+string_enum! {
+    /// What the queue does with a job ([`crate::db::jobs`]).
+    JobKind {
+        /// Email the patient that the appointment is booked (with the event as `text/calendar`).
+        AppointmentConfirmation = "appointment_confirmation",
+        /// Email the patient that the appointment moved.
+        AppointmentRescheduled = "appointment_rescheduled",
+        /// Email the patient that the appointment is cancelled.
+        AppointmentCancelled = "appointment_cancelled",
+        /// Remind the patient of the appointment (email and in-app), `offset_hours` before it.
+        AppointmentReminder = "appointment_reminder",
+    }
+}
+
+string_enum! {
+    /// How a delivery attempt ended.
+    DeliveryOutcome {
+        /// The server accepted the message.
+        Sent = "sent",
+        /// Nothing was sent, on purpose: no SMTP configured, no address, opted out.
+        NotSent = "not_sent",
+        /// The server refused it or could not be reached (the job retries).
+        Failed = "failed",
+    }
+}

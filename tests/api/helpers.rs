@@ -620,3 +620,171 @@ fn database_names_are_replaced_in_urls() {
     );
     assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
 }
+
+/// The Python with the tests' real peers (aiosmtpd, icalendar, vobject):
+/// `CAREBOOK_TEST_PYTHON`, which `scripts/test.sh` sets.
+pub fn test_python() -> String {
+    std::env::var("CAREBOOK_TEST_PYTHON").unwrap_or_else(|_| {
+        panic!("CAREBOOK_TEST_PYTHON is not set: run the tests with scripts/test.sh (it installs aiosmtpd, icalendar and vobject)")
+    })
+}
+
+/// A real SMTP server (aiosmtpd) writing what it receives to a Maildir.
+pub struct SmtpServer {
+    pub url: String,
+    maildir: std::path::PathBuf,
+    child: std::process::Child,
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.maildir);
+    }
+}
+
+/// One received message.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub message_id: String,
+    pub text: String,
+    pub html: String,
+    /// The `text/calendar` part: its `method` parameter and body.
+    pub calendar: Option<(String, String)>,
+}
+
+impl SmtpServer {
+    /// Start aiosmtpd on a free port; returns once it accepts connections.
+    pub async fn start() -> SmtpServer {
+        let port = {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            probe.local_addr().unwrap().port()
+        };
+        let maildir = std::env::temp_dir().join(format!("carebook-maildir-{}", Uuid::new_v4().simple()));
+        let child = std::process::Command::new(test_python())
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&maildir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start aiosmtpd");
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        SmtpServer {
+            url: format!("smtp://127.0.0.1:{port}"),
+            maildir,
+            child,
+        }
+    }
+
+    /// Every message received so far, in the order received.
+    pub fn messages(&self) -> Vec<Mail> {
+        let Ok(entries) = std::fs::read_dir(self.maildir.join("new")) else {
+            return Vec::new();
+        };
+        let mut files: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+        files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+        files
+            .iter()
+            .map(|path| parse_mail(&std::fs::read(path).unwrap()))
+            .collect()
+    }
+
+    /// The messages received for `to`.
+    pub fn messages_to(&self, to: &str) -> Vec<Mail> {
+        self.messages().into_iter().filter(|m| m.to.contains(to)).collect()
+    }
+}
+
+fn parse_mail(raw: &[u8]) -> Mail {
+    use mailparse::MailHeaderMap;
+    let parsed = mailparse::parse_mail(raw).expect("a parsable message");
+    let header = |name: &str| parsed.headers.get_first_value(name).unwrap_or_default();
+    let mut mail = Mail {
+        to: header("To"),
+        subject: header("Subject"),
+        message_id: header("Message-ID"),
+        text: String::new(),
+        html: String::new(),
+        calendar: None,
+    };
+    for part in &parsed.subparts {
+        let body = part.get_body().unwrap();
+        match part.ctype.mimetype.as_str() {
+            "text/plain" => mail.text = body,
+            "text/html" => mail.html = body,
+            "text/calendar" => {
+                let method = part.ctype.params.get("method").cloned().unwrap_or_default();
+                mail.calendar = Some((method, body));
+            }
+            other => panic!("an unexpected part {other}"),
+        }
+    }
+    mail
+}
+
+/// Parse iCalendar text with two real parsers (PyPI `icalendar`, strict,
+/// and `vobject`, which also validates required properties): each event's
+/// UID, SEQUENCE, STATUS, DTSTART and DTEND (UTC, RFC 3339), METHOD and
+/// whether every line ends in CRLF. Panics if either parser refuses it.
+pub fn parse_ics(text: &str) -> Value {
+    let script = r#"
+import json, sys
+import icalendar, vobject
+raw = sys.stdin.buffer.read()
+cal = icalendar.Calendar.from_ical(raw)
+events = []
+for ev in cal.walk("VEVENT"):
+    events.append({
+        "uid": str(ev.get("UID")),
+        "sequence": int(ev.get("SEQUENCE", 0)),
+        "status": str(ev.get("STATUS", "")),
+        "start": ev.decoded("DTSTART").isoformat(),
+        "end": ev.decoded("DTEND").isoformat(),
+        "summary": str(ev.get("SUMMARY", "")),
+    })
+parsed = vobject.readOne(raw.decode("utf-8"), validate=True)
+lines = raw.split(b"\r\n")
+print(json.dumps({
+    "method": str(cal.get("METHOD", "")),
+    "events": events,
+    "vobject_events": len(getattr(parsed, "vevent_list", [])),
+    "crlf": all(not l.endswith(b"\r") and b"\n" not in l for l in lines) and raw.endswith(b"\r\n"),
+}))
+"#;
+    use std::io::Write;
+    let mut child = std::process::Command::new(test_python())
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run python");
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the iCalendar parsers refused it: {}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+impl TestApp {
+    /// Run every job due now (as a worker of this node would) until none is; how many ran.
+    pub async fn run_jobs(&self) -> usize {
+        carebook::jobs::worker::Worker::new(self.state.clone(), 4)
+            .unwrap()
+            .drain()
+            .await
+            .unwrap()
+    }
+}

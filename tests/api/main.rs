@@ -19,6 +19,7 @@ mod input_rules;
 mod leaks;
 mod lockout;
 mod nodes;
+mod notifications;
 mod pharmacy;
 mod policy_matrix;
 mod profile;

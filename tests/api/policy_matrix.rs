@@ -1067,8 +1067,71 @@ impl World {
             ("GET" | "DELETE", "/api/v1/settings/{key}") => Call::new("/api/v1/settings/booking.horizon_days", me),
             ("PUT", "/api/v1/settings/{key}") => Call::new("/api/v1/settings/booking.horizon_days", me).json(json!({"value": 90})),
 
+            // One's notifications; the job queue.
+            ("GET", "/api/v1/notifications") | ("POST", "/api/v1/notifications/read-all") => {
+                Call::new(route, me).json(json!({}))
+            }
+            ("POST", "/api/v1/notifications/{id}/read") => {
+                let id = self.notification_for(me.as_deref()).await;
+                Call::new(format!("/api/v1/notifications/{id}/read"), me).json(json!({}))
+            }
+            ("GET", "/api/v1/jobs") => Call::new(route, me),
+            ("GET", "/api/v1/jobs/{id}") | ("POST", "/api/v1/jobs/{id}/retry") => {
+                let id = self.dead_job().await;
+                Call::new(route.replace("{id}", &id.to_string()), me).json(json!({}))
+            }
+
             (method, route) => panic!("the policy matrix test has no case for {method} {route}: add one"),
         }
+    }
+}
+
+impl World {
+    /// A notification of the user of `token` (a random id without one).
+    async fn notification_for(&self, token: Option<&str>) -> Uuid {
+        let Some(token) = token else { return Uuid::new_v4() };
+        let id = Uuid::now_v7();
+        let row = carebook::db::entities::notification::Model {
+            id,
+            user_id: TestApp::user_of(token),
+            kind: "matrix".into(),
+            title: "Matrix".into(),
+            message: "A notification of one's own.".into(),
+            appointment_id: None,
+            read_at: None,
+            created_at: self.app.clock.now(),
+        };
+        let tx = self.app.state.db.begin_write().await.unwrap();
+        carebook::db::notifications::insert(&tx, vec![row]).await.unwrap();
+        tx.commit().await.unwrap();
+        id
+    }
+
+    /// A dead job (that an administrator may retry).
+    async fn dead_job(&self) -> Uuid {
+        let now = self.app.clock.now();
+        let job = carebook::db::jobs::NewJob {
+            kind: carebook::domain::JobKind::AppointmentCancelled,
+            payload: json!({}),
+            run_at: now,
+            unique_key: None,
+            appointment_id: None,
+            max_attempts: 1,
+        };
+        let tx = self.app.state.db.begin_write().await.unwrap();
+        let id = carebook::db::jobs::enqueue(&tx, job, now).await.unwrap().unwrap();
+        tx.commit().await.unwrap();
+        use sea_orm::ConnectionTrait;
+        use sea_orm::sea_query::{Expr, ExprTrait, Query};
+        let bury = Query::update()
+            .table("jobs")
+            .value("status", "dead")
+            .value("finished_at", now)
+            .and_where(Expr::col("id").eq(id))
+            .to_owned();
+        let conn = self.app.state.db.conn();
+        assert_eq!(conn.execute(&bury).await.unwrap().rows_affected(), 1);
+        id
     }
 }
 

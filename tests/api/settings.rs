@@ -11,7 +11,7 @@ async fn admins_read_and_change_settings_and_the_public_reads_public_ones() {
     let admin = app.admin().await;
     let (_, patient) = app.patient().await;
     let all = app.get("/api/v1/settings", &admin).await.expect(200);
-    assert_eq!(all.body["count"], 11);
+    assert_eq!(all.body["count"], 12);
     let notice = app
         .get("/api/v1/settings/booking.minimum_notice_minutes", &admin)
         .await
@@ -129,4 +129,26 @@ async fn a_changed_booking_setting_applies_to_the_next_request() {
     app.set_setting(&clinic.admin, "booking.minimum_notice_minutes", json!(60))
         .await;
     app.book(&patient, clinic.doctor, start, None).await.expect(201);
+}
+
+#[tokio::test]
+async fn reminder_hours_are_a_list_of_distinct_hours() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let path = "/api/v1/settings/notifications.reminder_hours";
+    let read = app.get(path, &admin).await.expect(200);
+    assert_eq!(read.body["type"], "integer_list");
+    assert_eq!(read.body["value"], json!([24]));
+    assert_eq!(read.body["minimum"], 1);
+    assert_eq!(read.body["maximum"], 336);
+    let set = app.put(path, &admin, json!({"value": [48, 2]})).await.expect(200);
+    assert_eq!(set.body["value"], json!([48, 2]));
+    app.put(path, &admin, json!({"value": [1.5]})).await.expect(400);
+    for refused in [json!([0]), json!([2, 2]), json!([1, 2, 3, 4, 5, 6])] {
+        let reply = app.put(path, &admin, json!({"value": refused})).await;
+        assert_eq!(reply.status, 422, "{refused}: {:?}", reply.body);
+    }
+    app.put(path, &admin, json!({"value": true})).await.expect(422);
+    app.put(path, &admin, json!({"value": []})).await.expect(200);
+    assert_eq!(app.get(path, &admin).await.expect(200).body["value"], json!([]));
 }

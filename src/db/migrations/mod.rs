@@ -28,6 +28,7 @@ mod m20261204_000004_clinical_entries;
 mod m20261204_000005_telemedicine;
 mod m20261205_000001_pharmacy;
 mod m20261206_000001_billing;
+mod m20261207_000001_jobs;
 
 /// The ordered list of Carebook migrations.
 pub struct Migrator;
@@ -58,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000005_telemedicine::Migration),
             Box::new(m20261205_000001_pharmacy::Migration),
             Box::new(m20261206_000001_billing::Migration),
+            Box::new(m20261207_000001_jobs::Migration),
         ]
     }
 }

@@ -1,0 +1,172 @@
+//! In-app notifications, and who is told about an appointment.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, JoinType, Query};
+use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult, IntoActiveModel};
+use uuid::Uuid;
+
+use super::entities::notification;
+use super::{DbResult, PageRequest, Paged, Sort, Tx, fetch_page};
+
+/// Store notifications (in the transaction of what they tell of).
+pub async fn insert(tx: &Tx, rows: Vec<notification::Model>) -> DbResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    notification::Entity::insert_many(rows.into_iter().map(|r| r.into_active_model()))
+        .exec_without_returning(tx)
+        .await?;
+    Ok(())
+}
+
+/// A page of `user`'s notifications, unread first, newest first within each,
+/// and how many are unread.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    user: Uuid,
+    unread_only: bool,
+    page: PageRequest,
+) -> DbResult<(Paged<notification::Model>, u64)> {
+    let mut query = Query::select();
+    query
+        .column(sea_orm::sea_query::Asterisk)
+        .from("notifications")
+        .and_where(Expr::col("user_id").eq(user));
+    if unread_only {
+        query.and_where(Expr::col("read_at").is_null());
+    }
+    let order = [
+        Sort {
+            column: "CASE WHEN read_at IS NULL THEN 0 ELSE 1 END",
+            descending: false,
+        },
+        Sort {
+            column: "created_at",
+            descending: true,
+        },
+    ];
+    let found = fetch_page(db, query, &order, "id", page).await?;
+    Ok((found, unread(db, user).await?))
+}
+
+/// How many of `user`'s notifications are unread.
+pub async fn unread(db: &impl ConnectionTrait, user: Uuid) -> DbResult<u64> {
+    let count = Query::select()
+        .expr_as(Expr::cust("COUNT(*)"), "n")
+        .from("notifications")
+        .and_where(Expr::col("user_id").eq(user))
+        .and_where(Expr::col("read_at").is_null())
+        .to_owned();
+    let n = db
+        .query_one(&count)
+        .await?
+        .map(|row| row.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0);
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// Mark `user`'s notification `id` read (once: a read one keeps its time).
+/// `None` when `user` has no such notification.
+pub async fn mark_read(tx: &Tx, user: Uuid, id: Uuid, now: DateTime<Utc>) -> DbResult<Option<notification::Model>> {
+    let update = Query::update()
+        .table("notifications")
+        .value("read_at", now)
+        .and_where(Expr::col("id").eq(id))
+        .and_where(Expr::col("user_id").eq(user))
+        .and_where(Expr::col("read_at").is_null())
+        .to_owned();
+    tx.execute(&update).await?;
+    let found = super::find_by_id::<notification::Entity>(tx, id).await?;
+    Ok(found.filter(|n| n.user_id == user))
+}
+
+/// Mark all of `user`'s unread notifications read; how many were.
+pub async fn mark_all_read(tx: &Tx, user: Uuid, now: DateTime<Utc>) -> DbResult<u64> {
+    let update = Query::update()
+        .table("notifications")
+        .value("read_at", now)
+        .and_where(Expr::col("user_id").eq(user))
+        .and_where(Expr::col("read_at").is_null())
+        .to_owned();
+    Ok(tx.execute(&update).await?.rows_affected())
+}
+
+/// The accounts to tell about an appointment.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct Parties {
+    /// The patient's login, if the patient has one.
+    pub patient_user_id: Option<Uuid>,
+    /// The doctor's login.
+    pub doctor_user_id: Uuid,
+    pub patient_first_name: String,
+    pub patient_last_name: String,
+    pub doctor_first_name: String,
+    pub doctor_last_name: String,
+    pub facility_name: String,
+    /// The facility's IANA time zone.
+    pub time_zone: String,
+}
+
+/// Who is told about `appointment` (`None`: no such appointment).
+pub async fn parties(db: &impl ConnectionTrait, appointment: Uuid) -> DbResult<Option<Parties>> {
+    let query = Query::select()
+        .expr_as(Expr::col(("p", "user_id")), "patient_user_id")
+        .expr_as(Expr::col(("d", "user_id")), "doctor_user_id")
+        .expr_as(Expr::col(("p", "first_name")), "patient_first_name")
+        .expr_as(Expr::col(("p", "last_name")), "patient_last_name")
+        .expr_as(Expr::col(("u", "first_name")), "doctor_first_name")
+        .expr_as(Expr::col(("u", "last_name")), "doctor_last_name")
+        .expr_as(Expr::col(("f", "name")), "facility_name")
+        .expr_as(Expr::col(("f", "time_zone")), "time_zone")
+        .from_as("appointments", "a")
+        .join_as(
+            JoinType::InnerJoin,
+            "patients",
+            "p",
+            Expr::col(("p", "id")).equals(("a", "patient_id")),
+        )
+        .join_as(
+            JoinType::InnerJoin,
+            "doctors",
+            "d",
+            Expr::col(("d", "id")).equals(("a", "doctor_id")),
+        )
+        .join_as(
+            JoinType::InnerJoin,
+            "users",
+            "u",
+            Expr::col(("u", "id")).equals(("d", "user_id")),
+        )
+        .join_as(
+            JoinType::InnerJoin,
+            "facilities",
+            "f",
+            Expr::col(("f", "id")).equals(("a", "facility_id")),
+        )
+        .and_where(Expr::col(("a", "id")).eq(appointment))
+        .to_owned();
+    Ok(Parties::find_by_statement(db.get_database_backend().build(&query))
+        .one(db)
+        .await?)
+}
+
+/// The active accounts of `role` (`receptionist`, `admin`), at most 200
+/// (whom a walk-in or a role request is announced to).
+pub async fn users_with_role(db: &impl ConnectionTrait, role: &str) -> DbResult<Vec<Uuid>> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        id: Uuid,
+    }
+    let query = Query::select()
+        .column("id")
+        .from("users")
+        .and_where(Expr::col("role").eq(role))
+        .and_where(Expr::col("is_active").eq(true))
+        .limit(200)
+        .to_owned();
+    let rows = Row::find_by_statement(db.get_database_backend().build(&query))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}

@@ -93,6 +93,20 @@ pub async fn create(state: &AppState, actor: &Actor, body: RoleRequestIn) -> App
     };
     let tx = state.db.begin_write().await?;
     db::insert_row::<role_change_request::ActiveModel>(&tx, row.clone()).await?;
+    let message = format!(
+        "A {} asks for the {} role: review it under role-change requests.",
+        row.current_role, row.requested_role
+    );
+    crate::notifications::tell_role(
+        &tx,
+        Role::Admin,
+        None,
+        "role_request",
+        "Role change requested",
+        &message,
+        row.created_at,
+    )
+    .await?;
     audit::note_object(row.id);
     tx.commit().await?;
     Ok(row)

@@ -285,9 +285,9 @@ pub async fn open(state: &AppState, actor: &Actor, body: ConsultationIn) -> AppR
         .doctor_id
         .ok_or_else(|| AppError::Forbidden("only a doctor with a doctor profile opens consultations".into()))?;
     body.validate()?;
-    if db::patients::find(state.db.conn(), body.patient_id).await?.is_none() {
-        return Err(AppError::invalid_field("patient_id", "no such patient"));
-    }
+    let patient = db::patients::find(state.db.conn(), body.patient_id)
+        .await?
+        .ok_or_else(|| AppError::invalid_field("patient_id", "no such patient"))?;
     let facility = match body.appointment_id {
         Some(appointment) => appointment_facility(state, doctor, body.patient_id, appointment).await?,
         None => {
@@ -324,6 +324,24 @@ pub async fn open(state: &AppState, actor: &Actor, body: ConsultationIn) -> AppR
         }
     })?;
     entries::append(&tx, &mut row, actor.user_id, None).await?;
+    if row.appointment_id.is_none() {
+        // Reception registers and bills the visit: no clinical detail in the message.
+        let message = format!(
+            "{} {} (MRN {}) is being seen as a walk-in.",
+            patient.first_name, patient.last_name, patient.medical_record_number
+        );
+        let title = "Walk-in patient";
+        crate::notifications::tell_role(
+            &tx,
+            crate::domain::Role::Receptionist,
+            Some(facility),
+            "walk_in_registered",
+            title,
+            &message,
+            now,
+        )
+        .await?;
+    }
     audit::note(Some(row.patient_id), false);
     audit::note_object(row.id);
     tx.commit().await?;

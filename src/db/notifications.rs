@@ -151,9 +151,10 @@ pub async fn parties(db: &impl ConnectionTrait, appointment: Uuid) -> DbResult<O
         .await?)
 }
 
-/// The active accounts of `role` (`receptionist`, `admin`), at most 200
-/// (whom a walk-in or a role request is announced to).
-pub async fn users_with_role(db: &impl ConnectionTrait, role: &str) -> DbResult<Vec<Uuid>> {
+/// The active accounts of `role` (`receptionist`, `admin`), at
+/// `facility` when given, at most 200 (whom a walk-in, a role request or
+/// low stock is announced to).
+pub async fn users_with_role(db: &impl ConnectionTrait, role: &str, facility: Option<Uuid>) -> DbResult<Vec<Uuid>> {
     #[derive(FromQueryResult)]
     struct Row {
         id: Uuid,
@@ -163,6 +164,7 @@ pub async fn users_with_role(db: &impl ConnectionTrait, role: &str) -> DbResult<
         .from("users")
         .and_where(Expr::col("role").eq(role))
         .and_where(Expr::col("is_active").eq(true))
+        .and_where_option(facility.map(|f| Expr::col("facility_id").eq(f)))
         .limit(200)
         .to_owned();
     let rows = Row::find_by_statement(db.get_database_backend().build(&query))

@@ -23,7 +23,7 @@ use crate::db::entities::{appointment, notification};
 use crate::db::jobs::{self, NewJob};
 use crate::db::notifications as stored;
 use crate::db::{DbResult, PageRequest, Paged, Tx};
-use crate::domain::{AppointmentStatus, JobKind, TimeZone};
+use crate::domain::{AppointmentStatus, JobKind, Role, TimeZone};
 use crate::error::{AppError, AppResult};
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -244,21 +244,24 @@ pub fn local_time(zone: &str, instant: DateTime<Utc>) -> String {
     )
 }
 
-/// Tell `users` (reception, admins) of something that is not about one
-/// appointment (a walk-in registered, a role request), in `tx`.
-pub async fn tell_users(
+/// Tell the active accounts of `role` (at `facility`, when given) of
+/// something that is not about one appointment — a walk-in (reception), a
+/// role-change request or low stock (administrators) — in `tx`.
+pub async fn tell_role(
     tx: &Tx,
-    users: &[Uuid],
+    role: Role,
+    facility: Option<Uuid>,
     kind: &str,
     title: &str,
     message: &str,
     now: DateTime<Utc>,
 ) -> DbResult<()> {
+    let users = stored::users_with_role(tx, role.as_str(), facility).await?;
     let rows = users
-        .iter()
+        .into_iter()
         .map(|user| notification::Model {
             id: Uuid::now_v7(),
-            user_id: *user,
+            user_id: user,
             kind: kind.to_owned(),
             title: title.to_owned(),
             message: message.to_owned(),

@@ -240,6 +240,29 @@ pub async fn dispense(state: &AppState, actor: &Actor, id: Uuid, body: DispenseI
         });
     }
     billing::add_lines(&tx, &mut bill, bill_lines, actor.user_id, now).await?;
+    let level = i64::from(item.reorder_level);
+    if usable > level && usable - wanted <= level {
+        let message = format!(
+            "{} {} {} {}: {} {} usable at the facility after a dispense, at or below the reorder level of {level}.",
+            item.generic_name,
+            item.strength,
+            item.strength_unit,
+            item.dosage_form,
+            usable - wanted,
+            item.dispensing_unit,
+        );
+        let title = "Stock below reorder level";
+        crate::notifications::tell_role(
+            &tx,
+            crate::domain::Role::Admin,
+            None,
+            "stock_below_reorder",
+            title,
+            &message,
+            now,
+        )
+        .await?;
+    }
     audit::note_object(row.id);
     tx.commit().await?;
     Ok(Dispensed {

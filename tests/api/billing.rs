@@ -843,3 +843,40 @@ async fn the_balance_is_always_total_less_payments_plus_refunds() {
     }
     assert_books_balance(&app).await;
 }
+
+#[tokio::test]
+async fn a_dispense_that_takes_stock_to_its_reorder_level_tells_the_admins_once() {
+    let app = spawn_app().await;
+    let (clinic, _, _, _, consultation) = in_consultation(&app).await;
+    let admin = clinic.admin.clone();
+    let item = medication(&app, &admin, "metformin").await;
+    receive(&app, &clinic, item, "M", 90, 15, "2.00").await;
+    let rx = prescribe(&app, &clinic.doctor_token, &consultation, Some(item), 15, 0).await;
+    let path = format!("/api/v1/prescriptions/{rx}/dispense");
+    async fn low(app: &TestApp, admin: &str) -> Vec<String> {
+        let inbox = app.get("/api/v1/notifications", admin).await.expect(200);
+        inbox.body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["kind"] == "stock_below_reorder")
+            .map(|n| n["message"].as_str().unwrap().to_owned())
+            .collect()
+    }
+    app.post(&path, &admin, json!({"quantity": 4})).await.expect(201);
+    assert!(low(&app, &admin).await.is_empty(), "11 left, above the level of 10");
+    app.post(&path, &admin, json!({"quantity": 3})).await.expect(201);
+    let told = low(&app, &admin).await;
+    assert_eq!(told.len(), 1);
+    assert!(
+        told[0].contains("metformin") && told[0].contains("8 tablet"),
+        "{}",
+        told[0]
+    );
+    app.post(&path, &admin, json!({"quantity": 2})).await.expect(201);
+    assert_eq!(
+        low(&app, &admin).await.len(),
+        1,
+        "told when it crosses, not at every dispense below"
+    );
+}

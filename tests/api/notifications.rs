@@ -503,3 +503,52 @@ async fn in_app_notifications_are_ones_own_unread_first() {
     assert_eq!(inbox.body["results"][0]["read"], false, "unread first");
     assert_eq!(inbox.body["results"][1]["read"], true);
 }
+
+#[tokio::test]
+async fn reception_hears_of_walk_ins_and_admins_of_role_requests() {
+    let app = spawn_app().await;
+    let clinic = app.clinic("Asia/Dhaka", WEEKLY).await;
+    let (patient_id, patient) = app.patient().await;
+    // A receptionist elsewhere hears nothing.
+    let elsewhere = app
+        .post(
+            "/api/v1/facilities",
+            &clinic.admin,
+            json!({"name": "Elsewhere", "kind": "clinic", "time_zone": "Asia/Dhaka"}),
+        )
+        .await
+        .expect(201)
+        .id();
+    let (_, other_desk) = app.staff(&clinic.admin, "receptionist", Some(elsewhere)).await;
+
+    app.post(
+        "/api/v1/consultations",
+        &clinic.doctor_token,
+        json!({"patient_id": patient_id, "facility_id": clinic.facility, "chief_complaint": "Sudden fever"}),
+    )
+    .await
+    .expect(201);
+    let desk = app.get("/api/v1/notifications", &clinic.receptionist).await.expect(200);
+    assert_eq!(desk.body["count"], 1);
+    let told = &desk.body["results"][0];
+    assert_eq!(told["kind"], "walk_in_registered");
+    let message = told["message"].as_str().unwrap();
+    assert!(message.contains("MRN"), "{message}");
+    assert!(
+        !message.contains("fever"),
+        "no clinical detail for reception: {message}"
+    );
+    let other = app.get("/api/v1/notifications", &other_desk).await.expect(200);
+    assert_eq!(other.body["count"], 0);
+
+    app.post(
+        "/api/v1/role-change-requests",
+        &patient,
+        json!({"requested_role": "nurse", "reason": "I joined the ward."}),
+    )
+    .await
+    .expect(201);
+    let admin = app.get("/api/v1/notifications", &clinic.admin).await.expect(200);
+    assert_eq!(admin.body["results"][0]["kind"], "role_request");
+    assert!(admin.body["results"][0]["message"].as_str().unwrap().contains("nurse"));
+}

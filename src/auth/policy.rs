@@ -149,6 +149,8 @@ actions! {
     RefundApprove = "refund_approve",
     /// One's own in-app notifications: list, read marks, the live stream.
     Notifications = "notifications",
+    /// Follow a facility's day board live (appointment changes there).
+    DayBoardRead = "day_board_read",
     /// Read the job queue and its delivery log.
     JobRead = "job_read",
     /// Retry a dead or cancelled job.
@@ -270,6 +272,7 @@ pub const MATRIX: &[Rule] = &[
     rule(Action::RefundWrite,           [All, No, No, All, No], BILL),
     rule(Action::RefundApprove,         [All, No, No, No, No], BILL),
     rule(Action::Notifications,         [All, All, All, All, All], None),
+    rule(Action::DayBoardRead,          [All, No, Facility, All, No], None),
     rule(Action::JobRead,               [All, No, No, No, No], None),
     rule(Action::JobWrite,              [All, No, No, No, No], None),
 ];
@@ -885,6 +888,7 @@ mod tests {
                 "refund_write",
                 "refund_approve",
                 "notifications",
+                "day_board_read",
                 "job_read",
                 "job_write",
             ]

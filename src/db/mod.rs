@@ -17,6 +17,7 @@ pub mod health;
 pub mod idempotency;
 pub mod ids;
 pub mod jobs;
+pub mod live;
 pub mod migrations;
 pub mod notifications;
 pub mod patients;
@@ -62,6 +63,7 @@ pub struct Db {
     health: Arc<health::Health>,
     audit: audit::GroupCommit,
     views: Arc<views::Views>,
+    live: live::Live,
     /// Held by every clone the application holds; the background tasks
     /// (which hold clones without it) stop when the last is dropped.
     life: Arc<()>,
@@ -113,9 +115,17 @@ impl Db {
             health,
             audit: audit::GroupCommit::default(),
             views: Arc::default(),
+            live: if sqlite {
+                live::Live::sqlite()
+            } else {
+                live::Live::default()
+            },
             life: Arc::default(),
         };
         let life = Arc::downgrade(&db.life);
+        if !sqlite {
+            live::listen(url.to_owned(), db.live.clone(), life.clone());
+        }
         let for_tasks = Db {
             life: Arc::default(),
             ..db.clone()
@@ -168,6 +178,11 @@ impl Db {
         self.conn.get_database_backend()
     }
 
+    /// This node's live signals ([`live`]), for streams to subscribe to.
+    pub fn live(&self) -> &live::Live {
+        &self.live
+    }
+
     /// This node's views ([`views`]): the doctors' rules, the actors.
     pub fn views(&self) -> &views::Views {
         &self.views
@@ -190,6 +205,8 @@ impl Db {
             inner: self.writer.begin_with_options(options).await?,
             views: Arc::clone(&self.views),
             invalidated: std::sync::Mutex::new(Vec::new()),
+            live: self.live.clone(),
+            announced: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -290,6 +307,8 @@ pub struct Tx {
     inner: DatabaseTransaction,
     views: Arc<views::Views>,
     invalidated: std::sync::Mutex<Vec<views::Invalidation>>,
+    live: live::Live,
+    announced: std::sync::Mutex<Vec<live::Signal>>,
 }
 
 impl std::fmt::Debug for Tx {
@@ -322,7 +341,28 @@ impl Tx {
             .push(change);
     }
 
+    /// Announce `signal` to the open streams of every node if this change
+    /// commits ([`live`]).
+    pub fn announce(&self, signal: live::Signal) {
+        let mut announced = self.announced.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !announced.contains(&signal) {
+            announced.push(signal);
+        }
+    }
+
     async fn finish(self, refused: Option<u16>) -> DbResult<()> {
+        let announced = std::mem::take(&mut *self.announced.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        let postgres = self.get_database_backend() == DbBackend::Postgres;
+        if postgres {
+            for signal in &announced {
+                let notify = Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT pg_notify($1, $2)",
+                    [live::CHANNEL.into(), signal.payload().into()],
+                );
+                self.inner.execute_raw(notify).await?;
+            }
+        }
         let events = audit::for_commit(refused);
         let stored = events.is_some();
         if let Some(events) = events {
@@ -335,9 +375,15 @@ impl Tx {
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
         );
         let views = Arc::clone(&self.views);
+        let live = self.live.clone();
         self.inner.commit().await?;
         for change in invalidated {
             views.apply(change);
+        }
+        if !postgres {
+            for signal in announced {
+                live.publish(signal);
+            }
         }
         if stored {
             audit::mark_written();

@@ -13,6 +13,9 @@ pub async fn insert(tx: &Tx, rows: Vec<notification::Model>) -> DbResult<()> {
     if rows.is_empty() {
         return Ok(());
     }
+    for row in &rows {
+        tx.announce(super::live::Signal::User(row.user_id));
+    }
     notification::Entity::insert_many(rows.into_iter().map(|r| r.into_active_model()))
         .exec_without_returning(tx)
         .await?;
@@ -171,4 +174,74 @@ pub async fn users_with_role(db: &impl ConnectionTrait, role: &str, facility: Op
         .all(db)
         .await?;
     Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+/// `user`'s notifications created at or after `from`, oldest first, at most `limit`.
+pub async fn since(
+    db: &impl ConnectionTrait,
+    user: Uuid,
+    from: DateTime<Utc>,
+    limit: u64,
+) -> DbResult<Vec<notification::Model>> {
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+    Ok(notification::Entity::find()
+        .filter(notification::Column::UserId.eq(user))
+        .filter(notification::Column::CreatedAt.gte(from))
+        .order_by_asc(notification::Column::CreatedAt)
+        .order_by_asc(notification::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// One change on a facility's day board: an appointment event, without
+/// the patient (a board shows ids; details come through the audited API).
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct BoardEvent {
+    /// The appointment event's id.
+    pub id: Uuid,
+    pub appointment_id: Uuid,
+    /// `booked`, `rescheduled`, `confirmed`, `checked_in`, …
+    pub action: String,
+    pub status: String,
+    pub doctor_id: Uuid,
+    pub start_at: DateTime<Utc>,
+    pub end_at: DateTime<Utc>,
+    pub queue_number: Option<i32>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The appointment events at `facility` created at or after `from`, oldest first.
+pub async fn board_since(
+    db: &impl ConnectionTrait,
+    facility: Uuid,
+    from: DateTime<Utc>,
+    limit: u64,
+) -> DbResult<Vec<BoardEvent>> {
+    let query = Query::select()
+        .expr_as(Expr::col(("e", "id")), "id")
+        .expr_as(Expr::col(("e", "appointment_id")), "appointment_id")
+        .expr_as(Expr::col(("e", "action")), "action")
+        .expr_as(Expr::col(("e", "to_status")), "status")
+        .expr_as(Expr::col(("a", "doctor_id")), "doctor_id")
+        .expr_as(Expr::col(("a", "start_at")), "start_at")
+        .expr_as(Expr::col(("a", "end_at")), "end_at")
+        .expr_as(Expr::col(("a", "queue_number")), "queue_number")
+        .expr_as(Expr::col(("e", "created_at")), "created_at")
+        .from_as("appointment_events", "e")
+        .join_as(
+            JoinType::InnerJoin,
+            "appointments",
+            "a",
+            Expr::col(("a", "id")).equals(("e", "appointment_id")),
+        )
+        .and_where(Expr::col(("a", "facility_id")).eq(facility))
+        .and_where(Expr::col(("e", "created_at")).gte(from))
+        .order_by(("e", "created_at"), sea_orm::sea_query::Order::Asc)
+        .order_by(("e", "id"), sea_orm::sea_query::Order::Asc)
+        .limit(limit)
+        .to_owned();
+    Ok(BoardEvent::find_by_statement(db.get_database_backend().build(&query))
+        .all(db)
+        .await?)
 }

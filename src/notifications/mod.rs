@@ -12,6 +12,7 @@
 pub mod ics;
 pub mod mail;
 pub mod perform;
+pub mod stream;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Deserialize;
@@ -21,6 +22,7 @@ use uuid::Uuid;
 use crate::auth::Actor;
 use crate::db::entities::{appointment, notification};
 use crate::db::jobs::{self, NewJob};
+use crate::db::live::Signal;
 use crate::db::notifications as stored;
 use crate::db::{DbResult, PageRequest, Paged, Tx};
 use crate::domain::{AppointmentStatus, JobKind, Role, TimeZone};
@@ -68,6 +70,8 @@ pub async fn appointment_changed(
     let Some(parties) = stored::parties(tx, appointment.id).await? else {
         return Ok(());
     };
+    // The facility's day board hears of every change.
+    tx.announce(Signal::Facility(appointment.facility_id));
     let when = local_time(&parties.time_zone, appointment.start_at);
     let mut told = Vec::new();
     let mut tell = |user: Option<Uuid>, kind: &str, title: &str, message: String| {

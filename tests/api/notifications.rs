@@ -12,7 +12,7 @@ use carebook::db::jobs;
 use carebook::domain::JobStatus;
 use carebook::jobs::worker::{LEASE, backoff};
 
-use crate::helpers::{SmtpServer, TestApp, at, parse_ics, spawn_app, spawn_app_with};
+use crate::helpers::{EventStream, SmtpServer, TestApp, at, parse_ics, spawn_app, spawn_app_with};
 
 const WEEKLY: &[(&str, &str, &str)] = &[("sunday", "09:00", "13:00"), ("monday", "09:00", "13:00")];
 /// Sunday 29 November 2026, 09:00 in Dhaka.
@@ -551,4 +551,77 @@ async fn reception_hears_of_walk_ins_and_admins_of_role_requests() {
     let admin = app.get("/api/v1/notifications", &clinic.admin).await.expect(200);
     assert_eq!(admin.body["results"][0]["kind"], "role_request");
     assert!(admin.body["results"][0]["message"].as_str().unwrap().contains("nurse"));
+}
+
+#[tokio::test]
+async fn a_stream_on_one_node_hears_a_booking_made_on_another_and_catches_up_on_reconnect() {
+    let app = spawn_app().await;
+    let clinic = app.clinic("Asia/Dhaka", WEEKLY).await;
+    let (_, patient) = app.patient().await;
+    let nodes = app.nodes(1).await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let wait = std::time::Duration::from_secs(5);
+
+    let mut stream = EventStream::open(b, "/api/v1/notifications/stream", &patient, None).await;
+    let mut board = EventStream::open(
+        b,
+        &format!("/api/v1/facilities/{}/stream", clinic.facility),
+        &clinic.receptionist,
+        None,
+    )
+    .await;
+    let sent = std::time::Instant::now();
+    let booked = app
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/appointments",
+            Some(&patient),
+            Some(json!({"doctor_id": clinic.doctor, "start": SUNDAY_9})),
+        )
+        .await
+        .expect(201);
+    let id = booked.id().to_string();
+    let first = stream.next(wait).await.expect("the notification arrives");
+    println!(
+        "node {a} booked; node {b}'s stream heard it {} ms after the request was sent",
+        sent.elapsed().as_millis()
+    );
+    assert_eq!(first.event, "notification");
+    assert_eq!(first.data["kind"], "appointment_booked");
+    assert_eq!(first.data["appointment_id"], id);
+    assert_eq!(first.id, first.data["id"].as_str().unwrap());
+    let change = board.next(wait).await.expect("the day board hears it");
+    assert_eq!(change.event, "appointment.booked");
+    assert_eq!(change.data["appointment_id"], id);
+    assert!(change.data.get("patient_id").is_none(), "no patient data on the board");
+    drop(stream);
+
+    // Away: a move happens; back with Last-Event-ID, it comes first.
+    app.post(
+        &format!("/api/v1/appointments/{id}/reschedule"),
+        &patient,
+        json!({"start": MONDAY_930}),
+    )
+    .await
+    .expect(200);
+    let mut again = EventStream::open(b, "/api/v1/notifications/stream", &patient, Some(&first.id)).await;
+    let missed = again.next(wait).await.expect("the missed notification");
+    assert_eq!(missed.data["kind"], "appointment_rescheduled");
+    assert!(
+        again.next(std::time::Duration::from_millis(300)).await.is_none(),
+        "nothing twice"
+    );
+    let moved = board.next(wait).await.unwrap();
+    assert_eq!(moved.event, "appointment.rescheduled");
+    assert_eq!(moved.data["start"], MONDAY_930);
+
+    // Who may follow a day board.
+    let board_path = format!("/api/v1/facilities/{}/stream", clinic.facility);
+    app.get(&board_path, &clinic.doctor_token).await.expect(403);
+    app.get(&board_path, &patient).await.expect(403);
+    let (_, nurse_elsewhere) = app.staff(&clinic.admin, "nurse", None).await;
+    app.get(&board_path, &nurse_elsewhere).await.expect(404);
+    app.get(&format!("/api/v1/facilities/{}/stream", Uuid::new_v4()), &clinic.admin)
+        .await
+        .expect(404);
 }

@@ -1075,6 +1075,8 @@ impl World {
                 let id = self.notification_for(me.as_deref()).await;
                 Call::new(format!("/api/v1/notifications/{id}/read"), me).json(json!({}))
             }
+            ("GET", "/api/v1/notifications/stream") => Call::new(route, me),
+            ("GET", "/api/v1/facilities/{id}/stream") => Call::new(format!("/api/v1/facilities/{}/stream", self.f1), me),
             ("GET", "/api/v1/jobs") => Call::new(route, me),
             ("GET", "/api/v1/jobs/{id}") | ("POST", "/api/v1/jobs/{id}/retry") => {
                 let id = self.dead_job().await;
@@ -1233,7 +1235,16 @@ async fn send(world: &World, method: &Method, call: Call) -> (u16, String, Strin
         .get("location")
         .and_then(|l| l.to_str().ok())
         .map(str::to_owned);
-    let body = response.text().await.unwrap_or_default();
+    // An event stream does not end: its status and headers are the answer.
+    let streaming = response
+        .headers()
+        .get("content-type")
+        .is_some_and(|t| t.as_bytes().starts_with(b"text/event-stream"));
+    let body = if streaming {
+        String::new()
+    } else {
+        response.text().await.unwrap_or_default()
+    };
     (status, request_id, body, location)
 }
 

@@ -6,6 +6,7 @@ pub mod appointments;
 pub mod audit;
 pub mod auth;
 pub mod billing;
+pub mod calendars;
 pub mod conditional;
 pub mod consultations;
 pub mod diagnoses;
@@ -124,6 +125,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(appointments::router())
         .merge(telemedicine::router())
         .merge(notifications::router())
+        .merge(calendars::router())
         .merge(jobs::router())
         .merge(audit::router())
         .merge(settings::router())

@@ -245,3 +245,58 @@ pub async fn board_since(
         .all(db)
         .await?)
 }
+
+/// Give `user` the calendar-feed token of `digest` (SHA-256 hex), replacing
+/// any earlier one (which then opens nothing).
+pub async fn set_calendar_token(tx: &Tx, user: Uuid, digest: &str, now: DateTime<Utc>) -> DbResult<()> {
+    let upsert = Query::insert()
+        .into_table("calendar_tokens")
+        .columns(["user_id", "token_digest", "created_at"])
+        .values_panic([user.into(), digest.into(), now.into()])
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::column("user_id")
+                .update_columns(["token_digest", "created_at"])
+                .value("last_used_at", Option::<DateTime<Utc>>::None)
+                .to_owned(),
+        )
+        .to_owned();
+    tx.execute(&upsert).await?;
+    Ok(())
+}
+
+/// The user whose calendar-feed token has `digest`, if any.
+pub async fn calendar_token_user(db: &impl ConnectionTrait, digest: &str) -> DbResult<Option<Uuid>> {
+    let query = Query::select()
+        .column("user_id")
+        .from("calendar_tokens")
+        .and_where(Expr::col("token_digest").eq(digest))
+        .to_owned();
+    let Some(row) = db.query_one(&query).await? else {
+        return Ok(None);
+    };
+    Ok(Some(row.try_get::<Uuid>("", "user_id")?))
+}
+
+/// Note that `user`'s feed token was used now.
+pub async fn touch_calendar_token(tx: &Tx, user: Uuid, now: DateTime<Utc>) -> DbResult<()> {
+    let update = Query::update()
+        .table("calendar_tokens")
+        .value("last_used_at", now)
+        .and_where(Expr::col("user_id").eq(user))
+        .to_owned();
+    tx.execute(&update).await?;
+    Ok(())
+}
+
+/// The patient record of the login `user`, if any.
+pub async fn patient_of_user(db: &impl ConnectionTrait, user: Uuid) -> DbResult<Option<Uuid>> {
+    let query = Query::select()
+        .column("id")
+        .from("patients")
+        .and_where(Expr::col("user_id").eq(user))
+        .to_owned();
+    let Some(row) = db.query_one(&query).await? else {
+        return Ok(None);
+    };
+    Ok(Some(row.try_get::<Uuid>("", "id")?))
+}

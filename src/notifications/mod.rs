@@ -9,6 +9,7 @@
 //! queued ones in the same transaction; and the job checks at send time
 //! that the appointment is still live at the start it was made for.
 
+pub mod feeds;
 pub mod ics;
 pub mod mail;
 pub mod perform;

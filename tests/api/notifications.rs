@@ -625,3 +625,122 @@ async fn a_stream_on_one_node_hears_a_booking_made_on_another_and_catches_up_on_
         .await
         .expect(404);
 }
+
+/// GET a feed URL (relative) and return its status and body.
+async fn fetch_feed(app: &TestApp, url: &str) -> (u16, String, String) {
+    let response = app.client.get(format!("{}{url}", app.address)).send().await.unwrap();
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, content_type, response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn calendar_feeds_show_moves_and_cancellations_to_whoever_the_token_may_see() {
+    let app = spawn_app().await;
+    let clinic = app.clinic("Asia/Dhaka", WEEKLY).await;
+    let (patient_id, patient) = app.patient().await;
+    let id = app.book(&patient, clinic.doctor, SUNDAY_9, None).await.expect(201).id();
+    app.post(
+        &format!("/api/v1/appointments/{id}/reschedule"),
+        &patient,
+        json!({"start": MONDAY_930}),
+    )
+    .await
+    .expect(200);
+
+    let made = app
+        .post("/api/v1/calendars/token", &patient, json!({}))
+        .await
+        .expect(201);
+    assert!(made.body["doctor"].is_null() && made.body["any_doctor"].is_null());
+    let mine = made.body["me"].as_str().unwrap().to_owned();
+    assert!(mine.starts_with("/api/v1/calendars/me.ics?token="), "{mine}");
+    let (status, content_type, text) = fetch_feed(&app, &mine).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(content_type.starts_with("text/calendar"));
+    let feed = parse_ics(&text);
+    assert_eq!(feed["crlf"], true);
+    assert_eq!(feed["events"].as_array().unwrap().len(), 1);
+    let event = &feed["events"][0];
+    assert_eq!(event["uid"], format!("{id}@carebook"));
+    assert_eq!(event["sequence"], 2, "booked, then moved");
+    assert_eq!(event["start"], "2026-11-30T03:30:00+00:00");
+    assert_eq!(event["status"], "CONFIRMED");
+
+    app.post(
+        &format!("/api/v1/appointments/{id}/cancel"),
+        &patient,
+        json!({"reason": "Travelling"}),
+    )
+    .await
+    .expect(200);
+    let feed = parse_ics(&fetch_feed(&app, &mine).await.2);
+    assert_eq!(feed["events"][0]["status"], "CANCELLED");
+    assert_eq!(feed["events"][0]["sequence"], 3);
+    let read = app
+        .audit_events()
+        .await
+        .into_iter()
+        .filter(|e| e.route == "/api/v1/calendars/me.ics" && e.outcome == "allowed")
+        .collect::<Vec<_>>();
+    assert!(!read.is_empty(), "feed reads are audited");
+    assert!(
+        read.iter()
+            .all(|e| e.patient_id == Some(patient_id) && e.actor_id == Some(TestApp::user_of(&patient)))
+    );
+
+    // Rotating retires the old token.
+    let rotated = app
+        .post("/api/v1/calendars/token", &patient, json!({}))
+        .await
+        .expect(201);
+    assert_eq!(fetch_feed(&app, &mine).await.0, 404);
+    assert_eq!(fetch_feed(&app, rotated.body["me"].as_str().unwrap()).await.0, 200);
+    let token = rotated.body["token"].as_str().unwrap();
+    let other_doctor = format!("/api/v1/calendars/doctors/{}.ics?token={token}", clinic.doctor);
+    assert_eq!(
+        fetch_feed(&app, &other_doctor).await.0,
+        404,
+        "a patient reads no doctor's feed"
+    );
+    assert_eq!(fetch_feed(&app, "/api/v1/calendars/me.ics?token=nonsense").await.0, 404);
+    assert_eq!(fetch_feed(&app, "/api/v1/calendars/me.ics").await.0, 400);
+
+    // The doctor's own feed shows the patient; reception may read any doctor's.
+    let doctor = app
+        .post("/api/v1/calendars/token", &clinic.doctor_token, json!({}))
+        .await
+        .expect(201);
+    let own = doctor.body["doctor"].as_str().unwrap();
+    assert!(own.contains(&format!("/doctors/{}.ics", clinic.doctor)));
+    let feed = parse_ics(&fetch_feed(&app, own).await.2);
+    assert!(feed["events"][0]["summary"].as_str().unwrap().contains("Pat"), "{feed}");
+    let (second, _) = app.second_doctor(&clinic, WEEKLY).await;
+    let doctor_token = doctor.body["token"].as_str().unwrap();
+    let theirs = format!("/api/v1/calendars/doctors/{second}.ics?token={doctor_token}");
+    assert_eq!(fetch_feed(&app, &theirs).await.0, 404, "not another doctor's");
+    let desk = app
+        .post("/api/v1/calendars/token", &clinic.receptionist, json!({}))
+        .await
+        .expect(201);
+    let any = desk.body["any_doctor"]
+        .as_str()
+        .unwrap()
+        .replace("{doctor_id}", &clinic.doctor.to_string());
+    let (status, _, text) = fetch_feed(&app, &any).await;
+    assert_eq!(status, 200);
+    assert_eq!(parse_ics(&text)["events"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        fetch_feed(
+            &app,
+            &format!("/api/v1/calendars/doctors/nobody.ics?token={doctor_token}")
+        )
+        .await
+        .0,
+        404
+    );
+}

@@ -1077,6 +1077,17 @@ impl World {
             }
             ("GET", "/api/v1/notifications/stream") => Call::new(route, me),
             ("GET", "/api/v1/facilities/{id}/stream") => Call::new(format!("/api/v1/facilities/{}/stream", self.f1), me),
+            ("POST", "/api/v1/calendars/token") => Call::new(route, me).json(json!({})),
+            // Public routes authenticated by a feed token: the patient's own feed.
+            ("GET", "/api/v1/calendars/me.ics") => {
+                let made = self.app.post("/api/v1/calendars/token", self.tokens[&Role::Patient].as_str(), json!({})).await.expect(201);
+                Call::new(made.body["me"].as_str().unwrap(), me)
+            }
+            ("GET", "/api/v1/calendars/doctors/{file}") => {
+                let made = self.app.post("/api/v1/calendars/token", &self.admin, json!({})).await.expect(201);
+                let url = made.body["any_doctor"].as_str().unwrap().replace("{doctor_id}", &self.d1.to_string());
+                Call::new(url, me)
+            }
             ("GET", "/api/v1/jobs") => Call::new(route, me),
             ("GET", "/api/v1/jobs/{id}") | ("POST", "/api/v1/jobs/{id}/retry") => {
                 let id = self.dead_job().await;

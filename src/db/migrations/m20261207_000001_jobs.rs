@@ -5,6 +5,7 @@
 //! job, so a cancelled reminder does not block its replacement) makes
 //! "one reminder per appointment, offset and start" the database's rule.
 //! `deliveries` logs every attempt to deliver (at most one `sent` per job).
+//! `calendar_tokens` authenticate iCalendar feeds (stored as digests).
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -119,6 +120,36 @@ impl MigrationTrait for Migration {
             "ix_notifications_user",
             "notifications",
             &["user_id", "created_at"],
+        ))
+        .await?;
+        // One calendar-feed token per user, kept as its SHA-256 digest.
+        m.create_table(
+            Table::create()
+                .table("calendar_tokens")
+                .col(pk_uuid("user_id"))
+                .col(string_len("token_digest", 64))
+                .col(timestamp_with_time_zone("created_at"))
+                .col(timestamp_with_time_zone_null("last_used_at"))
+                .foreign_key(&mut fk(
+                    "calendar_tokens",
+                    "user_id",
+                    "users",
+                    ForeignKeyAction::Restrict,
+                ))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(super::unique(
+            "ux_calendar_tokens_digest",
+            "calendar_tokens",
+            &["token_digest"],
+        ))
+        .await?;
+        // A facility's day board catches up on appointment events by time.
+        m.create_index(index(
+            "ix_appointment_events_created",
+            "appointment_events",
+            &["created_at"],
         ))
         .await?;
         Ok(())

@@ -84,6 +84,10 @@ pub struct ConfigArgs {
         global = true
     )]
     pub mail_from: String,
+    /// Webhook hosts allowed although they resolve to internal addresses
+    /// (loopback, private, link-local), comma-separated: names or addresses.
+    #[arg(long, env = "CAREBOOK_WEBHOOK_ALLOW_HOSTS", value_delimiter = ',', global = true)]
+    pub webhook_allow_hosts: Vec<String>,
     /// Background jobs (reminders, email) this node runs at once; 0: none
     /// (another node, or `carebook worker`, runs them).
     #[arg(long, env = "CAREBOOK_WORKERS", default_value_t = 2, global = true)]
@@ -269,6 +273,8 @@ pub struct Config {
     pub mail_from: lettre::message::Mailbox,
     /// Concurrent background jobs of this node (0: no worker).
     pub workers: usize,
+    /// Webhook hosts exempt from the internal-address refusal.
+    pub webhook_allow_hosts: Vec<String>,
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
     /// Most database connections this node opens (None: a default per backend).
@@ -373,6 +379,12 @@ impl Config {
                 .parse()
                 .map_err(|e| anyhow::anyhow!("CAREBOOK_MAIL_FROM: {e}"))?,
             workers: args.workers,
+            webhook_allow_hosts: args
+                .webhook_allow_hosts
+                .iter()
+                .map(|h| h.trim().trim_matches(['[', ']']).to_owned())
+                .filter(|h| !h.is_empty())
+                .collect(),
             body_limit: args.body_limit,
             db_max_connections: args.db_max_connections,
             booking: BookingPolicy {
@@ -415,6 +427,7 @@ impl Config {
                 .parse()
                 .expect("a valid test sender"),
             workers: 0,
+            webhook_allow_hosts: Vec::new(),
             body_limit: 1024 * 1024,
             db_max_connections: None,
             booking: BookingPolicy::default(),

@@ -32,6 +32,7 @@ pub mod telemedicine;
 pub mod transport;
 pub mod users;
 pub mod vital_signs;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -86,6 +87,7 @@ use access::Operations;
                 (name = "audit", description = "The audit trail and login activity (admin)"),
         (name = "notifications", description = "One's own in-app notifications"),
         (name = "jobs", description = "The background job queue and its delivery log (admin)"),
+        (name = "webhooks", description = "Signed appointment events to registered endpoints (admin)"),
         (name = "settings", description = "System settings"),
     )
 )]
@@ -127,6 +129,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(notifications::router())
         .merge(calendars::router())
         .merge(jobs::router())
+        .merge(webhooks::router())
         .merge(audit::router())
         .merge(settings::router())
 }

@@ -155,6 +155,10 @@ actions! {
     JobRead = "job_read",
     /// Retry a dead or cancelled job.
     JobWrite = "job_write",
+    /// Read webhook endpoints and their deliveries.
+    WebhookRead = "webhook_read",
+    /// Register and deactivate webhook endpoints.
+    WebhookWrite = "webhook_write",
 }
 
 impl Action {
@@ -275,6 +279,8 @@ pub const MATRIX: &[Rule] = &[
     rule(Action::DayBoardRead,          [All, No, Facility, All, No], None),
     rule(Action::JobRead,               [All, No, No, No, No], None),
     rule(Action::JobWrite,              [All, No, No, No, No], None),
+    rule(Action::WebhookRead,           [All, No, No, No, No], None),
+    rule(Action::WebhookWrite,          [All, No, No, No, No], None),
 ];
 
 fn column(role: Role) -> usize {
@@ -891,6 +897,8 @@ mod tests {
                 "day_board_read",
                 "job_read",
                 "job_write",
+                "webhook_read",
+                "webhook_write",
             ]
         );
         for action in Action::ALL {

@@ -30,6 +30,7 @@ pub mod telemedicine;
 pub mod users;
 pub mod views;
 pub mod vital_signs;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;

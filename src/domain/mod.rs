@@ -513,6 +513,8 @@ string_enum! {
         AppointmentCancelled = "appointment_cancelled",
         /// Remind the patient of the appointment (email and in-app), `offset_hours` before it.
         AppointmentReminder = "appointment_reminder",
+        /// POST one event to one webhook endpoint, signed (Standard Webhooks).
+        WebhookDelivery = "webhook_delivery",
     }
 }
 

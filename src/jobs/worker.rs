@@ -14,6 +14,7 @@ use crate::db::{DbResult, notifications as stored};
 use crate::domain::JobKind;
 use crate::notifications::mail::Mailer;
 use crate::notifications::perform::{self, Failed, Performed};
+use crate::notifications::webhooks;
 use crate::state::AppState;
 
 /// How long a claimed job is a worker's before another may take it over
@@ -34,6 +35,7 @@ pub fn backoff(attempts: i32) -> TimeDelta {
 pub struct Worker {
     state: AppState,
     mailer: Arc<Mailer>,
+    http: reqwest::Client,
     /// This worker's lease name: unique per process start.
     owner: String,
     concurrency: usize,
@@ -48,9 +50,11 @@ impl Worker {
         if !mailer.configured() {
             tracing::warn!("CAREBOOK_SMTP_URL is not set: email jobs are logged as not sent");
         }
+        let http = crate::notifications::webhooks::client(&state.config.webhook_allow_hosts)?;
         Ok(Worker {
             state,
             mailer,
+            http,
             owner: format!("worker-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
             concurrency: concurrency.max(1),
         })
@@ -107,6 +111,7 @@ impl Worker {
             | JobKind::AppointmentRescheduled
             | JobKind::AppointmentCancelled
             | JobKind::AppointmentReminder => perform::perform(&self.state, &self.mailer, &lease).await,
+            JobKind::WebhookDelivery => webhooks::deliver(&self.state, &self.http, &lease).await,
         };
         if let Err(err) = self.record(&lease, outcome).await {
             // The lease runs out and another attempt follows.

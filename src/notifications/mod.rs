@@ -14,6 +14,7 @@ pub mod ics;
 pub mod mail;
 pub mod perform;
 pub mod stream;
+pub mod webhooks;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Deserialize;
@@ -175,7 +176,26 @@ pub async fn appointment_changed(
             AppointmentStatus::Pending => {}
         },
     }
+    if let Some(event) = webhook_event(change, appointment.status) {
+        webhooks::enqueue(tx, event, appointment, now).await?;
+    }
     stored::insert(tx, told).await
+}
+
+/// The webhook event of a change.
+fn webhook_event(change: Change, status: AppointmentStatus) -> Option<webhooks::WebhookEvent> {
+    use webhooks::WebhookEvent as E;
+    Some(match (change, status) {
+        (Change::Booked, _) => E::Booked,
+        (Change::Rescheduled { .. }, _) => E::Rescheduled,
+        (Change::Status, AppointmentStatus::Confirmed) => E::Confirmed,
+        (Change::Status, AppointmentStatus::CheckedIn) => E::CheckedIn,
+        (Change::Status, AppointmentStatus::InProgress) => E::Started,
+        (Change::Status, AppointmentStatus::Completed) => E::Completed,
+        (Change::Status, AppointmentStatus::Cancelled) => E::Cancelled,
+        (Change::Status, AppointmentStatus::NoShow) => E::NoShow,
+        (Change::Status, AppointmentStatus::Pending) => return None,
+    })
 }
 
 /// Enqueue the patient's email of `kind` about `appointment`, due now.

@@ -95,6 +95,8 @@ pub async fn spawn_app() -> TestApp {
 
 /// Start a server on a fresh database with a configuration adjusted by `configure`.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+    // TLS for every HTTP client of the process (the tests' and the webhooks').
+    let _ = rustls::crypto::ring::default_provider().install_default();
     if let Ok(filter) = std::env::var("TEST_LOG") {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(filter)
@@ -862,5 +864,72 @@ impl EventStream {
                 .unwrap()?;
             self.buffer.push_str(&String::from_utf8_lossy(&chunk));
         }
+    }
+}
+
+/// The Standard Webhooks signature of a message, by the specification's
+/// reference Python library (`standardwebhooks`).
+pub fn reference_signature(secret: &str, message_id: &str, timestamp: i64, body: &str) -> String {
+    let script = r#"
+import sys, datetime
+from standardwebhooks import Webhook
+secret, msg_id, ts = sys.argv[1], sys.argv[2], int(sys.argv[3])
+body = sys.stdin.read()
+print(Webhook(secret).sign(msg_id, datetime.datetime.fromtimestamp(ts, tz=datetime.timezone.utc), body))
+"#;
+    use std::io::Write;
+    let mut child = std::process::Command::new(test_python())
+        .args(["-c", script, secret, message_id, &timestamp.to_string()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run python");
+    child.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// One request a [`WebhookReceiver`] got.
+#[derive(Debug, Clone)]
+pub struct Hook {
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+}
+
+/// An HTTP endpoint that records what is POSTed to it, answering with the
+/// statuses given in turn (then 200).
+pub struct WebhookReceiver {
+    pub url: String,
+    pub received: Arc<std::sync::Mutex<Vec<Hook>>>,
+}
+
+impl WebhookReceiver {
+    pub async fn start(statuses: Vec<u16>) -> WebhookReceiver {
+        let received: Arc<std::sync::Mutex<Vec<Hook>>> = Arc::default();
+        let answers = Arc::new(std::sync::Mutex::new(
+            statuses.into_iter().collect::<std::collections::VecDeque<_>>(),
+        ));
+        let store = received.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+                let (store, answers) = (store.clone(), answers.clone());
+                async move {
+                    store.lock().unwrap().push(Hook { headers, body });
+                    let status = answers.lock().unwrap().pop_front().unwrap_or(200);
+                    axum::http::StatusCode::from_u16(status).unwrap()
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://127.0.0.1:{}/hook", listener.local_addr().unwrap().port());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        WebhookReceiver { url, received }
+    }
+
+    pub fn hooks(&self) -> Vec<Hook> {
+        self.received.lock().unwrap().clone()
     }
 }

@@ -12,7 +12,9 @@ use carebook::db::jobs;
 use carebook::domain::JobStatus;
 use carebook::jobs::worker::{LEASE, backoff};
 
-use crate::helpers::{EventStream, SmtpServer, TestApp, at, parse_ics, spawn_app, spawn_app_with};
+use crate::helpers::{
+    EventStream, SmtpServer, TestApp, WebhookReceiver, at, parse_ics, reference_signature, spawn_app, spawn_app_with,
+};
 
 const WEEKLY: &[(&str, &str, &str)] = &[("sunday", "09:00", "13:00"), ("monday", "09:00", "13:00")];
 /// Sunday 29 November 2026, 09:00 in Dhaka.
@@ -743,4 +745,149 @@ async fn calendar_feeds_show_moves_and_cancellations_to_whoever_the_token_may_se
         .0,
         404
     );
+}
+
+#[tokio::test]
+async fn webhooks_are_signed_retried_and_refused_inside_the_network() {
+    let app = spawn_app_with(|c| c.webhook_allow_hosts = vec!["127.0.0.1".into()]).await;
+    let clinic = app.clinic("Asia/Dhaka", WEEKLY).await;
+    let admin = &clinic.admin;
+    let receiver = WebhookReceiver::start(vec![503]).await;
+
+    // Refusals name the field; nothing is stored.
+    for (url, why) in [
+        ("ftp://example.org/hook", "http"),
+        ("http://127.0.0.2:9/hook", "loopback"),
+        ("http://localhost:9/hook", "loopback"),
+        ("http://169.254.169.254/latest", "link-local"),
+        ("http://10.0.0.8/hook", "private"),
+        ("http://[::1]:9/hook", "loopback"),
+        ("not a url", "absolute"),
+    ] {
+        let refused = app
+            .post(
+                "/api/v1/webhooks",
+                admin,
+                json!({"url": url, "events": ["appointment.booked"]}),
+            )
+            .await
+            .expect(422);
+        let message = refused.body["errors"]["url"][0].as_str().unwrap_or_default().to_owned();
+        assert!(message.contains(why), "{url}: {}", refused.body);
+    }
+    app.post("/api/v1/webhooks", admin, json!({"url": receiver.url, "events": []}))
+        .await
+        .expect(422);
+    app.post(
+        "/api/v1/webhooks",
+        admin,
+        json!({"url": receiver.url, "events": ["appointment.exploded"]}),
+    )
+    .await
+    .expect(400);
+    app.post(
+        "/api/v1/webhooks",
+        &clinic.receptionist,
+        json!({"url": receiver.url, "events": ["appointment.booked"]}),
+    )
+    .await
+    .expect(403);
+    assert_eq!(app.count("webhooks").await, 0);
+
+    let made = app
+        .post(
+            "/api/v1/webhooks",
+            admin,
+            json!({"url": receiver.url, "events": ["appointment.cancelled", "appointment.booked"], "description": "Front desk app"}),
+        )
+        .await
+        .expect(201);
+    let secret = made.body["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("whsec_"));
+    let hook_id = made.id();
+    let read = app.get(&format!("/api/v1/webhooks/{hook_id}"), admin).await.expect(200);
+    assert!(read.body.get("secret").is_none(), "the secret is shown once");
+    assert_eq!(
+        read.body["events"],
+        json!(["appointment.booked", "appointment.cancelled"])
+    );
+
+    let (_, patient) = app.patient().await;
+    let id = app.book(&patient, clinic.doctor, SUNDAY_9, None).await.expect(201).id();
+    assert_eq!(app.run_jobs().await, 2, "the confirmation email and the webhook");
+    assert_eq!(receiver.hooks().len(), 1, "the first attempt got 503");
+    app.clock.advance(backoff(1));
+    assert_eq!(app.run_jobs().await, 1);
+    let hooks = receiver.hooks();
+    assert_eq!(hooks.len(), 2);
+    assert_eq!(hooks[0].body, hooks[1].body, "a retry sends the same bytes");
+    assert_eq!(hooks[0].headers["webhook-id"], hooks[1].headers["webhook-id"]);
+    for hook in &hooks {
+        let id_header = hook.headers["webhook-id"].to_str().unwrap();
+        let timestamp: i64 = hook.headers["webhook-timestamp"].to_str().unwrap().parse().unwrap();
+        let expected = reference_signature(&secret, id_header, timestamp, &hook.body);
+        assert_eq!(hook.headers["webhook-signature"].to_str().unwrap(), expected);
+    }
+    assert_ne!(
+        hooks[0].headers["webhook-timestamp"],
+        hooks[1].headers["webhook-timestamp"]
+    );
+    let event: Value = serde_json::from_str(&hooks[1].body).unwrap();
+    assert_eq!(event["type"], "appointment.booked");
+    assert_eq!(event["data"]["appointment_id"], id.to_string());
+    assert_eq!(event["data"]["start"], SUNDAY_9);
+    assert!(event["timestamp"].as_str().unwrap().ends_with('Z'));
+
+    // Not subscribed: a move sends nothing; a cancellation is sent.
+    let patient = app.renew(&patient);
+    app.post(
+        &format!("/api/v1/appointments/{id}/reschedule"),
+        &patient,
+        json!({"start": MONDAY_930}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/appointments/{id}/cancel"),
+        &patient,
+        json!({"reason": "Better"}),
+    )
+    .await
+    .expect(200);
+    app.run_jobs().await;
+    let hooks = receiver.hooks();
+    assert_eq!(hooks.len(), 3);
+    assert_eq!(
+        serde_json::from_str::<Value>(&hooks[2].body).unwrap()["type"],
+        "appointment.cancelled"
+    );
+
+    let admin = app.renew(admin);
+    let detail = app
+        .get(&format!("/api/v1/webhooks/{hook_id}"), &admin)
+        .await
+        .expect(200);
+    let outcomes: Vec<&str> = detail.body["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["sent", "sent", "failed"], "newest first");
+    assert_eq!(detail.body["deliveries"][2]["detail"], "HTTP 503");
+
+    // Deactivated: nothing more.
+    app.delete(&format!("/api/v1/webhooks/{hook_id}"), &admin)
+        .await
+        .expect(204);
+    app.book(&app.renew(&patient), clinic.doctor, SUNDAY_9, None)
+        .await
+        .expect(201);
+    app.run_jobs().await;
+    assert_eq!(receiver.hooks().len(), 3);
+    let list = app.get("/api/v1/webhooks", &admin).await.expect(200);
+    assert_eq!(list.body["results"][0]["active"], false);
+    app.delete(&format!("/api/v1/webhooks/{}", Uuid::new_v4()), &admin)
+        .await
+        .expect(404);
 }

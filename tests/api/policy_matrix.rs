@@ -1088,6 +1088,12 @@ impl World {
                 let url = made.body["any_doctor"].as_str().unwrap().replace("{doctor_id}", &self.d1.to_string());
                 Call::new(url, me)
             }
+            ("GET", "/api/v1/webhooks") => Call::new(route, me),
+            ("POST", "/api/v1/webhooks") => Call::new(route, me).json(webhook()),
+            ("GET" | "DELETE", "/api/v1/webhooks/{id}") => {
+                let id = self.app.post("/api/v1/webhooks", &self.admin, webhook()).await.expect(201).id();
+                Call::new(format!("/api/v1/webhooks/{id}"), me)
+            }
             ("GET", "/api/v1/jobs") => Call::new(route, me),
             ("GET", "/api/v1/jobs/{id}") | ("POST", "/api/v1/jobs/{id}/retry") => {
                 let id = self.dead_job().await;
@@ -1187,6 +1193,11 @@ fn expected(role: Role, action: Option<Action>, variant: Variant) -> Expect {
             }
         }
     }
+}
+
+/// A webhook endpoint on a public address (nothing is sent to it here).
+fn webhook() -> Value {
+    json!({"url": "https://93.184.215.14/hook", "events": ["appointment.booked"]})
 }
 
 fn medication(n: u32) -> Value {

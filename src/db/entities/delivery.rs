@@ -13,6 +13,8 @@ pub struct Model {
     pub id: Uuid,
     pub job_id: Uuid,
     pub appointment_id: Option<Uuid>,
+    /// The endpoint, for a webhook delivery.
+    pub webhook_id: Option<Uuid>,
     /// `email` or `webhook`.
     pub channel: String,
     /// The address (email) or URL (webhook); empty when there was none.

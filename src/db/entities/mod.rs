@@ -38,4 +38,5 @@ pub mod telemedicine_session;
 pub mod time_off;
 pub mod user;
 pub mod vital_signs;
+pub mod webhook;
 pub mod working_hours;

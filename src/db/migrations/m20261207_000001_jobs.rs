@@ -81,6 +81,7 @@ impl MigrationTrait for Migration {
                 .col(pk_uuid("id"))
                 .col(uuid("job_id"))
                 .col(uuid_null("appointment_id"))
+                .col(uuid_null("webhook_id"))
                 .col(string_len("channel", 16).check(one_of("channel", &["email", "webhook"])))
                 .col(text("recipient"))
                 .col(text_null("subject"))
@@ -94,6 +95,8 @@ impl MigrationTrait for Migration {
         )
         .await?;
         m.create_index(index("ix_deliveries_job", "deliveries", &["job_id", "at"]))
+            .await?;
+        m.create_index(index("ix_deliveries_webhook", "deliveries", &["webhook_id", "at"]))
             .await?;
         m.create_index(index("ix_deliveries_appointment", "deliveries", &["appointment_id"]))
             .await?;
@@ -121,6 +124,22 @@ impl MigrationTrait for Migration {
             "notifications",
             &["user_id", "created_at"],
         ))
+        .await?;
+        // Webhook endpoints: the secret sealed under the data key (it signs every delivery).
+        m.create_table(
+            Table::create()
+                .table("webhooks")
+                .col(pk_uuid("id"))
+                .col(string_len("url", 2000))
+                .col(text("events"))
+                .col(string_len("description", 200).default(""))
+                .col(text("secret_sealed"))
+                .col(boolean("active").default(true))
+                .col(uuid("created_by"))
+                .col(timestamp_with_time_zone("created_at"))
+                .col(timestamp_with_time_zone("updated_at"))
+                .to_owned(),
+        )
         .await?;
         // One calendar-feed token per user, kept as its SHA-256 digest.
         m.create_table(

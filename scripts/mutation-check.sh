@@ -106,6 +106,37 @@ mutate "doctors read bills" \
   "rule(Action::BillRead,              [All, Own, No, All, Own], BILL)," \
   dispensing_takes_first_expiry_first
 
+mutate "a reschedule leaves the old reminder queued" \
+  src/notifications/mod.rs \
+  "            jobs::cancel_queued(tx, appointment.id, &[JobKind::AppointmentReminder], now).await?;
+            mail(tx, appointment, JobKind::AppointmentRescheduled" \
+  "            mail(tx, appointment, JobKind::AppointmentRescheduled" \
+  a_booking_mails_its_confirmation_and_one_reminder
+
+mutate "a reminder sent for an appointment that ended" \
+  src/notifications/perform.rs \
+  "if !wanted_while.contains(&row.status) {" \
+  "if false {" \
+  reminders_follow_the_setting
+
+mutate "a worker records a job whose lease it lost" \
+  src/db/jobs.rs \
+  '.and_where(Expr::col("lease_owner").eq(lease.owner.as_str()))' \
+  "" \
+  a_worker_that_dies_mid_job
+
+mutate "a webhook signature that leaves out the id and timestamp" \
+  src/notifications/webhooks.rs \
+  'mac.update(format!("{message_id}.{timestamp}.{body}").as_bytes());' \
+  'mac.update(body.as_bytes());' \
+  webhooks_are_signed
+
+mutate "a webhook to an internal address accepted" \
+  src/notifications/webhooks.rs \
+  "if addresses.iter().any(|a| internal(a.ip())) {" \
+  "if false {" \
+  webhooks_are_signed
+
 if [ "$survivors" -gt 0 ]; then
   echo "$survivors mutant(s) survived" >&2
   exit 1

@@ -34,6 +34,9 @@ export CAREBOOK_LOG=${CAREBOOK_LOG:-warn}
 export CAREBOOK_RATE_LIMIT_AUTH_PER_MINUTE=0
 export CAREBOOK_RATE_LIMIT_PER_MINUTE=0
 export CAREBOOK_LOGIN_FAILURES_PER_ADDRESS=100000
+# No background jobs: a fuzzed webhook URL must never be called (this
+# machine sends nothing off loopback), and no SMTP server is configured.
+export CAREBOOK_WORKERS=0
 "$BIN" serve --demo > "$WORK/server.log" 2>&1 &
 SERVER=$!
 cleanup() {
@@ -119,7 +122,8 @@ for user in "${USERS[@]}"; do
     run --include-path-regex "$SCHEMATHESIS_PATHS" -H "Authorization: Bearer ${TOKENS[$user]}" || status=1
     continue
   fi
-  run --exclude-path-regex '^/api/v1/auth/logout' -H "Authorization: Bearer ${TOKENS[$user]}" || status=1
+  # Event streams never end, so they are left to the integration tests.
+  run --exclude-path-regex '^/api/v1/auth/logout|/stream$' -H "Authorization: Bearer ${TOKENS[$user]}" || status=1
   echo "== schemathesis as $user: logout"
   run --include-path-regex '^/api/v1/auth/logout' -H "Authorization: Bearer ${LAST_TOKENS[$user]}" || status=1
 done

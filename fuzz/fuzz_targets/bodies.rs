@@ -1,4 +1,4 @@
-//! Request bodies of the booking, patient, clinical, pharmacy and billing routes, read exactly as the
+//! Request bodies of the booking, patient, clinical, pharmacy, billing and webhook routes, read exactly as the
 //! handlers read them (`parse_json`, then `garde` validation): any bytes give
 //! either a value or a 400/422 problem that names a field, never a panic.
 #![no_main]
@@ -12,6 +12,7 @@ use carebook::clinical::notes::{NoteAmendment, NoteIn};
 use carebook::clinical::prescriptions::{PrescriptionAmendment, PrescriptionIn};
 use carebook::clinical::vital_signs::{VitalSignsAmendment, VitalSignsIn};
 use carebook::error::AppError;
+use carebook::notifications::webhooks::WebhookIn;
 use carebook::patients::{PatientIn, PatientPatch};
 use carebook::pharmacy::dispensing::DispenseIn;
 use carebook::pharmacy::{LotIn, MedicationIn, MedicationPatch, MovementIn};
@@ -47,6 +48,7 @@ fuzz_target!(|data: &[u8]| {
     read::<PaymentIn>(data);
     read::<RefundIn>(data);
     read::<RefundDecisionIn>(data);
+    read::<WebhookIn>(data);
 });
 
 fn read<T: DeserializeOwned + Validate<Context = ()>>(data: &[u8]) {

@@ -96,6 +96,29 @@ pub async fn cancel_queued(tx: &Tx, appointment: Uuid, kinds: &[JobKind], now: D
     Ok(tx.execute(&update).await?.rows_affected())
 }
 
+/// The condition of a job a claim may take at `now`: queued and due, or
+/// running under an expired lease.
+fn claimable(now: DateTime<Utc>) -> sea_orm::sea_query::SimpleExpr {
+    Expr::col("status")
+        .eq(JobStatus::Queued.as_str())
+        .and(Expr::col("run_at").lte(now))
+        .or(Expr::col("status")
+            .eq(JobStatus::Running.as_str())
+            .and(Expr::col("lease_expires_at").lte(now)))
+}
+
+/// Whether any job may be claimed at `now` (a read, so an idle worker
+/// takes no write lock).
+pub async fn any_due(db: &impl ConnectionTrait, now: DateTime<Utc>) -> DbResult<bool> {
+    let query = Query::select()
+        .column("id")
+        .from("jobs")
+        .cond_where(claimable(now))
+        .limit(1)
+        .to_owned();
+    Ok(db.query_one(&query).await?.is_some())
+}
+
 /// A claimed job: the row, and the lease under which it runs.
 #[derive(Debug, Clone)]
 pub struct Lease {
@@ -125,12 +148,7 @@ pub async fn claim(tx: &Tx, owner: &str, now: DateTime<Utc>, lease: TimeDelta, l
     let mut due: SelectStatement = Query::select()
         .column("id")
         .from("jobs")
-        .cond_where(
-            Expr::col("status")
-                .eq(JobStatus::Queued.as_str())
-                .and(Expr::col("run_at").lte(now))
-                .or(expired()),
-        )
+        .cond_where(claimable(now))
         .order_by("run_at", Order::Asc)
         .limit(limit)
         .to_owned();

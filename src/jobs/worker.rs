@@ -92,6 +92,9 @@ impl Worker {
     /// Claim up to `concurrency` due jobs and run them side by side; how many.
     async fn tick(&self) -> DbResult<usize> {
         let now = self.state.clock.now();
+        if !jobs::any_due(self.state.db.conn(), now).await? {
+            return Ok(0);
+        }
         let tx = self.state.db.begin_write().await?;
         let claimed = jobs::claim(&tx, &self.owner, now, LEASE, self.concurrency as u64).await?;
         tx.commit().await?;

@@ -163,7 +163,7 @@ pub async fn perform(state: &AppState, mailer: &Mailer, lease: &Lease) -> Result
     let address = address.unwrap_or_default();
     if let Some(reason) = refusal {
         if !mailer.configured() {
-            tracing::warn!(job = %job.id, kind = %job.kind, "email not sent: SMTP is not configured");
+            tracing::info!(job = %job.id, kind = %job.kind, "email not sent: SMTP is not configured");
         }
         performed
             .deliveries

@@ -226,10 +226,20 @@ async fn mail(
 /// Enqueue a reminder per `notifications.reminder_hours` offset whose time
 /// is still ahead (a booking made inside the window gets none for it).
 async fn remind(tx: &Tx, settings: &Settings, appointment: &appointment::Model, now: DateTime<Utc>) -> DbResult<()> {
-    if !AppointmentStatus::LIVE.contains(&appointment.status) {
-        return Ok(());
+    for job in reminders(appointment, &settings.integers("notifications.reminder_hours"), now) {
+        jobs::enqueue(tx, job, now).await?;
     }
-    for hours in settings.integers("notifications.reminder_hours") {
+    Ok(())
+}
+
+/// The reminder jobs of a live `appointment`, one per offset in `hours`
+/// whose time is after `now` (none for an appointment that is not live).
+pub fn reminders(appointment: &appointment::Model, hours: &[i64], now: DateTime<Utc>) -> Vec<NewJob> {
+    if !AppointmentStatus::LIVE.contains(&appointment.status) {
+        return Vec::new();
+    }
+    let mut due = Vec::new();
+    for &hours in hours {
         let run_at = appointment.start_at - TimeDelta::hours(hours);
         if run_at <= now {
             continue;
@@ -240,17 +250,16 @@ async fn remind(tx: &Tx, settings: &Settings, appointment: &appointment::Model, 
             offset_hours: Some(hours),
             previous_start: None,
         };
-        let job = NewJob {
+        due.push(NewJob {
             kind: JobKind::AppointmentReminder,
             payload: serde_json::to_value(&payload).unwrap_or_default(),
             run_at,
             unique_key: Some(reminder_key(appointment.id, hours, appointment.start_at)),
             appointment_id: Some(appointment.id),
             max_attempts: MAIL_ATTEMPTS,
-        };
-        jobs::enqueue(tx, job, now).await?;
+        });
     }
-    Ok(())
+    due
 }
 
 /// The unique key of a reminder: one per appointment, offset and start.

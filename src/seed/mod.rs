@@ -205,6 +205,8 @@ pub struct Report {
     pub time_off: usize,
     pub appointments: usize,
     pub by_status: Vec<(AppointmentStatus, usize)>,
+    /// Reminder jobs queued for the live appointments ahead.
+    pub reminders: usize,
     /// Consultations of the completed appointments, with their entries.
     pub consultations: usize,
     /// Telemedicine sessions of the telemedicine appointments that took place or were missed.
@@ -237,7 +239,12 @@ impl std::fmt::Display for Report {
             self.appointments
         )?;
         let statuses: Vec<String> = self.by_status.iter().map(|(s, n)| format!("{s} {n}")).collect();
-        writeln!(f, "appointments by status: {}", statuses.join(", "))?;
+        writeln!(
+            f,
+            "appointments by status: {}; {} reminders queued",
+            statuses.join(", "),
+            self.reminders
+        )?;
         writeln!(
             f,
             "clinical records: {} consultations with vital signs, diagnoses, prescriptions and notes; {} telemedicine sessions",
@@ -917,6 +924,12 @@ pub async fn demo(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Report> {
         .collect();
     insert_all::<appointment::ActiveModel>(&txn, appointments.clone()).await?;
     insert_all::<appointment_event::ActiveModel>(&txn, events).await?;
+    // Reminders of the live appointments ahead, as booking queues them (the default 24 hours).
+    for appointment in &appointments {
+        for job in crate::notifications::reminders(appointment, &[24], now) {
+            report.reminders += usize::from(crate::db::jobs::enqueue(&txn, job, now).await?.is_some());
+        }
+    }
     report.consultations = records.consultations.len();
     insert_all::<consultation::ActiveModel>(&txn, records.consultations.clone()).await?;
     insert_all::<vital_signs::ActiveModel>(&txn, records.vital_signs).await?;

@@ -55,6 +55,21 @@ async fn the_demo_clinic_is_realistic_and_seeding_twice_changes_nothing() {
         app.count_where("appointments", "status = 'completed'").await
     );
     assert_eq!(report.consultations as i64, app.count("consultations").await);
+    // Each live appointment more than a day ahead has its one reminder, queued for 24 hours before it.
+    assert!(report.reminders > 0);
+    assert_eq!(report.reminders as i64, app.count("jobs").await);
+    let start = default_now() + chrono::TimeDelta::hours(24);
+    assert_eq!(
+        report.reminders as i64,
+        app.count_where(
+            "appointments",
+            &format!(
+                "status IN ('pending', 'confirmed', 'checked_in', 'in_progress') AND start_at > '{}'",
+                start.to_rfc3339()
+            )
+        )
+        .await
+    );
     assert!(app.count("diagnoses").await >= app.count("consultations").await);
     assert!(app.count("prescriptions").await > 0 && app.count("clinical_notes").await > 0);
     let entries = app.count("consultations").await

@@ -136,8 +136,11 @@ async fn run() -> anyhow::Result<()> {
             let sealed = carebook::accounts::two_factor::seal_stored_secrets(&state, true)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let webhooks = carebook::notifications::webhooks::reseal_secrets(&state)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!(
-                "re-sealed {sealed} TOTP secrets under data key {}; CAREBOOK_DATA_KEY_PREVIOUS can now be removed",
+                "re-sealed {sealed} TOTP secrets and {webhooks} webhook secrets under data key {}; CAREBOOK_DATA_KEY_PREVIOUS can now be removed",
                 state.config.data_keys.current_id()
             );
         }

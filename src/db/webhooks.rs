@@ -35,6 +35,17 @@ pub async fn deactivate(tx: &Tx, id: Uuid, now: DateTime<Utc>) -> DbResult<bool>
     Ok(tx.execute(&update).await?.rows_affected() == 1)
 }
 
+/// Replace endpoint `id`'s sealed secret `old` by `new`; whether it was still `old`.
+pub async fn replace_secret(tx: &Tx, id: Uuid, old: &str, new: &str) -> DbResult<bool> {
+    let update = Query::update()
+        .table("webhooks")
+        .value("secret_sealed", new)
+        .and_where(Expr::col("id").eq(id))
+        .and_where(Expr::col("secret_sealed").eq(old))
+        .to_owned();
+    Ok(tx.execute(&update).await?.rows_affected() == 1)
+}
+
 /// The latest `limit` deliveries to endpoint `id`, newest first.
 pub async fn deliveries(db: &impl ConnectionTrait, id: Uuid, limit: u64) -> DbResult<Vec<delivery::Model>> {
     Ok(delivery::Entity::find()

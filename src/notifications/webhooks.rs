@@ -185,6 +185,28 @@ pub async fn deactivate(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<
     Ok(())
 }
 
+/// Re-seal every endpoint's secret that is not under the current data key
+/// (`carebook rotate-data-key`, with the old key still given); how many.
+///
+/// Errors: a secret that no given key opens; the database failed.
+pub async fn reseal_secrets(state: &AppState) -> AppResult<u64> {
+    let keys = &state.config.data_keys;
+    let tx = state.db.begin_write().await?;
+    let mut count = 0;
+    for row in db::webhooks::list(&tx).await? {
+        if keys.is_current(&row.secret_sealed) {
+            continue;
+        }
+        let plain = keys
+            .open(&row.secret_sealed, &context(row.id))
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("the secret of webhook {}: {e}", row.id)))?;
+        let sealed = keys.seal(&plain, &context(row.id));
+        count += u64::from(db::webhooks::replace_secret(&tx, row.id, &row.secret_sealed, &sealed).await?);
+    }
+    tx.commit().await?;
+    Ok(count)
+}
+
 /// What a delivery job carries: the exact body, so every attempt sends the same bytes.
 #[derive(Debug, Serialize, Deserialize)]
 struct DeliveryPayload {

@@ -891,3 +891,67 @@ async fn webhooks_are_signed_retried_and_refused_inside_the_network() {
         .await
         .expect(404);
 }
+
+#[tokio::test]
+async fn webhook_secrets_are_sealed_and_resealed_when_the_data_key_rotates() {
+    use carebook::sealing::DataKeys;
+    let app = spawn_app_with(|c| c.webhook_allow_hosts = vec!["127.0.0.1".into()]).await;
+    let clinic = app.clinic("Asia/Dhaka", WEEKLY).await;
+    let receiver = WebhookReceiver::start(vec![]).await;
+    let made = app
+        .post(
+            "/api/v1/webhooks",
+            &clinic.admin,
+            json!({"url": receiver.url, "events": ["appointment.booked"]}),
+        )
+        .await
+        .expect(201);
+    let secret = made.body["secret"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.count_where("webhooks", &format!("secret_sealed LIKE '%{}%'", &secret[6..]))
+            .await,
+        0
+    );
+
+    let old_key = "dGVzdC1kYXRhLWtleS10ZXN0LWRhdGEta2V5LTAxMjM=".to_owned();
+    let new_key = DataKeys::generate_key();
+    let (_, rotating) = app
+        .node_with(app.state.db.clone(), |c| {
+            c.data_keys = DataKeys::new(&new_key, std::slice::from_ref(&old_key)).unwrap();
+        })
+        .await;
+    assert_eq!(
+        carebook::notifications::webhooks::reseal_secrets(&rotating)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        carebook::notifications::webhooks::reseal_secrets(&rotating)
+            .await
+            .unwrap(),
+        0
+    );
+    // A worker with the new key alone signs with the same secret.
+    let (_, new_only) = app
+        .node_with(app.state.db.clone(), |c| {
+            c.data_keys = DataKeys::new(&new_key, &[]).unwrap()
+        })
+        .await;
+    let (_, patient) = app.patient().await;
+    app.book(&patient, clinic.doctor, SUNDAY_9, None).await.expect(201);
+    carebook::jobs::worker::Worker::new(new_only, 2)
+        .unwrap()
+        .drain()
+        .await
+        .unwrap();
+    let hooks = receiver.hooks();
+    assert_eq!(hooks.len(), 1);
+    let hook = &hooks[0];
+    let timestamp: i64 = hook.headers["webhook-timestamp"].to_str().unwrap().parse().unwrap();
+    let id = hook.headers["webhook-id"].to_str().unwrap();
+    assert_eq!(
+        hook.headers["webhook-signature"].to_str().unwrap(),
+        reference_signature(&secret, id, timestamp, &hook.body)
+    );
+}

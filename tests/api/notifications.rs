@@ -363,23 +363,39 @@ async fn a_worker_that_dies_mid_job_loses_nothing_and_sends_once() {
     tx.commit().await.unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!(app.run_jobs().await, 0, "leased jobs are nobody else's");
+    // Its lease expires; another node takes the job over…
     app.clock.advance(LEASE + TimeDelta::seconds(1));
-    assert_eq!(app.run_jobs().await, 1, "an expired lease is taken over");
-    assert_eq!(smtp.messages_to(&email).len(), 1);
-    // The dead node's late word changes nothing.
+    let tx = app.state.db.begin_write().await.unwrap();
+    let taken = jobs::claim(&tx, "node-that-took-over", app.clock.now(), LEASE, 10)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(taken.len(), 1);
+    // …and the dead node's late word changes nothing.
     let tx = app.state.db.begin_write().await.unwrap();
     assert!(
         !jobs::finish(&tx, &claimed[0], JobStatus::Succeeded, None, app.clock.now())
             .await
-            .unwrap()
+            .unwrap(),
+        "a lease that was lost finishes nothing"
     );
     drop(tx);
     let job = jobs::find(app.state.db.conn(), claimed[0].job.id)
         .await
         .unwrap()
         .unwrap();
+    assert_eq!(job.status, JobStatus::Running);
+    assert_eq!(job.lease_owner.as_deref(), Some("node-that-took-over"));
+    // That node dies too; a live worker finishes it, and the patient gets one email.
+    app.clock.advance(LEASE + TimeDelta::seconds(1));
+    assert_eq!(app.run_jobs().await, 1, "an expired lease is taken over");
+    assert_eq!(smtp.messages_to(&email).len(), 1);
+    let job = jobs::find(app.state.db.conn(), claimed[0].job.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(job.status, JobStatus::Succeeded);
-    assert_eq!(job.attempts, 2);
+    assert_eq!(job.attempts, 3);
 }
 
 #[tokio::test]

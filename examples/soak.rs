@@ -358,6 +358,8 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
 
 #[tokio::main]
 async fn main() {
+    // The TLS provider reqwest is built with (ring, as the server's).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let args = Args::parse();
     let load = Arc::new(Load {
         http: Client::builder()

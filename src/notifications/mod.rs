@@ -78,16 +78,14 @@ pub async fn appointment_changed(
     let mut told = Vec::new();
     let mut tell = |user: Option<Uuid>, kind: &str, title: &str, message: String| {
         if let Some(user) = user {
-            told.push(notification::Model {
-                id: Uuid::now_v7(),
-                user_id: user,
-                kind: kind.to_owned(),
-                title: title.to_owned(),
+            told.push(notification::Model::unread(
+                user,
+                kind,
+                title,
                 message,
-                appointment_id: Some(appointment.id),
-                read_at: None,
-                created_at: now,
-            });
+                Some(appointment.id),
+                now,
+            ));
         }
     };
     let patient = Some(parties.patient_user_id).flatten();
@@ -293,16 +291,7 @@ pub async fn tell_role(
     let users = stored::users_with_role(tx, role.as_str(), facility).await?;
     let rows = users
         .into_iter()
-        .map(|user| notification::Model {
-            id: Uuid::now_v7(),
-            user_id: user,
-            kind: kind.to_owned(),
-            title: title.to_owned(),
-            message: message.to_owned(),
-            appointment_id: None,
-            read_at: None,
-            created_at: now,
-        })
+        .map(|user| notification::Model::unread(user, kind, title, message.to_owned(), None, now))
         .collect();
     stored::insert(tx, rows).await
 }

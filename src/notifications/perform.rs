@@ -113,21 +113,21 @@ pub async fn perform(state: &AppState, mailer: &Mailer, lease: &Lease) -> Result
         && preferences.appointment_reminders
         && let Some(account) = &account
     {
-        performed.notifications.push(notification::Model {
-            id: Uuid::now_v7(),
-            user_id: account.id,
-            kind: "appointment_reminder".into(),
-            title: "Appointment reminder".into(),
-            message: format!(
-                "Dr {} {}, {}.",
-                row.doctor_first_name,
-                row.doctor_last_name,
-                local_time(&row.time_zone, row.start_at)
-            ),
-            appointment_id: Some(row.id),
-            read_at: None,
-            created_at: now,
-        });
+        let message = format!(
+            "Dr {} {}, {}.",
+            row.doctor_first_name,
+            row.doctor_last_name,
+            local_time(&row.time_zone, row.start_at)
+        );
+        let reminder = notification::Model::unread(
+            account.id,
+            "appointment_reminder",
+            "Appointment reminder",
+            message,
+            Some(row.id),
+            now,
+        );
+        performed.notifications.push(reminder);
     }
     let address = patient
         .email

@@ -24,3 +24,26 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// A new, unread notification of `user_id`, created `now`.
+    pub fn unread(
+        user_id: Uuid,
+        kind: &str,
+        title: &str,
+        message: String,
+        appointment_id: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> Model {
+        Model {
+            id: Uuid::now_v7(),
+            user_id,
+            kind: kind.to_owned(),
+            title: title.to_owned(),
+            message,
+            appointment_id,
+            read_at: None,
+            created_at: now,
+        }
+    }
+}

@@ -98,6 +98,9 @@ pub enum AppError {
     /// 415: wrong content type.
     #[error("unsupported media type: {0}")]
     UnsupportedMediaType(String),
+    /// 406: none of the media types the `Accept` header names can be produced.
+    #[error("not acceptable: {0}")]
+    NotAcceptable(String),
     /// 429: rate limited; retry after this many seconds.
     #[error("too many requests")]
     TooManyRequests { retry_after: u64 },
@@ -186,6 +189,7 @@ impl AppError {
             AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable | AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -247,7 +251,9 @@ impl AppError {
                 None,
                 FieldErrors::new(),
             ),
-            AppError::UnsupportedMediaType(why) => (blank(), Some(why.clone()), None, FieldErrors::new()),
+            AppError::UnsupportedMediaType(why) | AppError::NotAcceptable(why) => {
+                (blank(), Some(why.clone()), None, FieldErrors::new())
+            }
             AppError::TooManyRequests { retry_after } => (
                 blank(),
                 Some(format!("too many requests; retry after {retry_after} s")),

@@ -24,6 +24,7 @@ pub mod patients;
 pub mod pharmacy;
 pub mod prescriptions;
 pub mod profile;
+pub mod reports;
 pub mod responses;
 pub mod role_requests;
 pub mod schedules;
@@ -89,6 +90,7 @@ use access::Operations;
         (name = "jobs", description = "The background job queue and its delivery log (admin)"),
         (name = "webhooks", description = "Signed appointment events to registered endpoints (admin)"),
         (name = "settings", description = "System settings"),
+        (name = "reports", description = "Reports and exports: JSON, CSV, XLSX and PDF of one table"),
     )
 )]
 pub struct ApiDoc;
@@ -130,6 +132,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(calendars::router())
         .merge(jobs::router())
         .merge(webhooks::router())
+        .merge(reports::router())
         .merge(audit::router())
         .merge(settings::router())
 }
@@ -141,6 +144,7 @@ pub fn contract() -> (axum::Router<AppState>, utoipa::openapi::OpenApi, Operatio
     let (router, mut api) = routes().split_for_parts();
     let operations = Operations::from_openapi(&api);
     access::describe_all(&mut api, &operations);
+    reports::describe_columns(&mut api);
     (router, api, operations)
 }
 

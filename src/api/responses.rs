@@ -56,6 +56,39 @@ pub enum ReadErrors {
     Unavailable(Problem),
 }
 
+/// Errors of reports and exports: those of reads, and 406.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum ExportErrors {
+    /// A parameter is malformed (names the parameter).
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(Problem),
+    /// No valid access token.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Problem),
+    /// The role may not do this.
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(Problem),
+    /// No such resource, or one the caller may not see.
+    #[response(status = 404, content_type = "application/problem+json")]
+    NotFound(Problem),
+    /// The `Accept` header names no format this answer is offered in.
+    #[response(status = 406, content_type = "application/problem+json")]
+    NotAcceptable(Problem),
+    /// A parameter's value is not acceptable (e.g. contains NUL).
+    #[response(status = 422, content_type = "application/problem+json")]
+    Unprocessable(Problem),
+    /// The request was not received and answered in time (`CAREBOOK_REQUEST_TIMEOUT_SECONDS`).
+    #[response(status = 408, content_type = "application/problem+json")]
+    RequestTimeout(Problem),
+    /// Too many requests from this client address; `Retry-After` says when to retry.
+    #[response(status = 429, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds to wait")))]
+    TooManyRequests(Problem),
+    /// The database is not available.
+    #[response(status = 503, content_type = "application/problem+json")]
+    Unavailable(Problem),
+}
+
 /// Errors of authenticated writes.
 #[derive(IntoResponses)]
 #[allow(dead_code)]

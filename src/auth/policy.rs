@@ -127,8 +127,15 @@ actions! {
     TelemedicineWrite = "telemedicine_write",
     /// Join and leave a telemedicine session: its doctor and its patient.
     TelemedicineJoin = "telemedicine_join",
-    /// Read reports and statistics across patients (aggregates only).
+    /// Read reports and statistics across patients (aggregates only):
+    /// revenue, billing, new patients, teleconsultation statistics.
     ReportRead = "report_read",
+    /// Read reports about doctors' practice (appointment statistics,
+    /// performance, prescribing, teleconsultation outcomes, monthly
+    /// reports): administrators all, a doctor their own.
+    PracticeReportRead = "practice_report_read",
+    /// Export patient records or appointments as CSV, XLSX or PDF.
+    DataExport = "data_export",
     /// Read the medication catalogue and its stock: staff (not patients).
     MedicationRead = "medication_read",
     /// Add and change catalogue items.
@@ -181,6 +188,7 @@ impl Action {
                 | Action::ClinicalRead
                 | Action::BillRead
                 | Action::JobRead
+                | Action::DataExport
         )
     }
 }
@@ -266,6 +274,8 @@ pub const MATRIX: &[Rule] = &[
     rule(Action::TelemedicineWrite,     [All, Own, No, All, No], APPOINTMENT),
     rule(Action::TelemedicineJoin,      [No, Own, No, No, Own], APPOINTMENT),
     rule(Action::ReportRead,            [All, No, No, No, No], None),
+    rule(Action::PracticeReportRead,    [All, Own, No, No, No], None),
+    rule(Action::DataExport,            [All, No, No, No, No], None),
     rule(Action::MedicationRead,        [All, All, All, All, No], None),
     rule(Action::MedicationWrite,       [All, No, No, No, No], None),
     rule(Action::StockWrite,            [All, No, No, No, No], None),
@@ -884,6 +894,8 @@ mod tests {
                 "telemedicine_write",
                 "telemedicine_join",
                 "report_read",
+                "practice_report_read",
+                "data_export",
                 "medication_read",
                 "medication_write",
                 "stock_write",

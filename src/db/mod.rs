@@ -22,6 +22,7 @@ pub mod migrations;
 pub mod notifications;
 pub mod patients;
 pub mod pharmacy;
+pub mod reports;
 pub mod role_requests;
 pub mod roles;
 pub mod schedules;

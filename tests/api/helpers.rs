@@ -933,3 +933,48 @@ impl WebhookReceiver {
         self.received.lock().unwrap().clone()
     }
 }
+
+/// A file answer: status, headers and bytes.
+pub struct Download {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub bytes: Vec<u8>,
+}
+
+impl TestApp {
+    /// GET `path` as `token`, with `accept` if given, keeping the body as bytes.
+    pub async fn download(&self, path: &str, token: &str, accept: Option<&str>) -> Download {
+        let mut request = self.client.get(format!("{}{path}", self.address)).bearer_auth(token);
+        if let Some(accept) = accept {
+            request = request.header("accept", accept);
+        }
+        let response = request.send().await.expect("request sent");
+        Download {
+            status: response.status(),
+            headers: response.headers().clone(),
+            bytes: response.bytes().await.unwrap().to_vec(),
+        }
+    }
+}
+
+/// What Python's csv module, openpyxl or pdfplumber (`kind`: csv, xlsx,
+/// pdf) read in `bytes` (see `tests/api/read_export.py`).
+pub fn read_export(kind: &str, bytes: &[u8]) -> Value {
+    use std::io::Write;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/read_export.py");
+    let mut child = std::process::Command::new(test_python())
+        .args([script, kind])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run python");
+    child.stdin.take().unwrap().write_all(bytes).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the {kind} reader refused it: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}

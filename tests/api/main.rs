@@ -24,6 +24,7 @@ mod pharmacy;
 mod policy_matrix;
 mod profile;
 mod query_limits;
+mod reports;
 mod schedules;
 mod seed;
 mod sessions;

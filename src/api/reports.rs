@@ -1,0 +1,407 @@
+//! Reports over HTTP: `GET /api/v1/reports/{report}` answers JSON
+//! `{"columns", "rows", "totals", …}` or the same table as CSV, XLSX or PDF
+//! (`?format=` or the `Accept` header). The columns of each report are
+//! written into its OpenAPI description from the same lists the service
+//! uses ([`describe_columns`]).
+
+use axum::Json;
+use axum::extract::{FromRequestParts, State};
+use axum::http::{HeaderValue, header, request::Parts};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::extract::parse_query;
+use super::responses::ExportErrors;
+use crate::auth::Actor;
+use crate::auth::policy::Action;
+use crate::error::{AppError, AppResult};
+use crate::exports::{self, Column, Format, Report};
+use crate::reports::{
+    self, AppointmentReportQuery, MedicationReportQuery, PatientReportQuery, ReportFilters, RevenueReportQuery,
+};
+use crate::state::AppState;
+
+/// Routes of this area.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(appointment_report))
+        .routes(routes!(performance_report))
+        .routes(routes!(revenue_report))
+        .routes(routes!(billing_report))
+        .routes(routes!(medication_report))
+        .routes(routes!(patient_report))
+        .routes(routes!(telemedicine_report))
+}
+
+/// A report as JSON (the shape of every report; `rows` and `totals` are
+/// keyed by the columns' keys).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct ReportOut {
+    /// E.g. "Appointment statistics".
+    pub title: String,
+    /// The facility, doctor and specialty it covers.
+    pub scope: String,
+    /// First local day covered.
+    pub from: Option<NaiveDate>,
+    /// Last local day covered.
+    pub to: Option<NaiveDate>,
+    /// The IANA zone of the heading (days are each facility's own).
+    pub time_zone: String,
+    pub generated_at: DateTime<Utc>,
+    /// The columns, in order: the header of CSV, XLSX and PDF.
+    pub columns: Vec<Column>,
+    /// One object per row: column key → value (money in minor units of the row's `currency`).
+    #[schema(value_type = Vec<Object>)]
+    pub rows: Vec<serde_json::Value>,
+    /// Column key → total, for the columns that have one.
+    #[schema(value_type = Object)]
+    pub totals: serde_json::Value,
+}
+
+/// A file (CSV, XLSX or PDF bytes).
+#[derive(Debug, ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)]
+pub struct FileBody(Vec<u8>);
+
+/// A file format of an export.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    Json,
+    Csv,
+    Xlsx,
+    Pdf,
+}
+
+/// How to answer: the format and, for CSV, a byte order mark.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ExportParams {
+    /// `json` (reports only), `csv`, `xlsx` or `pdf`; overrides `Accept`
+    /// (`application/json`, `text/csv`, `application/vnd.openxmlformats-officedocument.spreadsheetml.sheet`, `application/pdf`).
+    pub format: Option<ExportFormat>,
+    /// CSV only: start with a UTF-8 byte order mark, for spreadsheet programs that need one.
+    pub bom: Option<bool>,
+}
+
+impl ExportParams {
+    const NAMES: [&'static str; 2] = ["format", "bom"];
+}
+
+/// The format and options of an answer, from `format` or the `Accept` header.
+#[derive(Debug, Clone, Copy)]
+pub struct Answer {
+    pub format: Format,
+    pub bom: bool,
+}
+
+impl Answer {
+    /// Errors: 400 naming `format` (one not offered) or `bom`; 406 when
+    /// `Accept` names nothing offered.
+    fn from_parts(parts: &Parts, offered: &[Format]) -> AppResult<Answer> {
+        let params: ExportParams = parse_query(parts.uri.query().unwrap_or_default(), |k| {
+            ExportParams::NAMES.contains(&k)
+        })?;
+        let format = match params.format {
+            Some(named) => {
+                let format = match named {
+                    ExportFormat::Json => Format::Json,
+                    ExportFormat::Csv => Format::Csv,
+                    ExportFormat::Xlsx => Format::Xlsx,
+                    ExportFormat::Pdf => Format::Pdf,
+                };
+                if !offered.contains(&format) {
+                    return Err(AppError::bad_field(
+                        "format",
+                        "this export is offered as csv, xlsx or pdf",
+                    ));
+                }
+                format
+            }
+            None => {
+                let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+                Format::negotiate(accept, offered).ok_or_else(|| {
+                    AppError::NotAcceptable(format!(
+                        "offered: {}",
+                        offered.iter().map(|f| f.media_type()).collect::<Vec<_>>().join(", ")
+                    ))
+                })?
+            }
+        };
+        if params.bom.is_some() && format != Format::Csv {
+            return Err(AppError::bad_field("bom", "applies to CSV only"));
+        }
+        Ok(Answer {
+            format,
+            bom: params.bom.unwrap_or(false),
+        })
+    }
+
+    /// The headers of a file answer named `stem`.
+    pub fn headers(self, stem: &str) -> [(header::HeaderName, HeaderValue); 3] {
+        let disposition = format!("attachment; filename=\"{stem}.{}\"", self.format.extension());
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(self.format.media_type())),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment")),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("private, no-store")),
+        ]
+    }
+}
+
+/// A report's request: the filters, the report's own parameters `T` and the
+/// answer's format. Unknown parameters are refused (400) by `T`.
+pub struct ReportRequest<T> {
+    pub filters: ReportFilters,
+    pub query: T,
+    pub answer: Answer,
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ReportRequest<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let own = |k: &str| !ReportFilters::NAMES.contains(&k) && !ExportParams::NAMES.contains(&k);
+        Ok(ReportRequest {
+            filters: parse_query(query, |k| ReportFilters::NAMES.contains(&k))?,
+            query: parse_query(query, own)?,
+            answer: Answer::from_parts(parts, &[Format::Json, Format::Csv, Format::Xlsx, Format::Pdf])?,
+        })
+    }
+}
+
+/// No parameters beyond the filters.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct NoParams {}
+
+/// A report in the asked format.
+///
+/// Errors: 500 if the XLSX temporary file cannot be written.
+pub async fn answer(report: Report, answer: Answer) -> AppResult<Response> {
+    let stem = report.heading.file_stem();
+    let body = match answer.format {
+        Format::Json => return Ok(Json(report).into_response()),
+        Format::Csv => exports::csv::render(&report.table.columns, &report.table.rows, answer.bom),
+        Format::Xlsx | Format::Pdf => tokio::task::spawn_blocking(move || match answer.format {
+            Format::Pdf => Ok(exports::pdf::render(
+                &report.heading,
+                &[],
+                &report.table.columns,
+                &report.table.rows,
+                &report.table.totals,
+            )),
+            _ => exports::xlsx::render(
+                &report.heading,
+                &report.table.columns,
+                &report.table.rows,
+                &report.table.totals,
+            ),
+        })
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?
+        .map_err(|e| AppError::Internal(e.into()))?,
+    };
+    Ok((answer.headers(&stem), body).into_response())
+}
+
+/// Appointment statistics: counts by status and rates, per doctor
+/// (default), specialty, facility, day, week or month of each facility's
+/// local time. Rates are of all appointments in the row. Administrators;
+/// a doctor their own.
+#[utoipa::path(get, path = "/api/v1/reports/appointments", tag = "reports",
+    params(ReportFilters, AppointmentReportQuery, ExportParams),
+    responses((status = 200, description = "The report", content(
+        (ReportOut = "application/json"), (String = "text/csv"),
+        (FileBody = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (FileBody = "application/pdf"))),
+        ExportErrors),
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::PracticeReportRead))))]
+pub async fn appointment_report(
+    State(state): State<AppState>,
+    actor: Actor,
+    request: ReportRequest<AppointmentReportQuery>,
+) -> AppResult<Response> {
+    let report = reports::appointments(&state, &actor, &request.filters, &request.query).await?;
+    answer(report, request.answer).await
+}
+
+/// Doctor performance: per doctor, appointments (not cancelled),
+/// completion, booked and working minutes, utilisation (booked ÷ working)
+/// and average consultation length. Administrators; a doctor their own.
+#[utoipa::path(get, path = "/api/v1/reports/doctor-performance", tag = "reports",
+    params(ReportFilters, ExportParams),
+    responses((status = 200, description = "The report", content(
+        (ReportOut = "application/json"), (String = "text/csv"),
+        (FileBody = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (FileBody = "application/pdf"))),
+        ExportErrors),
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::PracticeReportRead))))]
+pub async fn performance_report(
+    State(state): State<AppState>,
+    actor: Actor,
+    request: ReportRequest<NoParams>,
+) -> AppResult<Response> {
+    let report = reports::doctor_performance(&state, &actor, &request.filters).await?;
+    answer(report, request.answer).await
+}
+
+/// Revenue: payments received less refunds paid out, by when the money
+/// moved, per month (default), day, service, doctor or payment method, and
+/// currency. Administrators.
+#[utoipa::path(get, path = "/api/v1/reports/revenue", tag = "reports",
+    params(ReportFilters, RevenueReportQuery, ExportParams),
+    responses((status = 200, description = "The report", content(
+        (ReportOut = "application/json"), (String = "text/csv"),
+        (FileBody = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (FileBody = "application/pdf"))),
+        ExportErrors),
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::ReportRead))))]
+pub async fn revenue_report(
+    State(state): State<AppState>,
+    actor: Actor,
+    request: ReportRequest<RevenueReportQuery>,
+) -> AppResult<Response> {
+    let report = reports::revenue(&state, &actor, &request.filters, &request.query).await?;
+    answer(report, request.answer).await
+}
+
+/// Billing: bills issued in the period by status and currency; billed,
+/// paid and outstanding, and the outstanding amounts by age. Administrators.
+#[utoipa::path(get, path = "/api/v1/reports/billing", tag = "reports",
+    params(ReportFilters, ExportParams),
+    responses((status = 200, description = "The report", content(
+        (ReportOut = "application/json"), (String = "text/csv"),
+        (FileBody = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (FileBody = "application/pdf"))),
+        ExportErrors),
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::ReportRead))))]
+pub async fn billing_report(
+    State(state): State<AppState>,
+    actor: Actor,
+    request: ReportRequest<NoParams>,
+) -> AppResult<Response> {
+    let report = reports::billing(&state, &actor, &request.filters).await?;
+    answer(report, request.answer).await
+}
+
+/// The most prescribed medications: prescriptions, distinct patients and
+/// quantity. Administrators; a doctor their own prescribing.
+#[utoipa::path(get, path = "/api/v1/reports/medications", tag = "reports",
+    params(ReportFilters, MedicationReportQuery, ExportParams),
+    responses((status = 200, description = "The report", content(
+        (ReportOut = "application/json"), (String = "text/csv"),
+        (FileBody = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (FileBody = "application/pdf"))),
+        ExportErrors),
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::PracticeReportRead))))]
+pub async fn medication_report(
+    State(state): State<AppState>,
+    actor: Actor,
+    request: ReportRequest<MedicationReportQuery>,
+) -> AppResult<Response> {
+    let report = reports::medications(&state, &actor, &request.filters, &request.query).await?;
+    answer(report, request.answer).await
+}
+
+/// New patient records per month of registration (default), or per
+/// division or district of the patient's address. The period is the only
+/// filter. Administrators.
+#[utoipa::path(get, path = "/api/v1/reports/patients", tag = "reports",
+    params(ReportFilters, PatientReportQuery, ExportParams),
+    responses((status = 200, description = "The report", content(
+        (ReportOut = "application/json"), (String = "text/csv"),
+        (FileBody = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (FileBody = "application/pdf"))),
+        ExportErrors),
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::ReportRead))))]
+pub async fn patient_report(
+    State(state): State<AppState>,
+    actor: Actor,
+    request: ReportRequest<PatientReportQuery>,
+) -> AppResult<Response> {
+    let report = reports::patients(&state, &actor, &request.filters, &request.query).await?;
+    answer(report, request.answer).await
+}
+
+/// Teleconsultation outcomes per doctor: sessions, each outcome, the
+/// completion rate and average length. Administrators; a doctor their own.
+#[utoipa::path(get, path = "/api/v1/reports/telemedicine", tag = "reports",
+    params(ReportFilters, ExportParams),
+    responses((status = 200, description = "The report", content(
+        (ReportOut = "application/json"), (String = "text/csv"),
+        (FileBody = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (FileBody = "application/pdf"))),
+        ExportErrors),
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::PracticeReportRead))))]
+pub async fn telemedicine_report(
+    State(state): State<AppState>,
+    actor: Actor,
+    request: ReportRequest<NoParams>,
+) -> AppResult<Response> {
+    let report = reports::telemedicine(&state, &actor, &request.filters).await?;
+    answer(report, request.answer).await
+}
+
+fn keys(columns: &[Column]) -> String {
+    columns
+        .iter()
+        .map(|c| format!("`{}` \"{}\" ({})", c.key, c.label, c.kind.name()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Each report's columns, in order, for its description.
+fn columns_of(path: &str) -> Option<String> {
+    use crate::exports::{ColumnType::*, column};
+    let text = |key, label| column(key, label, Text);
+    Some(match path {
+        "/api/v1/reports/appointments" => format!(
+            "Columns: first the group's — `group_by=doctor`: {}; `specialty`: {}; `facility`: {}; `day`: {}; `week`: {}; `month`: {} — then {}.",
+            keys(&[text("doctor", "Doctor"), text("specialty", "Specialty")]),
+            keys(&[text("specialty", "Specialty")]),
+            keys(&[text("facility", "Facility")]),
+            keys(&[column("date", "Date", Date)]),
+            keys(&[column("week", "Week starting", Date)]),
+            keys(&[text("month", "Month")]),
+            keys(&reports::APPOINTMENT_COUNTS),
+        ),
+        "/api/v1/reports/doctor-performance" => format!("Columns: {}.", keys(&reports::PERFORMANCE_COLUMNS)),
+        "/api/v1/reports/revenue" => format!(
+            "Columns: first the group's — `group_by=month`: {}; `day`: {}; `service`: {}; `doctor`: {}; `method`: {} — then {}.",
+            keys(&[text("month", "Month")]),
+            keys(&[column("date", "Date", Date)]),
+            keys(&[text("service", "Service")]),
+            keys(&[text("doctor", "Doctor")]),
+            keys(&[text("method", "Payment method")]),
+            keys(&reports::REVENUE_AMOUNTS),
+        ),
+        "/api/v1/reports/billing" => format!("Columns: {}.", keys(&reports::BILLING_COLUMNS)),
+        "/api/v1/reports/medications" => format!("Columns: {}.", keys(&reports::MEDICATION_COLUMNS)),
+        "/api/v1/reports/patients" => format!(
+            "Columns: `group_by=month`: {}; `division`: {}; `district`: {}; then {}.",
+            keys(&[text("month", "Month")]),
+            keys(&[text("division", "Division")]),
+            keys(&[text("division", "Division"), text("district", "District")]),
+            keys(&[column("new_patients", "New patients", Integer)]),
+        ),
+        "/api/v1/reports/telemedicine" => format!("Columns: {}.", keys(&reports::telemedicine_columns())),
+        _ => return None,
+    })
+}
+
+/// Write each report's columns (key, label, type) into its operation's
+/// description, from the lists the reports are built with.
+pub fn describe_columns(api: &mut utoipa::openapi::OpenApi) {
+    for (path, item) in api.paths.paths.iter_mut() {
+        let (Some(get), Some(columns)) = (item.get.as_mut(), columns_of(path)) else {
+            continue;
+        };
+        let description = get.description.get_or_insert_with(String::new);
+        description.push_str("\n\n");
+        description.push_str(&columns);
+    }
+}

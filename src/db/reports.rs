@@ -1,0 +1,529 @@
+//! The facts reports are built from: one joined query per kind of fact,
+//! each row carrying its facility's time zone so that the service can count
+//! it on the right local day. Rows are read within a UTC window that
+//! surely covers the report's local days; the service keeps the exact days.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, JoinType, Query, SelectStatement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult};
+use uuid::Uuid;
+
+use super::DbResult;
+use crate::domain::{AppointmentKind, AppointmentStatus, PaymentMethod, TelemedicineOutcome};
+
+/// What a report is about: a UTC window and the optional facility, doctor
+/// and specialty filters.
+#[derive(Debug, Clone, Copy)]
+pub struct ReportFilter {
+    /// From this instant (inclusive).
+    pub from: DateTime<Utc>,
+    /// Before this instant.
+    pub to: DateTime<Utc>,
+    pub facility: Option<Uuid>,
+    pub doctor: Option<Uuid>,
+    pub specialty: Option<Uuid>,
+}
+
+impl ReportFilter {
+    /// Keep rows whose `at` is in the window and whose facility, doctor and
+    /// specialty columns (when the query has them) match.
+    fn apply(
+        &self,
+        query: &mut SelectStatement,
+        at: (&'static str, &'static str),
+        facility: Option<(&'static str, &'static str)>,
+        doctor: Option<(&'static str, &'static str)>,
+        specialty: Option<(&'static str, &'static str)>,
+    ) {
+        query
+            .and_where(Expr::col(at).gte(self.from))
+            .and_where(Expr::col(at).lt(self.to));
+        if let (Some(id), Some(col)) = (self.facility, facility) {
+            query.and_where(Expr::col(col).eq(id));
+        }
+        if let (Some(id), Some(col)) = (self.doctor, doctor) {
+            query.and_where(Expr::col(col).eq(id));
+        }
+        if let (Some(id), Some(col)) = (self.specialty, specialty) {
+            query.and_where(Expr::col(col).eq(id));
+        }
+    }
+}
+
+async fn all<T: FromQueryResult>(db: &impl ConnectionTrait, query: &SelectStatement) -> DbResult<Vec<T>> {
+    Ok(T::find_by_statement(db.get_database_backend().build(query))
+        .all(db)
+        .await?)
+}
+
+/// Join the doctor (`d`), their account (`u`, for the name) and specialty
+/// (`s`) to a query whose doctor id is `doctor`, and the facility (`f`) of `facility`.
+fn with_doctor_and_facility(
+    query: &mut SelectStatement,
+    doctor: (&'static str, &'static str),
+    facility: (&'static str, &'static str),
+) {
+    query
+        .expr_as(Expr::col(("f", "time_zone")), "time_zone")
+        .expr_as(Expr::col(("f", "name")), "facility_name")
+        .expr_as(Expr::col(("d", "id")), "doctor_id")
+        .expr_as(Expr::col(("u", "first_name")), "doctor_first_name")
+        .expr_as(Expr::col(("u", "last_name")), "doctor_last_name")
+        .expr_as(Expr::col(("s", "id")), "specialty_id")
+        .expr_as(Expr::col(("s", "name")), "specialty_name")
+        .join_as(
+            JoinType::InnerJoin,
+            "facilities",
+            "f",
+            Expr::col(("f", "id")).equals(facility),
+        )
+        .join_as(
+            JoinType::InnerJoin,
+            "doctors",
+            "d",
+            Expr::col(("d", "id")).equals(doctor),
+        )
+        .join_as(
+            JoinType::InnerJoin,
+            "users",
+            "u",
+            Expr::col(("u", "id")).equals(("d", "user_id")),
+        )
+        .join_as(
+            JoinType::InnerJoin,
+            "specialties",
+            "s",
+            Expr::col(("s", "id")).equals(("d", "specialty_id")),
+        );
+}
+
+/// One appointment, with where, who and when.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct AppointmentFact {
+    pub start_at: DateTime<Utc>,
+    pub end_at: DateTime<Utc>,
+    pub status: AppointmentStatus,
+    pub kind: AppointmentKind,
+    pub facility_id: Uuid,
+    pub time_zone: String,
+    pub facility_name: String,
+    pub doctor_id: Uuid,
+    pub doctor_first_name: String,
+    pub doctor_last_name: String,
+    pub specialty_id: Uuid,
+    pub specialty_name: String,
+}
+
+/// Each appointment starting in the window, streamed to `each` (a long
+/// period is never held in memory).
+pub async fn each_appointment(
+    db: &DatabaseConnection,
+    filter: &ReportFilter,
+    mut each: impl FnMut(AppointmentFact),
+) -> DbResult<()> {
+    use futures_util::TryStreamExt;
+    let mut query = Query::select();
+    query
+        .columns([
+            ("a", "start_at"),
+            ("a", "end_at"),
+            ("a", "status"),
+            ("a", "kind"),
+            ("a", "facility_id"),
+        ])
+        .from_as("appointments", "a");
+    with_doctor_and_facility(&mut query, ("a", "doctor_id"), ("a", "facility_id"));
+    filter.apply(
+        &mut query,
+        ("a", "start_at"),
+        Some(("a", "facility_id")),
+        Some(("a", "doctor_id")),
+        Some(("d", "specialty_id")),
+    );
+    let statement = db.get_database_backend().build(&query);
+    let mut rows = AppointmentFact::find_by_statement(statement).stream(db).await?;
+    while let Some(row) = rows.try_next().await? {
+        each(row);
+    }
+    Ok(())
+}
+
+/// A payment taken (positive) or a refund paid out (negative), with what
+/// it was for: the bill's appointment's doctor and service, when it has one.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct MoneyFact {
+    pub at: DateTime<Utc>,
+    /// Minor units; negative for a refund.
+    pub amount_minor: i64,
+    pub currency: String,
+    pub method: PaymentMethod,
+    pub is_refund: bool,
+    pub time_zone: String,
+    pub doctor_id: Option<Uuid>,
+    pub doctor_first_name: Option<String>,
+    pub doctor_last_name: Option<String>,
+    pub service_name: Option<String>,
+}
+
+fn money_query(refunds: bool, filter: &ReportFilter) -> SelectStatement {
+    let mut query = Query::select();
+    if refunds {
+        query
+            .expr_as(Expr::col(("r", "decided_at")), "at")
+            .expr_as(Expr::col(("r", "amount_minor")).mul(-1), "amount_minor")
+            .expr_as(Expr::col(("r", "currency")), "currency")
+            .expr_as(Expr::val(true), "is_refund")
+            .from_as("refunds", "r")
+            .join_as(
+                JoinType::InnerJoin,
+                "payments",
+                "p",
+                Expr::col(("p", "id")).equals(("r", "payment_id")),
+            )
+            .and_where(Expr::col(("r", "status")).eq("completed"));
+    } else {
+        query
+            .expr_as(Expr::col(("p", "received_at")), "at")
+            .expr_as(Expr::col(("p", "amount_minor")), "amount_minor")
+            .expr_as(Expr::col(("p", "currency")), "currency")
+            .expr_as(Expr::val(false), "is_refund")
+            .from_as("payments", "p");
+    }
+    query
+        .expr_as(Expr::col(("p", "method")), "method")
+        .expr_as(Expr::col(("f", "time_zone")), "time_zone")
+        .expr_as(Expr::col(("a", "doctor_id")), "doctor_id")
+        .expr_as(Expr::col(("u", "first_name")), "doctor_first_name")
+        .expr_as(Expr::col(("u", "last_name")), "doctor_last_name")
+        .expr_as(Expr::col(("sv", "name")), "service_name")
+        .join_as(
+            JoinType::InnerJoin,
+            "bills",
+            "b",
+            Expr::col(("b", "id")).equals(("p", "bill_id")),
+        )
+        .join_as(
+            JoinType::InnerJoin,
+            "facilities",
+            "f",
+            Expr::col(("f", "id")).equals(("b", "facility_id")),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            "appointments",
+            "a",
+            Expr::col(("a", "id")).equals(("b", "appointment_id")),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            "doctors",
+            "d",
+            Expr::col(("d", "id")).equals(("a", "doctor_id")),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            "users",
+            "u",
+            Expr::col(("u", "id")).equals(("d", "user_id")),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            "services",
+            "sv",
+            Expr::col(("sv", "id")).equals(("a", "service_id")),
+        );
+    let at = if refunds {
+        ("r", "decided_at")
+    } else {
+        ("p", "received_at")
+    };
+    filter.apply(
+        &mut query,
+        at,
+        Some(("b", "facility_id")),
+        Some(("a", "doctor_id")),
+        Some(("d", "specialty_id")),
+    );
+    query
+}
+
+/// Payments received and refunds paid out in the window.
+pub async fn money(db: &impl ConnectionTrait, filter: &ReportFilter) -> DbResult<Vec<MoneyFact>> {
+    let mut facts: Vec<MoneyFact> = all(db, &money_query(false, filter)).await?;
+    facts.extend(all::<MoneyFact>(db, &money_query(true, filter)).await?);
+    Ok(facts)
+}
+
+/// A bill (not a draft) and what is paid of it.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct BillFact {
+    pub status: crate::domain::BillStatus,
+    pub total_minor: i64,
+    pub paid_minor: i64,
+    pub currency: String,
+    pub issued_at: DateTime<Utc>,
+    pub time_zone: String,
+}
+
+/// Bills issued in the window (drafts are not bills yet).
+pub async fn bills(db: &impl ConnectionTrait, filter: &ReportFilter) -> DbResult<Vec<BillFact>> {
+    let mut query = Query::select();
+    query
+        .columns([
+            ("b", "status"),
+            ("b", "total_minor"),
+            ("b", "paid_minor"),
+            ("b", "currency"),
+            ("b", "issued_at"),
+        ])
+        .expr_as(Expr::col(("f", "time_zone")), "time_zone")
+        .from_as("bills", "b")
+        .join_as(
+            JoinType::InnerJoin,
+            "facilities",
+            "f",
+            Expr::col(("f", "id")).equals(("b", "facility_id")),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            "appointments",
+            "a",
+            Expr::col(("a", "id")).equals(("b", "appointment_id")),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            "doctors",
+            "d",
+            Expr::col(("d", "id")).equals(("a", "doctor_id")),
+        )
+        .and_where(Expr::col(("b", "issued_at")).is_not_null());
+    filter.apply(
+        &mut query,
+        ("b", "issued_at"),
+        Some(("b", "facility_id")),
+        Some(("a", "doctor_id")),
+        Some(("d", "specialty_id")),
+    );
+    all(db, &query).await
+}
+
+/// A prescription (not entered in error), with its consultation's doctor and facility.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct PrescriptionFact {
+    pub medication: String,
+    pub patient_id: Uuid,
+    pub quantity: i32,
+    pub recorded_at: DateTime<Utc>,
+    pub time_zone: String,
+}
+
+/// Prescriptions recorded in the window.
+pub async fn prescriptions(db: &impl ConnectionTrait, filter: &ReportFilter) -> DbResult<Vec<PrescriptionFact>> {
+    let mut query = Query::select();
+    query
+        .columns([
+            ("p", "medication"),
+            ("p", "patient_id"),
+            ("p", "quantity"),
+            ("p", "recorded_at"),
+        ])
+        .expr_as(Expr::col(("f", "time_zone")), "time_zone")
+        .from_as("prescriptions", "p")
+        .join_as(
+            JoinType::InnerJoin,
+            "consultations",
+            "c",
+            Expr::col(("c", "id")).equals(("p", "consultation_id")),
+        )
+        .join_as(
+            JoinType::InnerJoin,
+            "facilities",
+            "f",
+            Expr::col(("f", "id")).equals(("c", "facility_id")),
+        )
+        .join_as(
+            JoinType::InnerJoin,
+            "doctors",
+            "d",
+            Expr::col(("d", "id")).equals(("c", "doctor_id")),
+        )
+        .and_where(Expr::col(("p", "error_reason")).is_null());
+    filter.apply(
+        &mut query,
+        ("p", "recorded_at"),
+        Some(("c", "facility_id")),
+        Some(("c", "doctor_id")),
+        Some(("d", "specialty_id")),
+    );
+    all(db, &query).await
+}
+
+/// A patient record: when it was registered and where the patient lives.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct PatientFact {
+    pub created_at: DateTime<Utc>,
+    pub location_id: Option<Uuid>,
+}
+
+/// Patient records registered in the window.
+pub async fn patients(db: &impl ConnectionTrait, filter: &ReportFilter) -> DbResult<Vec<PatientFact>> {
+    let mut query = Query::select();
+    query
+        .columns([("p", "created_at"), ("p", "location_id")])
+        .from_as("patients", "p");
+    filter.apply(&mut query, ("p", "created_at"), None, None, None);
+    all(db, &query).await
+}
+
+/// A teleconsultation session, with its doctor and facility.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct SessionFact {
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub outcome: Option<TelemedicineOutcome>,
+    pub time_zone: String,
+    pub facility_name: String,
+    pub doctor_id: Uuid,
+    pub doctor_first_name: String,
+    pub doctor_last_name: String,
+    pub specialty_id: Uuid,
+    pub specialty_name: String,
+}
+
+/// Teleconsultation sessions created in the window.
+pub async fn sessions(db: &impl ConnectionTrait, filter: &ReportFilter) -> DbResult<Vec<SessionFact>> {
+    let mut query = Query::select();
+    query
+        .columns([
+            ("t", "created_at"),
+            ("t", "started_at"),
+            ("t", "ended_at"),
+            ("t", "outcome"),
+        ])
+        .from_as("telemedicine_sessions", "t");
+    with_doctor_and_facility(&mut query, ("t", "doctor_id"), ("t", "facility_id"));
+    filter.apply(
+        &mut query,
+        ("t", "created_at"),
+        Some(("t", "facility_id")),
+        Some(("t", "doctor_id")),
+        Some(("d", "specialty_id")),
+    );
+    all(db, &query).await
+}
+
+/// A completed consultation's doctor, length and local day.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct ConsultationFact {
+    pub doctor_id: Uuid,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: DateTime<Utc>,
+    pub time_zone: String,
+}
+
+/// Consultations started in the window that have ended.
+pub async fn consultations(db: &impl ConnectionTrait, filter: &ReportFilter) -> DbResult<Vec<ConsultationFact>> {
+    let mut query = Query::select();
+    query
+        .columns([("c", "doctor_id"), ("c", "started_at"), ("c", "ended_at")])
+        .expr_as(Expr::col(("f", "time_zone")), "time_zone")
+        .from_as("consultations", "c")
+        .join_as(
+            JoinType::InnerJoin,
+            "facilities",
+            "f",
+            Expr::col(("f", "id")).equals(("c", "facility_id")),
+        )
+        .join_as(
+            JoinType::InnerJoin,
+            "doctors",
+            "d",
+            Expr::col(("d", "id")).equals(("c", "doctor_id")),
+        )
+        .and_where(Expr::col(("c", "ended_at")).is_not_null())
+        .and_where(Expr::col(("c", "status")).eq("completed"));
+    filter.apply(
+        &mut query,
+        ("c", "started_at"),
+        Some(("c", "facility_id")),
+        Some(("c", "doctor_id")),
+        Some(("d", "specialty_id")),
+    );
+    all(db, &query).await
+}
+
+/// A doctor a report may list, with names.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct DoctorFact {
+    pub doctor_id: Uuid,
+    pub doctor_first_name: String,
+    pub doctor_last_name: String,
+    pub specialty_name: String,
+    pub facility_id: Uuid,
+}
+
+/// The doctors the filter names (all doctors when it names none).
+pub async fn doctors(db: &impl ConnectionTrait, filter: &ReportFilter) -> DbResult<Vec<DoctorFact>> {
+    let mut query = Query::select();
+    query
+        .expr_as(Expr::col(("d", "id")), "doctor_id")
+        .expr_as(Expr::col(("u", "first_name")), "doctor_first_name")
+        .expr_as(Expr::col(("u", "last_name")), "doctor_last_name")
+        .expr_as(Expr::col(("s", "name")), "specialty_name")
+        .expr_as(Expr::col(("d", "facility_id")), "facility_id")
+        .from_as("doctors", "d")
+        .join_as(
+            JoinType::InnerJoin,
+            "users",
+            "u",
+            Expr::col(("u", "id")).equals(("d", "user_id")),
+        )
+        .join_as(
+            JoinType::InnerJoin,
+            "specialties",
+            "s",
+            Expr::col(("s", "id")).equals(("d", "specialty_id")),
+        );
+    if let Some(id) = filter.doctor {
+        query.and_where(Expr::col(("d", "id")).eq(id));
+    }
+    if let Some(id) = filter.specialty {
+        query.and_where(Expr::col(("d", "specialty_id")).eq(id));
+    }
+    if let Some(id) = filter.facility {
+        query.and_where(Expr::col(("d", "facility_id")).eq(id));
+    }
+    all(db, &query).await
+}
+
+/// The time zones of the facilities (distinct).
+pub async fn facility_zones(db: &impl ConnectionTrait) -> DbResult<Vec<String>> {
+    #[derive(FromQueryResult)]
+    struct Zone {
+        time_zone: String,
+    }
+    let mut query = Query::select();
+    query.distinct().column("time_zone").from("facilities");
+    Ok(all::<Zone>(db, &query)
+        .await?
+        .into_iter()
+        .map(|z| z.time_zone)
+        .collect())
+}
+
+/// A location of the administrative tree (division, district, upazila).
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct LocationFact {
+    pub id: Uuid,
+    pub parent_id: Option<Uuid>,
+    pub kind: crate::domain::LocationKind,
+    pub name: String,
+}
+
+/// Every location (a few thousand rows; read once per patients report).
+pub async fn locations(db: &impl ConnectionTrait) -> DbResult<Vec<LocationFact>> {
+    let mut query = Query::select();
+    query.columns(["id", "parent_id", "kind", "name"]).from("locations");
+    all(db, &query).await
+}

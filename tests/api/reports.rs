@@ -1,0 +1,215 @@
+//! Reports: one table behind the JSON answer and the CSV, XLSX and PDF
+//! files, each file read back by its users' tools (Python's csv module,
+//! openpyxl, pdfplumber) and compared with the JSON, row by row.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, default_now, read_export, spawn_app};
+
+const PERIOD: &str = "from=2026-01-01&to=2026-12-31";
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+fn number(v: &Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-6
+}
+
+/// The JSON of `path` over the period, and each file of it read back,
+/// compared cell by cell.
+async fn check_formats(app: &TestApp, token: &str, path: &str) {
+    let url = format!("{path}{}{PERIOD}", if path.contains('?') { '&' } else { '?' });
+    let report = app.get(&url, token).await.expect(200).body;
+    let columns = report["columns"].as_array().unwrap().clone();
+    let labels: Vec<&str> = columns.iter().map(|c| c["label"].as_str().unwrap()).collect();
+    let rows = report["rows"].as_array().unwrap();
+    let totals = report["totals"].as_object().unwrap();
+    assert!(!rows.is_empty(), "{path}: the demo gives rows");
+
+    // CSV, with a BOM, by `format`.
+    let csv = app.download(&format!("{url}&format=csv&bom=true"), token, None).await;
+    assert_eq!(csv.status, 200, "{path}");
+    assert!(csv.headers["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(csv.headers["content-disposition"].to_str().unwrap().contains(".csv\""));
+    let read = read_export("csv", &csv.bytes);
+    assert_eq!(read["bom"], true);
+    assert_eq!(read["crlf"], true, "{path}: RFC 4180 line ends");
+    let lines = read["rows"].as_array().unwrap();
+    assert_eq!(lines[0], json!(labels), "{path}: the CSV header is the labels in order");
+    assert_eq!(lines.len() - 1, rows.len(), "{path}: one CSV line per row, no more");
+    for (line, row) in lines[1..].iter().zip(rows) {
+        for (i, column) in columns.iter().enumerate() {
+            let (field, value) = (line[i].as_str().unwrap(), &row[column["key"].as_str().unwrap()]);
+            match column["type"].as_str().unwrap() {
+                _ if value.is_null() => assert_eq!(field, "", "{path}"),
+                "text" | "date" | "date_time" => assert_eq!(field, value.as_str().unwrap(), "{path}"),
+                "money" => assert!(
+                    close(field.parse::<f64>().unwrap() * 100.0, number(value)),
+                    "{path}: {field} vs {value}"
+                ),
+                _ => assert!(
+                    close(field.parse::<f64>().unwrap(), number(value)),
+                    "{path}: {field} vs {value}"
+                ),
+            }
+        }
+    }
+
+    // XLSX, by the Accept header.
+    let xlsx = app.download(&url, token, Some(XLSX)).await;
+    assert_eq!(xlsx.status, 200, "{path}");
+    assert_eq!(xlsx.headers["content-type"], XLSX);
+    let read = read_export("xlsx", &xlsx.bytes);
+    assert_eq!(read["sheets"][1], "About");
+    assert_eq!(read["freeze"], "A2", "{path}: the header row is frozen");
+    assert_eq!(read["title"], report["title"]);
+    assert_eq!(read["about"]["Rows"], json!(rows.len().to_string()));
+    let sheet = read["rows"].as_array().unwrap();
+    let header: Vec<&Value> = sheet[0].as_array().unwrap().iter().map(|c| &c["v"]).collect();
+    assert_eq!(
+        json!(header),
+        json!(labels),
+        "{path}: the XLSX header is the labels in order"
+    );
+    assert!(sheet[0].as_array().unwrap().iter().all(|c| c["bold"] == true));
+    let cell_matches = |cell: &Value, kind: &str, value: &Value, currency: Option<&str>| match kind {
+        _ if value.is_null() => cell["t"] == "empty",
+        "text" => cell["t"] == "s" && cell["v"] == *value,
+        "date" => cell["t"] == "d" && cell["v"].as_str().unwrap().starts_with(value.as_str().unwrap()),
+        "money" => {
+            cell["t"] == "n"
+                && close(number(&cell["v"]) * 100.0, number(value))
+                && currency.is_none_or(|c| cell["fmt"].as_str().unwrap().contains(c))
+        }
+        "ratio" => cell["t"] == "n" && cell["fmt"] == "0.0%" && close(number(&cell["v"]), number(value)),
+        _ => cell["t"] == "n" && close(number(&cell["v"]), number(value)),
+    };
+    for (cells, row) in sheet[1..=rows.len()].iter().zip(rows) {
+        for (cell, column) in cells.as_array().unwrap().iter().zip(&columns) {
+            let kind = column["type"].as_str().unwrap();
+            let value = &row[column["key"].as_str().unwrap()];
+            assert!(
+                cell_matches(cell, kind, value, row["currency"].as_str()),
+                "{path}: XLSX cell {cell} is not the {kind} {value}"
+            );
+        }
+    }
+    if !totals.is_empty() {
+        let last = sheet[rows.len() + 1].as_array().unwrap();
+        assert_eq!(last[0]["v"], "Total", "{path}");
+        for (cell, column) in last.iter().zip(&columns) {
+            if let Some(total) = totals.get(column["key"].as_str().unwrap()) {
+                assert!(
+                    cell["bold"] == true && cell_matches(cell, column["type"].as_str().unwrap(), total, None),
+                    "{path}: total {cell} vs {total}"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        sheet.len(),
+        rows.len() + 1 + usize::from(!totals.is_empty()),
+        "{path}: nothing after the totals"
+    );
+
+    // PDF: the title, page numbers, and the table pdfplumber finds from the borders.
+    let pdf = app.download(&format!("{url}&format=pdf"), token, None).await;
+    assert_eq!(pdf.status, 200, "{path}");
+    assert_eq!(pdf.headers["content-type"], "application/pdf");
+    let read = read_export("pdf", &pdf.bytes);
+    let text = read["text"].as_str().unwrap();
+    let pages = read["pages"].as_u64().unwrap();
+    assert!(text.contains(report["title"].as_str().unwrap()), "{path}");
+    assert!(text.contains(&format!("Page {pages} of {pages}")), "{path}");
+    assert!(text.contains("Generated 2026-11-22"), "{path}");
+    let found: Vec<Vec<String>> = read["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t.as_array().unwrap().iter())
+        .map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_str().unwrap_or("").to_owned())
+                .collect::<Vec<_>>()
+        })
+        .filter(|r| *r != labels)
+        .collect();
+    assert_eq!(
+        found.len(),
+        rows.len() + usize::from(!totals.is_empty()),
+        "{path}: PDF rows\n{found:?}"
+    );
+    for (line, row) in found.iter().zip(rows) {
+        let first = row[columns[0]["key"].as_str().unwrap()].as_str().unwrap_or("");
+        let shown = line[0].trim_end_matches("...");
+        assert!(
+            first.starts_with(shown) && !shown.is_empty(),
+            "{path}: {line:?} vs {first}"
+        );
+    }
+    if !totals.is_empty() {
+        let last = found.last().unwrap();
+        assert_eq!(last[0], "Total", "{path}");
+        for (shown, column) in last.iter().zip(&columns) {
+            let Some(total) = totals.get(column["key"].as_str().unwrap()) else {
+                continue;
+            };
+            let printed = match column["type"].as_str().unwrap() {
+                "ratio" => format!("{:.1}%", number(total) * 100.0),
+                "number" => format!("{:.1}", number(total)),
+                "money" => shown.clone(),
+                _ => total.to_string(),
+            };
+            assert_eq!(*shown, printed, "{path}: the PDF total of {}", column["key"]);
+            if column["type"] == "money" {
+                assert!(close(
+                    shown.replace(',', "").parse::<f64>().unwrap() * 100.0,
+                    number(total)
+                ));
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_report_of_the_demo_reads_back_alike_as_json_csv_xlsx_and_pdf() {
+    let app = spawn_app().await;
+    carebook::seed::demo(&app.state.db, default_now()).await.unwrap();
+    let admin = app.login("admin", carebook::seed::DEMO_PASSWORD).await;
+    let facilities = app.get("/api/v1/facilities?page_size=100", &admin).await.expect(200);
+    let taka = facilities.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["currency"] == "BDT")
+        .expect("a facility in taka")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for path in [
+        "/api/v1/reports/appointments".to_owned(),
+        "/api/v1/reports/appointments?group_by=week".to_owned(),
+        "/api/v1/reports/doctor-performance".to_owned(),
+        format!("/api/v1/reports/revenue?facility={taka}"),
+        "/api/v1/reports/revenue?group_by=method".to_owned(),
+        format!("/api/v1/reports/billing?facility={taka}"),
+        "/api/v1/reports/medications".to_owned(),
+        "/api/v1/reports/patients?group_by=district".to_owned(),
+        "/api/v1/reports/telemedicine".to_owned(),
+    ] {
+        check_formats(&app, &admin, &path).await;
+    }
+
+    // A doctor's own report is theirs, whatever they ask.
+    let doctor = app.login("doctor01", carebook::seed::DEMO_PASSWORD).await;
+    let mine = app
+        .get(&format!("/api/v1/reports/appointments?{PERIOD}"), &doctor)
+        .await
+        .expect(200);
+    assert_eq!(mine.body["rows"].as_array().unwrap().len(), 1, "{}", mine.body);
+    check_formats(&app, &doctor, "/api/v1/reports/doctor-performance").await;
+}

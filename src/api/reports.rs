@@ -86,6 +86,7 @@ pub enum ExportFormat {
 pub struct ExportParams {
     /// `json` (reports only), `csv`, `xlsx` or `pdf`; overrides `Accept`
     /// (`application/json`, `text/csv`, `application/vnd.openxmlformats-officedocument.spreadsheetml.sheet`, `application/pdf`).
+    #[param(inline)]
     pub format: Option<ExportFormat>,
     /// CSV only: start with a UTF-8 byte order mark, for spreadsheet programs that need one.
     pub bom: Option<bool>,

@@ -220,6 +220,7 @@ pub enum AppointmentGrouping {
 #[serde(deny_unknown_fields)]
 pub struct AppointmentReportQuery {
     /// Rows per doctor (default), specialty, facility, day, week or month.
+    #[param(inline)]
     pub group_by: Option<AppointmentGrouping>,
 }
 
@@ -378,6 +379,7 @@ pub enum RevenueGrouping {
 #[serde(deny_unknown_fields)]
 pub struct RevenueReportQuery {
     /// Rows per month (default), day, service, doctor or payment method.
+    #[param(inline)]
     pub group_by: Option<RevenueGrouping>,
 }
 
@@ -708,6 +710,7 @@ pub enum PatientGrouping {
 #[serde(deny_unknown_fields)]
 pub struct PatientReportQuery {
     /// Rows per month of registration (default), division or district of the patient's address.
+    #[param(inline)]
     pub group_by: Option<PatientGrouping>,
 }
 

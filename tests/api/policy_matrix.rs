@@ -871,6 +871,13 @@ impl World {
                 Call::new(route.replace("{id}", &id.to_string()), me).json(json!({"outcome": "completed"}))
             }
             ("GET", "/api/v1/telemedicine/statistics") => Call::new(route, me),
+            ("GET", "/api/v1/reports/revenue" | "/api/v1/reports/billing" | "/api/v1/reports/patients") => {
+                Call::new(route, me)
+            }
+            ("GET", report) if report.starts_with("/api/v1/reports/") => match variant {
+                Variant::Only => Call::new(route, me),
+                _ => Call::new(format!("{route}?doctor={}", self.doctor(variant)), me),
+            },
             ("POST", _) if route.starts_with("/api/v1/appointments/{id}/") => {
                 let transition = route.rsplit('/').next().unwrap();
                 let status = match transition {

@@ -213,3 +213,102 @@ async fn every_report_of_the_demo_reads_back_alike_as_json_csv_xlsx_and_pdf() {
     assert_eq!(mine.body["rows"].as_array().unwrap().len(), 1, "{}", mine.body);
     check_formats(&app, &doctor, "/api/v1/reports/doctor-performance").await;
 }
+
+/// Days and months are the facility's: 23:00 on 30 November in New York is
+/// 04:00 UTC on 1 December, and counts in November.
+#[tokio::test]
+async fn reports_count_days_and_months_in_the_facility_time_zone() {
+    let app = spawn_app().await;
+    let clinic = app.clinic("America/New_York", &[("monday", "22:00", "23:30")]).await;
+    let (patient, token) = app.patient().await;
+    let _ = patient;
+    app.book(&token, clinic.doctor, "2026-12-01T04:00:00Z", None).await.expect(201);
+    let base = format!("/api/v1/reports/appointments?facility={}", clinic.facility);
+    let by_month = app
+        .get(&format!("{base}&group_by=month&from=2026-11-01&to=2026-12-31"), &clinic.admin)
+        .await
+        .expect(200);
+    assert_eq!(by_month.body["rows"], json!([{
+        "month": "2026-11", "appointments": 1, "pending": 0, "confirmed": 1, "checked_in": 0, "in_progress": 0,
+        "completed": 0, "cancelled": 0, "no_show": 0, "completion_rate": 0.0, "cancellation_rate": 0.0, "no_show_rate": 0.0
+    }]), "{}", by_month.body);
+    assert_eq!(by_month.body["time_zone"], "America/New_York");
+    let by_day = app
+        .get(&format!("{base}&group_by=day&from=2026-11-30&to=2026-11-30"), &clinic.admin)
+        .await
+        .expect(200);
+    assert_eq!(by_day.body["rows"][0]["date"], "2026-11-30");
+    let december = app
+        .get(&format!("{base}&from=2026-12-01&to=2026-12-31"), &clinic.admin)
+        .await
+        .expect(200);
+    assert_eq!(december.body["rows"], json!([]));
+    assert_eq!(december.body["totals"]["appointments"], 0);
+
+    // Working minutes are the local hours of each day: five Mondays of 90 minutes in November.
+    let performance = app
+        .get(&format!("/api/v1/reports/doctor-performance?facility={}&from=2026-11-01&to=2026-11-30", clinic.facility), &clinic.admin)
+        .await
+        .expect(200);
+    assert_eq!(performance.body["rows"][0]["working_minutes"], 5 * 90);
+    assert_eq!(performance.body["rows"][0]["booked_minutes"], 30);
+}
+
+/// Who may read which report, and bad parameters: a 4xx problem naming the
+/// parameter every time.
+#[tokio::test]
+async fn reports_refuse_other_roles_other_doctors_and_bad_parameters() {
+    let app = spawn_app().await;
+    let clinic = app.clinic("Asia/Dhaka", &[("sunday", "09:00", "13:00")]).await;
+    let (other, _) = app.second_doctor(&clinic, &[("sunday", "09:00", "13:00")]).await;
+    let (_, patient) = app.patient().await;
+    let (_, nurse) = app.staff(&clinic.admin, "nurse", Some(clinic.facility)).await;
+    let all = [
+        "appointments", "doctor-performance", "revenue", "billing", "medications", "patients", "telemedicine",
+    ];
+    for report in all {
+        let path = format!("/api/v1/reports/{report}");
+        for token in [&patient, &nurse, &clinic.receptionist] {
+            app.get(&path, token).await.expect(403);
+        }
+        app.get(&path, &clinic.admin).await.expect(200);
+    }
+    // A doctor: their own practice reports only, never money or patients.
+    for report in ["appointments", "doctor-performance", "medications", "telemedicine"] {
+        let path = format!("/api/v1/reports/{report}");
+        let own = app.get(&path, &clinic.doctor_token).await.expect(200);
+        assert!(own.body["scope"].as_str().unwrap().contains(" · "), "{}", own.body);
+        app.get(&format!("{path}?doctor={}", clinic.doctor), &clinic.doctor_token).await.expect(200);
+        app.get(&format!("{path}?doctor={other}"), &clinic.doctor_token).await.expect(403);
+    }
+    for report in ["revenue", "billing", "patients"] {
+        app.get(&format!("/api/v1/reports/{report}"), &clinic.doctor_token).await.expect(403);
+    }
+
+    let bad = |path: &'static str, field: &'static str| (path, field);
+    for (path, field) in [
+        bad("/api/v1/reports/appointments?from=2026-11-30&to=2026-11-01", "from"),
+        bad("/api/v1/reports/appointments?from=2020-01-01&to=2026-11-01", "to"),
+        bad("/api/v1/reports/appointments?from=2026-13-01", "from"),
+        bad("/api/v1/reports/appointments?group_by=year", "group_by"),
+        bad("/api/v1/reports/appointments?format=docx", "format"),
+        bad("/api/v1/reports/appointments?format=json&bom=true", "bom"),
+        bad("/api/v1/reports/appointments?colour=red", "colour"),
+        bad("/api/v1/reports/patients?doctor=00000000-0000-4000-8000-000000000000", "doctor"),
+        bad("/api/v1/reports/appointments?facility=00000000-0000-4000-8000-000000000000", "facility"),
+        bad("/api/v1/reports/medications?limit=0", "limit"),
+        bad("/api/v1/reports/billing?limit=5", "limit"),
+    ] {
+        let reply = app.get(path, &clinic.admin).await.expect(400);
+        assert!(reply.body["errors"].get(field).is_some(), "{path}: {}", reply.body);
+        assert_eq!(reply.headers["content-type"], "application/problem+json");
+    }
+    let refused = app
+        .download("/api/v1/reports/appointments", &clinic.admin, Some("image/png"))
+        .await;
+    assert_eq!(refused.status, 406);
+    let preferred = app
+        .download("/api/v1/reports/appointments", &clinic.admin, Some("application/json;q=0.1, application/pdf"))
+        .await;
+    assert_eq!(preferred.headers["content-type"], "application/pdf");
+}

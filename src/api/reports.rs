@@ -35,6 +35,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(medication_report))
         .routes(routes!(patient_report))
         .routes(routes!(telemedicine_report))
+        .routes(routes!(export_appointments))
+        .routes(routes!(export_patients))
 }
 
 /// A report as JSON (the shape of every report; `rows` and `totals` are
@@ -347,6 +349,151 @@ pub async fn telemedicine_report(
     answer(report, request.answer).await
 }
 
+/// The filters and format of an export (CSV, XLSX or PDF; no JSON: the
+/// lists are the JSON).
+pub struct ExportRequest {
+    pub filters: ReportFilters,
+    pub answer: Answer,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ExportRequest {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let _: NoParams = parse_query(query, |k| {
+            !ReportFilters::NAMES.contains(&k) && !ExportParams::NAMES.contains(&k)
+        })?;
+        Ok(ExportRequest {
+            filters: parse_query(query, |k| ReportFilters::NAMES.contains(&k))?,
+            answer: Answer::from_parts(parts, &[Format::Csv, Format::Xlsx, Format::Pdf])?,
+        })
+    }
+}
+
+/// Log why an export failed midway; the response is then aborted.
+fn abort(e: impl std::fmt::Display) -> std::io::Error {
+    tracing::error!(error = %e, "export failed while streaming; the response is aborted");
+    std::io::Error::other("export failed")
+}
+
+/// Bytes sent per chunk of a streamed file.
+const CHUNK: usize = 64 * 1024;
+
+/// An export as a file. CSV streams page by page as it is read; XLSX rows
+/// go to the writer's temporary file page by page and the file is sent
+/// when complete; a PDF is built whole, so it is refused (422
+/// `export_too_large_for_pdf`, naming `format`) above
+/// [`reports::exports::MAX_PDF_ROWS`] rows rather than cut. A failure while
+/// streaming aborts the response, so a client never takes a cut file for a
+/// whole one.
+pub async fn stream(export: reports::exports::Export, answer: Answer) -> AppResult<Response> {
+    use reports::exports::MAX_PDF_ROWS;
+    let reports::exports::Export {
+        heading,
+        columns,
+        mut pages,
+    } = export;
+    let headers = answer.headers(&heading.file_stem());
+    if answer.format == Format::Pdf {
+        let mut rows = Vec::new();
+        while let Some(page) = pages.next().await? {
+            rows.extend(page);
+            if rows.len() > MAX_PDF_ROWS {
+                return Err(AppError::invalid_field(
+                    "format",
+                    format!("a PDF export holds at most {MAX_PDF_ROWS} rows; use csv or xlsx, or a shorter period"),
+                ));
+            }
+        }
+        let pdf = tokio::task::spawn_blocking(move || exports::pdf::render(&heading, &[], &columns, &rows, &[]))
+            .await
+            .map_err(|e| AppError::Internal(e.into()))?;
+        return Ok((headers, pdf).into_response());
+    }
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    tokio::spawn(async move {
+        let result: Result<(), std::io::Error> = async {
+            match answer.format {
+                Format::Csv => {
+                    let mut writer = exports::csv::Writer::new(&columns, answer.bom);
+                    while let Some(page) = pages.next().await.map_err(abort)? {
+                        for row in &page {
+                            writer.row(row);
+                        }
+                        let chunk = writer.take();
+                        if !chunk.is_empty() && tx.send(Ok(chunk)).await.is_err() {
+                            return Ok(()); // the client went away
+                        }
+                    }
+                }
+                _ => {
+                    let mut writer = exports::xlsx::Writer::new(&heading, &columns).map_err(abort)?;
+                    while let Some(page) = pages.next().await.map_err(abort)? {
+                        for row in &page {
+                            writer.row(row, false).map_err(abort)?;
+                        }
+                    }
+                    let file = writer.finish(&[]).map_err(abort)?;
+                    for chunk in file.chunks(CHUNK) {
+                        if tx.send(Ok(chunk.to_vec())).await.is_err() {
+                            return Ok(());
+                        }
+                    }
+                }
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(e) = result {
+            let _ = tx.send(Err(e)).await;
+        }
+    });
+    let body = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    Ok((headers, axum::body::Body::from_stream(body)).into_response())
+}
+
+/// Every appointment starting on the local days `from..=to` (default: this
+/// month), with its facility, doctor, service, patient (MRN and name),
+/// status and queue number, times in the facility's local time; by start.
+/// CSV streams with bounded memory however long; XLSX is sent when
+/// complete; PDF up to 10,000 rows. Administrators; audited.
+#[utoipa::path(get, path = "/api/v1/exports/appointments", tag = "reports",
+    params(ReportFilters, ExportParams),
+    responses((status = 200, description = "The file", content(
+        (String = "text/csv"),
+        (FileBody = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (FileBody = "application/pdf"))),
+        ExportErrors),
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::DataExport))))]
+pub async fn export_appointments(
+    State(state): State<AppState>,
+    actor: Actor,
+    request: ExportRequest,
+) -> AppResult<Response> {
+    let export = reports::exports::appointments(&state, &actor, &request.filters).await?;
+    stream(export, request.answer).await
+}
+
+/// Every patient record (with `from`/`to`: those registered on those local
+/// days), by medical record number: demographic and contact fields only.
+/// CSV streams with bounded memory however long; XLSX is sent when
+/// complete; PDF up to 10,000 rows. Administrators; audited.
+#[utoipa::path(get, path = "/api/v1/exports/patients", tag = "reports",
+    params(ReportFilters, ExportParams),
+    responses((status = 200, description = "The file", content(
+        (String = "text/csv"),
+        (FileBody = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (FileBody = "application/pdf"))),
+        ExportErrors),
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::DataExport))))]
+pub async fn export_patients(
+    State(state): State<AppState>,
+    actor: Actor,
+    request: ExportRequest,
+) -> AppResult<Response> {
+    let export = reports::exports::patients(&state, &actor, &request.filters).await?;
+    stream(export, request.answer).await
+}
+
 fn keys(columns: &[Column]) -> String {
     columns
         .iter()
@@ -390,6 +537,8 @@ fn columns_of(path: &str) -> Option<String> {
             keys(&[column("new_patients", "New patients", Integer)]),
         ),
         "/api/v1/reports/telemedicine" => format!("Columns: {}.", keys(&reports::telemedicine_columns())),
+        "/api/v1/exports/appointments" => format!("Columns: {}.", keys(&reports::exports::APPOINTMENT_COLUMNS)),
+        "/api/v1/exports/patients" => format!("Columns: {}.", keys(&reports::exports::PATIENT_COLUMNS)),
         _ => return None,
     })
 }

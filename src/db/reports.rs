@@ -527,3 +527,168 @@ pub async fn locations(db: &impl ConnectionTrait) -> DbResult<Vec<LocationFact>>
     query.columns(["id", "parent_id", "kind", "name"]).from("locations");
     all(db, &query).await
 }
+
+/// One appointment of an export, with its parties' names.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct AppointmentLine {
+    pub id: Uuid,
+    pub start_at: DateTime<Utc>,
+    pub end_at: DateTime<Utc>,
+    pub status: AppointmentStatus,
+    pub kind: AppointmentKind,
+    pub queue_number: Option<i32>,
+    pub time_zone: String,
+    pub facility_name: String,
+    pub doctor_id: Uuid,
+    pub doctor_first_name: String,
+    pub doctor_last_name: String,
+    pub specialty_id: Uuid,
+    pub specialty_name: String,
+    pub service_name: Option<String>,
+    pub medical_record_number: String,
+    pub patient_first_name: String,
+    pub patient_last_name: String,
+}
+
+/// Up to `limit` appointments of the window by start (then id), after the
+/// appointment `after` (its start and id): one page of a keyset walk.
+pub async fn appointment_lines(
+    db: &impl ConnectionTrait,
+    filter: &ReportFilter,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: u64,
+) -> DbResult<Vec<AppointmentLine>> {
+    let mut query = Query::select();
+    query
+        .columns([
+            ("a", "id"),
+            ("a", "start_at"),
+            ("a", "end_at"),
+            ("a", "status"),
+            ("a", "kind"),
+            ("a", "queue_number"),
+        ])
+        .expr_as(Expr::col(("sv", "name")), "service_name")
+        .expr_as(Expr::col(("p", "medical_record_number")), "medical_record_number")
+        .expr_as(Expr::col(("p", "first_name")), "patient_first_name")
+        .expr_as(Expr::col(("p", "last_name")), "patient_last_name")
+        .from_as("appointments", "a")
+        .join_as(
+            JoinType::InnerJoin,
+            "patients",
+            "p",
+            Expr::col(("p", "id")).equals(("a", "patient_id")),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            "services",
+            "sv",
+            Expr::col(("sv", "id")).equals(("a", "service_id")),
+        );
+    with_doctor_and_facility(&mut query, ("a", "doctor_id"), ("a", "facility_id"));
+    filter.apply(
+        &mut query,
+        ("a", "start_at"),
+        Some(("a", "facility_id")),
+        Some(("a", "doctor_id")),
+        Some(("d", "specialty_id")),
+    );
+    if let Some((start, id)) = after {
+        query.and_where(
+            Expr::col(("a", "start_at")).gt(start).or(Expr::col(("a", "start_at"))
+                .eq(start)
+                .and(Expr::col(("a", "id")).gt(id))),
+        );
+    }
+    query
+        .order_by(("a", "start_at"), sea_orm::Order::Asc)
+        .order_by(("a", "id"), sea_orm::Order::Asc)
+        .limit(limit);
+    all(db, &query).await
+}
+
+/// How many appointments start in the window (before a PDF is made).
+pub async fn count_appointments(db: &impl ConnectionTrait, filter: &ReportFilter) -> DbResult<u64> {
+    #[derive(FromQueryResult)]
+    struct Count {
+        n: i64,
+    }
+    let mut query = Query::select();
+    query
+        .expr_as(Expr::col(("a", "id")).count(), "n")
+        .from_as("appointments", "a")
+        .join_as(
+            JoinType::InnerJoin,
+            "doctors",
+            "d",
+            Expr::col(("d", "id")).equals(("a", "doctor_id")),
+        );
+    filter.apply(
+        &mut query,
+        ("a", "start_at"),
+        Some(("a", "facility_id")),
+        Some(("a", "doctor_id")),
+        Some(("d", "specialty_id")),
+    );
+    Ok(all::<Count>(db, &query).await?.first().map_or(0, |c| c.n as u64))
+}
+
+/// One patient record of an export: demographic and contact fields only.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct PatientLine {
+    pub medical_record_number: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub date_of_birth: Option<chrono::NaiveDate>,
+    pub sex: Option<crate::domain::Sex>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub address: String,
+    pub location_name: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Up to `limit` patients registered in `[from, to)` (unbounded when
+/// `None`), by medical record number after `after`.
+pub async fn patient_lines(
+    db: &impl ConnectionTrait,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    after: Option<&str>,
+    limit: u64,
+) -> DbResult<Vec<PatientLine>> {
+    let mut query = Query::select();
+    query
+        .columns([
+            ("p", "medical_record_number"),
+            ("p", "first_name"),
+            ("p", "last_name"),
+            ("p", "date_of_birth"),
+            ("p", "sex"),
+            ("p", "phone"),
+            ("p", "email"),
+            ("p", "address"),
+            ("p", "created_at"),
+        ])
+        .expr_as(Expr::col(("l", "name")), "location_name")
+        .from_as("patients", "p")
+        .join_as(
+            JoinType::LeftJoin,
+            "locations",
+            "l",
+            Expr::col(("l", "id")).equals(("p", "location_id")),
+        );
+    if let Some(from) = from {
+        query.and_where(Expr::col(("p", "created_at")).gte(from));
+    }
+    if let Some(to) = to {
+        query.and_where(Expr::col(("p", "created_at")).lt(to));
+    }
+    if let Some(after) = after {
+        query.and_where(Expr::col(("p", "medical_record_number")).gt(after));
+    }
+    query
+        .order_by(("p", "medical_record_number"), sea_orm::Order::Asc)
+        .limit(limit);
+    all(db, &query).await
+}

@@ -13,6 +13,7 @@
 //! whether given or not). Revenue, billing and patients are
 //! [`Action::ReportRead`] (administrators).
 
+pub mod exports;
 mod performance;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -134,13 +135,7 @@ pub(crate) async fn scoped(
     };
     let tz: Tz = match &facility {
         Some(f) => f.time_zone.parse().unwrap_or(chrono_tz::UTC),
-        None => {
-            let zones = facts::facility_zones(state.db.conn()).await?;
-            match zones.as_slice() {
-                [only] => only.parse().unwrap_or(chrono_tz::UTC),
-                _ => chrono_tz::UTC,
-            }
-        }
+        None => default_zone(state).await?,
     };
     let today = state.clock.now().with_timezone(&tz).date_naive();
     let to = filters.to.unwrap_or(today);
@@ -198,6 +193,16 @@ pub(crate) async fn scoped(
             specialty: filters.specialty,
         },
         scope: parts.join(" \u{b7} "),
+    })
+}
+
+/// The zone of reports not about one facility: the facilities' zone when
+/// they all share one, else UTC.
+async fn default_zone(state: &AppState) -> AppResult<Tz> {
+    let zones = facts::facility_zones(state.db.conn()).await?;
+    Ok(match zones.as_slice() {
+        [only] => only.parse().unwrap_or(chrono_tz::UTC),
+        _ => chrono_tz::UTC,
     })
 }
 

@@ -871,6 +871,9 @@ impl World {
                 Call::new(route.replace("{id}", &id.to_string()), me).json(json!({"outcome": "completed"}))
             }
             ("GET", "/api/v1/telemedicine/statistics") => Call::new(route, me),
+            ("GET", "/api/v1/exports/appointments" | "/api/v1/exports/patients") => {
+                Call::new(format!("{route}?format=csv"), me)
+            }
             ("GET", "/api/v1/reports/revenue" | "/api/v1/reports/billing" | "/api/v1/reports/patients") => {
                 Call::new(route, me)
             }

@@ -222,19 +222,32 @@ async fn reports_count_days_and_months_in_the_facility_time_zone() {
     let clinic = app.clinic("America/New_York", &[("monday", "22:00", "23:30")]).await;
     let (patient, token) = app.patient().await;
     let _ = patient;
-    app.book(&token, clinic.doctor, "2026-12-01T04:00:00Z", None).await.expect(201);
+    app.book(&token, clinic.doctor, "2026-12-01T04:00:00Z", None)
+        .await
+        .expect(201);
     let base = format!("/api/v1/reports/appointments?facility={}", clinic.facility);
     let by_month = app
-        .get(&format!("{base}&group_by=month&from=2026-11-01&to=2026-12-31"), &clinic.admin)
+        .get(
+            &format!("{base}&group_by=month&from=2026-11-01&to=2026-12-31"),
+            &clinic.admin,
+        )
         .await
         .expect(200);
-    assert_eq!(by_month.body["rows"], json!([{
-        "month": "2026-11", "appointments": 1, "pending": 0, "confirmed": 1, "checked_in": 0, "in_progress": 0,
-        "completed": 0, "cancelled": 0, "no_show": 0, "completion_rate": 0.0, "cancellation_rate": 0.0, "no_show_rate": 0.0
-    }]), "{}", by_month.body);
+    assert_eq!(
+        by_month.body["rows"],
+        json!([{
+            "month": "2026-11", "appointments": 1, "pending": 0, "confirmed": 1, "checked_in": 0, "in_progress": 0,
+            "completed": 0, "cancelled": 0, "no_show": 0, "completion_rate": 0.0, "cancellation_rate": 0.0, "no_show_rate": 0.0
+        }]),
+        "{}",
+        by_month.body
+    );
     assert_eq!(by_month.body["time_zone"], "America/New_York");
     let by_day = app
-        .get(&format!("{base}&group_by=day&from=2026-11-30&to=2026-11-30"), &clinic.admin)
+        .get(
+            &format!("{base}&group_by=day&from=2026-11-30&to=2026-11-30"),
+            &clinic.admin,
+        )
         .await
         .expect(200);
     assert_eq!(by_day.body["rows"][0]["date"], "2026-11-30");
@@ -247,7 +260,13 @@ async fn reports_count_days_and_months_in_the_facility_time_zone() {
 
     // Working minutes are the local hours of each day: five Mondays of 90 minutes in November.
     let performance = app
-        .get(&format!("/api/v1/reports/doctor-performance?facility={}&from=2026-11-01&to=2026-11-30", clinic.facility), &clinic.admin)
+        .get(
+            &format!(
+                "/api/v1/reports/doctor-performance?facility={}&from=2026-11-01&to=2026-11-30",
+                clinic.facility
+            ),
+            &clinic.admin,
+        )
         .await
         .expect(200);
     assert_eq!(performance.body["rows"][0]["working_minutes"], 5 * 90);
@@ -264,7 +283,13 @@ async fn reports_refuse_other_roles_other_doctors_and_bad_parameters() {
     let (_, patient) = app.patient().await;
     let (_, nurse) = app.staff(&clinic.admin, "nurse", Some(clinic.facility)).await;
     let all = [
-        "appointments", "doctor-performance", "revenue", "billing", "medications", "patients", "telemedicine",
+        "appointments",
+        "doctor-performance",
+        "revenue",
+        "billing",
+        "medications",
+        "patients",
+        "telemedicine",
     ];
     for report in all {
         let path = format!("/api/v1/reports/{report}");
@@ -278,11 +303,17 @@ async fn reports_refuse_other_roles_other_doctors_and_bad_parameters() {
         let path = format!("/api/v1/reports/{report}");
         let own = app.get(&path, &clinic.doctor_token).await.expect(200);
         assert!(own.body["scope"].as_str().unwrap().contains(" · "), "{}", own.body);
-        app.get(&format!("{path}?doctor={}", clinic.doctor), &clinic.doctor_token).await.expect(200);
-        app.get(&format!("{path}?doctor={other}"), &clinic.doctor_token).await.expect(403);
+        app.get(&format!("{path}?doctor={}", clinic.doctor), &clinic.doctor_token)
+            .await
+            .expect(200);
+        app.get(&format!("{path}?doctor={other}"), &clinic.doctor_token)
+            .await
+            .expect(403);
     }
     for report in ["revenue", "billing", "patients"] {
-        app.get(&format!("/api/v1/reports/{report}"), &clinic.doctor_token).await.expect(403);
+        app.get(&format!("/api/v1/reports/{report}"), &clinic.doctor_token)
+            .await
+            .expect(403);
     }
 
     let bad = |path: &'static str, field: &'static str| (path, field);
@@ -294,8 +325,14 @@ async fn reports_refuse_other_roles_other_doctors_and_bad_parameters() {
         bad("/api/v1/reports/appointments?format=docx", "format"),
         bad("/api/v1/reports/appointments?format=json&bom=true", "bom"),
         bad("/api/v1/reports/appointments?colour=red", "colour"),
-        bad("/api/v1/reports/patients?doctor=00000000-0000-4000-8000-000000000000", "doctor"),
-        bad("/api/v1/reports/appointments?facility=00000000-0000-4000-8000-000000000000", "facility"),
+        bad(
+            "/api/v1/reports/patients?doctor=00000000-0000-4000-8000-000000000000",
+            "doctor",
+        ),
+        bad(
+            "/api/v1/reports/appointments?facility=00000000-0000-4000-8000-000000000000",
+            "facility",
+        ),
         bad("/api/v1/reports/medications?limit=0", "limit"),
         bad("/api/v1/reports/billing?limit=5", "limit"),
     ] {
@@ -308,7 +345,120 @@ async fn reports_refuse_other_roles_other_doctors_and_bad_parameters() {
         .await;
     assert_eq!(refused.status, 406);
     let preferred = app
-        .download("/api/v1/reports/appointments", &clinic.admin, Some("application/json;q=0.1, application/pdf"))
+        .download(
+            "/api/v1/reports/appointments",
+            &clinic.admin,
+            Some("application/json;q=0.1, application/pdf"),
+        )
         .await;
     assert_eq!(preferred.headers["content-type"], "application/pdf");
+}
+
+/// Exports of appointments and patients: every row, in each format, the
+/// same count as the reports say; administrators only, and audited.
+#[tokio::test]
+async fn exports_hold_every_row_in_each_format_for_administrators_only() {
+    let app = spawn_app().await;
+    carebook::seed::demo(&app.state.db, default_now()).await.unwrap();
+    let admin = app.login("admin", carebook::seed::DEMO_PASSWORD).await;
+    let period = "from=2026-11-01&to=2026-11-30";
+    let report = app
+        .get(&format!("/api/v1/reports/appointments?{period}"), &admin)
+        .await
+        .expect(200);
+    let count = report.body["totals"]["appointments"].as_u64().unwrap() as usize;
+    assert!(count > 100, "{}", report.body);
+    let url = format!("/api/v1/exports/appointments?{period}");
+
+    let csv = app.download(&format!("{url}&format=csv"), &admin, None).await;
+    assert_eq!(csv.status, 200);
+    let lines = read_export("csv", &csv.bytes);
+    let lines = lines["rows"].as_array().unwrap();
+    assert_eq!(lines.len(), count + 1, "a header and every appointment of the period");
+    assert_eq!(lines[0][0], "Appointment");
+    let starts: Vec<&str> = lines[1..].iter().map(|l| l[2].as_str().unwrap()).collect();
+    assert!(
+        starts.iter().all(|s| s.starts_with("2026-11-")),
+        "local days of November only"
+    );
+
+    let xlsx = app.download(&url, &admin, Some(XLSX)).await;
+    assert_eq!(xlsx.status, 200);
+    let sheet = read_export("xlsx", &xlsx.bytes);
+    let cells = sheet["rows"].as_array().unwrap();
+    assert_eq!(cells.len(), count + 1);
+    assert_eq!(sheet["freeze"], "A2");
+    assert_eq!(cells[1][2]["t"], "d", "start times are dates in XLSX: {}", cells[1]);
+    assert_eq!(
+        cells[1][2]["v"].as_str().unwrap()[..16],
+        *lines[1][2].as_str().unwrap().replace(' ', "T")
+    );
+
+    let pdf = app.download(&format!("{url}&format=pdf"), &admin, None).await;
+    assert_eq!(pdf.status, 200);
+    let read = read_export("pdf", &pdf.bytes);
+    let rows: usize = read["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_array().unwrap().len() - 1)
+        .sum();
+    assert_eq!(rows, count, "every appointment is in the PDF's tables");
+
+    // Patients: every record, demographic and contact fields only.
+    let patients = app.download("/api/v1/exports/patients", &admin, Some("text/csv")).await;
+    assert_eq!(patients.status, 200);
+    let read = read_export("csv", &patients.bytes);
+    let lines = read["rows"].as_array().unwrap();
+    let registered = app
+        .get("/api/v1/reports/patients?from=2024-01-01&to=2026-12-31", &admin)
+        .await
+        .expect(200);
+    assert_eq!(
+        lines.len() - 1,
+        registered.body["totals"]["new_patients"].as_u64().unwrap() as usize
+    );
+    assert!(
+        !lines[0]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| ["Allergies", "Blood group", "National ID"].contains(&h.as_str().unwrap()))
+    );
+
+    // Only administrators; each export is an audited read.
+    for user in ["reception.dhaka", "nurse.dhaka", "doctor01", "patient001"] {
+        let token = app.login(user, carebook::seed::DEMO_PASSWORD).await;
+        app.get("/api/v1/exports/patients?format=csv", &token).await.expect(403);
+    }
+    let exported = app
+        .audit_events()
+        .await
+        .into_iter()
+        .filter(|e| e.action == "data_export" && e.outcome == "allowed")
+        .count();
+    assert_eq!(
+        exported, 4,
+        "three appointment exports and one patient export, each audited"
+    );
+
+    // Bad input: JSON is not an export format; unknown parameters; filters that do not apply.
+    app.get("/api/v1/exports/patients?format=json", &admin)
+        .await
+        .expect(400);
+    app.get("/api/v1/exports/patients?group_by=month", &admin)
+        .await
+        .expect(400);
+    app.get(
+        "/api/v1/exports/patients?doctor=00000000-0000-4000-8000-000000000000&format=csv",
+        &admin,
+    )
+    .await
+    .expect(400);
+    assert_eq!(
+        app.download("/api/v1/exports/patients", &admin, Some("application/json"))
+            .await
+            .status,
+        406
+    );
 }

@@ -14,16 +14,18 @@ use serde::de::DeserializeOwned;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::extract::parse_query;
-use super::responses::ExportErrors;
+use super::extract::{ApiPath, parse_query};
+use super::responses::{ExportErrors, ReadErrors};
 use crate::auth::Actor;
 use crate::auth::policy::Action;
 use crate::error::{AppError, AppResult};
 use crate::exports::{self, Column, Format, Report};
+use crate::reports::dashboard::Dashboard;
 use crate::reports::{
     self, AppointmentReportQuery, MedicationReportQuery, PatientReportQuery, ReportFilters, RevenueReportQuery,
 };
 use crate::state::AppState;
+use uuid::Uuid;
 
 /// Routes of this area.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -37,6 +39,59 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(telemedicine_report))
         .routes(routes!(export_appointments))
         .routes(routes!(export_patients))
+        .routes(routes!(dashboard))
+        .routes(routes!(bill_pdf))
+        .routes(routes!(prescription_pdf))
+}
+
+fn document(doc: reports::documents::Document) -> Response {
+    let answer = Answer {
+        format: Format::Pdf,
+        bom: false,
+    };
+    (answer.headers(&doc.stem), doc.pdf).into_response()
+}
+
+/// A bill as a printable PDF: an invoice, or a receipt once paid in full
+/// (lines, total, payments, outstanding), in the facility's name and local
+/// time. Whoever may read the bill; 404 otherwise.
+#[utoipa::path(get, path = "/api/v1/bills/{id}/invoice.pdf", tag = "billing",
+    params(("id" = Uuid, Path, description = "The bill")),
+    responses((status = 200, description = "The PDF", content((FileBody = "application/pdf"))), ReadErrors),
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::BillRead))))]
+pub async fn bill_pdf(State(state): State<AppState>, actor: Actor, ApiPath(id): ApiPath<Uuid>) -> AppResult<Response> {
+    Ok(document(reports::documents::bill(&state, &actor, id).await?))
+}
+
+/// A consultation's prescription as a printable PDF (its medications not
+/// entered in error, the patient, the prescriber and licence, the facility
+/// and date). Whoever may read the clinical record; 404 otherwise, or when
+/// it has no prescriptions.
+#[utoipa::path(get, path = "/api/v1/consultations/{id}/prescription.pdf", tag = "clinical",
+    params(("id" = Uuid, Path, description = "The consultation")),
+    responses((status = 200, description = "The PDF", content((FileBody = "application/pdf"))), ReadErrors),
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::ClinicalRead))))]
+pub async fn prescription_pdf(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Response> {
+    Ok(document(reports::documents::prescription(&state, &actor, id).await?))
+}
+
+/// The caller's dashboard, for their role: administrators (today's
+/// appointments by status, new patients and revenue this month, the
+/// no-show rate, stock below reorder level), doctors (today's queue with
+/// check-in and waiting times, upcoming, completed this month), reception
+/// (today's board per doctor at their facility, unpaid bills there), nurses
+/// (patients checked in at their facility), patients (upcoming
+/// appointments, unpaid bills, active prescriptions). Audited: it shows
+/// patients' names.
+#[utoipa::path(get, path = "/api/v1/dashboard", tag = "reports",
+    responses((status = 200, description = "The dashboard", body = Dashboard), ReadErrors),
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::Dashboard))))]
+pub async fn dashboard(State(state): State<AppState>, actor: Actor) -> AppResult<Json<Dashboard>> {
+    Ok(Json(reports::dashboard::dashboard(&state, &actor).await?))
 }
 
 /// A report as JSON (the shape of every report; `rows` and `totals` are

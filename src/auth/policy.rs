@@ -136,6 +136,8 @@ actions! {
     PracticeReportRead = "practice_report_read",
     /// Export patient records or appointments as CSV, XLSX or PDF.
     DataExport = "data_export",
+    /// One's own dashboard (what it shows depends on the role).
+    Dashboard = "dashboard",
     /// Read the medication catalogue and its stock: staff (not patients).
     MedicationRead = "medication_read",
     /// Add and change catalogue items.
@@ -189,6 +191,7 @@ impl Action {
                 | Action::BillRead
                 | Action::JobRead
                 | Action::DataExport
+                | Action::Dashboard
         )
     }
 }
@@ -276,6 +279,7 @@ pub const MATRIX: &[Rule] = &[
     rule(Action::ReportRead,            [All, No, No, No, No], None),
     rule(Action::PracticeReportRead,    [All, Own, No, No, No], None),
     rule(Action::DataExport,            [All, No, No, No, No], None),
+    rule(Action::Dashboard,             [All, Own, Facility, Facility, Own], None),
     rule(Action::MedicationRead,        [All, All, All, All, No], None),
     rule(Action::MedicationWrite,       [All, No, No, No, No], None),
     rule(Action::StockWrite,            [All, No, No, No, No], None),
@@ -896,6 +900,7 @@ mod tests {
                 "report_read",
                 "practice_report_read",
                 "data_export",
+                "dashboard",
                 "medication_read",
                 "medication_write",
                 "stock_write",

@@ -692,3 +692,193 @@ pub async fn patient_lines(
         .limit(limit);
     all(db, &query).await
 }
+
+/// An appointment on a day's board: when, whose, its queue number.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct BoardLine {
+    pub id: Uuid,
+    pub start_at: DateTime<Utc>,
+    pub status: AppointmentStatus,
+    pub kind: AppointmentKind,
+    pub queue_number: Option<i32>,
+    pub patient_id: Uuid,
+    pub medical_record_number: String,
+    pub patient_first_name: String,
+    pub patient_last_name: String,
+    pub doctor_id: Uuid,
+    pub doctor_first_name: String,
+    pub doctor_last_name: String,
+    pub facility_name: String,
+}
+
+/// Appointments starting in `[from, to)` at `facility`, of `doctor`, of
+/// `patient` (each if given), by start, at most `limit`.
+pub async fn board(
+    db: &impl ConnectionTrait,
+    from: DateTime<Utc>,
+    to: Option<DateTime<Utc>>,
+    who: (Option<Uuid>, Option<Uuid>, Option<Uuid>),
+    statuses: &[AppointmentStatus],
+    limit: u64,
+) -> DbResult<Vec<BoardLine>> {
+    let (facility, doctor, patient) = who;
+    let mut query = Query::select();
+    query
+        .columns([
+            ("a", "id"),
+            ("a", "start_at"),
+            ("a", "status"),
+            ("a", "kind"),
+            ("a", "queue_number"),
+            ("a", "patient_id"),
+        ])
+        .expr_as(Expr::col(("p", "medical_record_number")), "medical_record_number")
+        .expr_as(Expr::col(("p", "first_name")), "patient_first_name")
+        .expr_as(Expr::col(("p", "last_name")), "patient_last_name")
+        .expr_as(Expr::col(("d", "id")), "doctor_id")
+        .expr_as(Expr::col(("u", "first_name")), "doctor_first_name")
+        .expr_as(Expr::col(("u", "last_name")), "doctor_last_name")
+        .expr_as(Expr::col(("f", "name")), "facility_name")
+        .from_as("appointments", "a")
+        .join_as(
+            JoinType::InnerJoin,
+            "patients",
+            "p",
+            Expr::col(("p", "id")).equals(("a", "patient_id")),
+        )
+        .join_as(
+            JoinType::InnerJoin,
+            "doctors",
+            "d",
+            Expr::col(("d", "id")).equals(("a", "doctor_id")),
+        )
+        .join_as(
+            JoinType::InnerJoin,
+            "users",
+            "u",
+            Expr::col(("u", "id")).equals(("d", "user_id")),
+        )
+        .join_as(
+            JoinType::InnerJoin,
+            "facilities",
+            "f",
+            Expr::col(("f", "id")).equals(("a", "facility_id")),
+        )
+        .and_where(Expr::col(("a", "start_at")).gte(from));
+    if let Some(to) = to {
+        query.and_where(Expr::col(("a", "start_at")).lt(to));
+    }
+    for (column, id) in [
+        ("facility_id", facility),
+        ("doctor_id", doctor),
+        ("patient_id", patient),
+    ] {
+        if let Some(id) = id {
+            query.and_where(Expr::col(("a", column)).eq(id));
+        }
+    }
+    if !statuses.is_empty() {
+        query.and_where(Expr::col(("a", "status")).is_in(statuses.iter().map(|s| s.as_str())));
+    }
+    query
+        .order_by(("a", "start_at"), sea_orm::Order::Asc)
+        .order_by(("a", "id"), sea_orm::Order::Asc)
+        .limit(limit);
+    all(db, &query).await
+}
+
+/// When each of `appointments` was checked in and started (the first such events).
+pub async fn arrival_times(
+    db: &impl ConnectionTrait,
+    appointments: &[Uuid],
+) -> DbResult<std::collections::HashMap<Uuid, (Option<DateTime<Utc>>, Option<DateTime<Utc>>)>> {
+    #[derive(FromQueryResult)]
+    struct Event {
+        appointment_id: Uuid,
+        action: crate::domain::AppointmentAction,
+        created_at: DateTime<Utc>,
+    }
+    let mut times = std::collections::HashMap::new();
+    if appointments.is_empty() {
+        return Ok(times);
+    }
+    let mut query = Query::select();
+    query
+        .columns(["appointment_id", "action", "created_at"])
+        .from("appointment_events")
+        .and_where(Expr::col("appointment_id").is_in(appointments.iter().copied()))
+        .and_where(Expr::col("action").is_in(["checked_in", "started"]))
+        .order_by("created_at", sea_orm::Order::Asc);
+    for e in all::<Event>(db, &query).await? {
+        let entry: &mut (Option<DateTime<Utc>>, Option<DateTime<Utc>>) = times.entry(e.appointment_id).or_default();
+        match e.action {
+            crate::domain::AppointmentAction::CheckedIn => {
+                entry.0.get_or_insert(e.created_at);
+            }
+            _ => {
+                entry.1.get_or_insert(e.created_at);
+            }
+        }
+    }
+    Ok(times)
+}
+
+/// What is owed on issued and part-paid bills, per currency: (currency, bills, outstanding minor units).
+pub async fn unpaid(
+    db: &impl ConnectionTrait,
+    facility: Option<Uuid>,
+    patient: Option<Uuid>,
+) -> DbResult<Vec<(String, i64, i64)>> {
+    #[derive(FromQueryResult)]
+    struct Owed {
+        currency: String,
+        bills: i64,
+        outstanding: i64,
+    }
+    let mut query = Query::select();
+    query
+        .column("currency")
+        .expr_as(Expr::col("id").count(), "bills")
+        .expr_as(Expr::cust("COALESCE(SUM(total_minor - paid_minor), 0)"), "outstanding")
+        .from("bills")
+        .and_where(Expr::col("status").is_in(["issued", "partially_paid"]))
+        .group_by_col("currency")
+        .order_by("currency", sea_orm::Order::Asc);
+    if let Some(id) = facility {
+        query.and_where(Expr::col("facility_id").eq(id));
+    }
+    if let Some(id) = patient {
+        query.and_where(Expr::col("patient_id").eq(id));
+    }
+    Ok(all::<Owed>(db, &query)
+        .await?
+        .into_iter()
+        .map(|o| (o.currency, o.bills, o.outstanding))
+        .collect())
+}
+
+/// A patient's active prescriptions (not entered in error), newest first.
+pub async fn active_prescriptions(
+    db: &impl ConnectionTrait,
+    patient: Uuid,
+) -> DbResult<Vec<crate::db::entities::prescription::Model>> {
+    use crate::db::entities::prescription;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    Ok(prescription::Entity::find()
+        .filter(prescription::Column::PatientId.eq(patient))
+        .filter(prescription::Column::Status.eq(crate::domain::PrescriptionStatus::Active))
+        .filter(prescription::Column::ErrorReason.is_null())
+        .order_by_desc(prescription::Column::RecordedAt)
+        .all(db)
+        .await?)
+}
+
+/// Patient records registered since `from`.
+pub async fn count_patients_since(db: &impl ConnectionTrait, from: DateTime<Utc>) -> DbResult<u64> {
+    use crate::db::entities::patient;
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    Ok(patient::Entity::find()
+        .filter(patient::Column::CreatedAt.gte(from))
+        .count(db)
+        .await?)
+}

@@ -13,6 +13,8 @@
 //! whether given or not). Revenue, billing and patients are
 //! [`Action::ReportRead`] (administrators).
 
+pub mod dashboard;
+pub mod documents;
 pub mod exports;
 mod performance;
 

@@ -871,6 +871,7 @@ impl World {
                 Call::new(route.replace("{id}", &id.to_string()), me).json(json!({"outcome": "completed"}))
             }
             ("GET", "/api/v1/telemedicine/statistics") => Call::new(route, me),
+            ("GET", "/api/v1/dashboard") => Call::new(route, me),
             ("GET", "/api/v1/exports/appointments" | "/api/v1/exports/patients") => {
                 Call::new(format!("{route}?format=csv"), me)
             }
@@ -974,6 +975,16 @@ impl World {
                     body["reason"] = json!("Changed");
                 }
                 Call::new(route.replace("{id}", &id.to_string()), me).json(body)
+            }
+            ("GET", "/api/v1/consultations/{id}/prescription.pdf") => {
+                let rx = self.entry(own, "prescriptions", prescription()).await;
+                let found = self.app.get(&format!("/api/v1/prescriptions/{rx}"), &self.admin).await.expect(200);
+                let consultation = found.body["consultation_id"].as_str().unwrap().to_owned();
+                Call::new(route.replace("{id}", &consultation), me)
+            }
+            ("GET", "/api/v1/bills/{id}/invoice.pdf") => {
+                let id = self.bill(own, true).await;
+                Call::new(route.replace("{id}", &id.to_string()), me)
             }
             ("GET", "/api/v1/patients/{id}/prescriptions") => {
                 let patient = if own { self.patient } else { self.walk_in().await };

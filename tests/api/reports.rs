@@ -462,3 +462,171 @@ async fn exports_hold_every_row_in_each_format_for_administrators_only() {
         406
     );
 }
+
+/// Each role's dashboard: its own sections, today in the facility's zone,
+/// queues with check-in and waiting times.
+#[tokio::test]
+async fn each_role_sees_its_own_dashboard_with_queues_and_waits() {
+    let app = spawn_app().await;
+    let clinic = app.clinic("Asia/Dhaka", &[("sunday", "09:00", "13:00")]).await;
+    let (patient, patient_token) = app.patient().await;
+    let (_, nurse) = app.staff(&clinic.admin, "nurse", Some(clinic.facility)).await;
+    let sunday_9 = "2026-11-29T03:00:00Z";
+    let booked = app
+        .book(&patient_token, clinic.doctor, sunday_9, None)
+        .await
+        .expect(201)
+        .id();
+    // `drive` checks the patient in at 08:30 local, half an hour before the start.
+    app.drive(
+        &clinic.receptionist,
+        booked,
+        crate::helpers::at(sunday_9),
+        &["check-in"],
+    )
+    .await;
+    app.clock.set(crate::helpers::at("2026-11-29T03:10:00Z"));
+    let (admin, doctor, receptionist, nurse, patient_token) = (
+        app.renew(&clinic.admin),
+        app.renew(&clinic.doctor_token),
+        app.renew(&clinic.receptionist),
+        app.renew(&nurse),
+        app.renew(&patient_token),
+    );
+
+    let mine = app.get("/api/v1/dashboard", &doctor).await.expect(200).body;
+    assert_eq!(mine["date"], "2026-11-29");
+    assert_eq!(mine["time_zone"], "Asia/Dhaka");
+    assert_eq!(mine["queue"][0]["appointment_id"], json!(booked));
+    assert_eq!(mine["queue"][0]["status"], "checked_in");
+    assert_eq!(mine["queue"][0]["queue_number"], 1);
+    assert_eq!(mine["queue"][0]["checked_in_at"], "2026-11-29T02:30:00Z");
+    assert_eq!(
+        mine["queue"][0]["waiting_minutes"], 40,
+        "checked in at 08:30, now 09:10: {mine}"
+    );
+    assert!(mine.get("board").is_none() && mine.get("revenue_today").is_none());
+
+    let board = app.get("/api/v1/dashboard", &receptionist).await.expect(200).body;
+    assert_eq!(board["board"][0]["doctor_id"], json!(clinic.doctor));
+    assert_eq!(board["board"][0]["appointments"][0]["patient_id"], json!(patient));
+    assert_eq!(board["unpaid_bills"]["bills"], 0);
+
+    let ward = app.get("/api/v1/dashboard", &nurse).await.expect(200).body;
+    assert_eq!(ward["checked_in"].as_array().unwrap().len(), 1);
+
+    let own = app.get("/api/v1/dashboard", &patient_token).await.expect(200).body;
+    assert_eq!(
+        own["upcoming"],
+        json!([]),
+        "the checked-in visit is no longer upcoming: {own}"
+    );
+    assert_eq!(own["active_prescriptions"], json!([]));
+    assert!(own.get("queue").is_none());
+
+    let overview = app.get("/api/v1/dashboard", &admin).await.expect(200).body;
+    assert_eq!(overview["appointments_today"]["checked_in"], 1);
+    assert_eq!(overview["appointments_today"]["completed"], 0);
+    assert!(overview["new_patients_this_month"].as_u64().unwrap() >= 1);
+    assert_eq!(overview["stock_below_reorder"], 0);
+    assert_eq!(overview["revenue_this_month"], json!([]));
+
+    // Reading a dashboard that names patients is an audited read.
+    let audited = app
+        .audit_events()
+        .await
+        .into_iter()
+        .filter(|e| e.action == "dashboard")
+        .count();
+    assert_eq!(audited, 5);
+}
+
+/// A paid bill prints as a receipt and a consultation's prescription as a
+/// prescription, each in the facility's name and local time, read back by
+/// pdfplumber; someone else's is 404.
+#[tokio::test]
+async fn bills_and_prescriptions_print_as_pdf_in_the_facility_name_and_time() {
+    let app = spawn_app().await;
+    carebook::seed::demo(&app.state.db, default_now()).await.unwrap();
+    let admin = app.login("admin", carebook::seed::DEMO_PASSWORD).await;
+    let bills = app
+        .get("/api/v1/bills?status=paid&page_size=1", &admin)
+        .await
+        .expect(200);
+    let id = bills.body["results"][0]["id"].as_str().unwrap();
+    let bill = app.get(&format!("/api/v1/bills/{id}"), &admin).await.expect(200).body;
+    let pdf = app
+        .download(&format!("/api/v1/bills/{id}/invoice.pdf"), &admin, None)
+        .await;
+    assert_eq!(pdf.status, 200);
+    assert_eq!(pdf.headers["content-type"], "application/pdf");
+    let read = read_export("pdf", &pdf.bytes);
+    let text = read["text"].as_str().unwrap();
+    assert!(text.contains("Receipt"), "{text}");
+    assert!(text.contains(&format!("Bill {id}")), "{text}");
+    let table = &read["tables"][0];
+    let lines = bill["lines"].as_array().unwrap();
+    assert_eq!(
+        table.as_array().unwrap().len(),
+        lines.len() + 2,
+        "header, lines, total: {table}"
+    );
+    let last = table.as_array().unwrap().last().unwrap();
+    assert_eq!(last[0], "Total");
+    assert_eq!(
+        last[4].as_str().unwrap().replace(',', ""),
+        bill["total"].as_str().unwrap(),
+        "{bill}"
+    );
+
+    // A demo consultation with prescriptions prints them for its doctor.
+    let consultations = app
+        .get("/api/v1/consultations?status=completed&page_size=50", &admin)
+        .await
+        .expect(200);
+    let mut printed = false;
+    for c in consultations.body["results"].as_array().unwrap() {
+        let id = c["id"].as_str().unwrap();
+        let rx = app
+            .get(&format!("/api/v1/consultations/{id}"), &admin)
+            .await
+            .expect(200);
+        let items = rx.body["prescriptions"].as_array().unwrap();
+        if items.is_empty() {
+            continue;
+        }
+        let pdf = app
+            .download(&format!("/api/v1/consultations/{id}/prescription.pdf"), &admin, None)
+            .await;
+        assert_eq!(pdf.status, 200);
+        let read = read_export("pdf", &pdf.bytes);
+        let text = read["text"].as_str().unwrap();
+        assert!(
+            text.contains("Prescription") && text.contains("Prescriber: Dr"),
+            "{text}"
+        );
+        let rows = read["tables"][0].as_array().unwrap();
+        assert_eq!(
+            rows.len(),
+            1 + items.iter().filter(|p| p["error_reason"].is_null()).count()
+        );
+        assert!(items.iter().any(|p| {
+            rows[1][0]
+                .as_str()
+                .unwrap()
+                .starts_with(&p["medication"].as_str().unwrap()[..10])
+        }));
+        printed = true;
+        break;
+    }
+    assert!(printed, "the demo has a consultation with prescriptions");
+    let nobody = "00000000-0000-4000-8000-000000000000";
+    app.get(&format!("/api/v1/bills/{nobody}/invoice.pdf"), &admin)
+        .await
+        .expect(404);
+    let reception = app.login("reception.dhaka", carebook::seed::DEMO_PASSWORD).await;
+    let id = consultations.body["results"][0]["id"].as_str().unwrap();
+    app.get(&format!("/api/v1/consultations/{id}/prescription.pdf"), &reception)
+        .await
+        .expect(403);
+}

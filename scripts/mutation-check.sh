@@ -137,6 +137,24 @@ mutate "a webhook to an internal address accepted" \
   "if false {" \
   webhooks_are_signed
 
+mutate "report days counted in UTC, not the facility's zone" \
+  src/reports/mod.rs \
+  "at.with_timezone(&tz).date_naive()" \
+  "at.date_naive()" \
+  reports_count_days
+
+mutate "a doctor reads another doctor's report" \
+  src/reports/mod.rs \
+  "if doctor.is_some_and(|d| d != own) {" \
+  "if false {" \
+  reports_refuse
+
+mutate "an XLSX export without its totals row" \
+  src/exports/xlsx.rs \
+  "if totals.iter().any(|c| !matches!(c, Cell::Empty)) {" \
+  "if false {" \
+  every_report_of_the_demo
+
 if [ "$survivors" -gt 0 ]; then
   echo "$survivors mutant(s) survived" >&2
   exit 1

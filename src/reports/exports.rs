@@ -204,6 +204,7 @@ pub async fn patients(state: &AppState, actor: &Actor, filters: &ReportFilters) 
             return Err(AppError::bad_field(name, "does not apply to this export"));
         }
     }
+    filters.check_years()?;
     if let (Some(from), Some(to)) = (filters.from, filters.to)
         && from > to
     {

@@ -59,6 +59,16 @@ pub struct ReportFilters {
 impl ReportFilters {
     /// The parameter names, for splitting a query string.
     pub const NAMES: [&'static str; 5] = ["from", "to", "facility", "doctor", "specialty"];
+
+    /// Errors: 400 naming `from` or `to` outside the years 1900–2999.
+    pub fn check_years(&self) -> AppResult<()> {
+        for (name, day) in [("from", self.from), ("to", self.to)] {
+            if day.is_some_and(|d| !(1900..=2999).contains(&d.year())) {
+                return Err(AppError::bad_field(name, "must be a date in the years 1900 to 2999"));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A report's resolved scope: its local days, zone and database filter.
@@ -139,6 +149,7 @@ pub(crate) async fn scoped(
         Some(f) => f.time_zone.parse().unwrap_or(chrono_tz::UTC),
         None => default_zone(state).await?,
     };
+    filters.check_years()?;
     let today = state.clock.now().with_timezone(&tz).date_naive();
     let to = filters.to.unwrap_or(today);
     let from = filters

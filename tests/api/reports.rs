@@ -321,6 +321,8 @@ async fn reports_refuse_other_roles_other_doctors_and_bad_parameters() {
         bad("/api/v1/reports/appointments?from=2026-11-30&to=2026-11-01", "from"),
         bad("/api/v1/reports/appointments?from=2020-01-01&to=2026-11-01", "to"),
         bad("/api/v1/reports/appointments?from=2026-13-01", "from"),
+        bad("/api/v1/reports/appointments?from=0001-01-01&to=0001-01-02", "from"),
+        bad("/api/v1/exports/patients?to=+262142-12-31&format=csv", "to"),
         bad("/api/v1/reports/appointments?group_by=year", "group_by"),
         bad("/api/v1/reports/appointments?format=docx", "format"),
         bad("/api/v1/reports/appointments?format=json&bom=true", "bom"),

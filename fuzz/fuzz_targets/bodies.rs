@@ -1,4 +1,4 @@
-//! Request bodies of the booking, patient, clinical, pharmacy, billing and webhook routes, read exactly as the
+//! Request bodies of the booking, patient, clinical, pharmacy, billing, webhook and monthly-report routes, read exactly as the
 //! handlers read them (`parse_json`, then `garde` validation): any bytes give
 //! either a value or a 400/422 problem that names a field, never a panic.
 #![no_main]
@@ -16,6 +16,7 @@ use carebook::notifications::webhooks::WebhookIn;
 use carebook::patients::{PatientIn, PatientPatch};
 use carebook::pharmacy::dispensing::DispenseIn;
 use carebook::pharmacy::{LotIn, MedicationIn, MedicationPatch, MovementIn};
+use carebook::reports::monthly::MonthlyIn;
 use garde::Validate;
 use libfuzzer_sys::fuzz_target;
 use serde::de::DeserializeOwned;
@@ -49,6 +50,10 @@ fuzz_target!(|data: &[u8]| {
     read::<RefundIn>(data);
     read::<RefundDecisionIn>(data);
     read::<WebhookIn>(data);
+    read::<MonthlyIn>(data);
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = carebook::reports::monthly::Month::parse("month", text);
+    }
 });
 
 fn read<T: DeserializeOwned + Validate<Context = ()>>(data: &[u8]) {

@@ -14,13 +14,15 @@ use serde::de::DeserializeOwned;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::extract::{ApiPath, parse_query};
-use super::responses::{ExportErrors, ReadErrors};
+use super::extract::{ApiJson, ApiPath, parse_query};
+use super::pagination::{ListQuery, Page, PageParams};
+use super::responses::{ExportErrors, ReadErrors, WriteErrors};
 use crate::auth::Actor;
 use crate::auth::policy::Action;
 use crate::error::{AppError, AppResult};
 use crate::exports::{self, Column, Format, Report};
 use crate::reports::dashboard::Dashboard;
+use crate::reports::monthly::{MonthlyIn, MonthlyQuery};
 use crate::reports::{
     self, AppointmentReportQuery, MedicationReportQuery, PatientReportQuery, ReportFilters, RevenueReportQuery,
 };
@@ -40,8 +42,97 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(export_appointments))
         .routes(routes!(export_patients))
         .routes(routes!(dashboard))
+        .routes(routes!(list_monthly, generate_monthly))
+        .routes(routes!(get_monthly))
         .routes(routes!(bill_pdf))
         .routes(routes!(prescription_pdf))
+}
+
+/// A stored monthly doctor report (its rows: `GET /reports/monthly/{id}`).
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct MonthlyReportOut {
+    pub id: Uuid,
+    pub doctor_id: Uuid,
+    /// `YYYY-MM`.
+    pub month: String,
+    /// The zone its days are counted in.
+    pub time_zone: String,
+    pub generated_at: DateTime<Utc>,
+    /// Who asked for it; null when the monthly job built it.
+    pub generated_by: Option<Uuid>,
+    /// The month's totals (column key → total).
+    #[schema(value_type = Object)]
+    pub totals: serde_json::Value,
+}
+
+impl From<crate::db::entities::monthly_report::Model> for MonthlyReportOut {
+    fn from(row: crate::db::entities::monthly_report::Model) -> Self {
+        let totals = serde_json::from_str::<serde_json::Value>(&row.content)
+            .ok()
+            .and_then(|v| v.get("totals").cloned())
+            .unwrap_or_default();
+        MonthlyReportOut {
+            id: row.id,
+            doctor_id: row.doctor_id,
+            month: row.month,
+            time_zone: row.time_zone,
+            generated_at: row.generated_at,
+            generated_by: row.generated_by,
+            totals,
+        }
+    }
+}
+
+/// Stored monthly doctor reports, newest month first: built by the
+/// monthly job on the 1st (facility time) for the month before, or on
+/// demand. Administrators all; a doctor their own.
+#[utoipa::path(get, path = "/api/v1/reports/monthly", tag = "reports",
+    params(PageParams, MonthlyQuery),
+    responses((status = 200, description = "A page of monthly reports", body = Page<MonthlyReportOut>), ReadErrors),
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::PracticeReportRead))))]
+pub async fn list_monthly(
+    State(state): State<AppState>,
+    actor: Actor,
+    query: ListQuery<MonthlyQuery>,
+) -> AppResult<Json<Page<MonthlyReportOut>>> {
+    let found = reports::monthly::list(&state, &actor, &query.filter, query.page).await?;
+    Ok(Json(query.page_of(found, MonthlyReportOut::from)))
+}
+
+/// Build (or rebuild) a doctor's report of a month that has ended in their
+/// facility's zone. Administrators any doctor's; a doctor their own.
+#[utoipa::path(post, path = "/api/v1/reports/monthly", tag = "reports", request_body = MonthlyIn,
+    responses((status = 201, description = "Stored", body = MonthlyReportOut), WriteErrors),
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::MonthlyReportGenerate))))]
+pub async fn generate_monthly(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(body): ApiJson<MonthlyIn>,
+) -> AppResult<impl IntoResponse> {
+    let row = reports::monthly::generate(&state, &actor, &body).await?;
+    Ok(super::created(
+        format!("/api/v1/reports/monthly/{}", row.id),
+        MonthlyReportOut::from(row),
+    ))
+}
+
+/// A stored monthly report, one row per day, as JSON, CSV, XLSX or PDF.
+/// Administrators; a doctor their own (404 for another's).
+#[utoipa::path(get, path = "/api/v1/reports/monthly/{id}", tag = "reports",
+    params(("id" = Uuid, Path, description = "The monthly report"), ExportParams),
+    responses((status = 200, description = "The report", content(
+        (ReportOut = "application/json"), (String = "text/csv"),
+        (FileBody = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (FileBody = "application/pdf"))),
+        ExportErrors),
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::PracticeReportRead))))]
+pub async fn get_monthly(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+    request: ReportRequest<NoParams>,
+) -> AppResult<Response> {
+    let report = reports::monthly::get(&state, &actor, id).await?;
+    answer(report, request.answer).await
 }
 
 fn document(doc: reports::documents::Document) -> Response {
@@ -594,6 +685,7 @@ fn columns_of(path: &str) -> Option<String> {
         "/api/v1/reports/telemedicine" => format!("Columns: {}.", keys(&reports::telemedicine_columns())),
         "/api/v1/exports/appointments" => format!("Columns: {}.", keys(&reports::exports::APPOINTMENT_COLUMNS)),
         "/api/v1/exports/patients" => format!("Columns: {}.", keys(&reports::exports::PATIENT_COLUMNS)),
+        "/api/v1/reports/monthly/{id}" => format!("Columns: {}.", keys(&reports::monthly::MONTHLY_COLUMNS)),
         _ => return None,
     })
 }

@@ -138,6 +138,9 @@ actions! {
     DataExport = "data_export",
     /// One's own dashboard (what it shows depends on the role).
     Dashboard = "dashboard",
+    /// Build (or rebuild) a doctor's monthly report of an ended month:
+    /// administrators any doctor's, a doctor their own.
+    MonthlyReportGenerate = "monthly_report_generate",
     /// Read the medication catalogue and its stock: staff (not patients).
     MedicationRead = "medication_read",
     /// Add and change catalogue items.
@@ -280,6 +283,7 @@ pub const MATRIX: &[Rule] = &[
     rule(Action::PracticeReportRead,    [All, Own, No, No, No], None),
     rule(Action::DataExport,            [All, No, No, No, No], None),
     rule(Action::Dashboard,             [All, Own, Facility, Facility, Own], None),
+    rule(Action::MonthlyReportGenerate, [All, Own, No, No, No], None),
     rule(Action::MedicationRead,        [All, All, All, All, No], None),
     rule(Action::MedicationWrite,       [All, No, No, No, No], None),
     rule(Action::StockWrite,            [All, No, No, No, No], None),
@@ -901,6 +905,7 @@ mod tests {
                 "practice_report_read",
                 "data_export",
                 "dashboard",
+                "monthly_report_generate",
                 "medication_read",
                 "medication_write",
                 "stock_write",

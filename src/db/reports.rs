@@ -882,3 +882,95 @@ pub async fn count_patients_since(db: &impl ConnectionTrait, from: DateTime<Utc>
         .count(db)
         .await?)
 }
+
+/// Stored monthly reports, newest month first, of `doctor` and `month` when given.
+pub async fn monthly_reports(
+    db: &impl ConnectionTrait,
+    doctor: Option<Uuid>,
+    month: Option<&str>,
+    page: super::PageRequest,
+) -> DbResult<super::Paged<crate::db::entities::monthly_report::Model>> {
+    let mut query = Query::select();
+    query.column(sea_orm::sea_query::Asterisk).from("monthly_reports");
+    if let Some(doctor) = doctor {
+        query.and_where(Expr::col("doctor_id").eq(doctor));
+    }
+    if let Some(month) = month {
+        query.and_where(Expr::col("month").eq(month));
+    }
+    let order = [super::Sort {
+        column: "month",
+        descending: true,
+    }];
+    super::fetch_page(db, query, &order, "id", page).await
+}
+
+/// A stored monthly report by id.
+pub async fn monthly_report(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> DbResult<Option<crate::db::entities::monthly_report::Model>> {
+    super::find_by_id::<crate::db::entities::monthly_report::Entity>(db, id).await
+}
+
+/// A doctor's stored report of `month`.
+pub async fn monthly_report_of(
+    db: &impl ConnectionTrait,
+    doctor: Uuid,
+    month: &str,
+) -> DbResult<Option<crate::db::entities::monthly_report::Model>> {
+    use crate::db::entities::monthly_report::{Column, Entity};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    Ok(Entity::find()
+        .filter(Column::DoctorId.eq(doctor))
+        .filter(Column::Month.eq(month))
+        .one(db)
+        .await?)
+}
+
+/// Store a monthly report, or nothing if the doctor's month is stored
+/// already (the unique index decides); whether it was stored.
+pub async fn insert_monthly_report(tx: &super::Tx, row: crate::db::entities::monthly_report::Model) -> DbResult<bool> {
+    use crate::db::entities::monthly_report::{Column, Entity};
+    use sea_orm::sea_query::OnConflict;
+    use sea_orm::{EntityTrait, IntoActiveModel};
+    let inserted = Entity::insert(row.into_active_model())
+        .on_conflict(
+            OnConflict::columns([Column::DoctorId, Column::Month])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(tx)
+        .await?;
+    Ok(inserted == 1)
+}
+
+/// Replace a stored monthly report's content.
+pub async fn replace_monthly_report(
+    tx: &super::Tx,
+    row: crate::db::entities::monthly_report::Model,
+) -> DbResult<crate::db::entities::monthly_report::Model> {
+    use sea_orm::{ActiveModelTrait, IntoActiveModel};
+    Ok(row.into_active_model().reset_all().update(tx).await?)
+}
+
+/// The doctors whose facility is in the time zone `zone`.
+pub async fn doctors_in_zone(db: &impl ConnectionTrait, zone: &str) -> DbResult<Vec<Uuid>> {
+    #[derive(FromQueryResult)]
+    struct Id {
+        id: Uuid,
+    }
+    let mut query = Query::select();
+    query
+        .column(("d", "id"))
+        .from_as("doctors", "d")
+        .join_as(
+            JoinType::InnerJoin,
+            "facilities",
+            "f",
+            Expr::col(("f", "id")).equals(("d", "facility_id")),
+        )
+        .and_where(Expr::col(("f", "time_zone")).eq(zone))
+        .order_by(("d", "id"), sea_orm::Order::Asc);
+    Ok(all::<Id>(db, &query).await?.into_iter().map(|r| r.id).collect())
+}

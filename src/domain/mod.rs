@@ -515,6 +515,9 @@ string_enum! {
         AppointmentReminder = "appointment_reminder",
         /// POST one event to one webhook endpoint, signed (Standard Webhooks).
         WebhookDelivery = "webhook_delivery",
+        /// Build every doctor's report of a month, for the doctors whose
+        /// facility is in one time zone, on the 1st of the next month there.
+        MonthlyReports = "monthly_reports",
     }
 }
 

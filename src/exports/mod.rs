@@ -213,6 +213,61 @@ pub struct Report {
     pub table: Table,
 }
 
+impl Report {
+    /// A report back from its JSON answer (as [`Report`] serialises it),
+    /// its cells typed by `columns` (which must be the report's own).
+    /// Money cannot be read back without its currency, so a report stored
+    /// this way holds none. `None` if the JSON is not such an answer.
+    pub fn from_json(columns: &[Column], json: &serde_json::Value) -> Option<Report> {
+        let cell = |column: &Column, v: &serde_json::Value| -> Option<Cell> {
+            if v.is_null() {
+                return Some(Cell::Empty);
+            }
+            Some(match column.kind {
+                ColumnType::Text => Cell::Text(v.as_str()?.to_owned()),
+                ColumnType::Integer => Cell::Integer(v.as_i64()?),
+                ColumnType::Number => Cell::Number(v.as_f64()?),
+                ColumnType::Ratio => Cell::Ratio(v.as_f64()?),
+                ColumnType::Date => Cell::Date(v.as_str()?.parse().ok()?),
+                ColumnType::DateTime => {
+                    Cell::DateTime(NaiveDateTime::parse_from_str(v.as_str()?, "%Y-%m-%d %H:%M").ok()?)
+                }
+                ColumnType::Money => return None,
+            })
+        };
+        let row = |object: &serde_json::Value, totals: bool| -> Option<Vec<Cell>> {
+            let mut cells = columns
+                .iter()
+                .map(|c| cell(c, object.get(c.key).unwrap_or(&serde_json::Value::Null)))
+                .collect::<Option<Vec<_>>>()?;
+            if totals && matches!(cells.first(), Some(Cell::Empty)) {
+                cells[0] = Cell::Text("Total".into());
+            }
+            Some(cells)
+        };
+        let date = |key: &str| json.get(key).and_then(|v| v.as_str()).and_then(|s| s.parse().ok());
+        Some(Report {
+            heading: Heading {
+                title: json.get("title")?.as_str()?.to_owned(),
+                scope: json.get("scope")?.as_str()?.to_owned(),
+                period: date("from").zip(date("to")),
+                time_zone: json.get("time_zone")?.as_str()?.to_owned(),
+                generated_at: serde_json::from_value(json.get("generated_at")?.clone()).ok()?,
+            },
+            table: Table {
+                columns: columns.to_vec(),
+                rows: json
+                    .get("rows")?
+                    .as_array()?
+                    .iter()
+                    .map(|r| row(r, false))
+                    .collect::<Option<Vec<_>>>()?,
+                totals: row(json.get("totals")?, true)?,
+            },
+        })
+    }
+}
+
 struct Rows<'a>(&'a Table);
 struct Row<'a>(&'a [Column], &'a [Cell], bool);
 

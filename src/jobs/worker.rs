@@ -63,6 +63,9 @@ impl Worker {
     /// Run until the task is dropped: claim, run, record; when nothing is
     /// due, wait [`POLL`].
     pub async fn run(self) {
+        if let Err(err) = crate::reports::monthly::schedule(&self.state).await {
+            tracing::error!(error = %err, "queueing the monthly reports failed");
+        }
         loop {
             match self.tick().await {
                 Ok(0) => tokio::time::sleep(POLL).await,
@@ -115,6 +118,19 @@ impl Worker {
             | JobKind::AppointmentCancelled
             | JobKind::AppointmentReminder => perform::perform(&self.state, &self.mailer, &lease).await,
             JobKind::WebhookDelivery => webhooks::deliver(&self.state, &self.http, &lease).await,
+            JobKind::MonthlyReports => match crate::reports::monthly::run(&self.state, &lease.job).await {
+                Ok(built) => Ok(Performed {
+                    cancelled: false,
+                    note: Some(format!("{built} monthly reports built")),
+                    deliveries: Vec::new(),
+                    notifications: Vec::new(),
+                }),
+                Err(err) => Err(Failed {
+                    error: err.to_string(),
+                    permanent: false,
+                    deliveries: Vec::new(),
+                }),
+            },
         };
         if let Err(err) = self.record(&lease, outcome).await {
             // The lease runs out and another attempt follows.

@@ -231,8 +231,8 @@ fn letter(kind: JobKind, row: &AppointmentRow, payload: &MailPayload) -> Appoint
         JobKind::AppointmentRescheduled => format!("Appointment moved: Dr {doctor_name}, now {when}"),
         JobKind::AppointmentCancelled => format!("Appointment cancelled: Dr {doctor_name}, {when}"),
         JobKind::AppointmentReminder => format!("Reminder: Dr {doctor_name}, {when}"),
-        // Not an email (webhooks are delivered by `webhooks::deliver`).
-        JobKind::WebhookDelivery => format!("Appointment: Dr {doctor_name}, {when}"),
+        // Not emails (webhooks are delivered by `webhooks::deliver`, reports built by `reports::monthly`).
+        JobKind::WebhookDelivery | JobKind::MonthlyReports => format!("Appointment: Dr {doctor_name}, {when}"),
     };
     let previous_when = payload.previous_start.map(|at| local_time(&row.time_zone, at));
     AppointmentLetter {
@@ -258,7 +258,7 @@ fn invitation(kind: JobKind, row: &AppointmentRow, organizer: &Mailbox) -> Optio
     let method = match kind {
         JobKind::AppointmentConfirmation | JobKind::AppointmentRescheduled => Method::Request,
         JobKind::AppointmentCancelled => Method::Cancel,
-        JobKind::AppointmentReminder | JobKind::WebhookDelivery => return None,
+        JobKind::AppointmentReminder | JobKind::WebhookDelivery | JobKind::MonthlyReports => return None,
     };
     let event = ics::event(&appointment_event(row));
     let organizer = format!("mailto:{}", organizer.email);

@@ -16,6 +16,7 @@
 pub mod dashboard;
 pub mod documents;
 pub mod exports;
+pub mod monthly;
 mod performance;
 
 use std::collections::{BTreeMap, HashMap, HashSet};

@@ -872,6 +872,18 @@ impl World {
             }
             ("GET", "/api/v1/telemedicine/statistics") => Call::new(route, me),
             ("GET", "/api/v1/dashboard") => Call::new(route, me),
+            ("GET", "/api/v1/reports/monthly") => match variant {
+                Variant::Only => Call::new(route, me),
+                _ => Call::new(format!("{route}?doctor={}", self.doctor(variant)), me),
+            },
+            ("POST", "/api/v1/reports/monthly") => {
+                Call::new(route, me).json(json!({"doctor_id": self.doctor(variant), "month": "2026-10"}))
+            }
+            ("GET", "/api/v1/reports/monthly/{id}") => {
+                let body = json!({"doctor_id": self.doctor(variant), "month": "2026-09"});
+                let stored = self.app.post("/api/v1/reports/monthly", &self.admin, body).await.expect(201);
+                Call::new(route.replace("{id}", &stored.id().to_string()), me)
+            }
             ("GET", "/api/v1/exports/appointments" | "/api/v1/exports/patients") => {
                 Call::new(format!("{route}?format=csv"), me)
             }

@@ -632,3 +632,146 @@ async fn bills_and_prescriptions_print_as_pdf_in_the_facility_name_and_time() {
         .await
         .expect(403);
 }
+
+/// The monthly job of a zone runs at midnight on the 1st there and stores
+/// each doctor's report of the month once, however many nodes race for it;
+/// the reports list, read back in every format, and rebuild on demand.
+#[tokio::test]
+async fn monthly_reports_are_built_once_per_doctor_on_three_nodes() {
+    let app = spawn_app().await;
+    let hours = [("sunday", "09:00", "13:00")];
+    let clinic = app.clinic("Asia/Dhaka", &hours).await;
+    let (second, second_token) = app.second_doctor(&clinic, &hours).await;
+    let (_, patient) = app.patient().await;
+    let sunday_9 = crate::helpers::at("2026-11-29T03:00:00Z");
+    let booked = app
+        .book(&patient, clinic.doctor, "2026-11-29T03:00:00Z", None)
+        .await
+        .expect(201)
+        .id();
+    app.drive(&clinic.admin, booked, sunday_9, &["check-in", "start", "complete"])
+        .await;
+
+    let mut workers = Vec::new();
+    for _ in 0..3 {
+        let db = carebook::db::Db::connect(app.database_url(), Some(4)).await.unwrap();
+        let (_, state) = app.node_with(db, |_| {}).await;
+        // What each node's workers do when they start.
+        carebook::reports::monthly::schedule(&state).await.unwrap();
+        workers.push(carebook::jobs::worker::Worker::new(state, 2).unwrap());
+    }
+    let queued = "kind = 'monthly_reports' AND status = 'queued'";
+    assert_eq!(app.count_where("jobs", queued).await, 1, "one job per zone and month");
+    // Before the month ends there (18:00 UTC on 30 November) nothing runs.
+    app.clock.set(crate::helpers::at("2026-11-30T17:59:00Z"));
+    workers[0].drain().await.unwrap();
+    assert_eq!(app.count_where("monthly_reports", "1 = 1").await, 0);
+    app.clock.set(crate::helpers::at("2026-11-30T18:00:00Z"));
+    let (a, b, c) = tokio::join!(workers[0].drain(), workers[1].drain(), workers[2].drain());
+    assert_eq!(a.unwrap() + b.unwrap() + c.unwrap(), 1, "the job runs once");
+    assert_eq!(
+        app.count_where("monthly_reports", "month = '2026-11'").await,
+        2,
+        "one per doctor"
+    );
+    assert_eq!(
+        app.count_where("jobs", "kind = 'monthly_reports' AND status = 'succeeded'")
+            .await,
+        1
+    );
+    assert_eq!(app.count_where("jobs", queued).await, 1, "December's is queued");
+
+    let admin = app.renew(&clinic.admin);
+    let doctor = app.renew(&clinic.doctor_token);
+    let all = app
+        .get("/api/v1/reports/monthly?month=2026-11", &admin)
+        .await
+        .expect(200);
+    assert_eq!(all.body["count"], 2);
+    let mine = app.get("/api/v1/reports/monthly", &doctor).await.expect(200);
+    assert_eq!(mine.body["count"], 1, "a doctor lists their own");
+    let report = &mine.body["results"][0];
+    assert_eq!(report["doctor_id"], json!(clinic.doctor));
+    assert_eq!(report["totals"]["completed"], 1);
+    assert!(report["generated_by"].is_null(), "built by the job");
+    app.get(&format!("/api/v1/reports/monthly?doctor={second}"), &doctor)
+        .await
+        .expect(403);
+    let id = report["id"].as_str().unwrap();
+    let rows = app
+        .get(&format!("/api/v1/reports/monthly/{id}"), &doctor)
+        .await
+        .expect(200);
+    assert_eq!(
+        rows.body["rows"].as_array().unwrap().len(),
+        30,
+        "a row per day of November"
+    );
+    assert_eq!(rows.body["rows"][28]["date"], "2026-11-29");
+    assert_eq!(rows.body["rows"][28]["completed"], 1);
+    let theirs = app
+        .get(&format!("/api/v1/reports/monthly?doctor={second}"), &admin)
+        .await
+        .expect(200);
+    let theirs = theirs.body["results"][0]["id"].as_str().unwrap().to_owned();
+    app.get(&format!("/api/v1/reports/monthly/{theirs}"), &doctor)
+        .await
+        .expect(404);
+
+    let xlsx = app
+        .download(&format!("/api/v1/reports/monthly/{id}?format=xlsx"), &doctor, None)
+        .await;
+    let sheet = read_export("xlsx", &xlsx.bytes);
+    let cells = sheet["rows"].as_array().unwrap();
+    assert_eq!(cells.len(), 1 + 30 + 1, "header, days, totals");
+    assert_eq!(cells[29][0]["t"], "d");
+    assert_eq!(cells[31][0]["v"], "Total");
+    assert_eq!(cells[31][2]["v"], 1.0);
+    let pdf = app
+        .download(&format!("/api/v1/reports/monthly/{id}?format=pdf"), &doctor, None)
+        .await;
+    let read = read_export("pdf", &pdf.bytes);
+    assert!(read["text"].as_str().unwrap().contains("Monthly report 2026-11"));
+
+    // On demand: an ended month is rebuilt in place; one not ended yet is refused.
+    let rebuilt = app
+        .post(
+            "/api/v1/reports/monthly",
+            &doctor,
+            json!({"doctor_id": clinic.doctor, "month": "2026-11"}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(rebuilt.body["id"], json!(id));
+    assert_eq!(
+        rebuilt.body["generated_by"],
+        json!(crate::helpers::TestApp::user_of(&doctor))
+    );
+    assert_eq!(app.count_where("monthly_reports", "1 = 1").await, 2);
+    let early = app
+        .post(
+            "/api/v1/reports/monthly",
+            &admin,
+            json!({"doctor_id": clinic.doctor, "month": "2026-12"}),
+        )
+        .await
+        .expect(422);
+    assert!(early.body["errors"].get("month").is_some());
+    app.post(
+        "/api/v1/reports/monthly",
+        &doctor,
+        json!({"doctor_id": second, "month": "2026-11"}),
+    )
+    .await
+    .expect(403);
+    let second_token = app.renew(&second_token);
+    for month in ["2026-1", "2026-13", "1800-01"] {
+        app.post(
+            "/api/v1/reports/monthly",
+            &second_token,
+            json!({"doctor_id": second, "month": month}),
+        )
+        .await
+        .expect(422);
+    }
+}

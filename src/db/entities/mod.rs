@@ -19,6 +19,7 @@ pub mod job;
 pub mod location;
 pub mod login_activity;
 pub mod medication;
+pub mod monthly_report;
 pub mod notification;
 pub mod patient;
 pub mod payment;

@@ -29,6 +29,7 @@ mod m20261204_000005_telemedicine;
 mod m20261205_000001_pharmacy;
 mod m20261206_000001_billing;
 mod m20261207_000001_jobs;
+mod m20261208_000001_monthly_reports;
 
 /// The ordered list of Carebook migrations.
 pub struct Migrator;
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000001_pharmacy::Migration),
             Box::new(m20261206_000001_billing::Migration),
             Box::new(m20261207_000001_jobs::Migration),
+            Box::new(m20261208_000001_monthly_reports::Migration),
         ]
     }
 }

@@ -839,7 +839,11 @@ pub async fn unpaid(
     query
         .column("currency")
         .expr_as(Expr::col("id").count(), "bills")
-        .expr_as(Expr::cust("COALESCE(SUM(total_minor - paid_minor), 0)"), "outstanding")
+        // SUM of BIGINT is NUMERIC on PostgreSQL: cast back.
+        .expr_as(
+            Expr::cust("CAST(COALESCE(SUM(total_minor - paid_minor), 0) AS BIGINT)"),
+            "outstanding",
+        )
         .from("bills")
         .and_where(Expr::col("status").is_in(["issued", "partially_paid"]))
         .group_by_col("currency")

@@ -509,10 +509,27 @@ async fn each_role_sees_its_own_dashboard_with_queues_and_waits() {
     );
     assert!(mine.get("board").is_none() && mine.get("revenue_today").is_none());
 
+    let bill = app
+        .post(
+            "/api/v1/bills",
+            &receptionist,
+            json!({"patient_id": patient, "facility_id": clinic.facility,
+            "lines": [{"kind": "other", "description": "Dressing", "unit_price": "100.00"}]}),
+        )
+        .await
+        .expect(201)
+        .id();
+    app.post(&format!("/api/v1/bills/{bill}/issue"), &receptionist, json!({}))
+        .await
+        .expect(200);
     let board = app.get("/api/v1/dashboard", &receptionist).await.expect(200).body;
     assert_eq!(board["board"][0]["doctor_id"], json!(clinic.doctor));
     assert_eq!(board["board"][0]["appointments"][0]["patient_id"], json!(patient));
-    assert_eq!(board["unpaid_bills"]["bills"], 0);
+    assert_eq!(board["unpaid_bills"]["bills"], 1);
+    assert_eq!(
+        board["unpaid_bills"]["outstanding"][0]["amount_minor"], 10000,
+        "{board}"
+    );
 
     let ward = app.get("/api/v1/dashboard", &nurse).await.expect(200).body;
     assert_eq!(ward["checked_in"].as_array().unwrap().len(), 1);
@@ -524,6 +541,7 @@ async fn each_role_sees_its_own_dashboard_with_queues_and_waits() {
         "the checked-in visit is no longer upcoming: {own}"
     );
     assert_eq!(own["active_prescriptions"], json!([]));
+    assert_eq!(own["unpaid_bills"]["outstanding"][0]["amount"], "100.00");
     assert!(own.get("queue").is_none());
 
     let overview = app.get("/api/v1/dashboard", &admin).await.expect(200).body;

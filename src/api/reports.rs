@@ -236,12 +236,34 @@ pub struct ExportParams {
     /// (`application/json`, `text/csv`, `application/vnd.openxmlformats-officedocument.spreadsheetml.sheet`, `application/pdf`).
     #[param(inline)]
     pub format: Option<ExportFormat>,
-    /// CSV only: start with a UTF-8 byte order mark, for spreadsheet programs that need one.
+    /// CSV only (422 otherwise): start with a UTF-8 byte order mark, for spreadsheet programs that need one.
     pub bom: Option<bool>,
 }
 
 impl ExportParams {
     const NAMES: [&'static str; 2] = ["format", "bom"];
+}
+
+/// A file format of an export of rows (their JSON is the paginated list).
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FileFormat {
+    Csv,
+    Xlsx,
+    Pdf,
+}
+
+/// How to answer an export: the file format and, for CSV, a byte order mark.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct FileParams {
+    /// `csv`, `xlsx` or `pdf`; overrides `Accept` (`text/csv`,
+    /// `application/vnd.openxmlformats-officedocument.spreadsheetml.sheet`, `application/pdf`).
+    #[param(inline)]
+    pub format: Option<FileFormat>,
+    /// CSV only (422 otherwise): start with a UTF-8 byte order mark.
+    pub bom: Option<bool>,
 }
 
 /// The format and options of an answer, from `format` or the `Accept` header.
@@ -255,9 +277,20 @@ impl Answer {
     /// Errors: 400 naming `format` (one not offered) or `bom`; 406 when
     /// `Accept` names nothing offered.
     fn from_parts(parts: &Parts, offered: &[Format]) -> AppResult<Answer> {
-        let params: ExportParams = parse_query(parts.uri.query().unwrap_or_default(), |k| {
-            ExportParams::NAMES.contains(&k)
-        })?;
+        let query = parts.uri.query().unwrap_or_default();
+        let params: ExportParams = if offered.contains(&Format::Json) {
+            parse_query(query, |k| ExportParams::NAMES.contains(&k))?
+        } else {
+            let files: FileParams = parse_query(query, |k| ExportParams::NAMES.contains(&k))?;
+            ExportParams {
+                format: files.format.map(|f| match f {
+                    FileFormat::Csv => ExportFormat::Csv,
+                    FileFormat::Xlsx => ExportFormat::Xlsx,
+                    FileFormat::Pdf => ExportFormat::Pdf,
+                }),
+                bom: files.bom,
+            }
+        };
         let format = match params.format {
             Some(named) => {
                 let format = match named {
@@ -267,7 +300,7 @@ impl Answer {
                     ExportFormat::Pdf => Format::Pdf,
                 };
                 if !offered.contains(&format) {
-                    return Err(AppError::bad_field(
+                    return Err(AppError::invalid_field(
                         "format",
                         "this export is offered as csv, xlsx or pdf",
                     ));
@@ -285,7 +318,7 @@ impl Answer {
             }
         };
         if params.bom.is_some() && format != Format::Csv {
-            return Err(AppError::bad_field("bom", "applies to CSV only"));
+            return Err(AppError::invalid_field("bom", "applies to CSV only"));
         }
         Ok(Answer {
             format,
@@ -605,7 +638,7 @@ pub async fn stream(export: reports::exports::Export, answer: Answer) -> AppResu
 /// CSV streams with bounded memory however long; XLSX is sent when
 /// complete; PDF up to 10,000 rows. Administrators; audited.
 #[utoipa::path(get, path = "/api/v1/exports/appointments", tag = "reports",
-    params(ReportFilters, ExportParams),
+    params(ReportFilters, FileParams),
     responses((status = 200, description = "The file", content(
         (String = "text/csv"),
         (FileBody = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (FileBody = "application/pdf"))),
@@ -625,7 +658,7 @@ pub async fn export_appointments(
 /// CSV streams with bounded memory however long; XLSX is sent when
 /// complete; PDF up to 10,000 rows. Administrators; audited.
 #[utoipa::path(get, path = "/api/v1/exports/patients", tag = "reports",
-    params(ReportFilters, ExportParams),
+    params(ReportFilters, FileParams),
     responses((status = 200, description = "The file", content(
         (String = "text/csv"),
         (FileBody = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (FileBody = "application/pdf"))),

@@ -201,14 +201,17 @@ pub async fn patients(state: &AppState, actor: &Actor, filters: &ReportFilters) 
         ("specialty", filters.specialty.is_some()),
     ] {
         if given {
-            return Err(AppError::bad_field(name, "does not apply to this export"));
+            return Err(AppError::invalid_field(name, "does not apply to this export"));
         }
     }
     filters.check_years()?;
     if let (Some(from), Some(to)) = (filters.from, filters.to)
         && from > to
     {
-        return Err(AppError::bad_field("from", format!("must not be after `to` ({to})")));
+        return Err(AppError::invalid_field(
+            "from",
+            format!("must not be after `to` ({to})"),
+        ));
     }
     let tz = default_zone(state).await?;
     let from = filters.from.map(|d| midnight(d, tz));

@@ -65,7 +65,10 @@ impl ReportFilters {
     pub fn check_years(&self) -> AppResult<()> {
         for (name, day) in [("from", self.from), ("to", self.to)] {
             if day.is_some_and(|d| !(1900..=2999).contains(&d.year())) {
-                return Err(AppError::bad_field(name, "must be a date in the years 1900 to 2999"));
+                return Err(AppError::invalid_field(
+                    name,
+                    "must be a date in the years 1900 to 2999",
+                ));
             }
         }
         Ok(())
@@ -125,7 +128,7 @@ pub(crate) async fn scoped(
         ("specialty", filters.specialty.is_some()),
     ] {
         if given && !applies.contains(&name) {
-            return Err(AppError::bad_field(name, "does not apply to this report"));
+            return Err(AppError::invalid_field(name, "does not apply to this report"));
         }
     }
     let mut doctor = filters.doctor;
@@ -142,7 +145,7 @@ pub(crate) async fn scoped(
         Some(id) => Some(
             crate::db::directory::find_facility(state.db.conn(), id)
                 .await?
-                .ok_or_else(|| AppError::bad_field("facility", "no such facility"))?,
+                .ok_or_else(|| AppError::invalid_field("facility", "no such facility"))?,
         ),
         None => None,
     };
@@ -157,10 +160,13 @@ pub(crate) async fn scoped(
         .from
         .unwrap_or_else(|| to.with_day(1).expect("the first exists"));
     if from > to {
-        return Err(AppError::bad_field("from", format!("must not be after `to` ({to})")));
+        return Err(AppError::invalid_field(
+            "from",
+            format!("must not be after `to` ({to})"),
+        ));
     }
     if (to - from).num_days() >= MAX_DAYS {
-        return Err(AppError::bad_field(
+        return Err(AppError::invalid_field(
             "to",
             format!("a report covers at most {MAX_DAYS} days; split the period"),
         ));
@@ -186,13 +192,13 @@ pub(crate) async fn scoped(
         let name = names
             .first()
             .map(|d| format!("{} {}", d.doctor_first_name, d.doctor_last_name))
-            .ok_or_else(|| AppError::bad_field("doctor", "no such doctor"))?;
+            .ok_or_else(|| AppError::invalid_field("doctor", "no such doctor"))?;
         parts.push(name);
     }
     if let Some(s) = filters.specialty {
         let found = crate::db::directory::find_specialty(state.db.conn(), s)
             .await?
-            .ok_or_else(|| AppError::bad_field("specialty", "no such specialty"))?;
+            .ok_or_else(|| AppError::invalid_field("specialty", "no such specialty"))?;
         parts.push(found.name);
     }
     Ok(Scoped {
@@ -656,7 +662,7 @@ pub async fn medications(
 ) -> AppResult<Report> {
     let limit = query.limit.unwrap_or(20);
     if !(1..=500).contains(&limit) {
-        return Err(AppError::bad_field("limit", "must be 1 to 500"));
+        return Err(AppError::invalid_field("limit", "must be 1 to 500"));
     }
     let s = scoped(
         state,

@@ -55,13 +55,13 @@ pub struct Month {
 }
 
 impl Month {
-    /// `YYYY-MM` (years 1900–2999). Errors: 400 naming `field`.
+    /// `YYYY-MM` (years 1900–2999). Errors: 422 naming `field`.
     pub fn parse(field: &'static str, text: &str) -> AppResult<Month> {
         NaiveDate::parse_from_str(&format!("{text}-01"), "%Y-%m-%d")
             .ok()
             .filter(|d| text.len() == 7 && (1900..=2999).contains(&d.year()))
             .map(|first| Month { first })
-            .ok_or_else(|| AppError::bad_field(field, "must be a month, YYYY-MM"))
+            .ok_or_else(|| AppError::invalid_field(field, "must be a month, YYYY-MM"))
     }
 
     fn of(day: NaiveDate) -> Month {
@@ -257,6 +257,7 @@ pub struct MonthlyQuery {
     /// Only this doctor's (a doctor: their own, the default).
     pub doctor: Option<Uuid>,
     /// Only this month, `YYYY-MM`.
+    #[param(pattern = r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$")]
     pub month: Option<String>,
 }
 
@@ -267,7 +268,12 @@ pub struct MonthlyIn {
     #[garde(skip)]
     pub doctor_id: Uuid,
     /// `YYYY-MM`; a month that has ended in the doctor's facility's zone.
-    #[schema(example = "2026-11", min_length = 7, max_length = 7)]
+    #[schema(
+        example = "2026-11",
+        min_length = 7,
+        max_length = 7,
+        pattern = r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$"
+    )]
     #[garde(length(chars, min = 7, max = 7))]
     pub month: String,
 }

@@ -316,29 +316,40 @@ async fn reports_refuse_other_roles_other_doctors_and_bad_parameters() {
             .expect(403);
     }
 
-    let bad = |path: &'static str, field: &'static str| (path, field);
-    for (path, field) in [
-        bad("/api/v1/reports/appointments?from=2026-11-30&to=2026-11-01", "from"),
-        bad("/api/v1/reports/appointments?from=2020-01-01&to=2026-11-01", "to"),
-        bad("/api/v1/reports/appointments?from=2026-13-01", "from"),
-        bad("/api/v1/reports/appointments?from=0001-01-01&to=0001-01-02", "from"),
-        bad("/api/v1/exports/patients?to=+262142-12-31&format=csv", "to"),
-        bad("/api/v1/reports/appointments?group_by=year", "group_by"),
-        bad("/api/v1/reports/appointments?format=docx", "format"),
-        bad("/api/v1/reports/appointments?format=json&bom=true", "bom"),
-        bad("/api/v1/reports/appointments?colour=red", "colour"),
-        bad(
+    // Malformed parameters are 400, values that break a rule 422; each names the parameter.
+    for (path, field, status) in [
+        (
+            "/api/v1/reports/appointments?from=2026-11-30&to=2026-11-01",
+            "from",
+            422,
+        ),
+        ("/api/v1/reports/appointments?from=2020-01-01&to=2026-11-01", "to", 422),
+        ("/api/v1/reports/appointments?from=2026-13-01", "from", 400),
+        (
+            "/api/v1/reports/appointments?from=0001-01-01&to=0001-01-02",
+            "from",
+            422,
+        ),
+        ("/api/v1/exports/patients?to=%2B262142-12-31&format=csv", "to", 422),
+        ("/api/v1/reports/appointments?group_by=year", "group_by", 400),
+        ("/api/v1/reports/appointments?format=docx", "format", 400),
+        ("/api/v1/reports/appointments?format=json&bom=true", "bom", 422),
+        ("/api/v1/reports/appointments?colour=red", "colour", 400),
+        (
             "/api/v1/reports/patients?doctor=00000000-0000-4000-8000-000000000000",
             "doctor",
+            422,
         ),
-        bad(
+        (
             "/api/v1/reports/appointments?facility=00000000-0000-4000-8000-000000000000",
             "facility",
+            422,
         ),
-        bad("/api/v1/reports/medications?limit=0", "limit"),
-        bad("/api/v1/reports/billing?limit=5", "limit"),
+        ("/api/v1/reports/medications?limit=0", "limit", 422),
+        ("/api/v1/reports/billing?limit=5", "limit", 400),
+        ("/api/v1/exports/patients?format=json", "format", 400),
     ] {
-        let reply = app.get(path, &clinic.admin).await.expect(400);
+        let reply = app.get(path, &clinic.admin).await.expect(status);
         assert!(reply.body["errors"].get(field).is_some(), "{path}: {}", reply.body);
         assert_eq!(reply.headers["content-type"], "application/problem+json");
     }
@@ -456,7 +467,7 @@ async fn exports_hold_every_row_in_each_format_for_administrators_only() {
         &admin,
     )
     .await
-    .expect(400);
+    .expect(422);
     assert_eq!(
         app.download("/api/v1/exports/patients", &admin, Some("application/json"))
             .await

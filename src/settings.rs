@@ -132,6 +132,13 @@ pub const DEFINITIONS: &[Definition] = &[
         default: |c| minutes(c.booking.check_in_opens),
     },
     Definition {
+        key: "booking.hold_minutes",
+        description: "A hold (FHIR $hold, POST /appointments/holds) keeps its time for this many minutes, then frees it.",
+        kind: Kind::Integer { min: 1, max: 1_440 },
+        public: true,
+        default: |_| Value::from(5),
+    },
+    Definition {
         key: "booking.auto_confirm",
         description: "Bookings start confirmed at facilities that auto-confirm; when false every booking waits as pending.",
         kind: Kind::Boolean,
@@ -239,6 +246,11 @@ impl Settings {
 
     pub fn flag(&self, key: &str) -> bool {
         self.value(key).as_bool().unwrap_or_default()
+    }
+
+    /// How long a hold keeps its time (`booking.hold_minutes`).
+    pub fn hold_duration(&self) -> TimeDelta {
+        TimeDelta::minutes(self.int("booking.hold_minutes"))
     }
 
     /// The booking rules' numbers.

@@ -67,6 +67,9 @@ pub struct AppointmentOut {
     /// The user who booked it.
     pub booked_by: Option<Uuid>,
     pub cancel_reason: Option<String>,
+    /// Present while this is a hold: when it stops blocking its time (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold_expires_at: Option<DateTime<Utc>>,
     /// Incremented on every change.
     pub version: i32,
     pub created_at: DateTime<Utc>,
@@ -100,6 +103,7 @@ impl From<AppointmentRow> for AppointmentOut {
             queue_number: row.queue_number,
             booked_by: row.booked_by,
             cancel_reason: row.cancel_reason,
+            hold_expires_at: row.hold_expires_at,
             version: row.version,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -150,6 +154,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_appointments, create_appointment))
         .routes(routes!(get_appointment))
+        .routes(routes!(hold))
         .routes(routes!(confirm))
         .routes(routes!(check_in))
         .routes(routes!(start))
@@ -179,6 +184,38 @@ pub async fn create_appointment(
         idempotency::mark_replayed(&mut response);
     }
     Ok(response)
+}
+
+/// A hold just placed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HoldOut {
+    /// The hold's id: book it with `hold_id` (or cancel it to release the time).
+    pub id: Uuid,
+    /// When the hold stops blocking its time (RFC 3339, UTC; `booking.hold_minutes` after it was placed).
+    pub expires_at: DateTime<Utc>,
+    /// The hold as a `pending` appointment.
+    pub appointment: AppointmentOut,
+}
+
+/// Hold a slot for a few minutes (`booking.hold_minutes`, default 5) while the
+/// patient decides: a `pending` appointment nobody else can book over, which
+/// frees its time when it expires. The same rules as a booking apply.
+#[utoipa::path(post, path = "/api/v1/appointments/holds", tag = "appointments", request_body = AppointmentIn,
+    responses((status = 201, description = "Held", body = HoldOut, headers(("Location" = String, description = "The hold, as an appointment"))), WriteErrors),
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::AppointmentCreate))))]
+pub async fn hold(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(body): ApiJson<AppointmentIn>,
+) -> AppResult<Response> {
+    let held = booking::hold(&state, &actor, body).await?;
+    let row = held.appointment;
+    let out = HoldOut {
+        id: row.id,
+        expires_at: held.expires_at,
+        appointment: AppointmentOut::from(row),
+    };
+    Ok(created(format!("/api/v1/appointments/{}", out.id), out).into_response())
 }
 
 /// List the appointments the caller may see.

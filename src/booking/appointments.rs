@@ -57,6 +57,19 @@ pub struct AppointmentIn {
     /// Default in_person.
     #[garde(skip)]
     pub kind: Option<AppointmentKind>,
+    /// A hold of the caller's (`POST /appointments/holds`) to book: its
+    /// doctor, patient, service and start must be the ones given here.
+    #[garde(skip)]
+    pub hold_id: Option<Uuid>,
+}
+
+/// A hold just placed: the time is the patient's until `expires_at`.
+#[derive(Debug, Clone)]
+pub struct Held {
+    /// The hold (a `pending` appointment), as written.
+    pub appointment: AppointmentRow,
+    /// When it stops blocking its time (RFC 3339, UTC).
+    pub expires_at: DateTime<Utc>,
 }
 
 /// Why an appointment is cancelled.
@@ -231,18 +244,22 @@ fn event(
     }
 }
 
-/// Refuse if the doctor or the patient already has a live appointment in
-/// `[start, end)` (one query).
+/// Refuse if the doctor or the patient already has a live appointment (or a
+/// hold live at `now`) in `[start, end)`: holds that expired there are
+/// deleted first, in `tx`, then one query checks both parties.
+#[allow(clippy::too_many_arguments)]
 async fn check_overlaps(
-    db: &impl sea_orm::ConnectionTrait,
+    tx: &db::Tx,
     doctor: Uuid,
     patient: Uuid,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
     except: Option<Uuid>,
     limits: Limits,
+    now: DateTime<Utc>,
 ) -> AppResult<()> {
-    match appointments::clash(db, doctor, patient, start, end, except).await? {
+    appointments::release_expired(tx, doctor, patient, start, end, now).await?;
+    match appointments::clash(tx, doctor, patient, start, end, except).await? {
         Some(Party::Doctor) => Err(refusal(BookingRule::DoctorUnavailable, limits)),
         Some(Party::Patient) => Err(refusal(BookingRule::PatientUnavailable, limits)),
         None => Ok(()),
@@ -285,6 +302,7 @@ pub async fn create(
     {
         return Ok(earlier);
     }
+    let hold = body.hold_id;
     let request = BookingRequest {
         doctor_id: body.doctor_id,
         service_id: body.service_id,
@@ -293,7 +311,10 @@ pub async fn create(
         reason: body.reason.into_trimmed(),
         kind: body.kind.unwrap_or(AppointmentKind::InPerson),
     };
-    let booked = book(state, actor, request, key).await;
+    let booked = match hold {
+        Some(hold) => book_hold(state, actor, hold, request, key).await,
+        None => book(state, actor, request, key, None).await,
+    };
     match (booked, key) {
         (Ok(Some(appointment)), _) => Ok(Booked {
             appointment,
@@ -357,6 +378,7 @@ pub async fn list(
         doctor: query.doctor,
         patient: query.patient,
         facility: query.facility,
+        now: Some(state.clock.now()),
     };
     let found = appointments::list(state.db.conn(), reach, &filter, order, page).await?;
     audit::note_disclosed(found.rows.iter().map(|a| a.patient_id));
@@ -394,6 +416,7 @@ async fn book(
     actor: &Actor,
     request: BookingRequest,
     key: Option<&IdempotencyKey>,
+    hold: Option<TimeDelta>,
 ) -> AppResult<Option<AppointmentRow>> {
     let settings = state.settings().await?;
     let limits = settings.booking().limits();
@@ -434,7 +457,17 @@ async fn book(
         let facility = rules
             .facility(slot.facility_id)
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("working hours at a missing facility")))?;
-        check_overlaps(&tx, request.doctor_id, patient.id, slot.start, slot.end, None, limits).await?;
+        check_overlaps(
+            &tx,
+            request.doctor_id,
+            patient.id,
+            slot.start,
+            slot.end,
+            None,
+            limits,
+            now,
+        )
+        .await?;
         let row = appointment::Model {
             id,
             patient_id: patient.id,
@@ -443,7 +476,7 @@ async fn book(
             service_id: request.service_id,
             start_at: slot.start,
             end_at: slot.end,
-            status: if facility.auto_confirm && settings.flag("booking.auto_confirm") {
+            status: if hold.is_none() && facility.auto_confirm && settings.flag("booking.auto_confirm") {
                 AppointmentStatus::Confirmed
             } else {
                 AppointmentStatus::Pending
@@ -454,14 +487,23 @@ async fn book(
             queue_number: None,
             booked_by: Some(actor.user_id),
             cancel_reason: None,
+            hold_expires_at: hold.map(|ttl| now + ttl),
             version: 1,
             created_at: now,
             updated_at: now,
         };
         db::insert_row::<appointment::ActiveModel>(&tx, row.clone()).await?;
-        let booked = event(&row, actor, AppointmentAction::Booked, None, None, None, now);
+        let action = if hold.is_some() {
+            AppointmentAction::Held
+        } else {
+            AppointmentAction::Booked
+        };
+        let booked = event(&row, actor, action, None, None, None, now);
         db::insert_row::<appointment_event::ActiveModel>(&tx, booked).await?;
-        notifications::appointment_changed(&tx, &settings, &row, Change::Booked, now).await?;
+        // A hold tells no one: its booking does.
+        if hold.is_none() {
+            notifications::appointment_changed(&tx, &settings, &row, Change::Booked, now).await?;
+        }
         audit::note_object(row.id);
         audit::note(Some(row.patient_id), false);
         tx.commit().await?;
@@ -475,6 +517,128 @@ async fn book(
         )))
     })
     .await
+}
+
+/// Place a hold: like [`create`] without `hold_id`, but the appointment is
+/// `pending` and blocks its time only for `booking.hold_minutes` (then it
+/// is gone, with no job needed); nobody is notified until it is booked.
+///
+/// Errors: as [`create`]; 422 naming `hold_id` when one is given.
+pub async fn hold(state: &AppState, actor: &Actor, body: AppointmentIn) -> AppResult<Held> {
+    body.validate()?;
+    if body.hold_id.is_some() {
+        return Err(AppError::invalid_field("hold_id", "a hold cannot hold another hold"));
+    }
+    let patient_id = match (body.patient_id, actor.patient_id) {
+        (Some(given), _) => given,
+        (None, Some(own)) if actor.role == Role::Patient => own,
+        (None, _) => return Err(AppError::invalid_field("patient_id", "is required when staff hold")),
+    };
+    authorize_object(actor, Action::AppointmentCreate, &PatientRecord::of(patient_id))?;
+    let ttl = state.settings().await?.hold_duration();
+    let request = BookingRequest {
+        doctor_id: body.doctor_id,
+        service_id: body.service_id,
+        start: body.start,
+        patient_id,
+        reason: body.reason.into_trimmed(),
+        kind: body.kind.unwrap_or(AppointmentKind::InPerson),
+    };
+    let appointment = book(state, actor, request, None, Some(ttl))
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("an unkeyed hold that was not made")))?;
+    let expires_at = appointment
+        .hold_expires_at
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a hold without its expiry")))?;
+    Ok(Held {
+        appointment,
+        expires_at,
+    })
+}
+
+/// Book the hold `hold_id` as `request` says: one transaction locks it,
+/// checks it is the same booking and still live, and makes it an
+/// appointment (confirmed where the facility auto-confirms), notifying as a
+/// booking does. A hold already booked the same way is answered as it is
+/// (a retry).
+///
+/// Errors: 404 for a hold the actor may not see or that is gone; 422 naming
+/// the field that differs from the hold; 409 `hold_expired`.
+async fn book_hold(
+    state: &AppState,
+    actor: &Actor,
+    hold_id: Uuid,
+    request: BookingRequest,
+    key: Option<&IdempotencyKey>,
+) -> AppResult<Option<AppointmentRow>> {
+    let settings = state.settings().await?;
+    let now = state.clock.now();
+    let tx = state.db.begin_write().await?;
+    if let Some(key) = key
+        && !idempotency::record(&tx, actor.user_id, key, hold_id, now).await?
+    {
+        return Ok(None);
+    }
+    let row = appointments::find_for_update(&tx, hold_id)
+        .await?
+        .filter(|row| row.patient_id == request.patient_id)
+        .ok_or(AppError::NotFound("hold"))?;
+    authorize_object(actor, Action::AppointmentCreate, &PatientRecord::of(row.patient_id))?;
+    for (field, same) in [
+        ("doctor_id", row.doctor_id == request.doctor_id),
+        ("service_id", row.service_id == request.service_id),
+        ("start", row.start_at == request.start),
+    ] {
+        if !same {
+            return Err(AppError::rule("hold_mismatch", field, "differs from the hold's"));
+        }
+    }
+    let Some(until) = row.hold_expires_at else {
+        // Booked already (a retry), or a plain appointment named as a hold.
+        return if row.status.is_live() && row.booked_by == Some(actor.user_id) {
+            drop(tx);
+            Ok(Some(reload(state, hold_id).await?))
+        } else {
+            Err(AppError::invalid_field("hold_id", "is not a hold"))
+        };
+    };
+    if until <= now || row.status != AppointmentStatus::Pending {
+        return Err(AppError::conflict(
+            "hold_expired",
+            "the hold has expired or was released; book the time again",
+        ));
+    }
+    let facility = db::directory::find_facility(&tx, row.facility_id)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a hold at a missing facility")))?;
+    let mut changed = row.clone().into_active_model();
+    changed.status = Set(if facility.auto_confirm && settings.flag("booking.auto_confirm") {
+        AppointmentStatus::Confirmed
+    } else {
+        AppointmentStatus::Pending
+    });
+    changed.hold_expires_at = Set(None);
+    changed.reason = Set(request.reason);
+    changed.kind = Set(request.kind);
+    changed.booked_by = Set(Some(actor.user_id));
+    changed.version = Set(row.version + 1);
+    changed.updated_at = Set(now);
+    let updated = changed.update(&tx).await?;
+    let booked = event(
+        &updated,
+        actor,
+        AppointmentAction::Booked,
+        Some(row.status),
+        None,
+        None,
+        now,
+    );
+    db::insert_row::<appointment_event::ActiveModel>(&tx, booked).await?;
+    notifications::appointment_changed(&tx, &settings, &updated, Change::Booked, now).await?;
+    audit::note_object(hold_id);
+    audit::note(Some(updated.patient_id), false);
+    tx.commit().await?;
+    Ok(Some(reload(state, hold_id).await?))
 }
 
 /// Refuse a doctor whose account is deactivated (422) or who takes no bookings (422).
@@ -492,10 +656,11 @@ fn check_bookable(is_active: bool, is_accepting: bool) -> AppResult<()> {
     Ok(())
 }
 
-/// Load an appointment the actor may see, or 404.
+/// Load an appointment the actor may see, or 404 (a hold that expired is gone).
 async fn visible(state: &AppState, actor: &Actor, id: Uuid, action: Action) -> AppResult<AppointmentRow> {
     let row = appointments::find(state.db.conn(), id)
         .await?
+        .filter(|row| row.hold_expires_at.is_none_or(|until| until > state.clock.now()))
         .ok_or(AppError::NotFound("appointment"))?;
     authorize_object(actor, action, &row)?;
     Ok(row)
@@ -515,6 +680,9 @@ pub async fn reschedule(
     precondition: impl Fn(i32) -> AppResult<()>,
 ) -> AppResult<AppointmentRow> {
     let current = visible(state, actor, id, Action::AppointmentReschedule).await?;
+    if current.hold_expires_at.is_some() {
+        return Err(on_hold());
+    }
     if !lifecycle::can_reschedule(current.status) {
         return Err(AppError::conflict(
             "illegal_transition",
@@ -556,6 +724,7 @@ async fn move_to(
             "the appointment changed meanwhile; read it again",
         ));
     }
+    let now = state.clock.now();
     check_overlaps(
         &tx,
         row.doctor_id,
@@ -564,9 +733,9 @@ async fn move_to(
         slot.end,
         Some(id),
         limits,
+        now,
     )
     .await?;
-    let now = state.clock.now();
     let old_times = (row.start_at, row.end_at);
     let mut changed = row.clone().into_active_model();
     changed.start_at = Set(slot.start);
@@ -608,6 +777,9 @@ pub async fn transition(
     precondition: impl FnOnce(i32) -> AppResult<()>,
 ) -> AppResult<AppointmentRow> {
     let current = visible(state, actor, id, action_of(transition)).await?;
+    if current.hold_expires_at.is_some() && transition != Transition::Cancel {
+        return Err(on_hold());
+    }
     let settings = state.settings().await?;
     let policy = settings.booking();
     if transition == Transition::Cancel {
@@ -652,7 +824,10 @@ pub async fn transition(
         now,
     );
     db::insert_row::<appointment_event::ActiveModel>(&tx, record).await?;
-    notifications::appointment_changed(&tx, &settings, &updated, Change::Status, now).await?;
+    // A hold released is no appointment anyone was told of.
+    if row.hold_expires_at.is_none() {
+        notifications::appointment_changed(&tx, &settings, &updated, Change::Status, now).await?;
+    }
     // The visit's record opens and closes with the visit, in the same transaction.
     match transition {
         Transition::Start => crate::clinical::consultations::open_for(&tx, &updated, actor.user_id, now).await?,
@@ -664,6 +839,14 @@ pub async fn transition(
     }
     tx.commit().await?;
     reload(state, id).await
+}
+
+/// 409 for a change a hold cannot take: it is booked (with its id) or released (cancelled).
+fn on_hold() -> AppError {
+    AppError::conflict(
+        "appointment_is_hold",
+        "this is a hold: book it with hold_id, or cancel it to release its time",
+    )
 }
 
 /// Cancel an appointment with a reason (see [`transition`]).

@@ -63,7 +63,7 @@ pub async fn for_doctor(state: &AppState, doctor: Uuid, query: AvailabilityQuery
     let now = state.clock.now();
     let (start, end) = calendar::window(query.from, to);
     let rules = state.db.views().doctor_rules(state.db.conn(), &[doctor], now).await?;
-    let calendars = calendar::with_busy(&state.db, &rules, start, end, None).await?;
+    let calendars = calendar::with_busy(&state.db, &rules, start, end, None, now).await?;
     let (Some(calendar), Some(rules)) = (calendars.get(&doctor), rules.get(&doctor)) else {
         return Err(AppError::NotFound("doctor"));
     };

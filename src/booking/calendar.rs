@@ -119,24 +119,26 @@ pub async fn load(
     now: DateTime<Utc>,
 ) -> AppResult<HashMap<Uuid, DoctorCalendar>> {
     let rules = db.views().doctor_rules(db.conn(), doctors, now).await?;
-    with_busy(db, &rules, from, to, except).await
+    with_busy(db, &rules, from, to, except, now).await
 }
 
 /// Calendars of the doctors of `rules` around `[from, to)`: their rules and
-/// their live appointments (one query), `except` not counting as busy.
+/// their live appointments and the holds live at `now` (one query), `except`
+/// not counting as busy.
 pub async fn with_busy(
     db: &Db,
     rules: &HashMap<Uuid, std::sync::Arc<DoctorRules>>,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     except: Option<Uuid>,
+    now: DateTime<Utc>,
 ) -> AppResult<HashMap<Uuid, DoctorCalendar>> {
     let doctors: Vec<Uuid> = rules.keys().copied().collect();
     let mut calendars: HashMap<Uuid, DoctorCalendar> = rules
         .values()
         .map(|rules| (rules.doctor.id, of(rules, from, to)))
         .collect();
-    for (doctor, start, end) in appointments::busy_of(db.conn(), &doctors, from, to, except).await? {
+    for (doctor, start, end) in appointments::busy_of(db.conn(), &doctors, from, to, except, now).await? {
         if let Some(calendar) = calendars.get_mut(&doctor) {
             calendar.busy.push(Interval::new(start, end));
         }

@@ -20,6 +20,42 @@ fn live() -> Vec<&'static str> {
 /// and `(patient_id, start_at)` indexes instead of all earlier history.
 pub const LONGEST: chrono::TimeDelta = chrono::TimeDelta::days(1);
 
+/// Keep the rows that hold time at `now`: not holds that expired by then.
+fn not_expired(query: &mut SelectStatement, column: (&'static str, &'static str), now: DateTime<Utc>) {
+    query.cond_where(
+        sea_orm::Condition::any()
+            .add(Expr::col(column).is_null())
+            .add(Expr::col(column).gt(now)),
+    );
+}
+
+/// Delete the holds that expired by `now` and overlap `[from, to)` for
+/// `doctor` or `patient`, inside the write that needs their time: an expired
+/// hold frees its time without any job having run, and the no-overlap
+/// constraint still sees every live row. Returns how many were deleted.
+pub async fn release_expired(
+    tx: &Tx,
+    doctor: Uuid,
+    patient: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> DbResult<u64> {
+    let mut query = Query::delete();
+    query
+        .from_table("appointments")
+        .cond_where(
+            sea_orm::Condition::any()
+                .add(Expr::col("doctor_id").eq(doctor))
+                .add(Expr::col("patient_id").eq(patient)),
+        )
+        .and_where(Expr::col("hold_expires_at").lte(now))
+        .and_where(Expr::col("start_at").lt(to))
+        .and_where(Expr::col("start_at").gte(from - LONGEST))
+        .and_where(Expr::col("end_at").gt(from));
+    Ok(tx.execute(&query).await?.rows_affected())
+}
+
 /// Keep the appointments overlapping `[from, to)`, as a bounded index range.
 fn overlapping(query: &mut SelectStatement, from: DateTime<Utc>, to: DateTime<Utc>) {
     query
@@ -53,6 +89,8 @@ pub struct AppointmentRow {
     pub queue_number: Option<i32>,
     pub booked_by: Option<Uuid>,
     pub cancel_reason: Option<String>,
+    /// Set while it is a hold (see [`release_expired`]).
+    pub hold_expires_at: Option<DateTime<Utc>>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -91,6 +129,7 @@ impl AppointmentRow {
             queue_number: row.queue_number,
             booked_by: row.booked_by,
             cancel_reason: row.cancel_reason,
+            hold_expires_at: row.hold_expires_at,
             version: row.version,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -115,6 +154,7 @@ fn select() -> SelectStatement {
         "queue_number",
         "booked_by",
         "cancel_reason",
+        "hold_expires_at",
         "version",
         "created_at",
         "updated_at",
@@ -167,6 +207,7 @@ pub async fn busy_of(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     except: Option<Uuid>,
+    now: DateTime<Utc>,
 ) -> DbResult<Vec<(Uuid, DateTime<Utc>, DateTime<Utc>)>> {
     #[derive(FromQueryResult)]
     struct Busy {
@@ -184,6 +225,7 @@ pub async fn busy_of(
         .and_where(Expr::col("doctor_id").is_in(doctors.iter().copied()))
         .and_where(Expr::col("status").is_in(live()));
     overlapping(&mut query, from, to);
+    not_expired(&mut query, ("appointments", "hold_expires_at"), now);
     if let Some(except) = except {
         query.and_where(Expr::col("id").ne(except));
     }
@@ -273,6 +315,8 @@ pub struct AppointmentFilter {
     pub patient: Option<Uuid>,
     /// Only at this facility.
     pub facility: Option<Uuid>,
+    /// Leave out the holds that expired by this instant.
+    pub now: Option<DateTime<Utc>>,
 }
 
 super::sort_fields!(
@@ -328,6 +372,9 @@ pub async fn list(
     if let Some(facility) = filter.facility {
         query.and_where(Expr::col(("a", "facility_id")).eq(facility));
     }
+    if let Some(now) = filter.now {
+        not_expired(&mut query, ("a", "hold_expires_at"), now);
+    }
     let order = if order.is_empty() {
         &[Sort {
             column: "a.start_at",
@@ -381,6 +428,7 @@ pub async fn busy_ids(
         .from("appointments")
         .and_where(Expr::col("doctor_id").eq(doctor))
         .and_where(Expr::col("status").is_in(live()))
+        .and_where(Expr::col("hold_expires_at").is_null())
         .order_by("start_at", sea_orm::sea_query::Order::Asc);
     overlapping(&mut query, from, to);
     if let Some(facility) = facility {

@@ -131,7 +131,8 @@ pub async fn each_appointment(
             ("a", "kind"),
             ("a", "facility_id"),
         ])
-        .from_as("appointments", "a");
+        .from_as("appointments", "a")
+        .and_where(Expr::col(("a", "hold_expires_at")).is_null());
     with_doctor_and_facility(&mut query, ("a", "doctor_id"), ("a", "facility_id"));
     filter.apply(
         &mut query,
@@ -573,6 +574,7 @@ pub async fn appointment_lines(
         .expr_as(Expr::col(("p", "first_name")), "patient_first_name")
         .expr_as(Expr::col(("p", "last_name")), "patient_last_name")
         .from_as("appointments", "a")
+        .and_where(Expr::col(("a", "hold_expires_at")).is_null())
         .join_as(
             JoinType::InnerJoin,
             "patients",
@@ -617,6 +619,7 @@ pub async fn count_appointments(db: &impl ConnectionTrait, filter: &ReportFilter
     query
         .expr_as(Expr::col(("a", "id")).count(), "n")
         .from_as("appointments", "a")
+        .and_where(Expr::col(("a", "hold_expires_at")).is_null())
         .join_as(
             JoinType::InnerJoin,
             "doctors",
@@ -740,6 +743,7 @@ pub async fn board(
         .expr_as(Expr::col(("u", "last_name")), "doctor_last_name")
         .expr_as(Expr::col(("f", "name")), "facility_name")
         .from_as("appointments", "a")
+        .and_where(Expr::col(("a", "hold_expires_at")).is_null())
         .join_as(
             JoinType::InnerJoin,
             "patients",

@@ -139,6 +139,8 @@ string_enum! {
     AppointmentAction {
         /// Created.
         Booked = "booked",
+        /// Created as a hold (pending until it expires or is booked).
+        Held = "held",
         /// pending → confirmed.
         Confirmed = "confirmed",
         /// confirmed → checked_in.

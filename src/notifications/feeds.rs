@@ -119,6 +119,7 @@ pub async fn render(state: &AppState, token: &str, feed: Feed) -> AppResult<Stri
         from: Some(now - PAST),
         to: Some(now + AHEAD),
         facility,
+        now: Some(now),
         ..AppointmentFilter::default()
     };
     let order = [Sort {

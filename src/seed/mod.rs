@@ -910,6 +910,7 @@ pub async fn demo(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Report> {
                     booked_by: Some(booked_by),
                     cancel_reason: (status == AppointmentStatus::Cancelled)
                         .then(|| "Patient asked to cancel".to_owned()),
+                    hold_expires_at: None,
                     version,
                     created_at: booked_at,
                     updated_at: now.min(slot.end.max(booked_at)),

@@ -261,6 +261,7 @@ fn synthetic_appointment(
         queue_number: None,
         booked_by: None,
         cancel_reason: (status == AppointmentStatus::Cancelled).then(|| "Patient request".into()),
+        hold_expires_at: None,
         version: 2,
         created_at: booked_at,
         updated_at: start,

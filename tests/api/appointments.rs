@@ -764,3 +764,140 @@ async fn check_in_opens_shortly_before_the_start_and_closes_with_its_day() {
         .await
         .expect(200);
 }
+
+#[tokio::test]
+async fn a_hold_blocks_its_time_until_it_expires_then_frees_it_without_a_job() {
+    let app = spawn_app().await;
+    let clinic = app.clinic("Asia/Dhaka", WEEKLY).await;
+    let (patient_id, patient) = app.patient().await;
+    let (_, other) = app.patient().await;
+    let slot = json!({"doctor_id": clinic.doctor, "start": SUNDAY_9});
+
+    let held = app
+        .post("/api/v1/appointments/holds", &patient, slot.clone())
+        .await
+        .expect(201);
+    let hold = held.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(held.body["expires_at"], "2026-11-22T00:05:00Z", "5 minutes by default");
+    assert_eq!(held.body["appointment"]["status"], "pending");
+    assert_eq!(held.body["appointment"]["patient_id"], patient_id.to_string());
+    // Held time is not free, and nobody else books it.
+    let free = app
+        .get(
+            &format!("/api/v1/doctors/{}/availability?from=2026-11-29", clinic.doctor),
+            &other,
+        )
+        .await
+        .expect(200);
+    assert!(!free.body["slots"].to_string().contains(SUNDAY_9));
+    app.post("/api/v1/appointments", &other, slot.clone()).await.expect(409);
+    app.post("/api/v1/appointments/holds", &other, slot.clone())
+        .await
+        .expect(409);
+    // A hold is booked, not confirmed or moved.
+    app.post(
+        &format!("/api/v1/appointments/{hold}/confirm"),
+        &clinic.receptionist,
+        json!({}),
+    )
+    .await
+    .expect_rule(409, "appointment_is_hold");
+    assert_eq!(app.count_where("jobs", "1 = 1").await, 0, "a hold tells no one");
+
+    // Past its expiry the time is free again: no job has run.
+    app.clock.advance(TimeDelta::minutes(5));
+    let free = app
+        .get(
+            &format!("/api/v1/doctors/{}/availability?from=2026-11-29", clinic.doctor),
+            &other,
+        )
+        .await
+        .expect(200);
+    assert!(free.body["slots"].to_string().contains(SUNDAY_9));
+    app.get(&format!("/api/v1/appointments/{hold}"), &patient)
+        .await
+        .expect(404);
+    app.post(
+        "/api/v1/appointments",
+        &patient,
+        json!({"doctor_id": clinic.doctor, "start": SUNDAY_9, "hold_id": hold}),
+    )
+    .await
+    .expect_rule(409, "hold_expired");
+    let taken = app.post("/api/v1/appointments", &other, slot.clone()).await.expect(201);
+    assert_eq!(taken.body["status"], "confirmed");
+    assert_eq!(
+        app.count_where("appointments", &format!("id = '{hold}'")).await,
+        0,
+        "the expired hold was deleted"
+    );
+
+    // A live hold is booked by its id, once; a retry gets the same appointment.
+    let monday = "2026-11-30T03:00:00Z";
+    let held = app
+        .post(
+            "/api/v1/appointments/holds",
+            &patient,
+            json!({"doctor_id": clinic.doctor, "start": monday}),
+        )
+        .await
+        .expect(201);
+    let hold = held.body["id"].as_str().unwrap().to_owned();
+    app.post(
+        "/api/v1/appointments",
+        &patient,
+        json!({"doctor_id": clinic.doctor, "start": "2026-11-30T03:30:00Z", "hold_id": hold}),
+    )
+    .await
+    .expect_rule(422, "hold_mismatch");
+    let body = json!({"doctor_id": clinic.doctor, "start": monday, "hold_id": hold, "reason": "Follow-up"});
+    let booked = app
+        .post("/api/v1/appointments", &patient, body.clone())
+        .await
+        .expect(201);
+    assert_eq!(booked.id().to_string(), hold);
+    assert_eq!(booked.body["status"], "confirmed");
+    assert_eq!(booked.body["reason"], "Follow-up");
+    assert!(booked.body.get("hold_expires_at").is_none());
+    app.clock.advance(TimeDelta::minutes(10));
+    let again = app.post("/api/v1/appointments", &patient, body).await.expect(201);
+    assert_eq!(again.id().to_string(), hold);
+    assert_eq!(
+        app.get(&format!("/api/v1/appointments/{hold}"), &patient)
+            .await
+            .expect(200)
+            .body["status"],
+        "confirmed"
+    );
+    let history = app
+        .get(&format!("/api/v1/appointments/{hold}/history"), &patient)
+        .await
+        .expect(200);
+    assert_eq!(history.body["results"][0]["action"], "held");
+    assert_eq!(history.body["results"][1]["action"], "booked");
+    // Another patient cannot book someone's hold.
+    let held = app
+        .post(
+            "/api/v1/appointments/holds",
+            &patient,
+            json!({"doctor_id": clinic.doctor, "start": "2026-11-30T04:00:00Z"}),
+        )
+        .await
+        .expect(201);
+    let hold = held.body["id"].as_str().unwrap();
+    app.post(
+        "/api/v1/appointments",
+        &other,
+        json!({"doctor_id": clinic.doctor, "start": "2026-11-30T04:00:00Z", "hold_id": hold}),
+    )
+    .await
+    .expect(404);
+    // The hold length is a setting.
+    app.put(
+        "/api/v1/settings/booking.hold_minutes",
+        &clinic.admin,
+        json!({"value": 0}),
+    )
+    .await
+    .expect(422);
+}

@@ -127,6 +127,7 @@ async fn the_database_itself_refuses_overlapping_live_appointments() {
         queue_number: None,
         booked_by: None,
         cancel_reason: None,
+        hold_expires_at: None,
         version: 1,
         created_at: crate::helpers::default_now(),
         updated_at: crate::helpers::default_now(),

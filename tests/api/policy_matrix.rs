@@ -851,7 +851,7 @@ impl World {
 
             // Appointments: own = the patient's, with the doctor, at the nurse's facility; other = none of these.
             ("GET", "/api/v1/appointments") => Call::new(route, me),
-            ("POST", "/api/v1/appointments") => {
+            ("POST", "/api/v1/appointments" | "/api/v1/appointments/holds") => {
                 let (patient, doctor) = if own { (self.patient, self.d1) } else { (self.other_patient, self.d2) };
                 Call::new(route, me).json(json!({"doctor_id": doctor, "patient_id": patient, "start": self.next_slot()}))
             }

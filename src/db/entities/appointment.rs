@@ -25,6 +25,8 @@ pub struct Model {
     pub queue_number: Option<i32>,
     pub booked_by: Option<Uuid>,
     pub cancel_reason: Option<String>,
+    /// Set while the row is a hold: until then it blocks its time; after, it is gone.
+    pub hold_expires_at: Option<DateTime<Utc>>,
     /// Incremented on every change (ETag).
     pub version: i32,
     pub created_at: DateTime<Utc>,

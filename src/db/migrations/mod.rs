@@ -30,6 +30,7 @@ mod m20261205_000001_pharmacy;
 mod m20261206_000001_billing;
 mod m20261207_000001_jobs;
 mod m20261208_000001_monthly_reports;
+mod m20261209_000001_appointment_holds;
 
 /// The ordered list of Carebook migrations.
 pub struct Migrator;
@@ -62,6 +63,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000001_billing::Migration),
             Box::new(m20261207_000001_jobs::Migration),
             Box::new(m20261208_000001_monthly_reports::Migration),
+            Box::new(m20261209_000001_appointment_holds::Migration),
         ]
     }
 }

@@ -22,7 +22,7 @@ pub type FieldErrors = BTreeMap<String, Vec<String>>;
 pub type AppResult<T> = Result<T, AppError>;
 
 /// An RFC 9457 problem details document.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
 #[schema(example = json!({
     "type": "urn:carebook:problem:doctor_unavailable",
     "title": "Conflict",
@@ -49,7 +49,7 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
     /// Field → messages, for validation problems.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schema(value_type = Option<std::collections::HashMap<String, Vec<String>>>, example = json!({"start": ["the start is not on the slot grid"]}))]
     pub errors: FieldErrors,
 }

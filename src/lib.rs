@@ -20,6 +20,7 @@ pub mod directory;
 pub mod domain;
 pub mod error;
 pub mod exports;
+pub mod fhir;
 pub mod input;
 pub mod jobs;
 pub mod notifications;

@@ -14,6 +14,7 @@ pub mod diagnosis_codes;
 pub mod directory;
 pub mod doctors;
 pub mod extract;
+pub mod fhir;
 pub mod health;
 pub mod idempotency;
 pub mod jobs;
@@ -91,6 +92,7 @@ use access::Operations;
         (name = "webhooks", description = "Signed appointment events to registered endpoints (admin)"),
         (name = "settings", description = "System settings"),
         (name = "reports", description = "Reports and exports: JSON, CSV, XLSX and PDF of one table"),
+        (name = "fhir", description = "The FHIR R4 face (application/fhir+json; errors are OperationOutcomes)"),
     )
 )]
 pub struct ApiDoc;
@@ -135,6 +137,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(reports::router())
         .merge(audit::router())
         .merge(settings::router())
+        .merge(fhir::router())
 }
 
 /// The router and the OpenAPI document of every route, the document with
@@ -207,6 +210,7 @@ pub fn app(state: AppState) -> App {
         .layer(RequestBodyLimitLayer::new(body_limit.max(profile::UPLOAD_BODY_LIMIT)))
         .layer(middleware::from_fn_with_state(transport.clone(), transport::rate_limit))
         .layer(middleware::from_fn(problem_details))
+        .layer(middleware::from_fn(fhir::outcomes))
         .layer(option_layer(transport::cors(&state.config)))
         .layer(middleware::from_fn_with_state(transport, transport::security_headers))
         .layer(middleware::from_fn(crate::request_id::middleware));

@@ -102,6 +102,14 @@ pub async fn update(tx: &Tx, row: patient::Model) -> DbResult<patient::Model> {
 pub struct PatientFilter {
     /// Text in names, medical record number, phone, email or national id.
     pub search: Option<String>,
+    /// Text in the first or last name (FHIR `name`).
+    pub name: Option<String>,
+    /// This medical record number exactly (FHIR `identifier`).
+    pub medical_record_number: Option<String>,
+    /// Born on this date (FHIR `birthdate`).
+    pub date_of_birth: Option<chrono::NaiveDate>,
+    /// Text in the phone number (FHIR `phone`).
+    pub phone: Option<String>,
 }
 
 super::sort_fields!(
@@ -151,6 +159,22 @@ pub async fn list(
                 .add(contains_ci(or_empty(Expr::col("email")), term))
                 .add(contains_ci(or_empty(Expr::col("national_id")), term)),
         );
+    }
+    if let Some(term) = &filter.name {
+        query.cond_where(
+            sea_orm::Condition::any()
+                .add(contains_ci(Expr::col("first_name"), term))
+                .add(contains_ci(Expr::col("last_name"), term)),
+        );
+    }
+    if let Some(mrn) = &filter.medical_record_number {
+        query.and_where(Expr::col("medical_record_number").eq(mrn.as_str()));
+    }
+    if let Some(date) = filter.date_of_birth {
+        query.and_where(Expr::col("date_of_birth").eq(date));
+    }
+    if let Some(term) = &filter.phone {
+        query.and_where(contains_ci(or_empty(Expr::col("phone")), term));
     }
     fetch_page(db, query, order, "id", page).await
 }

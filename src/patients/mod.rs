@@ -181,6 +181,7 @@ pub async fn list(
     let order = input::sorts(&query.ordering);
     let filter = PatientFilter {
         search: input::search(&query.search),
+        ..PatientFilter::default()
     };
     let found = db::patients::list(state.db.conn(), reach, &filter, order, page).await?;
     audit::note_disclosed(found.rows.iter().map(|p| p.id));

@@ -978,3 +978,30 @@ pub fn read_export(kind: &str, bytes: &[u8]) -> Value {
     );
     serde_json::from_slice(&out.stdout).unwrap()
 }
+
+/// Check FHIR resources with `fhir.resources` (R4B models) and the official
+/// FHIR R4 JSON schema (`tests/api/check_fhir.py`); panics listing every finding.
+pub fn check_fhir(resources: &[Value]) {
+    use std::io::Write;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/check_fhir.py");
+    let mut child = std::process::Command::new(test_python())
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run python");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&serde_json::to_vec(resources).unwrap())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "FHIR validators refused what we emitted:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -14,6 +14,7 @@ mod concurrency;
 mod conditional;
 mod contract;
 mod directory;
+mod fhir;
 mod health;
 mod input_rules;
 mod leaks;

@@ -833,6 +833,19 @@ impl World {
 
             // Patients: own = the patient's own record, a patient the doctor treats and the nurse's facility saw.
             ("GET", "/api/v1/patients") => Call::new(route, me),
+            // The FHIR face: the same actions as the REST routes it mirrors.
+            ("GET", "/fhir/R4/metadata" | "/fhir/R4/Patient" | "/fhir/R4/Practitioner" | "/fhir/R4/Appointment") => {
+                Call::new(route, me)
+            }
+            ("GET", "/fhir/R4/Practitioner/{id}") => Call::new(format!("/fhir/R4/Practitioner/{}", self.d1), me),
+            ("GET", "/fhir/R4/Patient/{id}") => {
+                let patient = if own { self.patient } else { self.walk_in().await };
+                Call::new(format!("/fhir/R4/Patient/{patient}"), me)
+            }
+            ("GET", "/fhir/R4/Appointment/{id}") => {
+                let id = if own { self.own_appointment } else { self.other_appointment };
+                Call::new(format!("/fhir/R4/Appointment/{id}"), me)
+            }
             ("POST", "/api/v1/patients") => Call::new(route, me).json(json!({"first_name": "New", "last_name": format!("Patient{n}")})),
             ("GET" | "PATCH", "/api/v1/patients/{id}") => {
                 let patient = if own { self.patient } else { self.walk_in().await };
@@ -1203,6 +1216,8 @@ fn variants(method: &Method, route: &str) -> &'static [Variant] {
         || route.starts_with("/api/v1/bills/{id}")
         || route.starts_with("/api/v1/payments/{id}")
         || route.starts_with("/api/v1/refunds/{id}")
+        || route == "/fhir/R4/Patient/{id}"
+        || route == "/fhir/R4/Appointment/{id}"
         || (method == Method::POST && route == "/api/v1/appointments");
     if object {
         &[Variant::Own, Variant::Other]

@@ -11,7 +11,7 @@ async fn admins_read_and_change_settings_and_the_public_reads_public_ones() {
     let admin = app.admin().await;
     let (_, patient) = app.patient().await;
     let all = app.get("/api/v1/settings", &admin).await.expect(200);
-    assert_eq!(all.body["count"], 12);
+    assert_eq!(all.body["count"], 13);
     let notice = app
         .get("/api/v1/settings/booking.minimum_notice_minutes", &admin)
         .await
@@ -44,7 +44,8 @@ async fn admins_read_and_change_settings_and_the_public_reads_public_ones() {
             "booking.minimum_notice_minutes",
             "booking.horizon_days",
             "booking.cancellation_window_minutes",
-            "booking.check_in_open_minutes"
+            "booking.check_in_open_minutes",
+            "booking.hold_minutes"
         ]
     );
 

@@ -1,0 +1,381 @@
+//! The FHIR R4 face over HTTP (`/fhir/R4`, `application/fhir+json`): each
+//! route is in the OpenAPI document with its access declaration, like every
+//! other, and the CapabilityStatement at `/fhir/R4/metadata` is written from
+//! those same routes (resources, interactions, search parameters). Errors
+//! are `OperationOutcome`s ([`outcomes`]), never problem documents.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{RawQuery, Request, State};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use utoipa::IntoResponses;
+use utoipa::openapi::OpenApi;
+use utoipa::openapi::path::ParameterIn;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use super::access::PUBLIC;
+use super::extract::ApiPath;
+use crate::auth::Actor;
+use crate::auth::policy::Action;
+use crate::db::Paged;
+use crate::error::{AppResult, Problem};
+use crate::fhir::resources::{self, APPOINTMENT_SEARCH, PATIENT_SEARCH, PRACTITIONER_SEARCH};
+use crate::fhir::search::{self, Params};
+use crate::fhir::{BASE, FHIR_JSON, FHIR_VERSION, outcome};
+use crate::state::AppState;
+
+/// A FHIR resource or Bundle (FHIR R4 JSON).
+type Resource = Value;
+
+/// Errors of the FHIR face, each an `OperationOutcome` (`application/fhir+json`).
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum FhirErrors {
+    /// A malformed or unsupported search parameter (`issue.expression` names it).
+    #[response(status = 400, content_type = "application/fhir+json")]
+    BadRequest(Resource),
+    /// No valid access token.
+    #[response(status = 401, content_type = "application/fhir+json")]
+    Unauthorized(Resource),
+    /// The role may not do this.
+    #[response(status = 403, content_type = "application/fhir+json")]
+    Forbidden(Resource),
+    /// No such resource (or type), or one the caller may not see.
+    #[response(status = 404, content_type = "application/fhir+json")]
+    NotFound(Resource),
+    /// The request was not received and answered in time.
+    #[response(status = 408, content_type = "application/fhir+json")]
+    RequestTimeout(Resource),
+    /// A value breaks a rule.
+    #[response(status = 422, content_type = "application/fhir+json")]
+    Unprocessable(Resource),
+    /// Too many requests from this client address.
+    #[response(status = 429, content_type = "application/fhir+json")]
+    TooManyRequests(Resource),
+    /// The database is not available.
+    #[response(status = 503, content_type = "application/fhir+json")]
+    Unavailable(Resource),
+}
+
+/// Routes of the FHIR face.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(metadata))
+        .routes(routes!(search_patient))
+        .routes(routes!(read_patient))
+        .routes(routes!(search_practitioner))
+        .routes(routes!(read_practitioner))
+        .routes(routes!(search_appointment))
+        .routes(routes!(read_appointment))
+}
+
+/// A FHIR JSON answer.
+pub fn fhir(status: StatusCode, body: &Value) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    (status, [(CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON))], bytes).into_response()
+}
+
+fn bundle_of(state: &AppState, kind: &str, params: &Params, found: Paged<Value>) -> Response {
+    let base = base_url(state);
+    fhir(
+        StatusCode::OK,
+        &search::searchset(&base, kind, params, found.count, found.rows),
+    )
+}
+
+/// The absolute (with `CAREBOOK_PUBLIC_URL`) or root-relative FHIR base.
+fn base_url(state: &AppState) -> String {
+    let origin = state.config.public_url.as_deref().unwrap_or("").trim_end_matches('/');
+    format!("{origin}{BASE}")
+}
+
+/// Rewrite every problem document answered under `/fhir` into an
+/// `OperationOutcome` with the same status (FHIR R4 §3.1.0.4): the access
+/// check's 401/403, unknown resource types' 404, 405, 413, 429 and 503
+/// included.
+pub async fn outcomes(request: Request, next: Next) -> Response {
+    let under_fhir = request.uri().path().starts_with("/fhir/") || request.uri().path() == "/fhir";
+    let response = next.run(request).await;
+    let is_problem = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if !under_fhir || !is_problem {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let bytes = to_bytes(body, 1 << 20).await.unwrap_or_default();
+    let outcome = match serde_json::from_slice::<Problem>(&bytes) {
+        Ok(problem) => outcome::from_problem(&problem),
+        Err(_) => outcome::issue(
+            "error",
+            outcome::issue_code(parts.status.as_u16()),
+            "the request failed",
+        ),
+    };
+    let body = serde_json::to_vec(&outcome).unwrap_or_default();
+    parts.headers.insert(CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON));
+    parts.headers.remove(CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(body))
+}
+
+/// The server's CapabilityStatement (FHIR R4), written from the routes.
+#[utoipa::path(get, path = "/fhir/R4/metadata", tag = "fhir",
+    responses((status = 200, description = "The CapabilityStatement: every resource, interaction, search parameter and operation served", body = Resource, content_type = "application/fhir+json"), FhirErrors),
+    extensions(("x-access" = json!(PUBLIC))))]
+pub async fn metadata(State(state): State<AppState>, RawQuery(query): RawQuery) -> AppResult<Response> {
+    Params::parse(query.as_deref(), &[])?;
+    let today = state.clock.now().format("%Y-%m-%d").to_string();
+    let capability = capability_statement(&super::openapi(), &base_url(&state), &today);
+    Ok(fhir(StatusCode::OK, &capability))
+}
+
+/// The CapabilityStatement of the FHIR routes in `api`: a resource per
+/// `/fhir/R4/{Type}` path, `read` for `/{id}`, `search-type` with the
+/// documented query parameters for the type's path, an operation per `$name`.
+pub fn capability_statement(api: &OpenApi, base: &str, date: &str) -> Value {
+    use std::collections::BTreeMap;
+    #[derive(Default)]
+    struct Kind {
+        read: bool,
+        search: Vec<(String, String)>,
+        operations: Vec<String>,
+    }
+    let prefix = format!("{BASE}/");
+    let mut kinds: BTreeMap<String, Kind> = BTreeMap::new();
+    for (path, item) in &api.paths.paths {
+        let Some(rest) = path.strip_prefix(&prefix) else {
+            continue;
+        };
+        let mut segments = rest.split('/');
+        let kind = segments.next().unwrap_or_default();
+        if kind == "metadata" || !kind.starts_with(|c: char| c.is_ascii_uppercase()) {
+            continue;
+        }
+        let entry = kinds.entry(kind.to_owned()).or_default();
+        match segments.next() {
+            Some("{id}") => entry.read = true,
+            Some(op) if op.starts_with('$') => entry.operations.push(op.trim_start_matches('$').to_owned()),
+            Some(_) => {}
+            None => {
+                let Some(get) = &item.get else { continue };
+                for parameter in get.parameters.iter().flatten() {
+                    let utoipa::openapi::RefOr::T(parameter) = parameter else {
+                        continue;
+                    };
+                    if parameter.parameter_in == ParameterIn::Query
+                        && !search::COMMON.contains(&parameter.name.as_str())
+                    {
+                        let kind = if ["date", "birthdate", "start"].contains(&parameter.name.as_str()) {
+                            "date"
+                        } else if ["patient", "practitioner", "location", "schedule", "actor"]
+                            .contains(&parameter.name.as_str())
+                        {
+                            "reference"
+                        } else if ["_id", "identifier", "status", "active"].contains(&parameter.name.as_str()) {
+                            "token"
+                        } else {
+                            "string"
+                        };
+                        entry.search.push((parameter.name.clone(), kind.to_owned()));
+                    }
+                }
+            }
+        }
+    }
+    let resources: Vec<Value> = kinds
+        .into_iter()
+        .map(|(kind, found)| {
+            let mut interactions = Vec::new();
+            if found.read {
+                interactions.push(json!({"code": "read"}));
+            }
+            if !found.search.is_empty() {
+                interactions.push(json!({"code": "search-type"}));
+            }
+            let mut resource = json!({"type": kind, "interaction": interactions});
+            if !found.search.is_empty() {
+                resource["searchParam"] = found
+                    .search
+                    .iter()
+                    .map(|(name, kind)| json!({"name": name, "type": kind}))
+                    .collect();
+            }
+            if !found.operations.is_empty() {
+                resource["operation"] = found
+                    .operations
+                    .iter()
+                    .map(|op| json!({"name": op, "definition": format!("{base}/OperationDefinition/Appointment-{op}")}))
+                    .collect();
+            }
+            resource
+        })
+        .collect();
+    json!({
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": date,
+        "kind": "instance",
+        "software": {"name": "Carebook", "version": env!("CARGO_PKG_VERSION")},
+        "implementation": {"description": "Carebook FHIR R4 face", "url": base},
+        "fhirVersion": FHIR_VERSION,
+        "format": ["json"],
+        "rest": [{
+            "mode": "server",
+            "security": {
+                "service": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "OAuth"}]}],
+                "description": "Bearer tokens from POST /api/v1/auth/login; the same policy as the REST API decides every read.",
+            },
+            "resource": resources,
+        }],
+    })
+}
+
+/// Search parameters of Patient, for the document.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct PatientSearch {
+    /// A Patient id.
+    _id: Option<String>,
+    /// A medical record number: `value`, or `urn:carebook:medical-record-number|value`.
+    identifier: Option<String>,
+    /// Text in the given or family name.
+    name: Option<String>,
+    /// Date of birth, `YYYY-MM-DD`.
+    birthdate: Option<String>,
+    /// Text in the phone number.
+    phone: Option<String>,
+    /// Results per page, 1–100 (default 20).
+    _count: Option<u32>,
+    /// Page, from 1.
+    _page: Option<u32>,
+    /// `lenient` ignores unsupported parameters instead of answering 400.
+    handling: Option<String>,
+}
+
+/// Search Patients the caller may see (FHIR search, searchset Bundle).
+#[utoipa::path(get, path = "/fhir/R4/Patient", tag = "fhir", params(PatientSearch),
+    responses((status = 200, description = "A searchset Bundle of Patients", body = Resource, content_type = "application/fhir+json"), FhirErrors),
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::PatientRead))))]
+pub async fn search_patient(
+    State(state): State<AppState>,
+    actor: Actor,
+    RawQuery(query): RawQuery,
+) -> AppResult<Response> {
+    let params = Params::parse(query.as_deref(), PATIENT_SEARCH)?;
+    let found = resources::search_patients(&state, &actor, &params).await?;
+    Ok(bundle_of(&state, "Patient", &params, found))
+}
+
+/// Read a Patient (the REST patient id); 404 also for one the caller may not see.
+#[utoipa::path(get, path = "/fhir/R4/Patient/{id}", tag = "fhir", params(("id" = Uuid, Path, description = "The patient id")),
+    responses((status = 200, description = "The Patient", body = Resource, content_type = "application/fhir+json"), FhirErrors),
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::PatientRead))))]
+pub async fn read_patient(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Response> {
+    Ok(fhir(
+        StatusCode::OK,
+        &resources::read_patient(&state, &actor, id).await?,
+    ))
+}
+
+/// Search parameters of Practitioner, for the document.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct PractitionerSearch {
+    /// A Practitioner id (the REST doctor id).
+    _id: Option<String>,
+    /// A licence number: `value`, or `urn:carebook:licence-number|value`.
+    identifier: Option<String>,
+    /// Text in the name (also matches specialty and facility).
+    name: Option<String>,
+    /// `true` or `false`.
+    active: Option<bool>,
+    /// Results per page, 1–100 (default 20).
+    _count: Option<u32>,
+    /// Page, from 1.
+    _page: Option<u32>,
+    /// `lenient` ignores unsupported parameters instead of answering 400.
+    handling: Option<String>,
+}
+
+/// Search Practitioners (doctors).
+#[utoipa::path(get, path = "/fhir/R4/Practitioner", tag = "fhir", params(PractitionerSearch),
+    responses((status = 200, description = "A searchset Bundle of Practitioners", body = Resource, content_type = "application/fhir+json"), FhirErrors),
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::DirectoryRead))))]
+pub async fn search_practitioner(State(state): State<AppState>, RawQuery(query): RawQuery) -> AppResult<Response> {
+    let params = Params::parse(query.as_deref(), PRACTITIONER_SEARCH)?;
+    let found = resources::search_practitioners(&state, &params).await?;
+    Ok(bundle_of(&state, "Practitioner", &params, found))
+}
+
+/// Read a Practitioner (the REST doctor id).
+#[utoipa::path(get, path = "/fhir/R4/Practitioner/{id}", tag = "fhir", params(("id" = Uuid, Path, description = "The doctor id")),
+    responses((status = 200, description = "The Practitioner", body = Resource, content_type = "application/fhir+json"), FhirErrors),
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::DirectoryRead))))]
+pub async fn read_practitioner(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> AppResult<Response> {
+    Ok(fhir(StatusCode::OK, &resources::read_practitioner(&state, id).await?))
+}
+
+/// Search parameters of Appointment, for the document.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct AppointmentSearch {
+    /// An Appointment id.
+    _id: Option<String>,
+    /// `Patient/{id}` or an id.
+    patient: Option<String>,
+    /// `Practitioner/{id}` or an id.
+    practitioner: Option<String>,
+    /// `[eq|ge|gt|le|lt]` then `YYYY-MM-DD` or an RFC 3339 instant; repeat for a range.
+    date: Option<String>,
+    /// pending, booked, checked-in, arrived, fulfilled, cancelled or noshow (comma-separated for several).
+    status: Option<String>,
+    /// `Location/{id}` (a facility) or an id.
+    location: Option<String>,
+    /// Results per page, 1–100 (default 20).
+    _count: Option<u32>,
+    /// Page, from 1.
+    _page: Option<u32>,
+    /// `lenient` ignores unsupported parameters instead of answering 400.
+    handling: Option<String>,
+}
+
+/// Search Appointments the caller may see.
+#[utoipa::path(get, path = "/fhir/R4/Appointment", tag = "fhir", params(AppointmentSearch),
+    responses((status = 200, description = "A searchset Bundle of Appointments", body = Resource, content_type = "application/fhir+json"), FhirErrors),
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::AppointmentRead))))]
+pub async fn search_appointment(
+    State(state): State<AppState>,
+    actor: Actor,
+    RawQuery(query): RawQuery,
+) -> AppResult<Response> {
+    let params = Params::parse(query.as_deref(), APPOINTMENT_SEARCH)?;
+    let found = resources::search_appointments(&state, &actor, &params).await?;
+    Ok(bundle_of(&state, "Appointment", &params, found))
+}
+
+/// Read an Appointment (the REST appointment id); 404 also for one the caller may not see.
+#[utoipa::path(get, path = "/fhir/R4/Appointment/{id}", tag = "fhir", params(("id" = Uuid, Path, description = "The appointment id")),
+    responses((status = 200, description = "The Appointment", body = Resource, content_type = "application/fhir+json"), FhirErrors),
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::AppointmentRead))))]
+pub async fn read_appointment(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Response> {
+    Ok(fhir(
+        StatusCode::OK,
+        &resources::read_appointment(&state, &actor, id).await?,
+    ))
+}

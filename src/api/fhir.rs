@@ -241,20 +241,24 @@ pub fn capability_statement(api: &OpenApi, base: &str, date: &str) -> Value {
 #[allow(dead_code)]
 pub struct PatientSearch {
     /// A Patient id.
+    #[param(pattern = "^(Patient/)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
     _id: Option<String>,
     /// A medical record number: `value`, or `urn:carebook:medical-record-number|value`.
     identifier: Option<String>,
     /// Text in the given or family name.
     name: Option<String>,
     /// Date of birth, `YYYY-MM-DD`.
-    birthdate: Option<String>,
+    birthdate: Option<chrono::NaiveDate>,
     /// Text in the phone number.
     phone: Option<String>,
     /// Results per page, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     _count: Option<u32>,
     /// Page, from 1.
+    #[param(minimum = 1, maximum = 100000)]
     _page: Option<u32>,
     /// `lenient` ignores unsupported parameters instead of answering 400.
+    #[param(pattern = "^(strict|lenient)$")]
     handling: Option<String>,
 }
 
@@ -293,6 +297,7 @@ pub async fn read_patient(
 #[allow(dead_code)]
 pub struct PractitionerSearch {
     /// A Practitioner id (the REST doctor id).
+    #[param(pattern = "^(Practitioner/)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
     _id: Option<String>,
     /// A licence number: `value`, or `urn:carebook:licence-number|value`.
     identifier: Option<String>,
@@ -301,10 +306,13 @@ pub struct PractitionerSearch {
     /// `true` or `false`.
     active: Option<bool>,
     /// Results per page, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     _count: Option<u32>,
     /// Page, from 1.
+    #[param(minimum = 1, maximum = 100000)]
     _page: Option<u32>,
     /// `lenient` ignores unsupported parameters instead of answering 400.
+    #[param(pattern = "^(strict|lenient)$")]
     handling: Option<String>,
 }
 
@@ -332,22 +340,35 @@ pub async fn read_practitioner(State(state): State<AppState>, ApiPath(id): ApiPa
 #[allow(dead_code)]
 pub struct AppointmentSearch {
     /// An Appointment id.
+    #[param(pattern = "^(Appointment/)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
     _id: Option<String>,
     /// `Patient/{id}` or an id.
+    #[param(pattern = "^(Patient/)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
     patient: Option<String>,
     /// `Practitioner/{id}` or an id.
+    #[param(pattern = "^(Practitioner/)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
     practitioner: Option<String>,
     /// `[eq|ge|gt|le|lt]` then `YYYY-MM-DD` or an RFC 3339 instant; repeat for a range.
+    #[param(
+        pattern = "^(eq|ge|gt|le|lt)?[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2}))?$"
+    )]
     date: Option<String>,
     /// pending, booked, checked-in, arrived, fulfilled, cancelled or noshow (comma-separated for several).
+    #[param(
+        pattern = "^(pending|booked|checked-in|arrived|fulfilled|cancelled|noshow)(,(pending|booked|checked-in|arrived|fulfilled|cancelled|noshow))*$"
+    )]
     status: Option<String>,
     /// `Location/{id}` (a facility) or an id.
+    #[param(pattern = "^(Location/)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
     location: Option<String>,
     /// Results per page, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     _count: Option<u32>,
     /// Page, from 1.
+    #[param(minimum = 1, maximum = 100000)]
     _page: Option<u32>,
     /// `lenient` ignores unsupported parameters instead of answering 400.
+    #[param(pattern = "^(strict|lenient)$")]
     handling: Option<String>,
 }
 

@@ -44,6 +44,12 @@ impl Params {
         };
         let mut kept = Vec::with_capacity(pairs.len());
         for (name, value) in pairs {
+            if value.contains('\0') || value.chars().count() > 200 {
+                return Err(AppError::invalid_field(
+                    name,
+                    "must be at most 200 characters, without NUL",
+                ));
+            }
             let base = name.split(':').next().unwrap_or_default();
             if COMMON.contains(&base) || supported.contains(&name.as_str()) {
                 kept.push((name, value));
@@ -127,7 +133,8 @@ pub fn reference_id(param: &str, value: &str, kind: &str) -> AppResult<uuid::Uui
 /// prefix (`eq` by default, `ge`, `gt`, `le`, `lt`) and a date or an RFC
 /// 3339 instant. Dates are whole UTC days.
 ///
-/// Errors: 400 naming `param`.
+/// Errors: 400 naming `param` when malformed; 422 for a well-formed date
+/// that does not exist.
 pub fn date_range(param: &str, value: &str) -> AppResult<Range> {
     let (prefix, text) = match value.get(..2) {
         Some(p @ ("eq" | "ge" | "gt" | "le" | "lt")) => (p, &value[2..]),
@@ -140,6 +147,9 @@ pub fn date_range(param: &str, value: &str) -> AppResult<Range> {
     } else if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
         let instant = instant.with_timezone(&Utc);
         (instant, instant + TimeDelta::seconds(1))
+    } else if text.len() >= 10 && text.as_bytes()[..4].iter().all(u8::is_ascii_digit) && text.as_bytes()[4] == b'-' {
+        // The right shape, but no such day or instant (2026-02-30): a value that breaks a rule.
+        return Err(AppError::invalid_field(param, "no such date or instant"));
     } else {
         return Err(bad());
     };
@@ -153,10 +163,7 @@ pub fn date_range(param: &str, value: &str) -> AppResult<Range> {
 }
 
 /// Narrow `[from, to)` by every value of a date parameter.
-pub fn narrow(
-    param: &str,
-    values: impl Iterator<Item = impl AsRef<str>>,
-) -> AppResult<Range> {
+pub fn narrow(param: &str, values: impl Iterator<Item = impl AsRef<str>>) -> AppResult<Range> {
     let (mut from, mut to): (Option<DateTime<Utc>>, Option<DateTime<Utc>>) = (None, None);
     for value in values {
         let (low, high) = date_range(param, value.as_ref())?;

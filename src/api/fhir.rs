@@ -24,6 +24,7 @@ use crate::auth::policy::Action;
 use crate::db::Paged;
 use crate::error::{AppResult, Problem};
 use crate::fhir::resources::{self, APPOINTMENT_SEARCH, PATIENT_SEARCH, PRACTITIONER_SEARCH};
+use crate::fhir::scheduling::{self, FIND_PARAMETERS, SCHEDULE_SEARCH, SLOT_SEARCH};
 use crate::fhir::search::{self, Params};
 use crate::fhir::{BASE, FHIR_JSON, FHIR_VERSION, outcome};
 use crate::state::AppState;
@@ -71,6 +72,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(read_practitioner))
         .routes(routes!(search_appointment))
         .routes(routes!(read_appointment))
+        .routes(routes!(search_schedule))
+        .routes(routes!(read_schedule))
+        .routes(routes!(search_slot))
+        .routes(routes!(find))
+        .routes(routes!(hold))
+        .routes(routes!(book))
 }
 
 /// A FHIR JSON answer.
@@ -399,4 +406,251 @@ pub async fn read_appointment(
         StatusCode::OK,
         &resources::read_appointment(&state, &actor, id).await?,
     ))
+}
+
+/// A FHIR JSON request body (`application/fhir+json` or `application/json`).
+pub struct FhirBody(pub Value);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for FhirBody {
+    type Rejection = crate::error::AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        use crate::error::AppError;
+        let json = request
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+            .is_some_and(|v| v == FHIR_JSON || v == "application/json");
+        if !json {
+            return Err(AppError::UnsupportedMediaType("send application/fhir+json".into()));
+        }
+        let bytes = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(|_| AppError::bad_field("body", "could not be read"))?;
+        let value: Value = serde_json::from_slice(&bytes).map_err(|_| AppError::bad_field("body", "is not JSON"))?;
+        if !value.is_object() {
+            return Err(AppError::bad_field("body", "must be a JSON object (a FHIR resource)"));
+        }
+        Ok(FhirBody(value))
+    }
+}
+
+/// A Bundle of one operation's result (ITI-116/117 answer with a searchset
+/// Bundle), with `outcome` as an extra entry when given.
+fn operation_bundle(state: &AppState, resource: Value, outcome: Option<Value>) -> Response {
+    let base = base_url(state);
+    let mut bundle = search::bundle(&base, 1, Vec::new(), vec![resource]);
+    if let Some(outcome) = outcome
+        && let Some(entries) = bundle["entry"].as_array_mut()
+    {
+        entries.push(json!({"resource": outcome, "search": {"mode": "outcome"}}));
+    }
+    fhir(StatusCode::OK, &bundle)
+}
+
+/// Search parameters of Schedule, for the document.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct ScheduleSearch {
+    /// A Schedule id (`{doctor}.{facility}`, base 62).
+    _id: Option<String>,
+    /// `Practitioner/{id}` or `Location/{id}` (repeat for both).
+    #[param(
+        pattern = "^(Practitioner|Location)/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
+    actor: Option<String>,
+    /// A service the doctor offers: `urn:carebook:service|{id}` or the id.
+    #[param(
+        pattern = "^(urn:carebook:service\\|)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
+    #[param(rename = "service-type")]
+    service_type: Option<String>,
+    /// A specialty code (`urn:carebook:specialty|CARD` or `CARD`), id or name.
+    specialty: Option<String>,
+    /// `true`: doctors taking bookings.
+    active: Option<bool>,
+    /// Results per page, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    _count: Option<u32>,
+    /// Page, from 1.
+    #[param(minimum = 1, maximum = 100000)]
+    _page: Option<u32>,
+    /// `lenient` ignores unsupported parameters instead of answering 400.
+    #[param(pattern = "^(strict|lenient)$")]
+    handling: Option<String>,
+}
+
+/// Search Schedules: one per doctor per facility of their working hours.
+#[utoipa::path(get, path = "/fhir/R4/Schedule", tag = "fhir", params(ScheduleSearch),
+    responses((status = 200, description = "A searchset Bundle of Schedules", body = Resource, content_type = "application/fhir+json"), FhirErrors),
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::AvailabilityRead))))]
+pub async fn search_schedule(State(state): State<AppState>, RawQuery(query): RawQuery) -> AppResult<Response> {
+    let params = Params::parse(query.as_deref(), SCHEDULE_SEARCH)?;
+    let found = scheduling::search_schedules(&state, &params).await?;
+    Ok(bundle_of(&state, "Schedule", &params, found))
+}
+
+/// Read a Schedule.
+#[utoipa::path(get, path = "/fhir/R4/Schedule/{id}", tag = "fhir", params(("id" = String, Path, description = "The Schedule id", pattern = "^[0-9A-Za-z.]{1,64}$")),
+    responses((status = 200, description = "The Schedule", body = Resource, content_type = "application/fhir+json"), FhirErrors),
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::AvailabilityRead))))]
+pub async fn read_schedule(State(state): State<AppState>, ApiPath(id): ApiPath<String>) -> AppResult<Response> {
+    Ok(fhir(StatusCode::OK, &scheduling::read_schedule(&state, &id).await?))
+}
+
+/// Search parameters of Slot, for the document.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct SlotSearch {
+    /// `Schedule/{id}` (required).
+    schedule: String,
+    /// `ge{instant}` and `lt{instant}` (or dates), at most 31 days apart; a missing side is 7 days from the other, both missing the next 7 days.
+    #[param(
+        pattern = "^(ge|lt)[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2}))?$"
+    )]
+    start: Option<Vec<String>>,
+    /// `free`, `busy` or `free,busy` (default both).
+    #[param(pattern = "^(free|busy)(,(free|busy))?$")]
+    status: Option<String>,
+    /// `Slot:schedule` adds the Schedule to the Bundle.
+    #[param(pattern = "^Slot:schedule$")]
+    _include: Option<String>,
+    /// Results per page, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    _count: Option<u32>,
+    /// Page, from 1.
+    #[param(minimum = 1, maximum = 100000)]
+    _page: Option<u32>,
+    /// `lenient` ignores unsupported parameters instead of answering 400.
+    #[param(pattern = "^(strict|lenient)$")]
+    handling: Option<String>,
+}
+
+/// Search Slots of a Schedule, computed from working hours, time off and
+/// appointments (never stored; the ids are stable: schedule and start).
+#[utoipa::path(get, path = "/fhir/R4/Slot", tag = "fhir", params(SlotSearch),
+    responses((status = 200, description = "A searchset Bundle of Slots (and the Schedule with _include)", body = Resource, content_type = "application/fhir+json"), FhirErrors),
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::AvailabilityRead))))]
+pub async fn search_slot(State(state): State<AppState>, RawQuery(query): RawQuery) -> AppResult<Response> {
+    let params = Params::parse(query.as_deref(), SLOT_SEARCH)?;
+    let (found, included) = scheduling::search_slots(&state, &params).await?;
+    let base = base_url(&state);
+    let mut bundle = search::searchset(&base, "Slot", &params, found.count, found.rows);
+    if !included.is_empty() {
+        let extra = included.into_iter().map(|resource| {
+            let url = format!("{base}/Schedule/{}", resource["id"].as_str().unwrap_or_default());
+            json!({"fullUrl": url, "resource": resource, "search": {"mode": "include"}})
+        });
+        match bundle["entry"].as_array_mut() {
+            Some(entries) => entries.extend(extra),
+            None => bundle["entry"] = Value::Array(extra.collect()),
+        }
+    }
+    Ok(fhir(StatusCode::OK, &bundle))
+}
+
+/// Parameters of `$find`, for the document.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct FindParameters {
+    /// From: a date or an RFC 3339 instant.
+    #[param(
+        pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2}))?$"
+    )]
+    start: String,
+    /// Until (a date includes its whole day), at most 31 days after `start`.
+    #[param(
+        pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2}))?$"
+    )]
+    end: String,
+    /// A specialty code, id or name.
+    specialty: Option<String>,
+    /// `Practitioner/{id}`.
+    #[param(pattern = "^(Practitioner/)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
+    practitioner: Option<String>,
+    /// `Location/{id}` (a facility).
+    #[param(
+        rename = "location-reference",
+        pattern = "^(Location/)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
+    location_reference: Option<String>,
+    /// A service id (`urn:carebook:service|{id}`): proposals long enough for it, with doctors who offer it.
+    #[param(
+        rename = "visit-type",
+        pattern = "^(urn:carebook:service\\|)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
+    visit_type: Option<String>,
+    /// `Patient/{id}`: named as a participant of each proposal.
+    #[param(
+        rename = "patient-reference",
+        pattern = "^(Patient/)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
+    patient_reference: Option<String>,
+    /// Results per page, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    _count: Option<u32>,
+    /// Page, from 1.
+    #[param(minimum = 1, maximum = 100000)]
+    _page: Option<u32>,
+    /// `lenient` ignores unsupported parameters instead of answering 400.
+    #[param(pattern = "^(strict|lenient)$")]
+    handling: Option<String>,
+}
+
+/// `$find` (IHE ITI-115): free appointments as proposed Appointments (ids
+/// to `$hold` or `$book`), in a searchset Bundle.
+#[utoipa::path(get, path = "/fhir/R4/Appointment/$find", tag = "fhir", params(FindParameters),
+    responses((status = 200, description = "A searchset Bundle of proposed Appointments", body = Resource, content_type = "application/fhir+json"), FhirErrors),
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::AvailabilityRead))))]
+pub async fn find(State(state): State<AppState>, RawQuery(query): RawQuery) -> AppResult<Response> {
+    let params = Params::parse(query.as_deref(), FIND_PARAMETERS)?;
+    let found = scheduling::find(&state, &params).await?;
+    let base = base_url(&state);
+    // Proposals are not stored: their Bundle links point back at $find.
+    let mut bundle = search::searchset(&base, "Appointment/$find", &params, found.count, found.rows);
+    for entry in bundle["entry"].as_array_mut().into_iter().flatten() {
+        if let Some(object) = entry.as_object_mut() {
+            object.remove("fullUrl");
+        }
+    }
+    Ok(fhir(StatusCode::OK, &bundle))
+}
+
+/// `$hold` (IHE ITI-116): hold a proposed Appointment for
+/// `booking.hold_minutes`. Body: `Parameters` with `appointment-reference`
+/// (a proposal from `$find`) and, for staff, `patient-reference`. Answer: a
+/// searchset Bundle with the `pending` Appointment and an information
+/// OperationOutcome giving the expiry.
+#[utoipa::path(post, path = "/fhir/R4/Appointment/$hold", tag = "fhir",
+    request_body(content = Resource, content_type = "application/fhir+json", description = "A Parameters resource (or an Appointment)"),
+    responses((status = 200, description = "The held Appointment in a searchset Bundle", body = Resource, content_type = "application/fhir+json"),
+              (status = 409, description = "The time is taken", body = Resource, content_type = "application/fhir+json"),
+              (status = 415, description = "Not FHIR JSON", body = Resource, content_type = "application/fhir+json"), FhirErrors),
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::AppointmentCreate))))]
+pub async fn hold(State(state): State<AppState>, actor: Actor, FhirBody(body): FhirBody) -> AppResult<Response> {
+    let request = scheduling::Request::parse(&body)?;
+    let (held, expires_at) = scheduling::hold(&state, &actor, &request).await?;
+    let until = expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let note = outcome::issue("information", "informational", &format!("held until {until}"));
+    Ok(operation_bundle(&state, held, Some(note)))
+}
+
+/// `$book` (IHE ITI-117): book a proposed Appointment or a hold, or change
+/// a booked one (`status: cancelled` cancels, another `start` moves it).
+/// Body: `Parameters` with `appointment-reference`, `appt-resource` and, for
+/// staff, `patient-reference`. A retry answers the appointment it made.
+#[utoipa::path(post, path = "/fhir/R4/Appointment/$book", tag = "fhir",
+    request_body(content = Resource, content_type = "application/fhir+json", description = "A Parameters resource (or an Appointment)"),
+    responses((status = 200, description = "The booked Appointment in a searchset Bundle", body = Resource, content_type = "application/fhir+json"),
+              (status = 409, description = "The time is taken, or the change is not allowed now", body = Resource, content_type = "application/fhir+json"),
+              (status = 415, description = "Not FHIR JSON", body = Resource, content_type = "application/fhir+json"), FhirErrors),
+    security(("bearer" = [])), extensions(("x-access" = json!(Action::AppointmentCreate))))]
+pub async fn book(State(state): State<AppState>, actor: Actor, FhirBody(body): FhirBody) -> AppResult<Response> {
+    let request = scheduling::Request::parse(&body)?;
+    let booked = scheduling::book(&state, &actor, &request).await?;
+    Ok(operation_bundle(&state, booked, None))
 }

@@ -15,6 +15,7 @@
 
 pub mod outcome;
 pub mod resources;
+pub mod scheduling;
 pub mod search;
 
 /// The FHIR base path.

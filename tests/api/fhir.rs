@@ -42,7 +42,7 @@ async fn a_fhir_client_reads_metadata_practitioners_patients_and_appointments() 
         .iter()
         .map(|r| r["type"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["Appointment", "Patient", "Practitioner"]);
+    assert_eq!(kinds, ["Appointment", "Patient", "Practitioner", "Schedule", "Slot"]);
     let patient_params = &metadata.body["rest"][0]["resource"][1]["searchParam"];
     assert!(patient_params.to_string().contains("birthdate"));
     emitted.push(metadata.body.clone());
@@ -180,4 +180,326 @@ async fn bad_fhir_requests_get_an_operation_outcome_never_a_problem_document() {
     emitted.push(lenient.body);
     let _ = clinic;
     check_fhir(&emitted);
+}
+
+/// A `Parameters` resource naming an Appointment (ITI-116/117 input).
+fn naming(appointment: &str) -> Value {
+    json!({"resourceType": "Parameters", "parameter": [
+        {"name": "appointment-reference", "valueReference": {"reference": format!("Appointment/{appointment}")}}
+    ]})
+}
+
+fn booked_in(bundle: &Value) -> Value {
+    assert_eq!(bundle["resourceType"], "Bundle", "{bundle}");
+    bundle["entry"][0]["resource"].clone()
+}
+
+#[tokio::test]
+async fn a_fhir_client_finds_a_slot_holds_it_and_books_it() {
+    let app = spawn_app().await;
+    let clinic = app.clinic("Asia/Dhaka", WEEKLY).await;
+    let (patient_id, patient) = app.patient().await;
+    let mut emitted = Vec::new();
+
+    // Metadata lists the scheduling resources and operations.
+    let metadata = app.public(Method::GET, "/fhir/R4/metadata", None).await.expect(200);
+    let appointment = metadata.body["rest"][0]["resource"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["type"] == "Appointment")
+        .unwrap()
+        .clone();
+    let operations: Vec<&str> = appointment["operation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(operations, ["book", "find", "hold"]);
+    emitted.push(metadata.body.clone());
+
+    // Practitioner → Schedule → Slots.
+    let practitioners = app.get("/fhir/R4/Practitioner", &patient).await.expect(200);
+    let practitioner = entries(&practitioners.body)
+        .into_iter()
+        .find(|p| p["id"] == clinic.doctor.to_string())
+        .expect("the REST doctor id is the Practitioner id");
+    let schedules = app
+        .get(
+            &format!(
+                "/fhir/R4/Schedule?actor=Practitioner/{}",
+                practitioner["id"].as_str().unwrap()
+            ),
+            &patient,
+        )
+        .await
+        .expect(200);
+    assert_eq!(schedules.body["total"], 1);
+    let schedule = entries(&schedules.body)[0].clone();
+    assert_eq!(
+        schedule["actor"][1]["reference"],
+        format!("Location/{}", clinic.facility)
+    );
+    let schedule_id = schedule["id"].as_str().unwrap().to_owned();
+    emitted.extend([practitioners.body, schedules.body]);
+    let again = app
+        .get(&format!("/fhir/R4/Schedule/{schedule_id}"), &patient)
+        .await
+        .expect(200);
+    assert_eq!(again.body, schedule, "a Schedule id is stable");
+    let slots = app
+        .get(
+            &format!("/fhir/R4/Slot?schedule=Schedule/{schedule_id}&start=ge2026-11-29&start=lt2026-11-30&status=free&_include=Slot:schedule"),
+            &patient,
+        )
+        .await
+        .expect(200);
+    let found = entries(&slots.body);
+    assert_eq!(slots.body["total"], 8, "09:00–13:00 in 30-minute slots");
+    assert_eq!(found[0]["start"], SUNDAY_9);
+    assert_eq!(
+        found.last().unwrap()["resourceType"],
+        "Schedule",
+        "_include adds the Schedule"
+    );
+    emitted.push(slots.body.clone());
+
+    // $find → $hold → $book → read.
+    let proposals = app
+        .get(
+            &format!("/fhir/R4/Appointment/$find?start=2026-11-29T03:00:00Z&end=2026-11-29T05:00:00Z&practitioner=Practitioner/{}", clinic.doctor),
+            &patient,
+        )
+        .await
+        .expect(200);
+    assert_eq!(proposals.body["total"], 4);
+    let proposal = entries(&proposals.body)[0].clone();
+    assert_eq!(proposal["status"], "proposed");
+    assert_eq!(proposal["start"], SUNDAY_9);
+    emitted.push(proposals.body.clone());
+    let proposal_id = proposal["id"].as_str().unwrap().to_owned();
+    let held = app
+        .post("/fhir/R4/Appointment/$hold", &patient, naming(&proposal_id))
+        .await
+        .expect(200);
+    assert_eq!(held.headers["content-type"], "application/fhir+json");
+    let hold = booked_in(&held.body);
+    assert_eq!(hold["status"], "pending");
+    assert!(
+        held.body["entry"][1]["resource"]["issue"][0]["diagnostics"]
+            .as_str()
+            .unwrap()
+            .contains("2026-11-22T00:05:00Z")
+    );
+    emitted.push(held.body.clone());
+    // Held: no longer a free Slot.
+    let slots = app
+        .get(
+            &format!("/fhir/R4/Slot?schedule={schedule_id}&start=ge2026-11-29&start=lt2026-11-30"),
+            &patient,
+        )
+        .await
+        .expect(200);
+    let first = &entries(&slots.body)[0];
+    assert_eq!(
+        (first["start"].as_str(), first["status"].as_str()),
+        (Some(SUNDAY_9), Some("busy"))
+    );
+    emitted.push(slots.body.clone());
+
+    let hold_id = hold["id"].as_str().unwrap().to_owned();
+    let booked = app
+        .post("/fhir/R4/Appointment/$book", &patient, naming(&hold_id))
+        .await
+        .expect(200);
+    let appointment = booked_in(&booked.body);
+    assert_eq!(appointment["id"], hold_id, "the hold becomes the appointment");
+    assert_eq!(appointment["status"], "booked");
+    emitted.push(booked.body.clone());
+    let retry = app
+        .post("/fhir/R4/Appointment/$book", &patient, naming(&hold_id))
+        .await
+        .expect(200);
+    assert_eq!(
+        booked_in(&retry.body)["id"],
+        hold_id,
+        "a retry answers the same appointment"
+    );
+    let read = app
+        .get(&format!("/fhir/R4/Appointment/{hold_id}"), &patient)
+        .await
+        .expect(200);
+    assert_eq!(
+        read.body["participant"][0]["actor"]["reference"],
+        format!("Patient/{patient_id}")
+    );
+    emitted.push(read.body.clone());
+    // The REST API sees the same appointment.
+    let rest = app
+        .get(&format!("/api/v1/appointments/{hold_id}"), &patient)
+        .await
+        .expect(200);
+    assert_eq!(rest.body["status"], "confirmed");
+
+    // $book a proposal straight away; a retry answers it; $book cancels it.
+    let next = entries(&proposals.body)[2]["id"].as_str().unwrap().to_owned();
+    let direct = booked_in(
+        &app.post("/fhir/R4/Appointment/$book", &patient, naming(&next))
+            .await
+            .expect(200)
+            .body,
+    );
+    let again = booked_in(
+        &app.post("/fhir/R4/Appointment/$book", &patient, naming(&next))
+            .await
+            .expect(200)
+            .body,
+    );
+    assert_eq!(direct["id"], again["id"]);
+    let mut cancel = direct.clone();
+    cancel["status"] = json!("cancelled");
+    cancel["cancelationReason"] = json!({"text": "Travelling"});
+    let cancelled = app
+        .post(
+            "/fhir/R4/Appointment/$book",
+            &patient,
+            json!({"resourceType": "Parameters", "parameter": [{"name": "appt-resource", "resource": cancel}]}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(booked_in(&cancelled.body)["status"], "cancelled");
+    emitted.push(cancelled.body.clone());
+
+    // Past the horizon, taken, or not ours: OperationOutcomes.
+    let far = app
+        .post(
+            "/fhir/R4/Appointment/$hold",
+            &patient,
+            json!({"resourceType": "Appointment", "status": "proposed", "start": "2028-01-02T03:00:00Z",
+                   "participant": [{"actor": {"reference": format!("Practitioner/{}", clinic.doctor)}, "status": "needs-action"}]}),
+        )
+        .await
+        .expect(422);
+    assert_eq!(far.body["resourceType"], "OperationOutcome");
+    emitted.push(far.body.clone());
+    let (_, other) = app.patient().await;
+    let taken = app
+        .post("/fhir/R4/Appointment/$book", &other, naming(&proposal_id))
+        .await
+        .expect(409);
+    assert_eq!(taken.body["issue"][0]["code"], "conflict");
+    emitted.push(taken.body.clone());
+    app.get(&format!("/fhir/R4/Appointment/{hold_id}"), &other)
+        .await
+        .expect(404);
+    let wrong = app
+        .post(
+            "/fhir/R4/Appointment/$hold",
+            &patient,
+            json!({"resourceType": "Patient"}),
+        )
+        .await
+        .expect(422);
+    emitted.push(wrong.body.clone());
+
+    check_fhir(&emitted);
+}
+
+#[tokio::test]
+async fn a_fhir_hold_expires_and_frees_its_slot_without_any_job() {
+    let app = spawn_app().await;
+    let clinic = app.clinic("Asia/Dhaka", WEEKLY).await;
+    let (_, patient) = app.patient().await;
+    let (_, other) = app.patient().await;
+    app.put(
+        "/api/v1/settings/booking.hold_minutes",
+        &clinic.admin,
+        json!({"value": 2}),
+    )
+    .await
+    .expect(200);
+    let proposals = app
+        .get(
+            &format!(
+                "/fhir/R4/Appointment/$find?start=2026-11-29&end=2026-11-29&practitioner={}",
+                clinic.doctor
+            ),
+            &patient,
+        )
+        .await
+        .expect(200);
+    let proposal = entries(&proposals.body)[0]["id"].as_str().unwrap().to_owned();
+    let held = booked_in(
+        &app.post("/fhir/R4/Appointment/$hold", &patient, naming(&proposal))
+            .await
+            .expect(200)
+            .body,
+    );
+    app.post("/fhir/R4/Appointment/$book", &other, naming(&proposal))
+        .await
+        .expect(409);
+    app.post("/fhir/R4/Appointment/$hold", &other, naming(&proposal))
+        .await
+        .expect(409);
+
+    app.clock.advance(chrono::TimeDelta::minutes(2));
+    // The other patient takes the time at once; the first hold is gone.
+    let taken = app
+        .post("/fhir/R4/Appointment/$book", &other, naming(&proposal))
+        .await
+        .expect(200);
+    assert_eq!(booked_in(&taken.body)["status"], "booked");
+    let late = app
+        .post(
+            "/fhir/R4/Appointment/$book",
+            &patient,
+            naming(held["id"].as_str().unwrap()),
+        )
+        .await
+        .expect(404);
+    assert_eq!(late.body["resourceType"], "OperationOutcome");
+    assert_eq!(app.count_where("jobs", "kind = 'monthly_reports'").await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_parallel_fhir_bookings_of_one_slot_make_exactly_one_appointment() {
+    let app = spawn_app().await;
+    let clinic = app.clinic("Asia/Dhaka", WEEKLY).await;
+    let patients = futures::future::join_all((0..50).map(|_| app.patient())).await;
+    let proposals = app
+        .get(
+            &format!(
+                "/fhir/R4/Appointment/$find?start=2026-11-29&end=2026-11-29&practitioner={}",
+                clinic.doctor
+            ),
+            &patients[0].1,
+        )
+        .await
+        .expect(200);
+    let proposal = entries(&proposals.body)[0]["id"].as_str().unwrap().to_owned();
+    let replies = futures::future::join_all(
+        patients
+            .iter()
+            .map(|(_, token)| app.post("/fhir/R4/Appointment/$book", token, naming(&proposal))),
+    )
+    .await;
+    let booked = replies.iter().filter(|r| r.status == 200).count();
+    let conflicts: Vec<_> = replies.iter().filter(|r| r.status == 409).collect();
+    println!(
+        "FHIR $book, 50 patients, one slot: {booked} × 200, {} × 409",
+        conflicts.len()
+    );
+    assert_eq!(booked, 1);
+    assert_eq!(conflicts.len(), 49);
+    assert!(
+        conflicts
+            .iter()
+            .all(|r| r.body["resourceType"] == "OperationOutcome" && r.body["issue"][0]["code"] == "conflict")
+    );
+    assert_eq!(app.count("appointments").await, 1);
+    check_fhir(&[
+        replies.iter().find(|r| r.status == 200).unwrap().body.clone(),
+        conflicts[0].body.clone(),
+    ]);
 }

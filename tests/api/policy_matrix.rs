@@ -834,8 +834,28 @@ impl World {
             // Patients: own = the patient's own record, a patient the doctor treats and the nurse's facility saw.
             ("GET", "/api/v1/patients") => Call::new(route, me),
             // The FHIR face: the same actions as the REST routes it mirrors.
-            ("GET", "/fhir/R4/metadata" | "/fhir/R4/Patient" | "/fhir/R4/Practitioner" | "/fhir/R4/Appointment") => {
+            ("GET", "/fhir/R4/metadata" | "/fhir/R4/Patient" | "/fhir/R4/Practitioner" | "/fhir/R4/Appointment" | "/fhir/R4/Schedule") => {
                 Call::new(route, me)
+            }
+            ("GET", "/fhir/R4/Slot") => Call::new("/fhir/R4/Slot?schedule=Schedule/none", me),
+            ("GET", "/fhir/R4/Appointment/$find") => {
+                Call::new(format!("/fhir/R4/Appointment/$find?start=2026-11-23&end=2026-11-24&practitioner={}", self.d1), me)
+            }
+            ("GET", "/fhir/R4/Schedule/{id}") => {
+                let found = self
+                    .app
+                    .get(&format!("/fhir/R4/Schedule?actor=Practitioner/{}", self.d1), &self.admin)
+                    .await
+                    .expect(200);
+                let id = found.body["entry"][0]["resource"]["id"].as_str().unwrap().to_owned();
+                Call::new(format!("/fhir/R4/Schedule/{id}"), me)
+            }
+            ("POST", "/fhir/R4/Appointment/$hold" | "/fhir/R4/Appointment/$book") => {
+                let (patient, doctor) = if own { (self.patient, self.d1) } else { (self.other_patient, self.d2) };
+                let appointment = json!({"resourceType": "Appointment", "status": "proposed", "start": self.next_slot(),
+                    "participant": [{"actor": {"reference": format!("Practitioner/{doctor}")}, "status": "needs-action"},
+                                    {"actor": {"reference": format!("Patient/{patient}")}, "status": "needs-action"}]});
+                Call::new(route, me).json(json!({"resourceType": "Parameters", "parameter": [{"name": "appt-resource", "resource": appointment}]}))
             }
             ("GET", "/fhir/R4/Practitioner/{id}") => Call::new(format!("/fhir/R4/Practitioner/{}", self.d1), me),
             ("GET", "/fhir/R4/Patient/{id}") => {
@@ -1217,6 +1237,7 @@ fn variants(method: &Method, route: &str) -> &'static [Variant] {
         || route.starts_with("/api/v1/payments/{id}")
         || route.starts_with("/api/v1/refunds/{id}")
         || route == "/fhir/R4/Patient/{id}"
+        || (method == Method::POST && route.starts_with("/fhir/R4/Appointment/$"))
         || route == "/fhir/R4/Appointment/{id}"
         || (method == Method::POST && route == "/api/v1/appointments");
     if object {

@@ -27,6 +27,7 @@ use crate::fhir::resources::{self, APPOINTMENT_SEARCH, PATIENT_SEARCH, PRACTITIO
 use crate::fhir::scheduling::{self, FIND_PARAMETERS, SCHEDULE_SEARCH, SLOT_SEARCH};
 use crate::fhir::search::{self, Params};
 use crate::fhir::{BASE, FHIR_JSON, FHIR_VERSION, outcome};
+use crate::fhir::{clinical, directory};
 use crate::state::AppState;
 
 /// A FHIR resource or Bundle (FHIR R4 JSON).
@@ -78,6 +79,22 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(find))
         .routes(routes!(hold))
         .routes(routes!(book))
+        .routes(routes!(search_location))
+        .routes(routes!(read_location))
+        .routes(routes!(search_organization))
+        .routes(routes!(read_organization))
+        .routes(routes!(search_healthcare_service))
+        .routes(routes!(read_healthcare_service))
+        .routes(routes!(search_practitioner_role))
+        .routes(routes!(read_practitioner_role))
+        .routes(routes!(search_encounter))
+        .routes(routes!(read_encounter))
+        .routes(routes!(search_observation))
+        .routes(routes!(read_observation))
+        .routes(routes!(search_condition))
+        .routes(routes!(read_condition))
+        .routes(routes!(search_medication_request))
+        .routes(routes!(read_medication_request))
 }
 
 /// A FHIR JSON answer.
@@ -654,3 +671,203 @@ pub async fn book(State(state): State<AppState>, actor: Actor, FhirBody(body): F
     let booked = scheduling::book(&state, &actor, &request).await?;
     Ok(operation_bundle(&state, booked, None))
 }
+
+/// A read and a search handler of one resource type, documented alike: the
+/// search's parameters from `$params` (which the CapabilityStatement reads),
+/// both guarded by `$action`.
+macro_rules! read_and_search {
+    (
+        $kind:literal, $search_path:literal, $read_path:literal, $action:expr, $params:ty, $id:ty,
+        $search_fn:ident => |$state:ident, $actor:ident, $query:ident| $search:expr,
+        $read_fn:ident => |$rstate:ident, $ractor:ident, $rid:ident| $read:expr $(,)?
+    ) => {
+        #[doc = concat!("Search ", $kind, " resources (searchset Bundle).")]
+        #[utoipa::path(get, path = $search_path, tag = "fhir", params($params),
+            responses((status = 200, description = concat!("A searchset Bundle of ", $kind), body = Resource, content_type = "application/fhir+json"), FhirErrors),
+            security(("bearer" = [])), extensions(("x-access" = json!($action))))]
+        pub async fn $search_fn(State($state): State<AppState>, $actor: Actor, RawQuery(query): RawQuery) -> AppResult<Response> {
+            let $query = Params::parse(query.as_deref(), <$params>::SUPPORTED)?;
+            let found = $search;
+            Ok(bundle_of(&$state, $kind, &$query, found.await?))
+        }
+
+        #[doc = concat!("Read a ", $kind, "; 404 also for one the caller may not see.")]
+        #[utoipa::path(get, path = $read_path, tag = "fhir", params(("id" = $id, Path, description = concat!("The ", $kind, " id"))),
+            responses((status = 200, description = concat!("The ", $kind), body = Resource, content_type = "application/fhir+json"), FhirErrors),
+            security(("bearer" = [])), extensions(("x-access" = json!($action))))]
+        pub async fn $read_fn(State($rstate): State<AppState>, $ractor: Actor, ApiPath($rid): ApiPath<$id>) -> AppResult<Response> {
+            let found = $read;
+            Ok(fhir(StatusCode::OK, &found.await?))
+        }
+    };
+}
+
+/// Documentation of search parameters: a struct per resource type, its
+/// `SUPPORTED` names the parser accepts, and the common paging parameters.
+macro_rules! search_params {
+    ($name:ident, $supported:expr, { $($(#[$meta:meta])* $field:ident : $ty:ty),* $(,)? }) => {
+        #[doc = "Search parameters, for the document."]
+        #[derive(utoipa::IntoParams)]
+        #[into_params(parameter_in = Query)]
+        #[allow(dead_code)]
+        pub struct $name {
+            $($(#[$meta])* $field: $ty,)*
+            /// Results per page, 1–100 (default 20).
+            #[param(minimum = 1, maximum = 100)]
+            _count: Option<u32>,
+            /// Page, from 1.
+            #[param(minimum = 1, maximum = 100000)]
+            _page: Option<u32>,
+            /// `lenient` ignores unsupported parameters instead of answering 400.
+            #[param(pattern = "^(strict|lenient)$")]
+            handling: Option<String>,
+        }
+
+        impl $name {
+            /// The parameters the search accepts.
+            pub const SUPPORTED: &'static [&'static str] = $supported;
+        }
+    };
+}
+
+search_params!(LocationSearch, directory::LOCATION_SEARCH, {
+    /// A Location id.
+    #[param(pattern = "^(Location/)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
+    _id: Option<String>,
+    /// Text in the name (English or Bengali).
+    name: Option<String>,
+    /// `Location/{id}`: the facilities and areas directly under it.
+    #[param(pattern = "^(Location/)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
+    partof: Option<String>,
+});
+
+read_and_search!("Location", "/fhir/R4/Location", "/fhir/R4/Location/{id}", Action::DirectoryRead, LocationSearch, Uuid,
+    search_location => |state, _actor, params| directory::search_locations(&state, &params),
+    read_location => |state, _actor, id| directory::read_location(&state, id),
+);
+
+search_params!(OrganizationSearch, directory::ORGANIZATION_SEARCH, {
+    /// An Organization id (a facility id).
+    #[param(pattern = "^(Organization/)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
+    _id: Option<String>,
+    /// Text in the name or address.
+    name: Option<String>,
+});
+
+read_and_search!("Organization", "/fhir/R4/Organization", "/fhir/R4/Organization/{id}", Action::DirectoryRead, OrganizationSearch, Uuid,
+    search_organization => |state, _actor, params| directory::search_organizations(&state, &params),
+    read_organization => |state, _actor, id| directory::read_organization(&state, id),
+);
+
+search_params!(HealthcareServiceSearch, directory::SERVICE_SEARCH, {
+    /// A HealthcareService id (a service id).
+    #[param(pattern = "^(HealthcareService/)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
+    _id: Option<String>,
+    /// Text in the name.
+    name: Option<String>,
+    /// A specialty code (`urn:carebook:specialty|CARD` or `CARD`), id or name.
+    specialty: Option<String>,
+    /// `true` or `false`.
+    active: Option<bool>,
+});
+
+read_and_search!("HealthcareService", "/fhir/R4/HealthcareService", "/fhir/R4/HealthcareService/{id}", Action::DirectoryRead, HealthcareServiceSearch, Uuid,
+    search_healthcare_service => |state, _actor, params| directory::search_services(&state, &params),
+    read_healthcare_service => |state, _actor, id| directory::read_service(&state, id),
+);
+
+search_params!(PractitionerRoleSearch, directory::ROLE_SEARCH, {
+    /// A PractitionerRole id (the doctor id).
+    #[param(pattern = "^(PractitionerRole/)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
+    _id: Option<String>,
+    /// A specialty code, id or name.
+    specialty: Option<String>,
+    /// `Location/{id}`: doctors working at this facility.
+    #[param(pattern = "^(Location/)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
+    location: Option<String>,
+    /// `Practitioner/{id}`.
+    #[param(pattern = "^(Practitioner/)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
+    practitioner: Option<String>,
+});
+
+read_and_search!("PractitionerRole", "/fhir/R4/PractitionerRole", "/fhir/R4/PractitionerRole/{id}", Action::DirectoryRead, PractitionerRoleSearch, Uuid,
+    search_practitioner_role => |state, _actor, params| directory::search_roles(&state, &params),
+    read_practitioner_role => |state, _actor, id| directory::read_role(&state, id),
+);
+
+search_params!(EncounterSearch, clinical::ENCOUNTER_SEARCH, {
+    /// An Encounter id (a consultation id).
+    #[param(pattern = "^(Encounter/)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
+    _id: Option<String>,
+    /// `Patient/{id}`.
+    #[param(pattern = "^(Patient/)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
+    patient: Option<String>,
+    /// `Practitioner/{id}`.
+    #[param(pattern = "^(Practitioner/)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
+    practitioner: Option<String>,
+    /// When it started: `[eq|ge|gt|le|lt]` then a date or an instant; repeat for a range.
+    #[param(pattern = "^(eq|ge|gt|le|lt)?[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2}))?$")]
+    date: Option<String>,
+    /// in-progress, finished or entered-in-error (comma-separated for several).
+    #[param(pattern = "^(in-progress|finished|entered-in-error)(,(in-progress|finished|entered-in-error))*$")]
+    status: Option<String>,
+});
+
+read_and_search!("Encounter", "/fhir/R4/Encounter", "/fhir/R4/Encounter/{id}", Action::ClinicalRead, EncounterSearch, Uuid,
+    search_encounter => |state, actor, params| clinical::search_encounters(&state, &actor, &params),
+    read_encounter => |state, actor, id| clinical::read_encounter(&state, &actor, id),
+);
+
+search_params!(ObservationSearch, clinical::OBSERVATION_SEARCH, {
+    /// `Patient/{id}` (required).
+    #[param(pattern = "^(Patient/)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
+    patient: String,
+    /// `vital-signs` (the only category served).
+    category: Option<String>,
+    /// A LOINC code (`http://loinc.org|8867-4` or `8867-4`; `85354-9` for blood pressure).
+    code: Option<String>,
+    /// `Encounter/{id}`.
+    #[param(pattern = "^(Encounter/)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
+    encounter: Option<String>,
+});
+
+read_and_search!("Observation", "/fhir/R4/Observation", "/fhir/R4/Observation/{id}", Action::ClinicalRead, ObservationSearch, String,
+    search_observation => |state, actor, params| clinical::search_observations(&state, &actor, &params),
+    read_observation => |state, actor, id| clinical::read_observation(&state, &actor, &id),
+);
+
+search_params!(ConditionSearch, clinical::CONDITION_SEARCH, {
+    /// `Patient/{id}` (required).
+    #[param(pattern = "^(Patient/)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
+    patient: String,
+    /// An ICD-10-CM code (`http://hl7.org/fhir/sid/icd-10-cm|J45.909` or `J45.909`).
+    code: Option<String>,
+    /// `Encounter/{id}`.
+    #[param(pattern = "^(Encounter/)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
+    encounter: Option<String>,
+    /// provisional, confirmed or entered-in-error.
+    #[param(rename = "verification-status")]
+    verification_status: Option<String>,
+});
+
+read_and_search!("Condition", "/fhir/R4/Condition", "/fhir/R4/Condition/{id}", Action::ClinicalRead, ConditionSearch, Uuid,
+    search_condition => |state, actor, params| clinical::search_conditions(&state, &actor, &params),
+    read_condition => |state, actor, id| clinical::read_condition(&state, &actor, id),
+);
+
+search_params!(MedicationRequestSearch, clinical::MEDICATION_REQUEST_SEARCH, {
+    /// `Patient/{id}` (required).
+    #[param(pattern = "^(Patient/)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
+    patient: String,
+    /// active, completed, stopped or entered-in-error (comma-separated; default all but entered-in-error).
+    #[param(pattern = "^(active|completed|stopped|entered-in-error)(,(active|completed|stopped|entered-in-error))*$")]
+    status: Option<String>,
+    /// `Encounter/{id}`.
+    #[param(pattern = "^(Encounter/)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
+    encounter: Option<String>,
+});
+
+read_and_search!("MedicationRequest", "/fhir/R4/MedicationRequest", "/fhir/R4/MedicationRequest/{id}", Action::ClinicalRead, MedicationRequestSearch, Uuid,
+    search_medication_request => |state, actor, params| clinical::search_medication_requests(&state, &actor, &params),
+    read_medication_request => |state, actor, id| clinical::read_medication_request(&state, &actor, id),
+);

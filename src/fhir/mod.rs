@@ -13,6 +13,8 @@
 //! `Practitioner/{id}` is `/api/v1/doctors/{id}`, `Appointment/{id}` is
 //! `/api/v1/appointments/{id}`.
 
+pub mod clinical;
+pub mod directory;
 pub mod outcome;
 pub mod resources;
 pub mod scheduling;

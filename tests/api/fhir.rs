@@ -42,8 +42,26 @@ async fn a_fhir_client_reads_metadata_practitioners_patients_and_appointments() 
         .iter()
         .map(|r| r["type"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["Appointment", "Patient", "Practitioner", "Schedule", "Slot"]);
-    let patient_params = &metadata.body["rest"][0]["resource"][1]["searchParam"];
+    assert_eq!(
+        kinds,
+        [
+            "Appointment",
+            "Condition",
+            "Encounter",
+            "HealthcareService",
+            "Location",
+            "MedicationRequest",
+            "Observation",
+            "Organization",
+            "Patient",
+            "Practitioner",
+            "PractitionerRole",
+            "Schedule",
+            "Slot"
+        ]
+    );
+    let patient_params = &metadata.body["rest"][0]["resource"][8]["searchParam"];
+    assert_eq!(metadata.body["rest"][0]["resource"][8]["type"], "Patient");
     assert!(patient_params.to_string().contains("birthdate"));
     emitted.push(metadata.body.clone());
 
@@ -502,4 +520,210 @@ async fn fifty_parallel_fhir_bookings_of_one_slot_make_exactly_one_appointment()
         replies.iter().find(|r| r.status == 200).unwrap().body.clone(),
         conflicts[0].body.clone(),
     ]);
+}
+
+#[tokio::test]
+async fn the_directory_and_the_clinical_record_read_as_fhir_resources() {
+    let app = spawn_app().await;
+    let (clinic, patient, patient_token, appointment) = crate::clinical::visit(&app, &["check-in", "start"]).await;
+    let doctor = &clinic.doctor_token;
+    let consultation = app
+        .get(&format!("/api/v1/patients/{patient}/consultations"), doctor)
+        .await
+        .expect(200)
+        .body["results"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let base = format!("/api/v1/consultations/{consultation}");
+    let vitals = app
+        .post(
+            &format!("{base}/vital-signs"),
+            doctor,
+            json!({"systolic": 150, "diastolic": 95, "heart_rate": 88, "respiratory_rate": 18,
+                   "temperature": 38.5, "temperature_unit": "Cel", "oxygen_saturation": 97, "weight": 70, "height": 177}),
+        )
+        .await
+        .expect(201)
+        .id();
+    let diagnosis = app
+        .post(
+            &format!("{base}/diagnoses"),
+            doctor,
+            json!({"code": "I10", "status": "confirmed"}),
+        )
+        .await
+        .expect(201)
+        .id();
+    let prescription = app
+        .post(
+            &format!("{base}/prescriptions"),
+            doctor,
+            json!({"medication": "Amlodipine 5 mg tablet", "dose_amount": 1, "dose_unit": "tablet",
+                   "frequency": "1-0-0", "duration_days": 30, "quantity": 30}),
+        )
+        .await
+        .expect(201)
+        .id();
+    let mut emitted = Vec::new();
+    let mut get = |reply: crate::helpers::Reply| {
+        let reply = reply.expect(200);
+        emitted.push(reply.body.clone());
+        reply.body
+    };
+
+    // The clinical record, as the doctor and as the patient.
+    let encounter = get(app.get(&format!("/fhir/R4/Encounter/{consultation}"), doctor).await);
+    assert_eq!(encounter["status"], "in-progress");
+    assert_eq!(
+        encounter["appointment"][0]["reference"],
+        format!("Appointment/{appointment}")
+    );
+    let encounters = get(app
+        .get(&format!("/fhir/R4/Encounter?patient=Patient/{patient}"), &patient_token)
+        .await);
+    assert_eq!(encounters["total"], 1);
+    let observations = get(app
+        .get(
+            &format!("/fhir/R4/Observation?patient={patient}&category=vital-signs"),
+            doctor,
+        )
+        .await);
+    let all = entries(&observations);
+    let codes: Vec<&str> = all
+        .iter()
+        .map(|o| o["code"]["coding"][0]["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "85354-9", "8867-4", "9279-1", "2708-6", "8310-5", "29463-7", "8302-2", "39156-5"
+        ]
+    );
+    let panel = &all[0];
+    assert_eq!(panel["component"][0]["code"]["coding"][0]["code"], "8480-6");
+    assert_eq!(panel["component"][0]["valueQuantity"]["value"], 150.0);
+    assert_eq!(panel["component"][0]["valueQuantity"]["code"], "mm[Hg]");
+    assert_eq!(panel["component"][1]["code"]["coding"][0]["code"], "8462-4");
+    assert_eq!(all[4]["valueQuantity"]["value"], 38.5);
+    assert_eq!(all[4]["valueQuantity"]["code"], "Cel");
+    assert_eq!(all[5]["valueQuantity"]["value"], 70.0);
+    assert_eq!(panel["category"][0]["coding"][0]["code"], "vital-signs");
+    let heart = get(app
+        .get(&format!("/fhir/R4/Observation/{vitals}.heart-rate"), &patient_token)
+        .await);
+    assert_eq!(heart["valueQuantity"]["code"], "/min");
+    let only_bp = get(app
+        .get(
+            &format!("/fhir/R4/Observation?patient={patient}&code=http://loinc.org|85354-9"),
+            doctor,
+        )
+        .await);
+    assert_eq!(only_bp["total"], 1);
+    let condition = get(app.get(&format!("/fhir/R4/Condition/{diagnosis}"), doctor).await);
+    assert_eq!(
+        condition["code"]["coding"][0]["system"],
+        "http://hl7.org/fhir/sid/icd-10-cm"
+    );
+    assert_eq!(condition["code"]["coding"][0]["code"], "I10");
+    let conditions = get(app
+        .get(
+            &format!("/fhir/R4/Condition?patient={patient}&code=I10"),
+            &patient_token,
+        )
+        .await);
+    assert_eq!(conditions["total"], 1);
+    let request = get(app
+        .get(&format!("/fhir/R4/MedicationRequest/{prescription}"), doctor)
+        .await);
+    assert_eq!(request["status"], "active");
+    assert_eq!(request["intent"], "order");
+    let requests = get(app
+        .get(
+            &format!("/fhir/R4/MedicationRequest?patient={patient}&status=active"),
+            doctor,
+        )
+        .await);
+    assert_eq!(requests["total"], 1);
+    // Someone else's record is not there; the receptionist has no clinical access.
+    let (_, stranger) = app.patient().await;
+    let hidden = app
+        .get(&format!("/fhir/R4/Condition/{diagnosis}"), &stranger)
+        .await
+        .expect(404);
+    assert_eq!(hidden.body["resourceType"], "OperationOutcome");
+    app.get(&format!("/fhir/R4/Observation?patient={patient}"), &stranger)
+        .await
+        .expect(404);
+    app.get(&format!("/fhir/R4/Encounter/{consultation}"), &clinic.receptionist)
+        .await
+        .expect(403);
+    app.get("/fhir/R4/Observation", doctor).await.expect(400);
+
+    // The directory.
+    let location = get(app
+        .get(&format!("/fhir/R4/Location/{}", clinic.facility), &patient_token)
+        .await);
+    assert_eq!(location["mode"], "instance");
+    let organization = get(app
+        .get(&format!("/fhir/R4/Organization/{}", clinic.facility), &patient_token)
+        .await);
+    assert_eq!(organization["id"], location["id"]);
+    let service = get(app
+        .get(
+            &format!("/fhir/R4/HealthcareService/{}", clinic.service),
+            &patient_token,
+        )
+        .await);
+    assert_eq!(service["name"], "Long consultation");
+    let role = get(app
+        .get(&format!("/fhir/R4/PractitionerRole/{}", clinic.doctor), &patient_token)
+        .await);
+    assert_eq!(
+        role["practitioner"]["reference"],
+        format!("Practitioner/{}", clinic.doctor)
+    );
+    assert_eq!(
+        role["location"][0]["reference"],
+        format!("Location/{}", clinic.facility)
+    );
+    let roles = get(app
+        .get(
+            &format!("/fhir/R4/PractitionerRole?location=Location/{}", clinic.facility),
+            &patient_token,
+        )
+        .await);
+    assert_eq!(roles["total"], 1);
+    for path in [
+        "/fhir/R4/Location?name=Clinic",
+        "/fhir/R4/Organization",
+        "/fhir/R4/HealthcareService?active=true",
+    ] {
+        let found = get(app.get(path, &patient_token).await);
+        assert!(found["total"].as_u64().unwrap() >= 1, "{path}");
+    }
+    check_fhir(&emitted);
+}
+
+#[tokio::test]
+async fn the_administrative_tree_is_a_tree_of_locations() {
+    let app = spawn_app().await;
+    let (_, patient) = app.patient().await;
+    let divisions = app
+        .get("/fhir/R4/Location?name=Dhaka&_count=100", &patient)
+        .await
+        .expect(200);
+    let dhaka = entries(&divisions.body)
+        .into_iter()
+        .find(|l| l["description"] == "division")
+        .expect("the Dhaka division");
+    let id = dhaka["id"].as_str().unwrap();
+    let districts = app
+        .get(&format!("/fhir/R4/Location?partof=Location/{id}&_count=100"), &patient)
+        .await
+        .expect(200);
+    assert_eq!(districts.body["total"], 13, "the Dhaka division has 13 districts");
+    let district = entries(&districts.body)[0].clone();
+    assert_eq!(district["partOf"]["reference"], format!("Location/{id}"));
+    check_fhir(&[dhaka, district, districts.body]);
 }

@@ -838,6 +838,32 @@ impl World {
                 Call::new(route, me)
             }
             ("GET", "/fhir/R4/Slot") => Call::new("/fhir/R4/Slot?schedule=Schedule/none", me),
+            ("GET", "/fhir/R4/Location" | "/fhir/R4/Organization" | "/fhir/R4/HealthcareService" | "/fhir/R4/PractitionerRole" | "/fhir/R4/Encounter") => {
+                Call::new(route, me)
+            }
+            ("GET", "/fhir/R4/Location/{id}" | "/fhir/R4/Organization/{id}") => Call::new(route.replace("{id}", &self.f1.to_string()), me),
+            ("GET", "/fhir/R4/HealthcareService/{id}") => Call::new(route.replace("{id}", &self.service.to_string()), me),
+            ("GET", "/fhir/R4/PractitionerRole/{id}") => Call::new(route.replace("{id}", &self.d1.to_string()), me),
+            ("GET", "/fhir/R4/Observation" | "/fhir/R4/Condition" | "/fhir/R4/MedicationRequest") => {
+                let patient = if own { self.patient } else { self.walk_in().await };
+                Call::new(format!("{route}?patient=Patient/{patient}"), me)
+            }
+            ("GET", "/fhir/R4/Encounter/{id}") => {
+                let id = self.consultation(own).await;
+                Call::new(route.replace("{id}", &id.to_string()), me)
+            }
+            ("GET", "/fhir/R4/Observation/{id}") => {
+                let id = self.vital_signs(own).await;
+                Call::new(format!("/fhir/R4/Observation/{id}.heart-rate"), me)
+            }
+            ("GET", "/fhir/R4/Condition/{id}") => {
+                let id = self.diagnosis(own).await;
+                Call::new(route.replace("{id}", &id.to_string()), me)
+            }
+            ("GET", "/fhir/R4/MedicationRequest/{id}") => {
+                let id = self.entry(own, "prescriptions", prescription()).await;
+                Call::new(route.replace("{id}", &id.to_string()), me)
+            }
             ("GET", "/fhir/R4/Appointment/$find") => {
                 Call::new(format!("/fhir/R4/Appointment/$find?start=2026-11-23&end=2026-11-24&practitioner={}", self.d1), me)
             }
@@ -1237,6 +1263,10 @@ fn variants(method: &Method, route: &str) -> &'static [Variant] {
         || route.starts_with("/api/v1/payments/{id}")
         || route.starts_with("/api/v1/refunds/{id}")
         || route == "/fhir/R4/Patient/{id}"
+        || route.starts_with("/fhir/R4/Encounter/")
+        || route.starts_with("/fhir/R4/Observation")
+        || route.starts_with("/fhir/R4/Condition")
+        || route.starts_with("/fhir/R4/MedicationRequest")
         || (method == Method::POST && route.starts_with("/fhir/R4/Appointment/$"))
         || route == "/fhir/R4/Appointment/{id}"
         || (method == Method::POST && route == "/api/v1/appointments");
@@ -1399,7 +1429,8 @@ async fn every_route_for_every_role_on_own_and_others_objects_follows_the_matrix
                     label,
                     method: method.clone(),
                     action: *action,
-                    object_route: route.contains('{') && *variant != Variant::Only,
+                    // FHIR searches name their patient in the query (`?patient=`).
+                    object_route: (route.contains('{') || route.starts_with("/fhir/")) && *variant != Variant::Only,
                     status,
                     request_id,
                     created,

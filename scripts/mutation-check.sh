@@ -155,6 +155,24 @@ mutate "an XLSX export without its totals row" \
   "if false {" \
   every_report_of_the_demo
 
+mutate "an expired hold not released by the booking that needs its time" \
+  src/booking/appointments.rs \
+  "    appointments::release_expired(tx, doctor, patient, start, end, now).await?;" \
+  "    let _ = now;" \
+  a_fhir_hold_expires
+
+mutate "FHIR Appointment status confirmed sent as our own word" \
+  src/fhir/resources.rs \
+  'AppointmentStatus::Confirmed => "booked",' \
+  'AppointmentStatus::Confirmed => "confirmed",' \
+  a_fhir_client_reads_metadata
+
+mutate "blood pressure components without their LOINC codes" \
+  src/fhir/clinical.rs \
+  'component("8480-6", "Systolic blood pressure", row.systolic),' \
+  'component("8480-6x", "Systolic blood pressure", row.systolic),' \
+  the_directory_and_the_clinical_record
+
 if [ "$survivors" -gt 0 ]; then
   echo "$survivors mutant(s) survived" >&2
   exit 1

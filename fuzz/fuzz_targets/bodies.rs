@@ -1,4 +1,5 @@
-//! Request bodies of the booking, patient, clinical, pharmacy, billing, webhook and monthly-report routes, read exactly as the
+//! Request bodies of the booking, patient, clinical, pharmacy, billing, webhook and monthly-report routes, and the FHIR
+//! operations' bodies and search parameters, read exactly as the
 //! handlers read them (`parse_json`, then `garde` validation): any bytes give
 //! either a value or a 400/422 problem that names a field, never a panic.
 #![no_main]
@@ -53,6 +54,15 @@ fuzz_target!(|data: &[u8]| {
     read::<MonthlyIn>(data);
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = carebook::reports::monthly::Month::parse("month", text);
+        // FHIR search parameters and ids.
+        let _ = carebook::fhir::search::Params::parse(Some(text), carebook::fhir::scheduling::SLOT_SEARCH);
+        let _ = carebook::fhir::search::date_range("date", text);
+        let _ = carebook::fhir::scheduling::parse_proposal_id(text);
+        let _ = carebook::fhir::scheduling::parse_schedule_id(text);
+    }
+    // FHIR $hold/$book bodies.
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) {
+        let _ = carebook::fhir::scheduling::Request::parse(&value);
     }
 });
 

@@ -33,6 +33,19 @@ use crate::state::AppState;
 /// A FHIR resource or Bundle (FHIR R4 JSON).
 type Resource = Value;
 
+/// The body of `$hold` and `$book`: a FHIR `Parameters` resource
+/// (`appointment-reference`, `appt-resource`, `patient-reference`), or an
+/// `Appointment`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct OperationIn {
+    /// `Parameters` or `Appointment`.
+    #[schema(pattern = "^(Parameters|Appointment)$")]
+    resourceType: String,
+    /// The parameters, each with its `name` and `valueReference` or `resource`.
+    parameter: Option<Vec<serde_json::Map<String, Value>>>,
+}
+
 /// Errors of the FHIR face, each an `OperationOutcome` (`application/fhir+json`).
 #[derive(IntoResponses)]
 #[allow(dead_code)]
@@ -259,11 +272,65 @@ pub fn capability_statement(api: &OpenApi, base: &str, date: &str) -> Value {
     })
 }
 
-/// Search parameters of Patient, for the document.
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct PatientSearch {
+/// A read and a search handler of one resource type, documented alike: the
+/// search's parameters from `$params` (which the CapabilityStatement reads),
+/// both guarded by `$action`.
+macro_rules! read_and_search {
+    (
+        $kind:literal, $search_path:literal, $read_path:literal, $action:expr, $params:ty, $id:ty,
+        $search_fn:ident => |$state:ident, $actor:ident, $query:ident| $search:expr,
+        $read_fn:ident => |$rstate:ident, $ractor:ident, $rid:ident| $read:expr $(,)?
+    ) => {
+        #[doc = concat!("Search ", $kind, " resources (searchset Bundle).")]
+        #[utoipa::path(get, path = $search_path, tag = "fhir", params($params),
+            responses((status = 200, description = concat!("A searchset Bundle of ", $kind), body = Resource, content_type = "application/fhir+json"), FhirErrors),
+            security(("bearer" = [])), extensions(("x-access" = json!($action))))]
+        pub async fn $search_fn(State($state): State<AppState>, $actor: Actor, RawQuery(query): RawQuery) -> AppResult<Response> {
+            let $query = Params::parse(query.as_deref(), <$params>::SUPPORTED)?;
+            let found = $search;
+            Ok(bundle_of(&$state, $kind, &$query, found.await?))
+        }
+
+        #[doc = concat!("Read a ", $kind, "; 404 also for one the caller may not see.")]
+        #[utoipa::path(get, path = $read_path, tag = "fhir", params(("id" = $id, Path, description = concat!("The ", $kind, " id"))),
+            responses((status = 200, description = concat!("The ", $kind), body = Resource, content_type = "application/fhir+json"), FhirErrors),
+            security(("bearer" = [])), extensions(("x-access" = json!($action))))]
+        pub async fn $read_fn(State($rstate): State<AppState>, $ractor: Actor, ApiPath($rid): ApiPath<$id>) -> AppResult<Response> {
+            let found = $read;
+            Ok(fhir(StatusCode::OK, &found.await?))
+        }
+    };
+}
+
+/// Documentation of search parameters: a struct per resource type, its
+/// `SUPPORTED` names the parser accepts, and the common paging parameters.
+macro_rules! search_params {
+    ($name:ident, $supported:expr, { $($(#[$meta:meta])* $field:ident : $ty:ty),* $(,)? }) => {
+        #[doc = "Search parameters, for the document."]
+        #[derive(utoipa::IntoParams)]
+        #[into_params(parameter_in = Query)]
+        #[allow(dead_code)]
+        pub struct $name {
+            $($(#[$meta])* $field: $ty,)*
+            /// Results per page, 1–100 (default 20).
+            #[param(minimum = 1, maximum = 100)]
+            _count: Option<u32>,
+            /// Page, from 1.
+            #[param(minimum = 1, maximum = 100000)]
+            _page: Option<u32>,
+            /// `lenient` ignores unsupported parameters instead of answering 400.
+            #[param(pattern = "^(strict|lenient)$")]
+            handling: Option<String>,
+        }
+
+        impl $name {
+            /// The parameters the search accepts.
+            pub const SUPPORTED: &'static [&'static str] = $supported;
+        }
+    };
+}
+
+search_params!(PatientSearch, PATIENT_SEARCH, {
     /// A Patient id.
     #[param(pattern = "^(Patient/)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
     _id: Option<String>,
@@ -275,51 +342,14 @@ pub struct PatientSearch {
     birthdate: Option<chrono::NaiveDate>,
     /// Text in the phone number.
     phone: Option<String>,
-    /// Results per page, 1–100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    _count: Option<u32>,
-    /// Page, from 1.
-    #[param(minimum = 1, maximum = 100000)]
-    _page: Option<u32>,
-    /// `lenient` ignores unsupported parameters instead of answering 400.
-    #[param(pattern = "^(strict|lenient)$")]
-    handling: Option<String>,
-}
+});
 
-/// Search Patients the caller may see (FHIR search, searchset Bundle).
-#[utoipa::path(get, path = "/fhir/R4/Patient", tag = "fhir", params(PatientSearch),
-    responses((status = 200, description = "A searchset Bundle of Patients", body = Resource, content_type = "application/fhir+json"), FhirErrors),
-    security(("bearer" = [])), extensions(("x-access" = json!(Action::PatientRead))))]
-pub async fn search_patient(
-    State(state): State<AppState>,
-    actor: Actor,
-    RawQuery(query): RawQuery,
-) -> AppResult<Response> {
-    let params = Params::parse(query.as_deref(), PATIENT_SEARCH)?;
-    let found = resources::search_patients(&state, &actor, &params).await?;
-    Ok(bundle_of(&state, "Patient", &params, found))
-}
+read_and_search!("Patient", "/fhir/R4/Patient", "/fhir/R4/Patient/{id}", Action::PatientRead, PatientSearch, Uuid,
+    search_patient => |state, actor, params| resources::search_patients(&state, &actor, &params),
+    read_patient => |state, actor, id| resources::read_patient(&state, &actor, id),
+);
 
-/// Read a Patient (the REST patient id); 404 also for one the caller may not see.
-#[utoipa::path(get, path = "/fhir/R4/Patient/{id}", tag = "fhir", params(("id" = Uuid, Path, description = "The patient id")),
-    responses((status = 200, description = "The Patient", body = Resource, content_type = "application/fhir+json"), FhirErrors),
-    security(("bearer" = [])), extensions(("x-access" = json!(Action::PatientRead))))]
-pub async fn read_patient(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiPath(id): ApiPath<Uuid>,
-) -> AppResult<Response> {
-    Ok(fhir(
-        StatusCode::OK,
-        &resources::read_patient(&state, &actor, id).await?,
-    ))
-}
-
-/// Search parameters of Practitioner, for the document.
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct PractitionerSearch {
+search_params!(PractitionerSearch, PRACTITIONER_SEARCH, {
     /// A Practitioner id (the REST doctor id).
     #[param(pattern = "^(Practitioner/)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
     _id: Option<String>,
@@ -329,40 +359,14 @@ pub struct PractitionerSearch {
     name: Option<String>,
     /// `true` or `false`.
     active: Option<bool>,
-    /// Results per page, 1–100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    _count: Option<u32>,
-    /// Page, from 1.
-    #[param(minimum = 1, maximum = 100000)]
-    _page: Option<u32>,
-    /// `lenient` ignores unsupported parameters instead of answering 400.
-    #[param(pattern = "^(strict|lenient)$")]
-    handling: Option<String>,
-}
+});
 
-/// Search Practitioners (doctors).
-#[utoipa::path(get, path = "/fhir/R4/Practitioner", tag = "fhir", params(PractitionerSearch),
-    responses((status = 200, description = "A searchset Bundle of Practitioners", body = Resource, content_type = "application/fhir+json"), FhirErrors),
-    security(("bearer" = [])), extensions(("x-access" = json!(Action::DirectoryRead))))]
-pub async fn search_practitioner(State(state): State<AppState>, RawQuery(query): RawQuery) -> AppResult<Response> {
-    let params = Params::parse(query.as_deref(), PRACTITIONER_SEARCH)?;
-    let found = resources::search_practitioners(&state, &params).await?;
-    Ok(bundle_of(&state, "Practitioner", &params, found))
-}
+read_and_search!("Practitioner", "/fhir/R4/Practitioner", "/fhir/R4/Practitioner/{id}", Action::DirectoryRead, PractitionerSearch, Uuid,
+    search_practitioner => |state, _actor, params| resources::search_practitioners(&state, &params),
+    read_practitioner => |state, _actor, id| resources::read_practitioner(&state, id),
+);
 
-/// Read a Practitioner (the REST doctor id).
-#[utoipa::path(get, path = "/fhir/R4/Practitioner/{id}", tag = "fhir", params(("id" = Uuid, Path, description = "The doctor id")),
-    responses((status = 200, description = "The Practitioner", body = Resource, content_type = "application/fhir+json"), FhirErrors),
-    security(("bearer" = [])), extensions(("x-access" = json!(Action::DirectoryRead))))]
-pub async fn read_practitioner(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> AppResult<Response> {
-    Ok(fhir(StatusCode::OK, &resources::read_practitioner(&state, id).await?))
-}
-
-/// Search parameters of Appointment, for the document.
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct AppointmentSearch {
+search_params!(AppointmentSearch, APPOINTMENT_SEARCH, {
     /// An Appointment id.
     #[param(pattern = "^(Appointment/)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
     _id: Option<String>,
@@ -373,57 +377,20 @@ pub struct AppointmentSearch {
     #[param(pattern = "^(Practitioner/)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
     practitioner: Option<String>,
     /// `[eq|ge|gt|le|lt]` then `YYYY-MM-DD` or an RFC 3339 instant; repeat for a range.
-    #[param(
-        pattern = "^(eq|ge|gt|le|lt)?[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2}))?$"
-    )]
+    #[param(pattern = "^(eq|ge|gt|le|lt)?[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2}))?$")]
     date: Option<String>,
     /// pending, booked, checked-in, arrived, fulfilled, cancelled or noshow (comma-separated for several).
-    #[param(
-        pattern = "^(pending|booked|checked-in|arrived|fulfilled|cancelled|noshow)(,(pending|booked|checked-in|arrived|fulfilled|cancelled|noshow))*$"
-    )]
+    #[param(pattern = "^(pending|booked|checked-in|arrived|fulfilled|cancelled|noshow)(,(pending|booked|checked-in|arrived|fulfilled|cancelled|noshow))*$")]
     status: Option<String>,
     /// `Location/{id}` (a facility) or an id.
     #[param(pattern = "^(Location/)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
     location: Option<String>,
-    /// Results per page, 1–100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    _count: Option<u32>,
-    /// Page, from 1.
-    #[param(minimum = 1, maximum = 100000)]
-    _page: Option<u32>,
-    /// `lenient` ignores unsupported parameters instead of answering 400.
-    #[param(pattern = "^(strict|lenient)$")]
-    handling: Option<String>,
-}
+});
 
-/// Search Appointments the caller may see.
-#[utoipa::path(get, path = "/fhir/R4/Appointment", tag = "fhir", params(AppointmentSearch),
-    responses((status = 200, description = "A searchset Bundle of Appointments", body = Resource, content_type = "application/fhir+json"), FhirErrors),
-    security(("bearer" = [])), extensions(("x-access" = json!(Action::AppointmentRead))))]
-pub async fn search_appointment(
-    State(state): State<AppState>,
-    actor: Actor,
-    RawQuery(query): RawQuery,
-) -> AppResult<Response> {
-    let params = Params::parse(query.as_deref(), APPOINTMENT_SEARCH)?;
-    let found = resources::search_appointments(&state, &actor, &params).await?;
-    Ok(bundle_of(&state, "Appointment", &params, found))
-}
-
-/// Read an Appointment (the REST appointment id); 404 also for one the caller may not see.
-#[utoipa::path(get, path = "/fhir/R4/Appointment/{id}", tag = "fhir", params(("id" = Uuid, Path, description = "The appointment id")),
-    responses((status = 200, description = "The Appointment", body = Resource, content_type = "application/fhir+json"), FhirErrors),
-    security(("bearer" = [])), extensions(("x-access" = json!(Action::AppointmentRead))))]
-pub async fn read_appointment(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiPath(id): ApiPath<Uuid>,
-) -> AppResult<Response> {
-    Ok(fhir(
-        StatusCode::OK,
-        &resources::read_appointment(&state, &actor, id).await?,
-    ))
-}
+read_and_search!("Appointment", "/fhir/R4/Appointment", "/fhir/R4/Appointment/{id}", Action::AppointmentRead, AppointmentSearch, Uuid,
+    search_appointment => |state, actor, params| resources::search_appointments(&state, &actor, &params),
+    read_appointment => |state, actor, id| resources::read_appointment(&state, &actor, id),
+);
 
 /// A FHIR JSON request body (`application/fhir+json` or `application/json`).
 pub struct FhirBody(pub Value);
@@ -466,56 +433,25 @@ fn operation_bundle(state: &AppState, resource: Value, outcome: Option<Value>) -
     fhir(StatusCode::OK, &bundle)
 }
 
-/// Search parameters of Schedule, for the document.
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct ScheduleSearch {
+search_params!(ScheduleSearch, SCHEDULE_SEARCH, {
     /// A Schedule id (`{doctor}.{facility}`, base 62).
     _id: Option<String>,
     /// `Practitioner/{id}` or `Location/{id}` (repeat for both).
-    #[param(
-        pattern = "^(Practitioner|Location)/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-    )]
+    #[param(pattern = "^(Practitioner|Location)/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
     actor: Option<String>,
     /// A service the doctor offers: `urn:carebook:service|{id}` or the id.
-    #[param(
-        pattern = "^(urn:carebook:service\\|)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-    )]
-    #[param(rename = "service-type")]
+    #[param(rename = "service-type", pattern = "^(urn:carebook:service\\|)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
     service_type: Option<String>,
     /// A specialty code (`urn:carebook:specialty|CARD` or `CARD`), id or name.
     specialty: Option<String>,
     /// `true`: doctors taking bookings.
     active: Option<bool>,
-    /// Results per page, 1–100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    _count: Option<u32>,
-    /// Page, from 1.
-    #[param(minimum = 1, maximum = 100000)]
-    _page: Option<u32>,
-    /// `lenient` ignores unsupported parameters instead of answering 400.
-    #[param(pattern = "^(strict|lenient)$")]
-    handling: Option<String>,
-}
+});
 
-/// Search Schedules: one per doctor per facility of their working hours.
-#[utoipa::path(get, path = "/fhir/R4/Schedule", tag = "fhir", params(ScheduleSearch),
-    responses((status = 200, description = "A searchset Bundle of Schedules", body = Resource, content_type = "application/fhir+json"), FhirErrors),
-    security(("bearer" = [])), extensions(("x-access" = json!(Action::AvailabilityRead))))]
-pub async fn search_schedule(State(state): State<AppState>, RawQuery(query): RawQuery) -> AppResult<Response> {
-    let params = Params::parse(query.as_deref(), SCHEDULE_SEARCH)?;
-    let found = scheduling::search_schedules(&state, &params).await?;
-    Ok(bundle_of(&state, "Schedule", &params, found))
-}
-
-/// Read a Schedule.
-#[utoipa::path(get, path = "/fhir/R4/Schedule/{id}", tag = "fhir", params(("id" = String, Path, description = "The Schedule id", pattern = "^[0-9A-Za-z.]{1,64}$")),
-    responses((status = 200, description = "The Schedule", body = Resource, content_type = "application/fhir+json"), FhirErrors),
-    security(("bearer" = [])), extensions(("x-access" = json!(Action::AvailabilityRead))))]
-pub async fn read_schedule(State(state): State<AppState>, ApiPath(id): ApiPath<String>) -> AppResult<Response> {
-    Ok(fhir(StatusCode::OK, &scheduling::read_schedule(&state, &id).await?))
-}
+read_and_search!("Schedule", "/fhir/R4/Schedule", "/fhir/R4/Schedule/{id}", Action::AvailabilityRead, ScheduleSearch, String,
+    search_schedule => |state, _actor, params| scheduling::search_schedules(&state, &params),
+    read_schedule => |state, _actor, id| scheduling::read_schedule(&state, &id),
+);
 
 /// Search parameters of Slot, for the document.
 #[derive(utoipa::IntoParams)]
@@ -643,7 +579,7 @@ pub async fn find(State(state): State<AppState>, RawQuery(query): RawQuery) -> A
 /// searchset Bundle with the `pending` Appointment and an information
 /// OperationOutcome giving the expiry.
 #[utoipa::path(post, path = "/fhir/R4/Appointment/$hold", tag = "fhir",
-    request_body(content = Resource, content_type = "application/fhir+json", description = "A Parameters resource (or an Appointment)"),
+    request_body(content = OperationIn, content_type = "application/fhir+json", description = "A Parameters resource (or an Appointment)"),
     responses((status = 200, description = "The held Appointment in a searchset Bundle", body = Resource, content_type = "application/fhir+json"),
               (status = 409, description = "The time is taken", body = Resource, content_type = "application/fhir+json"),
               (status = 415, description = "Not FHIR JSON", body = Resource, content_type = "application/fhir+json"), FhirErrors),
@@ -661,7 +597,7 @@ pub async fn hold(State(state): State<AppState>, actor: Actor, FhirBody(body): F
 /// Body: `Parameters` with `appointment-reference`, `appt-resource` and, for
 /// staff, `patient-reference`. A retry answers the appointment it made.
 #[utoipa::path(post, path = "/fhir/R4/Appointment/$book", tag = "fhir",
-    request_body(content = Resource, content_type = "application/fhir+json", description = "A Parameters resource (or an Appointment)"),
+    request_body(content = OperationIn, content_type = "application/fhir+json", description = "A Parameters resource (or an Appointment)"),
     responses((status = 200, description = "The booked Appointment in a searchset Bundle", body = Resource, content_type = "application/fhir+json"),
               (status = 409, description = "The time is taken, or the change is not allowed now", body = Resource, content_type = "application/fhir+json"),
               (status = 415, description = "Not FHIR JSON", body = Resource, content_type = "application/fhir+json"), FhirErrors),
@@ -670,64 +606,6 @@ pub async fn book(State(state): State<AppState>, actor: Actor, FhirBody(body): F
     let request = scheduling::Request::parse(&body)?;
     let booked = scheduling::book(&state, &actor, &request).await?;
     Ok(operation_bundle(&state, booked, None))
-}
-
-/// A read and a search handler of one resource type, documented alike: the
-/// search's parameters from `$params` (which the CapabilityStatement reads),
-/// both guarded by `$action`.
-macro_rules! read_and_search {
-    (
-        $kind:literal, $search_path:literal, $read_path:literal, $action:expr, $params:ty, $id:ty,
-        $search_fn:ident => |$state:ident, $actor:ident, $query:ident| $search:expr,
-        $read_fn:ident => |$rstate:ident, $ractor:ident, $rid:ident| $read:expr $(,)?
-    ) => {
-        #[doc = concat!("Search ", $kind, " resources (searchset Bundle).")]
-        #[utoipa::path(get, path = $search_path, tag = "fhir", params($params),
-            responses((status = 200, description = concat!("A searchset Bundle of ", $kind), body = Resource, content_type = "application/fhir+json"), FhirErrors),
-            security(("bearer" = [])), extensions(("x-access" = json!($action))))]
-        pub async fn $search_fn(State($state): State<AppState>, $actor: Actor, RawQuery(query): RawQuery) -> AppResult<Response> {
-            let $query = Params::parse(query.as_deref(), <$params>::SUPPORTED)?;
-            let found = $search;
-            Ok(bundle_of(&$state, $kind, &$query, found.await?))
-        }
-
-        #[doc = concat!("Read a ", $kind, "; 404 also for one the caller may not see.")]
-        #[utoipa::path(get, path = $read_path, tag = "fhir", params(("id" = $id, Path, description = concat!("The ", $kind, " id"))),
-            responses((status = 200, description = concat!("The ", $kind), body = Resource, content_type = "application/fhir+json"), FhirErrors),
-            security(("bearer" = [])), extensions(("x-access" = json!($action))))]
-        pub async fn $read_fn(State($rstate): State<AppState>, $ractor: Actor, ApiPath($rid): ApiPath<$id>) -> AppResult<Response> {
-            let found = $read;
-            Ok(fhir(StatusCode::OK, &found.await?))
-        }
-    };
-}
-
-/// Documentation of search parameters: a struct per resource type, its
-/// `SUPPORTED` names the parser accepts, and the common paging parameters.
-macro_rules! search_params {
-    ($name:ident, $supported:expr, { $($(#[$meta:meta])* $field:ident : $ty:ty),* $(,)? }) => {
-        #[doc = "Search parameters, for the document."]
-        #[derive(utoipa::IntoParams)]
-        #[into_params(parameter_in = Query)]
-        #[allow(dead_code)]
-        pub struct $name {
-            $($(#[$meta])* $field: $ty,)*
-            /// Results per page, 1–100 (default 20).
-            #[param(minimum = 1, maximum = 100)]
-            _count: Option<u32>,
-            /// Page, from 1.
-            #[param(minimum = 1, maximum = 100000)]
-            _page: Option<u32>,
-            /// `lenient` ignores unsupported parameters instead of answering 400.
-            #[param(pattern = "^(strict|lenient)$")]
-            handling: Option<String>,
-        }
-
-        impl $name {
-            /// The parameters the search accepts.
-            pub const SUPPORTED: &'static [&'static str] = $supported;
-        }
-    };
 }
 
 search_params!(LocationSearch, directory::LOCATION_SEARCH, {

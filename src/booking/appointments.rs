@@ -134,6 +134,43 @@ pub struct BookingRequest {
     pub kind: AppointmentKind,
 }
 
+impl BookingRequest {
+    /// The booking `body` asks `actor` to make: for the patient it names, or
+    /// for a patient themselves when it names none.
+    ///
+    /// Errors: 422 naming `patient_id` when staff name none; 403/404 when
+    /// the actor may not book for that patient.
+    fn of(actor: &Actor, body: AppointmentIn) -> AppResult<BookingRequest> {
+        let patient_id = match (body.patient_id, actor.patient_id) {
+            (Some(given), _) => given,
+            (None, Some(own)) if actor.role == Role::Patient => own,
+            (None, _) => return Err(AppError::invalid_field("patient_id", "is required when staff book")),
+        };
+        authorize_object(actor, Action::AppointmentCreate, &PatientRecord::of(patient_id))?;
+        Ok(BookingRequest {
+            doctor_id: body.doctor_id,
+            service_id: body.service_id,
+            start: body.start,
+            patient_id,
+            reason: body.reason.into_trimmed(),
+            kind: body.kind.unwrap_or(AppointmentKind::InPerson),
+        })
+    }
+}
+
+/// The status a new booking starts in: confirmed where the facility (and
+/// the `booking.auto_confirm` setting) confirms at once, else pending.
+fn first_status(
+    facility: &crate::db::entities::facility::Model,
+    settings: &crate::settings::Settings,
+) -> AppointmentStatus {
+    if facility.auto_confirm && settings.flag("booking.auto_confirm") {
+        AppointmentStatus::Confirmed
+    } else {
+        AppointmentStatus::Pending
+    }
+}
+
 /// The API error for a refused booking rule: 409 for overlaps, 422 otherwise.
 pub fn refusal(rule: BookingRule, limits: Limits) -> AppError {
     let detail = rule.explain(limits);
@@ -291,26 +328,13 @@ pub async fn create(
     key: Option<&IdempotencyKey>,
 ) -> AppResult<Booked> {
     body.validate()?;
-    let patient_id = match (body.patient_id, actor.patient_id) {
-        (Some(given), _) => given,
-        (None, Some(own)) if actor.role == Role::Patient => own,
-        (None, _) => return Err(AppError::invalid_field("patient_id", "is required when staff book")),
-    };
-    authorize_object(actor, Action::AppointmentCreate, &PatientRecord::of(patient_id))?;
+    let hold = body.hold_id;
+    let request = BookingRequest::of(actor, body)?;
     if let Some(key) = key
         && let Some(earlier) = made_with(state, actor, key).await?
     {
         return Ok(earlier);
     }
-    let hold = body.hold_id;
-    let request = BookingRequest {
-        doctor_id: body.doctor_id,
-        service_id: body.service_id,
-        start: body.start,
-        patient_id,
-        reason: body.reason.into_trimmed(),
-        kind: body.kind.unwrap_or(AppointmentKind::InPerson),
-    };
     let booked = match hold {
         Some(hold) => book_hold(state, actor, hold, request, key).await,
         None => book(state, actor, request, key, None).await,
@@ -476,10 +500,9 @@ async fn book(
             service_id: request.service_id,
             start_at: slot.start,
             end_at: slot.end,
-            status: if hold.is_none() && facility.auto_confirm && settings.flag("booking.auto_confirm") {
-                AppointmentStatus::Confirmed
-            } else {
-                AppointmentStatus::Pending
+            status: match hold {
+                None => first_status(facility, &settings),
+                Some(_) => AppointmentStatus::Pending,
             },
             kind: request.kind,
             reason: request.reason.clone(),
@@ -529,21 +552,8 @@ pub async fn hold(state: &AppState, actor: &Actor, body: AppointmentIn) -> AppRe
     if body.hold_id.is_some() {
         return Err(AppError::invalid_field("hold_id", "a hold cannot hold another hold"));
     }
-    let patient_id = match (body.patient_id, actor.patient_id) {
-        (Some(given), _) => given,
-        (None, Some(own)) if actor.role == Role::Patient => own,
-        (None, _) => return Err(AppError::invalid_field("patient_id", "is required when staff hold")),
-    };
-    authorize_object(actor, Action::AppointmentCreate, &PatientRecord::of(patient_id))?;
+    let request = BookingRequest::of(actor, body)?;
     let ttl = state.settings().await?.hold_duration();
-    let request = BookingRequest {
-        doctor_id: body.doctor_id,
-        service_id: body.service_id,
-        start: body.start,
-        patient_id,
-        reason: body.reason.into_trimmed(),
-        kind: body.kind.unwrap_or(AppointmentKind::InPerson),
-    };
     let appointment = book(state, actor, request, None, Some(ttl))
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("an unkeyed hold that was not made")))?;
@@ -612,11 +622,7 @@ async fn book_hold(
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a hold at a missing facility")))?;
     let mut changed = row.clone().into_active_model();
-    changed.status = Set(if facility.auto_confirm && settings.flag("booking.auto_confirm") {
-        AppointmentStatus::Confirmed
-    } else {
-        AppointmentStatus::Pending
-    });
+    changed.status = Set(first_status(&facility, &settings));
     changed.hold_expires_at = Set(None);
     changed.reason = Set(request.reason);
     changed.kind = Set(request.kind);

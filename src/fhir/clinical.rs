@@ -295,15 +295,6 @@ async fn patient_of(state: &AppState, actor: &Actor, params: &Params) -> AppResu
     Ok(patient)
 }
 
-fn page_of(all: Vec<Value>, params: &Params) -> Paged<Value> {
-    let size = params.page.page_size as usize;
-    let skip = (params.page.page as usize - 1).saturating_mul(size);
-    Paged {
-        count: all.len() as u64,
-        rows: all.into_iter().skip(skip).take(size).collect(),
-    }
-}
-
 fn encounter_of(params: &Params) -> AppResult<Option<Uuid>> {
     params
         .get("encounter")
@@ -321,14 +312,6 @@ pub async fn read_encounter(state: &AppState, actor: &Actor, id: Uuid) -> AppRes
 /// Errors: 400 naming a malformed parameter; 404 for a hidden `patient`.
 pub async fn search_encounters(state: &AppState, actor: &Actor, params: &Params) -> AppResult<Paged<Value>> {
     let reach = reach::<ClinicalRecord>(actor, Action::ClinicalRead)?;
-    if let Some(id) = params.get("_id") {
-        let id = search::reference_id("_id", id, "Encounter")?;
-        return Ok(match read_encounter(state, actor, id).await {
-            Ok(found) => page_of(vec![found], params),
-            Err(AppError::NotFound(_)) => page_of(Vec::new(), params),
-            Err(other) => return Err(other),
-        });
-    }
     let patient = match params.get("patient") {
         Some(_) => Some(patient_of(state, actor, params).await?),
         None => None,
@@ -359,6 +342,15 @@ pub async fn search_encounters(state: &AppState, actor: &Actor, params: &Params)
         started: db::Period { from, to },
         statuses,
     };
+    // Every parameter is read (and refused when malformed) before `_id` answers.
+    if let Some(id) = params.get("_id") {
+        let id = search::reference_id("_id", id, "Encounter")?;
+        return Ok(match read_encounter(state, actor, id).await {
+            Ok(found) => params.page_of(vec![found]),
+            Err(AppError::NotFound(_)) => params.page_of(Vec::new()),
+            Err(other) => return Err(other),
+        });
+    }
     let found = db::consultations::list(state.db.conn(), reach, &filter, params.page).await?;
     audit::note_disclosed(found.rows.iter().map(|c| c.patient_id));
     Ok(Paged {
@@ -402,7 +394,7 @@ pub async fn search_observations(state: &AppState, actor: &Actor, params: &Param
     } else {
         Vec::new()
     };
-    Ok(page_of(all, params))
+    Ok(params.page_of(all))
 }
 
 /// A Condition (a diagnosis). Errors: 404.
@@ -439,7 +431,7 @@ pub async fn search_conditions(state: &AppState, actor: &Actor, params: &Params)
                 .is_none_or(|v| c["verificationStatus"]["coding"][0]["code"] == v.as_str())
         })
         .collect();
-    Ok(page_of(all, params))
+    Ok(params.page_of(all))
 }
 
 /// A MedicationRequest (a prescription). Errors: 404.
@@ -480,5 +472,5 @@ pub async fn search_medication_requests(state: &AppState, actor: &Actor, params:
         .filter(|row| encounter.is_none_or(|e| row.consultation_id == e))
         .map(medication_request)
         .collect();
-    Ok(page_of(all, params))
+    Ok(params.page_of(all))
 }

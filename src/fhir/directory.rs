@@ -133,13 +133,14 @@ pub fn healthcare_service(row: &service::Model, specialty: Option<(&str, &str)>)
     out
 }
 
-fn page_of(all: Vec<Value>, params: &Params) -> Paged<Value> {
-    let size = params.page.page_size as usize;
-    let skip = (params.page.page as usize - 1).saturating_mul(size);
-    Paged {
-        count: all.len() as u64,
-        rows: all.into_iter().skip(skip).take(size).collect(),
-    }
+/// The specialty a `specialty` token names (`system|code`, a code, an id
+/// or a name); the nil id, which matches nothing, when none.
+pub async fn specialty_id(state: &AppState, token: &str) -> AppResult<Uuid> {
+    let key = token.split_once('|').map_or(token, |(_, code)| code);
+    Ok(directory::find_specialty_by_key(state.db.conn(), key)
+        .await?
+        .map(|s| s.id)
+        .unwrap_or(Uuid::nil()))
 }
 
 fn id_param(params: &Params, kind: &str) -> AppResult<Option<Uuid>> {
@@ -164,18 +165,18 @@ pub async fn read_location(state: &AppState, id: Uuid) -> AppResult<Value> {
 ///
 /// Errors: 400 naming a malformed parameter.
 pub async fn search_locations(state: &AppState, params: &Params) -> AppResult<Paged<Value>> {
-    if let Some(id) = id_param(params, "Location")? {
-        return Ok(match read_location(state, id).await {
-            Ok(found) => page_of(vec![found], params),
-            Err(AppError::NotFound(_)) => page_of(Vec::new(), params),
-            Err(other) => return Err(other),
-        });
-    }
     let name = params.get("name").map(str::to_owned);
     let parent = params
         .get("partof")
         .map(|p| search::reference_id("partof", p, "Location"))
         .transpose()?;
+    if let Some(id) = id_param(params, "Location")? {
+        return Ok(match read_location(state, id).await {
+            Ok(found) => params.page_of(vec![found]),
+            Err(AppError::NotFound(_)) => params.page_of(Vec::new()),
+            Err(other) => return Err(other),
+        });
+    }
     let db = state.db.conn();
     let facilities = directory::list_facilities(
         db,
@@ -206,7 +207,7 @@ pub async fn search_locations(state: &AppState, params: &Params) -> AppResult<Pa
         .map(facility_location)
         .chain(areas.rows.iter().map(area_location))
         .collect();
-    Ok(page_of(all, params))
+    Ok(params.page_of(all))
 }
 
 /// An Organization (a facility). Errors: 404.
@@ -221,7 +222,7 @@ pub async fn read_organization(state: &AppState, id: Uuid) -> AppResult<Value> {
 pub async fn search_organizations(state: &AppState, params: &Params) -> AppResult<Paged<Value>> {
     if let Some(id) = id_param(params, "Organization")? {
         let found = directory::find_facility(state.db.conn(), id).await?;
-        return Ok(page_of(found.iter().map(organization).collect(), params));
+        return Ok(params.page_of(found.iter().map(organization).collect()));
     }
     let filter = FacilityFilter {
         location: None,
@@ -261,23 +262,12 @@ pub async fn read_service(state: &AppState, id: Uuid) -> AppResult<Value> {
 ///
 /// Errors: 400 naming a malformed parameter.
 pub async fn search_services(state: &AppState, params: &Params) -> AppResult<Paged<Value>> {
-    if let Some(id) = id_param(params, "HealthcareService")? {
-        let found = directory::find_service(state.db.conn(), id).await?;
-        let rows: Vec<service::Model> = found.into_iter().collect();
-        return Ok(page_of(with_specialties(state, &rows).await?, params));
-    }
     let mut filter = ServiceFilter {
         search: params.get("name").map(str::to_owned),
         ..ServiceFilter::default()
     };
     if let Some(token) = params.get("specialty") {
-        let key = token.split_once('|').map_or(token, |(_, code)| code);
-        filter.specialty = Some(
-            directory::find_specialty_by_key(state.db.conn(), key)
-                .await?
-                .map(|s| s.id)
-                .unwrap_or(Uuid::nil()),
-        );
+        filter.specialty = Some(specialty_id(state, token).await?);
     }
     filter.is_active = match params.get("active") {
         None => None,
@@ -285,6 +275,11 @@ pub async fn search_services(state: &AppState, params: &Params) -> AppResult<Pag
         Some("false") => Some(false),
         Some(_) => return Err(AppError::bad_field("active", "must be true or false")),
     };
+    if let Some(id) = id_param(params, "HealthcareService")? {
+        let found = directory::find_service(state.db.conn(), id).await?;
+        let rows: Vec<service::Model> = found.into_iter().collect();
+        return Ok(params.page_of(with_specialties(state, &rows).await?));
+    }
     let found = directory::list_services(state.db.conn(), &filter, &[], params.page).await?;
     Ok(Paged {
         count: found.count,
@@ -377,13 +372,7 @@ pub async fn search_roles(state: &AppState, params: &Params) -> AppResult<Paged<
         filter.facility = Some(search::reference_id("location", location, "Location")?);
     }
     if let Some(token) = params.get("specialty") {
-        let key = token.split_once('|').map_or(token, |(_, code)| code);
-        filter.specialty = Some(
-            directory::find_specialty_by_key(state.db.conn(), key)
-                .await?
-                .map(|s| s.id)
-                .unwrap_or(Uuid::nil()),
-        );
+        filter.specialty = Some(specialty_id(state, token).await?);
     }
     roles(state, &filter, params.page).await
 }

@@ -199,15 +199,6 @@ async fn rules_of(state: &AppState, filter: &directory::DoctorFilter) -> AppResu
     Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
 }
 
-/// The specialty id a `specialty` token names (id, `system|code` or code); nil when none.
-async fn specialty(state: &AppState, token: &str) -> AppResult<Uuid> {
-    let key = token.split_once('|').map_or(token, |(_, code)| code);
-    Ok(directory::find_specialty_by_key(state.db.conn(), key)
-        .await?
-        .map(|s| s.id)
-        .unwrap_or(Uuid::nil()))
-}
-
 /// A Schedule by id. Errors: 404.
 pub async fn read_schedule(state: &AppState, id: &str) -> AppResult<Value> {
     let (doctor, facility) = parse_schedule_id(id).ok_or(AppError::NotFound("schedule"))?;
@@ -244,7 +235,7 @@ pub async fn search_schedules(state: &AppState, params: &Params) -> AppResult<Pa
         facility = Some(at);
     }
     if let Some(token) = params.get("specialty") {
-        filter.specialty = Some(specialty(state, token).await?);
+        filter.specialty = Some(super::directory::specialty_id(state, token).await?);
     }
     let service = params
         .get("service-type")
@@ -276,16 +267,7 @@ pub async fn search_schedules(state: &AppState, params: &Params) -> AppResult<Pa
             all.push(resource);
         }
     }
-    Ok(page_of(all, params))
-}
-
-fn page_of(all: Vec<Value>, params: &Params) -> Paged<Value> {
-    let size = params.page.page_size as usize;
-    let skip = (params.page.page as usize - 1).saturating_mul(size);
-    Paged {
-        count: all.len() as u64,
-        rows: all.into_iter().skip(skip).take(size).collect(),
-    }
+    Ok(params.page_of(all))
 }
 
 /// `[from, to)` of a Slot search or `$find`: at most [`MAX_DAYS`].
@@ -401,7 +383,7 @@ pub async fn search_slots(state: &AppState, params: &Params) -> AppResult<(Paged
         .await?
         .remove(&doctor)
     else {
-        return Ok((page_of(Vec::new(), params), Vec::new()));
+        return Ok((params.page_of(Vec::new()), Vec::new()));
     };
     let all: Vec<Value> = slots_of(state, &[Arc::clone(&rules)], from, to, None, busy)
         .await?
@@ -414,7 +396,7 @@ pub async fn search_slots(state: &AppState, params: &Params) -> AppResult<(Paged
     } else {
         Vec::new()
     };
-    Ok((page_of(all, params), included))
+    Ok((params.page_of(all), included))
 }
 
 /// A proposed Appointment (status `proposed`) of a free slot.
@@ -485,7 +467,7 @@ pub async fn find(state: &AppState, params: &Params) -> AppResult<Paged<Value>> 
         filter.facility = Some(search::reference_id("location-reference", location, "Location")?);
     }
     if let Some(token) = params.get("specialty") {
-        filter.specialty = Some(specialty(state, token).await?);
+        filter.specialty = Some(super::directory::specialty_id(state, token).await?);
     }
     let service = params
         .get("visit-type")
@@ -516,7 +498,7 @@ pub async fn find(state: &AppState, params: &Params) -> AppResult<Paged<Value>> 
         .filter(|(_, s, _)| facility.is_none_or(|f| s.facility_id == f))
         .filter_map(|(doctor, s, _)| by_id.get(&doctor).map(|rules| proposal(rules, &s, service, patient)))
         .collect();
-    Ok(page_of(all, params))
+    Ok(params.page_of(all))
 }
 
 /// What a `$hold` or `$book` request names: a proposed Appointment (or the

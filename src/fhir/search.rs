@@ -100,6 +100,17 @@ impl Params {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The page asked for of `all` (results computed in memory, such as
+    /// slots, or a patient's whole record).
+    pub fn page_of(&self, all: Vec<Value>) -> crate::db::Paged<Value> {
+        let size = self.page.page_size as usize;
+        let skip = (self.page.page as usize - 1).saturating_mul(size);
+        crate::db::Paged {
+            count: all.len() as u64,
+            rows: all.into_iter().skip(skip).take(size).collect(),
+        }
+    }
+
     /// The query string of these parameters on another page (for links).
     fn query_for_page(&self, page: u64) -> String {
         let mut pairs: Vec<(&str, String)> = self

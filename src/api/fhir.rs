@@ -4,6 +4,7 @@
 //! those same routes (resources, interactions, search parameters). Errors
 //! are `OperationOutcome`s ([`outcomes`]), never problem documents.
 
+use axum::Extension;
 use axum::body::{Body, to_bytes};
 use axum::extract::{RawQuery, Request, State};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
@@ -164,11 +165,32 @@ pub async fn outcomes(request: Request, next: Next) -> Response {
 #[utoipa::path(get, path = "/fhir/R4/metadata", tag = "fhir",
     responses((status = 200, description = "The CapabilityStatement: every resource, interaction, search parameter and operation served", body = Resource, content_type = "application/fhir+json"), FhirErrors),
     extensions(("x-access" = json!(PUBLIC))))]
-pub async fn metadata(State(state): State<AppState>, RawQuery(query): RawQuery) -> AppResult<Response> {
+pub async fn metadata(
+    Extension(capability): Extension<std::sync::Arc<Capability>>,
+    RawQuery(query): RawQuery,
+) -> AppResult<Response> {
     Params::parse(query.as_deref(), &[])?;
-    let today = state.clock.now().format("%Y-%m-%d").to_string();
-    let capability = capability_statement(&super::openapi(), &base_url(&state), &today);
-    Ok(fhir(StatusCode::OK, &capability))
+    Ok((
+        StatusCode::OK,
+        [(CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON))],
+        capability.0.clone(),
+    )
+        .into_response())
+}
+
+/// The CapabilityStatement, serialised once when the application is built
+/// (from the same OpenAPI document the node serves), dated that day.
+pub struct Capability(axum::body::Bytes);
+
+impl Capability {
+    /// The CapabilityStatement of `api`'s FHIR routes, for `state`'s public URL.
+    pub fn of(api: &OpenApi, state: &AppState) -> Capability {
+        let today = state.clock.now().format("%Y-%m-%d").to_string();
+        let statement = capability_statement(api, &base_url(state), &today);
+        Capability(axum::body::Bytes::from(
+            serde_json::to_vec(&statement).unwrap_or_default(),
+        ))
+    }
 }
 
 /// The CapabilityStatement of the FHIR routes in `api`: a resource per

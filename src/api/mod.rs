@@ -187,6 +187,7 @@ pub fn app(state: AppState) -> App {
         json: Bytes::from(serde_json::to_vec(&api).expect("the OpenAPI document serialises")),
         yaml: Bytes::from(api.to_yaml().expect("the OpenAPI document serialises").into_bytes()),
     });
+    let capability = Arc::new(fhir::Capability::of(&api, &state));
     let docs = SwaggerUi::new("/docs").config(SwaggerConfig::new(["/api/v1/openapi.json"]));
     let router = router
         .merge(docs)
@@ -197,6 +198,7 @@ pub fn app(state: AppState) -> App {
         .method_not_allowed_fallback(|| async { StatusCode::METHOD_NOT_ALLOWED })
         .with_state(state.clone())
         .layer(Extension(spec))
+        .layer(Extension(capability))
         .layer(middleware::from_fn(log_request))
         .layer(CatchPanicLayer::custom(panic_response))
         // A request not answered in time, its body included, is 408 (its transaction rolls back).

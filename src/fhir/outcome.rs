@@ -35,17 +35,23 @@ pub fn from_problem(problem: &Problem) -> Value {
         "severity": severity,
         "code": issue_code(problem.status),
     });
-    let rule = problem
-        .rule
-        .clone()
-        .unwrap_or_else(|| problem.type_uri.rsplit(':').next().unwrap_or("error").to_owned());
-    issue["details"] = json!({
-        "coding": [{"system": "urn:carebook:problem", "code": rule}],
-        "text": problem.title,
+    // The rule, or the problem type's own name (`urn:carebook:problem:<name>`).
+    let rule = problem.rule.clone().or_else(|| {
+        problem
+            .type_uri
+            .strip_prefix("urn:carebook:problem:")
+            .map(str::to_owned)
     });
+    issue["details"] = match rule {
+        Some(rule) => json!({"coding": [{"system": "urn:carebook:problem", "code": rule}], "text": problem.title}),
+        None => json!({"text": problem.title}),
+    };
     let mut diagnostics = problem.detail.clone().unwrap_or_default();
     for (field, messages) in &problem.errors {
         for message in messages {
+            if diagnostics.contains(message.as_str()) {
+                continue;
+            }
             if !diagnostics.is_empty() {
                 diagnostics.push_str("; ");
             }
@@ -96,5 +102,13 @@ mod tests {
             "doctor_unavailable"
         );
         assert_eq!(issue_code(500), "exception");
+        // A plain 404 says so once, with no made-up rule.
+        let missing = from_problem(&AppError::NotFound("appointment").to_problem());
+        assert_eq!(missing["issue"][0]["diagnostics"], "appointment not found");
+        assert!(missing["issue"][0]["details"].get("coding").is_none());
+        // A field's message is not said twice.
+        let once = from_problem(&AppError::bad_field("colour", "not supported").to_problem());
+        let text = once["issue"][0]["diagnostics"].as_str().unwrap();
+        assert_eq!(text.matches("not supported").count(), 1, "{text}");
     }
 }

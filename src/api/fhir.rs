@@ -475,11 +475,7 @@ read_and_search!("Schedule", "/fhir/R4/Schedule", "/fhir/R4/Schedule/{id}", Acti
     read_schedule => |state, _actor, id| scheduling::read_schedule(&state, &id),
 );
 
-/// Search parameters of Slot, for the document.
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct SlotSearch {
+search_params!(SlotSearch, SLOT_SEARCH, {
     /// `Schedule/{id}` (required).
     schedule: String,
     /// `ge{instant}` and `lt{instant}` (or dates), at most 31 days apart; a missing side is 7 days from the other, both missing the next 7 days.
@@ -493,16 +489,7 @@ pub struct SlotSearch {
     /// `Slot:schedule` adds the Schedule to the Bundle.
     #[param(pattern = "^Slot:schedule$")]
     _include: Option<String>,
-    /// Results per page, 1–100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    _count: Option<u32>,
-    /// Page, from 1.
-    #[param(minimum = 1, maximum = 100000)]
-    _page: Option<u32>,
-    /// `lenient` ignores unsupported parameters instead of answering 400.
-    #[param(pattern = "^(strict|lenient)$")]
-    handling: Option<String>,
-}
+});
 
 /// Search Slots of a Schedule, computed from working hours, time off and
 /// appointments (never stored; the ids are stable: schedule and start).
@@ -510,7 +497,7 @@ pub struct SlotSearch {
     responses((status = 200, description = "A searchset Bundle of Slots (and the Schedule with _include)", body = Resource, content_type = "application/fhir+json"), FhirErrors),
     security(("bearer" = [])), extensions(("x-access" = json!(Action::AvailabilityRead))))]
 pub async fn search_slot(State(state): State<AppState>, RawQuery(query): RawQuery) -> AppResult<Response> {
-    let params = Params::parse(query.as_deref(), SLOT_SEARCH)?;
+    let params = Params::parse(query.as_deref(), SlotSearch::SUPPORTED)?;
     let (found, included) = scheduling::search_slots(&state, &params).await?;
     let base = base_url(&state);
     let mut bundle = search::searchset(&base, "Slot", &params, found.count, found.rows);
@@ -527,11 +514,7 @@ pub async fn search_slot(State(state): State<AppState>, RawQuery(query): RawQuer
     Ok(fhir(StatusCode::OK, &bundle))
 }
 
-/// Parameters of `$find`, for the document.
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct FindParameters {
+search_params!(FindParameters, FIND_PARAMETERS, {
     /// From: a date or an RFC 3339 instant.
     #[param(
         pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2}))?$"
@@ -565,16 +548,7 @@ pub struct FindParameters {
         pattern = "^(Patient/)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
     )]
     patient_reference: Option<String>,
-    /// Results per page, 1–100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    _count: Option<u32>,
-    /// Page, from 1.
-    #[param(minimum = 1, maximum = 100000)]
-    _page: Option<u32>,
-    /// `lenient` ignores unsupported parameters instead of answering 400.
-    #[param(pattern = "^(strict|lenient)$")]
-    handling: Option<String>,
-}
+});
 
 /// `$find` (IHE ITI-115): free appointments as proposed Appointments (ids
 /// to `$hold` or `$book`), in a searchset Bundle.
@@ -582,7 +556,7 @@ pub struct FindParameters {
     responses((status = 200, description = "A searchset Bundle of proposed Appointments", body = Resource, content_type = "application/fhir+json"), FhirErrors),
     security(("bearer" = [])), extensions(("x-access" = json!(Action::AvailabilityRead))))]
 pub async fn find(State(state): State<AppState>, RawQuery(query): RawQuery) -> AppResult<Response> {
-    let params = Params::parse(query.as_deref(), FIND_PARAMETERS)?;
+    let params = Params::parse(query.as_deref(), FindParameters::SUPPORTED)?;
     let found = scheduling::find(&state, &params).await?;
     let base = base_url(&state);
     // Proposals are not stored: their Bundle links point back at $find.

@@ -357,10 +357,21 @@ pub async fn read_role(state: &AppState, id: Uuid) -> AppResult<Value> {
 ///
 /// Errors: 400 naming a malformed parameter.
 pub async fn search_roles(state: &AppState, params: &Params) -> AppResult<Paged<Value>> {
-    let mut filter = DoctorFilter::default();
-    if let Some(id) = id_param(params, "PractitionerRole")? {
-        filter.ids = Some(vec![id]);
+    let id = id_param(params, "PractitionerRole")?;
+    let mut filter = doctor_filter(state, params, "location").await?;
+    if filter.ids.is_none() {
+        filter.ids = id.map(|id| vec![id]);
     }
+    roles(state, &filter, params.page).await
+}
+
+/// The doctors a search or `$find` names by `practitioner`, by the facility
+/// in `location` (the parameter's name differs: `location`,
+/// `location-reference`) and by `specialty`.
+///
+/// Errors: 400 naming a malformed reference.
+pub async fn doctor_filter(state: &AppState, params: &Params, location: &str) -> AppResult<DoctorFilter> {
+    let mut filter = DoctorFilter::default();
     if let Some(practitioner) = params.get("practitioner") {
         filter.ids = Some(vec![search::reference_id(
             "practitioner",
@@ -368,11 +379,21 @@ pub async fn search_roles(state: &AppState, params: &Params) -> AppResult<Paged<
             "Practitioner",
         )?]);
     }
-    if let Some(location) = params.get("location") {
-        filter.facility = Some(search::reference_id("location", location, "Location")?);
+    if let Some(facility) = params.get(location) {
+        filter.facility = Some(search::reference_id(location, facility, "Location")?);
     }
     if let Some(token) = params.get("specialty") {
         filter.specialty = Some(specialty_id(state, token).await?);
     }
-    roles(state, &filter, params.page).await
+    Ok(filter)
+}
+
+/// The service a `service-type` or `visit-type` token names
+/// (`urn:carebook:service|{id}` or the id).
+///
+/// Errors: 400 naming `param`.
+pub fn service_token(param: &str, token: &str) -> AppResult<Uuid> {
+    let code = token.split_once('|').map_or(token, |(_, code)| code);
+    code.parse::<Uuid>()
+        .map_err(|_| AppError::bad_field(param, "must be a service id (urn:carebook:service|id)"))
 }

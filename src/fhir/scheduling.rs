@@ -239,11 +239,7 @@ pub async fn search_schedules(state: &AppState, params: &Params) -> AppResult<Pa
     }
     let service = params
         .get("service-type")
-        .map(|token| {
-            let code = token.split_once('|').map_or(token, |(_, code)| code);
-            code.parse::<Uuid>()
-                .map_err(|_| AppError::bad_field("service-type", "must be a service id (urn:carebook:service|id)"))
-        })
+        .map(|token| super::directory::service_token("service-type", token))
         .transpose()?;
     let active = match params.get("active") {
         None => None,
@@ -455,27 +451,10 @@ pub async fn find(state: &AppState, params: &Params) -> AppResult<Paged<Value>> 
             .ok_or_else(|| AppError::bad_field("end", "is required"))?,
     )?;
     let (from, to) = period(from, to, ("start", "end"))?;
-    let mut filter = directory::DoctorFilter::default();
-    if let Some(practitioner) = params.get("practitioner") {
-        filter.ids = Some(vec![search::reference_id(
-            "practitioner",
-            practitioner,
-            "Practitioner",
-        )?]);
-    }
-    if let Some(location) = params.get("location-reference") {
-        filter.facility = Some(search::reference_id("location-reference", location, "Location")?);
-    }
-    if let Some(token) = params.get("specialty") {
-        filter.specialty = Some(super::directory::specialty_id(state, token).await?);
-    }
+    let filter = super::directory::doctor_filter(state, params, "location-reference").await?;
     let service = params
         .get("visit-type")
-        .map(|token| {
-            let code = token.split_once('|').map_or(token, |(_, code)| code);
-            code.parse::<Uuid>()
-                .map_err(|_| AppError::bad_field("visit-type", "must be a service id (urn:carebook:service|id)"))
-        })
+        .map(|token| super::directory::service_token("visit-type", token))
         .transpose()?;
     let patient = params
         .get("patient-reference")
